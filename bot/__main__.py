@@ -1,0 +1,58 @@
+"""Command line: python -m bot console | polling | webhook | migrate | seed-demo | gen-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Zapis bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    console = sub.add_parser("console", help="offline console against the Bot API emulator")
+    console.add_argument("--script", help="file of script lines, or - for stdin")
+    console.add_argument("--strict", action="store_true", help="stop at the first failing line")
+    console.add_argument("--debug", action="store_true", help="show callback data of buttons")
+    console.add_argument("--now", help="start of the virtual clock, ISO 8601")
+    console.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    console.add_argument("--lang", choices=["ru", "en"], help="Telegram language of the users")
+
+    sub.add_parser("polling", help="run against real Telegram with long polling")
+    sub.add_parser("webhook", help="run an aiohttp webhook server")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed-demo", help="load the demo world into an empty database")
+    seed.add_argument("--now", help="the moment the demo schedule starts from, ISO 8601")
+    sub.add_parser("gen-key", help="print a new encryption key")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.command == "console" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "gen-key":
+            from storage.crypto import PersonalDataCipher
+
+            print(PersonalDataCipher.generate_key())
+            return 0
+        from bot import runner
+
+        return asyncio.run(runner.run(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Composition root: the only place that builds settings, engine, Dispatcher and jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.errors import make_error_handler
+from bot.i18n import ZapisI18nMiddleware, build_i18n
+from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.settings import ConfigError, Settings
+from domain.ports import Clock
+from storage.crypto import PersonalDataCipher
+from storage.db import create_engine
+from storage.fsm import DatabaseStorage
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger("zapis")
+
+# A periodic job: called with "now" from the injected clock.
+Job = Callable[[datetime], Awaitable[None]]
+
+
+@dataclass
+class ScheduledJob:
+    name: str
+    every_seconds: int
+    run: Job
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    cipher: PersonalDataCipher
+    uow: UnitOfWorkFactory
+    i18n: I18n
+    storage: BaseStorage
+    dispatcher: Dispatcher
+    jobs: list[ScheduledJob] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.storage.close()
+        await self.engine.dispose()
+
+
+def resolve_encryption_key(settings: Settings, dev_key_file: Path | None = None) -> str:
+    """The configured key; in dev modes (console, tests) a key kept next to the data."""
+    if settings.encryption_key is not None:
+        return settings.encryption_key.get_secret_value()
+    if dev_key_file is None:
+        raise ConfigError(
+            "configuration error: ZAPIS_ENCRYPTION_KEY is required "
+            "(generate one: python -m bot gen-key)"
+        )
+    if dev_key_file.exists():
+        return dev_key_file.read_text().strip()
+    dev_key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = PersonalDataCipher.generate_key()
+    dev_key_file.write_text(key)
+    dev_key_file.chmod(0o600)
+    return key
+
+
+def build_storage(settings: Settings, engine: AsyncEngine) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        redis_storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+        return redis_storage, RedisEventIsolation(redis_storage.redis)
+    return DatabaseStorage(engine), SimpleEventIsolation()
+
+
+def build_app(
+    settings: Settings,
+    clock: Clock,
+    *,
+    encryption_key: str,
+    engine: AsyncEngine | None = None,
+    throttling: bool = True,
+) -> App:
+    from flows import get_routers
+
+    engine = engine or create_engine(settings.database_url)
+    cipher = PersonalDataCipher(encryption_key)
+    uow = UnitOfWorkFactory(engine, cipher)
+    i18n = build_i18n(settings.default_locale)
+    storage, isolation = build_storage(settings, engine)
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        clock=clock,
+        uow_factory=uow,
+        cipher=cipher,
+    )
+    if throttling:
+        dp.update.outer_middleware(ThrottlingMiddleware(settings.limits.throttle_per_second))
+    dp.update.outer_middleware(DatabaseMiddleware(uow, settings))
+    ZapisI18nMiddleware(i18n).setup(dp)
+    dp.errors.register(make_error_handler(i18n))
+    dp.include_routers(*get_routers())
+    app = App(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        cipher=cipher,
+        uow=uow,
+        i18n=i18n,
+        storage=storage,
+        dispatcher=dp,
+    )
+    dp["app"] = app
+    return app

@@ -1,0 +1,37 @@
+"""A unit of work per update, with the current user loaded and staff rights attached.
+
+The handler's work (business rows and the FSM state) commits when it returns;
+any exception rolls everything back, so a failed update leaves no half-state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User as TgUser
+
+from bot.settings import Settings
+from storage.uow import UnitOfWorkFactory
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    def __init__(self, uow_factory: UnitOfWorkFactory, settings: Settings) -> None:
+        self.uow_factory = uow_factory
+        self.settings = settings
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        async with self.uow_factory() as uow:
+            data["uow"] = uow
+            data["user"] = await uow.users.get(tg_user.id) if tg_user else None
+            data["staff"] = self.settings.staff.get(tg_user.id) if tg_user else None
+            result = await handler(event, data)
+            await uow.commit()
+            return result

@@ -1,0 +1,53 @@
+"""Run modes behind the CLI; each builds the app through bot.app and nothing else."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from bot.settings import load_settings, require
+
+
+async def run(args: argparse.Namespace) -> int:
+    if args.command == "console":
+        from bot.emulator.console import run_console
+
+        return await run_console(args)
+
+    settings = load_settings()
+    if args.command == "migrate":
+        from storage.db import create_engine
+        from storage.migrate import upgrade
+
+        engine = create_engine(settings.database_url)
+        await upgrade(engine)
+        await engine.dispose()
+        print("migrations applied")
+        return 0
+    if args.command == "seed-demo":
+        from storage.db import create_engine
+        from storage.demo import seed_demo
+        from storage.migrate import upgrade
+
+        engine = create_engine(settings.database_url)
+        await upgrade(engine)
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        from bot.app import resolve_encryption_key
+        from storage.crypto import PersonalDataCipher
+
+        key = resolve_encryption_key(settings)
+        created = await seed_demo(engine, PersonalDataCipher(key), now)
+        await engine.dispose()
+        print("demo world loaded" if created else "database already has data; left as it is")
+        return 0
+    if args.command in ("polling", "webhook"):
+        require(settings, "bot_token", "encryption_key")
+        from bot import live
+
+        if args.command == "polling":
+            return await live.run_polling(settings)
+        require(settings, "webhook")
+        return await live.run_webhook(settings)
+    raise SystemExit(f"unknown command {args.command}")

@@ -1,0 +1,114 @@
+"""Runtime configuration: environment variables with the ZAPIS_ prefix, nested with "__".
+
+Examples: ``ZAPIS_DATABASE_URL``, ``ZAPIS_LIMITS__HOLD_MINUTES``,
+``ZAPIS_STAFF='{"9001": {"clinics": [1], "role": "registrar"}}'``.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_URL = "sqlite+aiosqlite:///data/zapis.sqlite3"
+
+
+class StaffMember(BaseModel):
+    clinics: list[int] = Field(min_length=1)
+    role: Literal["registrar", "doctor", "admin"] = "registrar"
+
+
+class LimitsSettings(BaseModel):
+    hold_minutes: int = Field(default=5, ge=1, le=60)
+    daily_booking_cap: int = Field(default=6, ge=1)
+    one_active_per_specialty: bool = True
+    max_relatives: int = Field(default=5, ge=0, le=20)
+    throttle_per_second: float = Field(default=5.0, gt=0)
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    waitlist_offer_minutes: int = Field(default=15, ge=1)
+    no_show_limit: int = Field(default=3, ge=1)
+    no_show_restriction: bool = False
+
+
+class QuietHours(BaseModel):
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+
+
+class WebhookSettings(BaseModel):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = "/telegram"
+    base_url: str = ""
+    secret_token: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZAPIS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DB_URL
+    redis_url: str | None = None
+    encryption_key: SecretStr | None = None
+    default_tz: str = "Europe/Moscow"
+    default_locale: Literal["ru", "en"] = "ru"
+    staff: dict[int, StaffMember] = Field(default_factory=dict)
+    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 120])
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    log_level: str = "INFO"
+
+    @field_validator("default_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (async drivers only)"
+            )
+        return value
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _positive_offsets(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 for v in value):
+            raise ValueError("reminder offsets must be positive minutes, e.g. [1440, 120]")
+        return sorted(set(value), reverse=True)
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ZAPIS_" + "__".join(str(p).upper() for p in first["loc"])
+        raise ConfigError(f"configuration error: {name}: {first['msg']}") from None
+
+
+def require(settings: Settings, *names: str) -> None:
+    """Fail with a clear line when a run mode needs a setting that is not set."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            raise ConfigError(f"configuration error: ZAPIS_{name.upper()} is required for this mode")

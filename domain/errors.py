@@ -1,0 +1,79 @@
+"""Domain errors: raised by services, mapped to user messages at the edge (flows)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every refusal the user should hear about in plain words."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class NotOwner(DomainError):
+    """The object in a callback does not belong to this user: a stale or forged button."""
+
+
+class ValidationFailed(DomainError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class AccountNotReady(DomainError):
+    """The action needs a finished onboarding or a confirmed account."""
+
+    def __init__(self, needed: str) -> None:
+        super().__init__(needed)
+        self.needed = needed
+
+
+class SlotTaken(DomainError):
+    def __init__(self, slot_id: int, alternatives: tuple[int, ...] = ()) -> None:
+        super().__init__(f"slot {slot_id} is taken")
+        self.slot_id = slot_id
+        self.alternatives = alternatives
+
+
+class SlotUnavailable(DomainError):
+    """In the past, outside the schedule, or blocked by the clinic."""
+
+
+class ReferralRequired(DomainError):
+    pass
+
+
+class AgeSexRestricted(DomainError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "too_young" | "too_old" | "sex"
+
+
+class AlreadyBooked(DomainError):
+    """One active appointment per patient per specialty."""
+
+
+class DailyCapReached(DomainError):
+    pass
+
+
+class CancelWindowClosed(DomainError):
+    """The appointment has started or passed."""
+
+
+class ConfirmationRequired(DomainError):
+    """Less than 24 h before the visit: a second confirmation is needed."""
+
+
+class InvalidTransition(DomainError):
+    pass
+
+
+class LimitReached(DomainError):
+    pass
+
+
+class Duplicate(DomainError):
+    pass

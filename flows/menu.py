@@ -1,0 +1,42 @@
+"""Main menu, sections not built yet, stale buttons, and the catch-all (last router)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from domain.models import AccountLevel, User
+from flows.ui import menu as ui
+
+
+def build_router() -> Router:
+    router = Router(name="menu")
+
+    @router.message(Command("menu"))
+    @router.message(F.text == ui.MAIN_MENU_LABEL)
+    async def show_menu(message: Message, user: User | None) -> None:
+        await _send_menu(message, user)
+
+    @router.callback_query()
+    async def stale_button(query: CallbackQuery) -> None:
+        await query.answer(_("This button is out of date."), show_alert=False)
+
+    @router.message()
+    async def anything_else(message: Message, user: User | None) -> None:
+        await _send_menu(message, user, unknown=True)
+
+    return router
+
+
+async def _send_menu(message: Message, user: User | None, *, unknown: bool = False) -> None:
+    if user is None or user.level == AccountLevel.NONE:
+        await message.answer(_("Send /start to register first."))
+        return
+    text = (
+        _("I did not understand that. Please choose a section from the menu.")
+        if unknown
+        else _("Main menu. Choose a section.")
+    )
+    await message.answer(text, reply_markup=ui.main_menu())

@@ -1,0 +1,32 @@
+"""The main menu (SPEC §11): a reply keyboard whose labels are also the handlers' filters."""
+
+from __future__ import annotations
+
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+# Lazy labels: the reply button sends its text back, so the same string is the filter.
+BOOK = __("Book a doctor")
+MY_APPOINTMENTS = __("My appointments")
+HISTORY = __("Visit history")
+FAMILY = __("My family")
+DOCUMENTS = __("Documents")
+SUPPORT = __("Support")
+PROFILE = __("Profile")
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    rows = [
+        [BOOK, MY_APPOINTMENTS],
+        [HISTORY, FAMILY],
+        [DOCUMENTS, SUPPORT],
+        [PROFILE],
+    ]
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=str(label)) for label in row] for row in rows],
+        resize_keyboard=True,
+        input_field_placeholder=_("Choose a section"),
+    )
+
+MAIN_MENU_LABEL = __("Main menu")

@@ -1,0 +1,85 @@
+"""aiogram FSM storage in the project's database, so a dialogue survives a restart.
+
+Inside an update the state is written on the unit of work's connection (see
+storage.uow.current_connection) and commits with the business data; outside
+one (aiogram's FSM middleware reading the state before our middlewares run)
+it uses a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.schema import fsm_states
+from storage.uow import current_connection
+
+StateType = str | State | None
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(self, engine: AsyncEngine, key_builder: KeyBuilder | None = None) -> None:
+        self.engine = engine
+        self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        shared = current_connection.get()
+        if shared is not None:
+            yield shared
+            return
+        async with self.engine.connect() as conn:
+            yield conn
+            await conn.commit()
+
+    async def _row(self, conn: AsyncConnection, key: str) -> Any:
+        result = await conn.execute(
+            select(fsm_states.c.state, fsm_states.c.data).where(fsm_states.c.key == key)
+        )
+        return result.first()
+
+    async def _upsert(self, key: str, **values: Any) -> None:
+        values["updated_at"] = datetime.now(UTC).replace(tzinfo=None)
+        async with self._connection() as conn:
+            result = await conn.execute(
+                update(fsm_states).where(fsm_states.c.key == key).values(**values)
+            )
+            if result.rowcount == 0:
+                await conn.execute(insert(fsm_states).values(key=key, **values))
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        await self._upsert(self.key_builder.build(key), state=value)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        async with self._connection() as conn:
+            row = await self._row(conn, self.key_builder.build(key))
+        return None if row is None else row.state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await self._upsert(
+            self.key_builder.build(key), data=json.dumps(dict(data), ensure_ascii=False)
+        )
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        async with self._connection() as conn:
+            row = await self._row(conn, self.key_builder.build(key))
+        if row is None:
+            return {}
+        loaded: dict[str, Any] = json.loads(row.data)
+        return loaded
+
+    async def forget(self, key: StorageKey) -> None:
+        async with self._connection() as conn:
+            await conn.execute(delete(fsm_states).where(fsm_states.c.key == self.key_builder.build(key)))
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,412 @@
+"""The whole product's tables as SQLAlchemy Core, one schema for SQLite and PostgreSQL.
+
+Instants are stored as naive UTC ``DateTime`` (both engines compare them the
+same way; asyncpg wants naive values for ``TIMESTAMP WITHOUT TIME ZONE``).
+Local dates of a clinic are ``Date``. Personal data columns end in ``_enc``
+(Fernet ciphertext) and lookups go through ``_hash`` columns (keyed HMAC), so
+a raw dump of the database never shows a SNILS, a policy or an e-mail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# Appointment states that occupy a slot; the partial unique index below makes
+# "two active appointments on one slot" impossible at the database level.
+ACTIVE_APPOINTMENT_STATES = ("pending", "confirmed")
+_ACTIVE_SQL = "status IN ('pending', 'confirmed')"
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # Telegram user id
+    Column("created_at", DateTime, nullable=False),
+    Column("locale", String(8)),
+    Column("consent_at", DateTime),
+    Column("phone_enc", Text),
+    Column("phone_hash", String(64), index=True),
+    Column("level", String(16), nullable=False, server_default="none"),  # none|standard|confirmed
+    Column("status", String(16), nullable=False, server_default="active"),  # active|deleted
+    Column("unreachable", Boolean, nullable=False, server_default=text("false")),
+    Column("notify_optout", Text, nullable=False, server_default=""),  # comma-separated kinds
+    Column("no_show_count", Integer, nullable=False, server_default="0"),
+    Column("deleted_at", DateTime),
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name_ru", String(128), nullable=False),
+    Column("name_en", String(128), nullable=False),
+    Column("tz", String(64), nullable=False),
+)
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("address", String(512), nullable=False),
+    Column("district", String(128), nullable=False, server_default=""),
+    Column("kind", String(16), nullable=False, server_default="adult"),  # adult|child|mixed
+    Column("phone", String(32), nullable=False, server_default=""),
+    Column("hours", String(128), nullable=False, server_default=""),
+    Column("tz", String(64), nullable=False),
+    Column("rating", Float, nullable=False, server_default="0"),
+    Column("search_text", Text, nullable=False, server_default=""),  # lower-cased name + address
+    Column("fhir_id", String(64), unique=True),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("relation", String(16), nullable=False),  # self|child|spouse|parent|other
+    Column("surname", String(128), nullable=False, server_default=""),
+    Column("name", String(128), nullable=False, server_default=""),
+    Column("patronymic", String(128), nullable=False, server_default=""),
+    Column("birth_date", Date),
+    Column("sex", String(1)),  # M|F
+    Column("snils_enc", Text),
+    Column("snils_hash", String(64), index=True),
+    Column("policy_enc", Text),
+    Column("policy_hash", String(64), index=True),
+    Column("email_enc", Text),
+    Column("attached_clinic_id", ForeignKey("clinics.id")),
+    Column("confirmed", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
+)
+
+specialties = Table(
+    "specialties",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name_ru", String(128), nullable=False),
+    Column("name_en", String(128), nullable=False),
+    Column("referral_required", Boolean, nullable=False, server_default=text("false")),
+    Column("min_age", Integer),
+    Column("max_age", Integer),
+    Column("sex", String(1)),
+    Column("prep_ru", Text, nullable=False, server_default=""),
+    Column("prep_en", Text, nullable=False, server_default=""),
+)
+
+doctors = Table(
+    "doctors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("surname", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("patronymic", String(128), nullable=False, server_default=""),
+    Column("qualification", String(128), nullable=False, server_default=""),
+    Column("experience_years", Integer, nullable=False, server_default="0"),
+    Column("rating_sum", Integer, nullable=False, server_default="0"),
+    Column("rating_count", Integer, nullable=False, server_default="0"),
+    Column("fhir_id", String(64), unique=True),
+)
+
+# PractitionerRole: a doctor works as a specialty in a clinic.
+doctor_roles = Table(
+    "doctor_roles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("doctor_id", ForeignKey("doctors.id"), nullable=False, index=True),
+    Column("clinic_id", ForeignKey("clinics.id"), nullable=False),
+    Column("specialty_id", ForeignKey("specialties.id"), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Index("ix_doctor_roles_clinic_spec", "clinic_id", "specialty_id"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("role_id", ForeignKey("doctor_roles.id"), nullable=False),
+    Column("day", Date, nullable=False),  # the clinic's local date
+    Column("start", Time, nullable=False),
+    Column("end", Time, nullable=False),
+    Column("break_start", Time),
+    Column("break_end", Time),
+    Column("slot_minutes", Integer, nullable=False),
+    UniqueConstraint("role_id", "day", name="uq_schedules_role_day"),
+)
+
+# Slots carry denormalised doctor/clinic/specialty/region ids so that every
+# search is one index range scan (see bench/moscow.py).
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("role_id", ForeignKey("doctor_roles.id"), nullable=False),
+    Column("doctor_id", Integer, nullable=False),
+    Column("clinic_id", Integer, nullable=False),
+    Column("specialty_id", Integer, nullable=False),
+    Column("region_id", String(16), nullable=False),
+    Column("start_utc", DateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="consultation"),
+    Column("status", String(16), nullable=False, server_default="free"),  # free|booked|blocked
+    Index("ix_slots_spec_region_free", "specialty_id", "region_id", "status", "start_utc"),
+    Index("ix_slots_doctor_free", "doctor_id", "status", "start_utc"),
+    Index("ix_slots_clinic_spec_free", "clinic_id", "specialty_id", "status", "start_utc"),
+)
+
+# One hold per user (primary key) and per slot (unique): opening a booking
+# summary reserves the slot for a few minutes so confirming rarely fails.
+holds = Table(
+    "holds",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("slot_id", BigInteger, nullable=False, unique=True),
+    Column("patient_id", Integer, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("purpose", String(16), nullable=False, server_default="book"),  # book|waitlist
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("specialty_id", ForeignKey("specialties.id"), nullable=False),
+    Column("clinic_id", ForeignKey("clinics.id")),
+    Column("issued_at", DateTime, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("used_appointment_id", Integer),
+    Column("issued_by_user_id", BigInteger),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("user_id", BigInteger, nullable=False, index=True),  # account that booked
+    Column("slot_id", BigInteger, nullable=False),
+    Column("doctor_id", Integer, nullable=False),
+    Column("clinic_id", Integer, nullable=False),
+    Column("specialty_id", Integer, nullable=False),
+    Column("start_utc", DateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="consultation"),
+    # pending|confirmed|cancelled|rescheduled|completed|no_show
+    Column("status", String(16), nullable=False),
+    Column("referral_id", Integer),
+    Column("cancelled_by", String(16)),  # patient|clinic|system
+    Column("cancel_reason", Text),
+    Column("rescheduled_to", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index(
+        "uq_appointments_active_slot",
+        "slot_id",
+        unique=True,
+        sqlite_where=text(_ACTIVE_SQL),
+        postgresql_where=text(_ACTIVE_SQL),
+    ),
+    Index("ix_appointments_doctor_start", "doctor_id", "start_utc"),
+)
+
+appointment_events = Table(
+    "appointment_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("appointment_id", ForeignKey("appointments.id"), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(16), nullable=False),  # patient|staff|system
+    Column("actor_user_id", BigInteger),
+    Column("reason", Text),
+)
+
+visit_results = Table(
+    "visit_results",
+    metadata,
+    Column("appointment_id", ForeignKey("appointments.id"), primary_key=True),
+    Column("conclusion", Text, nullable=False, server_default=""),
+    Column("prescriptions", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("staff_user_id", BigInteger),
+)
+
+# Attachment register (прикрепление): keyed hashes only, never plaintext.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("snils_hash", String(64), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("clinic_id", ForeignKey("clinics.id"), nullable=False),
+    UniqueConstraint("snils_hash", "policy_hash", name="uq_attachments_person"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("user_id", BigInteger, nullable=False),  # recipient chat
+    Column("due_at", DateTime, nullable=False),
+    Column("payload", Text, nullable=False, server_default="{}"),  # JSON of ids, never text
+    Column("idem_key", String(128), nullable=False, unique=True),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("urgent", Boolean, nullable=False, server_default=text("false")),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime),
+    Column("sent_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_outbox_due", "state", "due_at"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", BigInteger, index=True),  # NULL once the account is erased
+    Column("subject", String(64), nullable=False, server_default=""),  # anonymised tag
+    Column("at", DateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("appointment_id", Integer),
+    Column("doctor_id", Integer),
+    Column("details", Text, nullable=False, server_default="{}"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("tg_file_id", Text, nullable=False),
+    Column("meta_enc", Text, nullable=False),  # encrypted JSON: name, mime, size
+    Column("created_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
+)
+
+certificate_requests = Table(
+    "certificate_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("clinic_id", Integer),
+    Column("kind", String(32), nullable=False),
+    Column("purpose", Text, nullable=False, server_default=""),
+    # submitted|in_review|more_info|ready|refused
+    Column("status", String(16), nullable=False, server_default="submitted"),
+    Column("staff_note", Text),
+    Column("result_file_id", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("appointment_id", Integer, nullable=False, unique=True),
+    Column("doctor_id", Integer, nullable=False, index=True),
+    Column("patient_id", Integer, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("clinic_id", Integer),
+    Column("category", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),  # open|answered|closed
+    Column("answer", Text),
+    Column("answered_by", BigInteger),
+    Column("created_at", DateTime, nullable=False),
+    Column("due_at", DateTime, nullable=False),
+    Column("answered_at", DateTime),
+)
+
+wait_list = Table(
+    "wait_list",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("specialty_id", Integer, nullable=False),
+    Column("region_id", String(16), nullable=False),
+    Column("doctor_id", Integer),
+    Column("clinic_id", Integer),
+    Column("date_from", Date),
+    Column("date_to", Date),
+    Column("time_of_day", String(16), nullable=False, server_default="any"),
+    # active|offered|booked|left|expired
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("offered_slot_id", BigInteger),
+    Column("offer_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_wait_list_match", "specialty_id", "status", "created_at"),
+)
+
+fsm_states = Table(
+    "fsm_states",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("state", String(200)),
+    Column("data", Text, nullable=False, server_default="{}"),
+    Column("updated_at", DateTime),
+)
+
+# The offline emulator's chat history, so a later console run can press a
+# button of a message an earlier run printed (CONSOLE.md).
+emu_messages = Table(
+    "emu_messages",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", Integer, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # JSON of the Message as sent
+    Column("removed_keyboard", Boolean, nullable=False, server_default=text("false")),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

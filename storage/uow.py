@@ -1,0 +1,115 @@
+"""Unit of work: one connection and one transaction, explicit commit, rollback on exit.
+
+The connection of the unit of work of the current update is published in a
+context variable, so the database FSM storage (storage/fsm.py) writes the
+dialogue state in the same transaction as the business data: a booking and
+the step the user is on commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.crypto import PersonalDataCipher
+
+if TYPE_CHECKING:
+    from storage.repos.appointments import AppointmentRepository
+    from storage.repos.directory import DirectoryRepository
+    from storage.repos.journal import JournalRepository
+    from storage.repos.outbox import OutboxRepository
+    from storage.repos.users import UserRepository
+
+current_connection: ContextVar[AsyncConnection | None] = ContextVar(
+    "zapis_current_connection", default=None
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, cipher: PersonalDataCipher) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self._conn: AsyncConnection | None = None
+        self._token: object | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._conn = await self.engine.connect()
+        self._token = current_connection.set(self._conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        self._conn = None
+        if self._token is not None:
+            current_connection.reset(self._token)  # type: ignore[arg-type]
+            self._token = None
+        if conn is not None:
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()
+            finally:
+                await conn.close()
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._conn
+
+    async def commit(self) -> None:
+        if self.conn.in_transaction():
+            await self.conn.commit()
+
+    async def rollback(self) -> None:
+        if self.conn.in_transaction():
+            await self.conn.rollback()
+
+    # Repositories are built on first use; each is cheap and holds only the connection.
+    @property
+    def users(self) -> UserRepository:
+        from storage.repos.users import UserRepository
+
+        return UserRepository(self.conn, self.cipher)
+
+    @property
+    def directory(self) -> DirectoryRepository:
+        from storage.repos.directory import DirectoryRepository
+
+        return DirectoryRepository(self.conn, self.cipher)
+
+    @property
+    def appointments(self) -> AppointmentRepository:
+        from storage.repos.appointments import AppointmentRepository
+
+        return AppointmentRepository(self.conn, self.cipher)
+
+    @property
+    def journal(self) -> JournalRepository:
+        from storage.repos.journal import JournalRepository
+
+        return JournalRepository(self.conn, self.cipher)
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        from storage.repos.outbox import OutboxRepository
+
+        return OutboxRepository(self.conn, self.cipher)
+
+
+class UnitOfWorkFactory:
+    """What handlers and jobs receive: ``async with uow_factory() as uow: ...``."""
+
+    def __init__(self, engine: AsyncEngine, cipher: PersonalDataCipher) -> None:
+        self.engine = engine
+        self.cipher = cipher
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.cipher)
