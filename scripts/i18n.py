@@ -1,0 +1,114 @@
+"""The pybabel workflow in one script: extract, update, compile, check.
+
+    python scripts/i18n.py extract   # sources -> locales/messages.pot
+    python scripts/i18n.py update    # messages.pot -> ru/en messages.po (new ids appear untranslated)
+    python scripts/i18n.py compile   # messages.po -> messages.mo (what the bot loads)
+    python scripts/i18n.py check     # fails on a missing, empty or fuzzy translation
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+LANGS = ("ru", "en")
+KEYWORDS = ["-k", "_", "-k", "__", "-k", "lazy_gettext", "-k", "gettext"]
+
+
+def pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+def po_path(lang: str) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / "messages.po"
+
+
+def merge_parts() -> None:
+    """Fold per-area fragments (locales/<lang>/LC_MESSAGES/parts/*.po) into messages.po."""
+    for lang in LANGS:
+        parts = sorted((LOCALES / lang / "LC_MESSAGES" / "parts").glob("*.po"))
+        if not parts:
+            continue
+        target = po_path(lang)
+        if target.exists():
+            with target.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+        else:
+            from babel.messages.catalog import Catalog
+
+            catalog = Catalog(locale=lang, project="zapis")
+        for part in parts:
+            with part.open("rb") as fh:
+                fragment = read_po(fh, locale=lang)
+            for message in fragment:
+                if message.id and message.string:
+                    catalog[message.id] = message
+                    message.flags.discard("fuzzy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as fh:
+            write_po(fh, catalog, width=100, sort_output=True)
+
+
+def extract() -> None:
+    pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "-o", "locales/messages.pot", ".")
+
+
+def update() -> None:
+    for lang in LANGS:
+        pybabel("update", "-i", "locales/messages.pot", "-d", "locales", "-D", "messages", "-l", lang,
+                "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100")
+
+
+def compile_() -> None:
+    merge_parts()
+    pybabel("compile", "-d", "locales", "-D", "messages", "--statistics")
+
+
+def check() -> int:
+    """Every message id the code uses has a non-empty, non-fuzzy translation in every language."""
+    with (LOCALES / "messages.pot").open("rb") as fh:
+        template = read_po(fh)
+    problems = []
+    for lang in LANGS:
+        with po_path(lang).open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        for message in template:
+            if not message.id:
+                continue
+            found = catalog.get(message.id)
+            if found is None or not found.string or (
+                isinstance(found.string, tuple) and not all(found.string)
+            ):
+                problems.append(f"{lang}: missing translation for {message.id!r}")
+            elif found.fuzzy:
+                problems.append(f"{lang}: fuzzy translation for {message.id!r}")
+    for line in problems:
+        print(line)
+    return 1 if problems else 0
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "compile"
+    if command == "extract":
+        extract()
+    elif command == "update":
+        extract()
+        update()
+    elif command == "compile":
+        compile_()
+    elif command == "check":
+        extract()
+        return check()
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
