@@ -49,6 +49,7 @@ def merge_parts() -> None:
                 if message.id and message.string:
                     catalog[message.id] = message
                     message.flags.discard("fuzzy")
+        catalog.fuzzy = False
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as fh:
             write_po(fh, catalog, width=100, sort_output=True)
