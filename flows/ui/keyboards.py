@@ -1,0 +1,108 @@
+"""Small generic keyboards shared by every flow: yes/no, back, pager, reply choices.
+
+Kept free of any flow's vocabulary: callers pass their own CallbackData
+factories and labels, so booking, family and profile reuse the same shapes.
+Labels are translated at call time (inside an update), never at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+
+PREV_LABEL = "‹"
+NEXT_LABEL = "›"
+
+
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    """One inline button; ``data`` is packed here so callers never build strings by hand."""
+    packed = data.pack() if isinstance(data, CallbackData) else data
+    if not 1 <= len(packed.encode()) <= 64:
+        raise ValueError(f"callback_data must be 1..64 bytes, got {len(packed.encode())}")
+    return InlineKeyboardButton(text=text, callback_data=packed)
+
+
+def inline(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[list(row) for row in rows if row])
+
+
+def yes_no(
+    yes: CallbackData | str,
+    no: CallbackData | str,
+    *,
+    yes_label: str | None = None,
+    no_label: str | None = None,
+) -> InlineKeyboardMarkup:
+    """Confirm / back pair (labels default to «Подтвердить» / «Назад»)."""
+    return inline(
+        [
+            [
+                button(yes_label or _("Confirm"), yes),
+                button(no_label or _("Back"), no),
+            ]
+        ]
+    )
+
+
+def back_row(data: CallbackData | str, label: str | None = None) -> list[InlineKeyboardButton]:
+    return [button(label or _("Back"), data)]
+
+
+def pager_row(
+    page: int,
+    pages: int,
+    make: Callable[[int], CallbackData | str],
+) -> list[InlineKeyboardButton]:
+    """«‹ 2/5 ›» row; arrows appear only where there is somewhere to go.
+
+    ``make(page)`` returns the CallbackData for that page (0-based).
+    """
+    if pages <= 1:
+        return []
+    row: list[InlineKeyboardButton] = []
+    if page > 0:
+        row.append(button(PREV_LABEL, make(page - 1)))
+    row.append(button(f"{page + 1}/{pages}", make(page)))
+    if page < pages - 1:
+        row.append(button(NEXT_LABEL, make(page + 1)))
+    return row
+
+
+def page_slice(items: Sequence[object], page: int, per_page: int) -> tuple[int, int, int]:
+    """(clamped page, start, end) for slicing ``items``; an out-of-range page shows the last one."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    start = page * per_page
+    return page, start, min(start + per_page, len(items))
+
+
+def reply(rows: Sequence[Sequence[str]], *, placeholder: str | None = None) -> ReplyKeyboardMarkup:
+    """A reply keyboard of plain text buttons (the button sends its label)."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=label) for label in row] for row in rows if row],
+        resize_keyboard=True,
+        one_time_keyboard=False,
+        input_field_placeholder=placeholder,
+    )
+
+
+def contact_request(label: str) -> ReplyKeyboardMarkup:
+    """A single «share my phone» button (Telegram sends the sender's own contact)."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=label, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def remove() -> ReplyKeyboardRemove:
+    return ReplyKeyboardRemove()
