@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The two commands of README.md:
+#   ./dev.sh console [console options]   the offline console demo (SQLite, seeded demo clinics)
+#   ./dev.sh test [pytest options]        the whole test suite (lint, types, tests)
+# Both create .venv with Python 3.11+ and install the project on first use
+# (again whenever pyproject.toml changes), and build the message catalogues.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+ensure_env() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+      || { echo "Python 3.11 or newer is needed (found: $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.zapis-installed"
+  local want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+    echo "$want" > "$stamp"
+  fi
+  "$VENV/bin/python" scripts/i18n.py compile >/dev/null
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  console)
+    ensure_env
+    exec "$VENV/bin/python" -m bot console "$@"
+    ;;
+  test)
+    ensure_env
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
+    "$VENV/bin/mypy" bot flows domain storage
+    "$VENV/bin/python" scripts/i18n.py check
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    sed -n '2,6p' "$0"
+    exit 2
+    ;;
+esac
