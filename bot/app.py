@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
+from bot.middlewares.commit_before_send import CommitBeforeSend
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.settings import ConfigError, Settings
@@ -49,6 +50,12 @@ class App:
     storage: BaseStorage
     dispatcher: Dispatcher
     jobs: list[ScheduledJob] = field(default_factory=list)
+
+    def attach_bot(self, bot: Bot) -> Bot:
+        """Every Bot that serves this app must go through here (see CommitBeforeSend)."""
+        if not any(isinstance(m, CommitBeforeSend) for m in bot.session.middleware._middlewares):
+            bot.session.middleware(CommitBeforeSend())
+        return bot
 
     async def close(self) -> None:
         await self.storage.close()
