@@ -1,0 +1,126 @@
+"""CallbackData of the booking dialogue and «Мои записи»: short prefixes, ids only.
+
+Every class packs to well under Telegram's 64 bytes (``tests/flows`` check
+the longest realistic values). Names never travel in callbacks; handlers look
+objects up by id and check the user owns them (patients, appointments).
+Days travel as ``YYYYMMDD`` integers (8 digits) to stay short and sortable.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiogram.filters.callback_data import CallbackData
+
+
+def day_code(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def day_from_code(code: int) -> date:
+    return date(code // 10000, code // 100 % 100, code % 100)
+
+
+class Noop(CallbackData, prefix="nop"):
+    """A button that does nothing but explain (a day without free time, a page counter)."""
+
+    why: str  # "day" | "page"
+
+
+# --- booking: one class per step; p = patient id, s = specialty id, c = clinic id, d = doctor id
+class BkPatient(CallbackData, prefix="bp"):
+    p: int
+
+
+class BkSpecPage(CallbackData, prefix="bsp"):
+    page: int
+
+
+class BkSpec(CallbackData, prefix="bs"):
+    s: int
+
+
+class BkClinicPage(CallbackData, prefix="bcp"):
+    page: int
+
+
+class BkClinic(CallbackData, prefix="bc"):
+    c: int
+
+
+class BkDoctor(CallbackData, prefix="bd"):
+    d: int  # 0 = any doctor, earliest time
+
+
+class BkDay(CallbackData, prefix="by"):
+    d: int  # doctor id; 0 = any doctor of the clinic
+    day: int  # YYYYMMDD (clinic-local)
+
+
+class BkSlot(CallbackData, prefix="bt"):
+    p: int
+    t: int  # slot id
+
+
+class BkConfirm(CallbackData, prefix="bk"):
+    p: int
+    t: int
+
+
+class BkBack(CallbackData, prefix="bb"):
+    to: str  # patient|spec|clinics|clinic|doctors|days|slots
+
+
+class BkJump(CallbackData, prefix="bj"):
+    """A shortcut to another step: the therapist after a referral refusal, other clinics."""
+
+    to: str  # therapist|clinics|doctors|waitlist
+
+
+# --- «Мои записи»: a = appointment id
+class ApList(CallbackData, prefix="al"):
+    past: int  # 0 upcoming, 1 past
+    page: int
+
+
+class ApOpen(CallbackData, prefix="ao"):
+    a: int
+
+
+class ApCancel(CallbackData, prefix="ac"):
+    a: int
+    step: int  # 0 ask, 1 first confirmation given (late cancels ask again), 2 final
+
+
+class ApFile(CallbackData, prefix="af"):
+    a: int
+    kind: str  # ics|pdf
+
+
+class ApMove(CallbackData, prefix="am"):
+    a: int  # start reschedule: the same doctor's calendar
+
+
+class ApMoveOther(CallbackData, prefix="amo"):
+    a: int  # another doctor of the same specialty (same clinic)
+
+
+class ApMoveDoctor(CallbackData, prefix="amd"):
+    a: int
+    d: int
+
+
+class ApMoveDay(CallbackData, prefix="ay"):
+    a: int
+    d: int
+    day: int
+
+
+class ApMoveSlot(CallbackData, prefix="at"):
+    a: int
+    t: int
+
+
+class ApMoveConfirm(CallbackData, prefix="ak"):
+    a: int
+    t: int

@@ -1,0 +1,255 @@
+"""How booking objects read in a chat: dates and times in the clinic's zone (Babel),
+doctor and clinic cards, appointment details, statuses, and the .ics/PDF files.
+
+Everything here runs inside an update (or an explicit i18n context): labels
+go through ``_()``, dates through Babel with the current locale. Times are
+always the clinic's wall-clock time; the zone is named when it differs from
+the patient's home zone (the bot's default zone), so «10:30» is never
+ambiguous for a Muscovite booking in Novosibirsk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date, format_time, get_timezone_location
+
+from bot.documents import appointment_ics, appointment_pdf
+from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def current_locale() -> str:
+    try:
+        return get_i18n().current_locale
+    except LookupError:
+        return "ru"
+
+
+def local(moment: datetime, tz: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def fmt_day(day: date, loc: str | None = None) -> str:
+    """«чт, 3 декабря 2026» / «Thu, 3 December 2026»."""
+    return format_date(day, "EEE, d MMMM y", locale=loc or current_locale())
+
+
+def fmt_short_day(day: date, loc: str | None = None) -> str:
+    """«3 дек.» / «3 Dec» — for buttons."""
+    return format_date(day, "d MMM", locale=loc or current_locale())
+
+
+def fmt_time(moment: datetime, tz: str) -> str:
+    return format_time(local(moment, tz), "HH:mm", locale=current_locale())
+
+
+def utc_offset(moment: datetime, tz: str) -> str:
+    """«UTC+7», «UTC+3», «UTC+5:30»."""
+    offset = local(moment, tz).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_note(moment: datetime, tz: str, home_tz: str) -> str:
+    """«» when the clinic is in the home zone, else «(время: Новосибирск, UTC+7)»."""
+    if tz == home_tz:
+        return ""
+    city = get_timezone_location(ZoneInfo(tz), locale=current_locale(), return_city=True)
+    return _("(local time: {city}, {offset})").format(city=city, offset=utc_offset(moment, tz))
+
+
+def fmt_when(moment: datetime, tz: str, home_tz: str) -> str:
+    """«чт, 3 декабря 2026, 10:30 (время: Новосибирск, UTC+7)»."""
+    text = f"{fmt_day(local(moment, tz).date())}, {fmt_time(moment, tz)}"
+    note = zone_note(moment, tz, home_tz)
+    return f"{text} {note}" if note else text
+
+
+def kind_label(kind: str) -> str:
+    labels = {
+        "consultation": _("consultation"),
+        "examination": _("examination"),
+        "procedure": _("procedure"),
+    }
+    return labels.get(kind, kind)
+
+
+def status_label(appointment: Appointment) -> str:
+    """Status in words; a cancellation says who cancelled and why."""
+    status = appointment.status
+    if status is AppointmentStatus.CANCELLED:
+        who = {
+            "patient": _("by you"),
+            "clinic": _("by the clinic"),
+            "system": _("automatically"),
+        }.get(appointment.cancelled_by or "", "")
+        text = _("cancelled {who}").format(who=who).strip()
+        if appointment.cancel_reason:
+            text += _(": {reason}").format(reason=appointment.cancel_reason)
+        return text
+    labels = {
+        AppointmentStatus.PENDING: _("booked, awaiting your visit"),
+        AppointmentStatus.CONFIRMED: _("confirmed"),
+        AppointmentStatus.RESCHEDULED: _("rescheduled"),
+        AppointmentStatus.COMPLETED: _("visit took place"),
+        AppointmentStatus.NO_SHOW: _("missed (no-show)"),
+    }
+    return labels[status]
+
+
+def specialty_name(specialty: Specialty) -> str:
+    return specialty.name(current_locale())
+
+
+def preparation(specialty: Specialty) -> str:
+    return specialty.prep_en if current_locale() == "en" else specialty.prep_ru
+
+
+def rating_text(value: float | None) -> str:
+    return f"★ {value:.1f}" if value else _("no rating yet")
+
+
+def clinic_card(clinic: Clinic) -> str:
+    """Name, address, phone, hours, rating — the clinic card of SPEC §2."""
+    lines = [f"🏥 {clinic.name}", f"📍 {clinic.address}"]
+    if clinic.phone:
+        lines.append(f"☎ {clinic.phone}")
+    if clinic.hours:
+        lines.append(_("Hours: {hours}").format(hours=clinic.hours))
+    lines.append(_("Rating: {rating}").format(rating=rating_text(clinic.rating or None)))
+    return "\n".join(lines)
+
+
+def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> str:
+    """Qualification, experience, rating and the nearest free time."""
+    lines = [f"👩‍⚕️ {doctor.full_name}"]
+    facts = []
+    if doctor.qualification:
+        facts.append(doctor.qualification)
+    facts.append(_("experience {years} yrs").format(years=doctor.experience_years))
+    facts.append(rating_text(doctor.rating))
+    lines.append(" · ".join(facts))
+    if nearest is not None:
+        lines.append(
+            _("Nearest free time: {when}").format(when=fmt_when(nearest.start, tz, home_tz))
+        )
+    else:
+        lines.append(_("No free time in the next two weeks"))
+    return "\n".join(lines)
+
+
+def short_doctor_name(doctor: Doctor) -> str:
+    """«Петрова А. С.» for buttons."""
+    initials = " ".join(f"{p[0]}." for p in (doctor.name, doctor.patronymic) if p)
+    return f"{doctor.surname} {initials}".strip()
+
+
+def doctor_button(doctor: Doctor, nearest: Slot | None, tz: str) -> str:
+    if nearest is None:
+        return _("{doctor} — no free time").format(doctor=short_doctor_name(doctor))
+    when = f"{fmt_short_day(local(nearest.start, tz).date())} {fmt_time(nearest.start, tz)}"
+    return f"{short_doctor_name(doctor)} · {when}"
+
+
+def slot_button(slot: Slot, tz: str) -> str:
+    """«10:30 · 20 мин · консультация»."""
+    return _("{time} · {minutes} min · {kind}").format(
+        time=fmt_time(slot.start, tz), minutes=slot.minutes, kind=kind_label(slot.kind)
+    )
+
+
+def alternative_button(slot: Slot, tz: str) -> str:
+    """An alternative offered after «уже заняли»: the day as well as the time."""
+    return f"{fmt_short_day(local(slot.start, tz).date())} {fmt_time(slot.start, tz)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """Everything a summary, a confirmation or a document shows about one visit."""
+
+    patient: Patient
+    doctor: Doctor
+    clinic: Clinic
+    specialty: Specialty
+    start: datetime
+    minutes: int
+    kind: str
+    number: str | None = None
+    appointment: Appointment | None = None
+
+
+def details_rows(d: Details, home_tz: str) -> list[tuple[str, str]]:
+    rows = []
+    if d.number:
+        rows.append((_("Appointment number"), d.number))
+    rows += [
+        (_("Patient"), d.patient.full_name),
+        (_("Doctor"), f"{d.doctor.full_name} ({specialty_name(d.specialty)})"),
+        (_("Clinic"), d.clinic.name),
+        (_("Address"), d.clinic.address),
+        (_("Date"), fmt_day(local(d.start, d.clinic.tz).date())),
+        (
+            _("Time"),
+            " ".join(
+                p
+                for p in (fmt_time(d.start, d.clinic.tz), zone_note(d.start, d.clinic.tz, home_tz))
+                if p
+            ),
+        ),
+        (_("Duration"), _("{minutes} min").format(minutes=d.minutes)),
+        (_("Type"), kind_label(d.kind)),
+    ]
+    if d.clinic.phone:
+        rows.append((_("Clinic phone"), d.clinic.phone))
+    if d.appointment is not None:
+        rows.append((_("Status"), status_label(d.appointment)))
+    return rows
+
+
+def details_text(d: Details, home_tz: str) -> str:
+    text = "\n".join(f"{label}: {value}" for label, value in details_rows(d, home_tz))
+    prep = preparation(d.specialty)
+    if prep:
+        text += "\n\n" + _("Preparation: {notes}").format(notes=prep)
+    return text
+
+
+def clip(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """Never send more than Telegram takes; a clipped text says so with «…»."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def files_for(d: Details, home_tz: str, stamp: datetime) -> list[tuple[str, bytes]]:
+    """[(filename, bytes)] — the .ics calendar entry and the PDF confirmation."""
+    number = d.number or "draft"
+    summary = _("Doctor's appointment: {specialty} — {doctor}").format(
+        specialty=specialty_name(d.specialty), doctor=d.doctor.full_name
+    )
+    description = "\n".join(f"{label}: {value}" for label, value in details_rows(d, home_tz))
+    prep = preparation(d.specialty)
+    ics = appointment_ics(
+        number=number,
+        start=d.start,
+        minutes=d.minutes,
+        tz=d.clinic.tz,
+        summary=summary,
+        location=f"{d.clinic.name}, {d.clinic.address}",
+        description=description + (f"\n\n{prep}" if prep else ""),
+        stamp=stamp,
+    )
+    pdf = appointment_pdf(
+        title=_("Appointment confirmation"),
+        rows=details_rows(d, home_tz),
+        notes_title=_("Preparation") if prep else "",
+        notes=prep,
+        footer=_("Show this confirmation at the clinic's reception. Booked via Zapis."),
+    )
+    return [(f"appointment-{number}.ics", ics), (f"appointment-{number}.pdf", pdf)]
