@@ -6,12 +6,13 @@ Examples: ``ZAPIS_DATABASE_URL``, ``ZAPIS_LIMITS__HOLD_MINUTES``,
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///data/zapis.sqlite3"
 
@@ -104,6 +105,10 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = "ZAPIS_" + "__".join(str(p).upper() for p in first["loc"])
         raise ConfigError(f"configuration error: {name}: {first['msg']}") from None
+    except SettingsError as exc:  # a complex value (JSON) that does not even parse
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = "ZAPIS_" + (match.group(1).upper() if match else "SETTINGS")
+        raise ConfigError(f"configuration error: {name}: not valid JSON") from None
 
 
 def require(settings: Settings, *names: str) -> None:
@@ -111,4 +116,6 @@ def require(settings: Settings, *names: str) -> None:
     for name in names:
         value = getattr(settings, name)
         if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
-            raise ConfigError(f"configuration error: ZAPIS_{name.upper()} is required for this mode")
+            raise ConfigError(
+                f"configuration error: ZAPIS_{name.upper()} is required for this mode"
+            )

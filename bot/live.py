@@ -1,0 +1,273 @@
+"""Run modes against real Telegram: long polling and an aiohttp webhook server.
+
+Both modes share one start-up path (`_start`): migrations first, then the
+application from bot.app, then the Bot with HTML as the default parse mode.
+The encryption key is mandatory here — unlike the console there is no dev key
+file to fall back on, because personal data written under a throwaway key
+would be unreadable after the next deploy.
+
+Webhook security: Telegram repeats the secret given to setWebhook in the
+``X-Telegram-Bot-Api-Secret-Token`` header of every request. We compare it in
+constant time (`hmac.compare_digest` over bytes, so a non-ASCII header cannot
+raise) and answer 401 before the body is even read — a forged request never
+reaches the Dispatcher. aiogram's SimpleRequestHandler does the routing and
+the reply; we only replace its check, which lets an empty secret through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import importlib
+import logging
+import re
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import gettext as _
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, build_app, resolve_encryption_key
+from bot.clock import SystemClock
+from bot.settings import ConfigError, Settings
+
+log = logging.getLogger("zapis.live")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's own rule for setWebhook's secret_token.
+SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOCALES = ("ru", "en")
+
+# (command, English description msgid); descriptions are translated per language below.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Start or continue registration"),
+    ("menu", "Main menu"),
+    ("delete_me", "Delete my personal data"),
+)
+
+
+class SecretTokenRequestHandler(SimpleRequestHandler):
+    """SimpleRequestHandler whose secret check never passes an empty secret."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str, **kwargs: Any) -> None:
+        if not secret_token:
+            raise ConfigError("configuration error: ZAPIS_WEBHOOK__SECRET_TOKEN is required")
+        super().__init__(dispatcher, bot, secret_token=secret_token, **kwargs)
+        self._secret = secret_token.encode()
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        given = telegram_secret_token.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._secret)
+
+
+def webhook_url(settings: Settings) -> str:
+    return settings.webhook.base_url.rstrip("/") + "/" + settings.webhook.path.lstrip("/")
+
+
+def check_webhook_settings(settings: Settings) -> str:
+    """The secret, after checking everything webhook mode needs; one clear line otherwise."""
+    hook = settings.webhook
+    if not hook.base_url.startswith("https://"):
+        raise ConfigError(
+            "configuration error: ZAPIS_WEBHOOK__BASE_URL must be the public https:// address "
+            "Telegram will call, e.g. https://bot.example.org"
+        )
+    secret = hook.secret_token.get_secret_value() if hook.secret_token else ""
+    if not SECRET_RE.fullmatch(secret):
+        raise ConfigError(
+            "configuration error: ZAPIS_WEBHOOK__SECRET_TOKEN is required: "
+            "1-256 characters A-Z, a-z, 0-9, _ and -"
+        )
+    if not hook.path.startswith("/"):
+        raise ConfigError("configuration error: ZAPIS_WEBHOOK__PATH must start with /")
+    return secret
+
+
+def build_webhook_app(
+    app: App, bot: Bot, secret: str, *, handle_in_background: bool = True
+) -> web.Application:
+    """The aiohttp application: POST <webhook path> for Telegram, GET /healthz for probes.
+
+    ``handle_in_background`` answers Telegram at once and processes the update
+    in a task (production: a slow handler never makes Telegram retry); tests
+    pass False to see the update processed before the response.
+    """
+    webapp = web.Application()
+    handler = SecretTokenRequestHandler(
+        app.dispatcher, bot, secret, handle_in_background=handle_in_background
+    )
+    handler.register(webapp, path=app.settings.webhook.path)
+    setup_application(webapp, app.dispatcher, bot=bot)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    webapp.router.add_get("/healthz", healthz)
+    return webapp
+
+
+def make_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        raise ConfigError("configuration error: ZAPIS_BOT_TOKEN is required for this mode")
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def prepare_app(settings: Settings) -> App:
+    """Migrate the database, then build the application (encryption key required)."""
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    key = resolve_encryption_key(settings)  # no dev key file: ConfigError when unset
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        return build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+
+
+async def set_commands(app: App, bot: Bot) -> None:
+    """The command menu in each language; Telegram picks by the user's app language."""
+    for locale in LOCALES:
+        with app.i18n.context(), app.i18n.use_locale(locale):
+            commands = [BotCommand(command=c, description=_(d)) for c, d in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=locale)
+    with app.i18n.context(), app.i18n.use_locale(app.i18n.default_locale):
+        default = [BotCommand(command=c, description=_(d)) for c, d in COMMANDS]
+    await bot.set_my_commands(default, scope=BotCommandScopeDefault())
+
+
+Stopper = Callable[[], Awaitable[None]]
+
+
+async def start_scheduler(app: App, bot: Bot) -> Stopper:
+    """Start the background jobs; returns the coroutine function that stops them.
+
+    bot/scheduler.py (APScheduler wiring) is written separately; when it is
+    present it owns the jobs. Until then the jobs listed in ``app.jobs`` run
+    on a plain APScheduler interval trigger so nothing silently never runs.
+    """
+    try:
+        wiring: Any = importlib.import_module("bot.scheduler")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.scheduler":
+            raise
+        wiring = None
+    starter = getattr(wiring, "start_scheduler", None) if wiring is not None else None
+    if starter is not None:
+        handle = starter(app, bot)
+        if asyncio.iscoroutine(handle):
+            handle = await handle
+        return _stopper_for(handle)
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    sched = AsyncIOScheduler(timezone="UTC")
+    for job in app.jobs:
+
+        async def tick(run: Callable[[Any], Awaitable[None]] = job.run) -> None:
+            await run(app.clock.now())
+
+        sched.add_job(tick, "interval", seconds=job.every_seconds, id=job.name, coalesce=True)
+    sched.start()
+
+    async def stop() -> None:
+        sched.shutdown(wait=False)
+
+    return stop
+
+
+def _stopper_for(handle: Any) -> Stopper:
+    async def stop() -> None:
+        if handle is None:
+            return
+        for name in ("stop", "aclose", "shutdown"):
+            method = getattr(handle, name, None)
+            if method is not None:
+                result = method()
+                if asyncio.iscoroutine(result):
+                    await result
+                return
+        if callable(handle):
+            result = handle()
+            if asyncio.iscoroutine(result):
+                await result
+
+    return stop
+
+
+async def run_polling(settings: Settings) -> int:
+    bot = make_bot(settings)
+    app = await prepare_app(settings)
+    stop_jobs: Stopper | None = None
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await set_commands(app, bot)
+        stop_jobs = await start_scheduler(app, bot)
+        me = await bot.get_me()
+        log.info("polling as @%s", me.username)
+        dp = app.dispatcher
+        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        return 0
+    finally:
+        if stop_jobs is not None:
+            await stop_jobs()
+        await app.close()
+        await bot.session.close()
+
+
+async def run_webhook(settings: Settings) -> int:
+    secret = check_webhook_settings(settings)
+    bot = make_bot(settings)
+    app = await prepare_app(settings)
+    stop_jobs: Stopper | None = None
+    runner: web.AppRunner | None = None
+    try:
+        dp = app.dispatcher
+        await bot.set_webhook(
+            webhook_url(settings),
+            secret_token=secret,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+        await set_commands(app, bot)
+        stop_jobs = await start_scheduler(app, bot)
+        runner = web.AppRunner(build_webhook_app(app, bot, secret))
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
+        await site.start()
+        log.info(
+            "webhook listening on %s:%s%s",
+            settings.webhook.host,
+            settings.webhook.port,
+            settings.webhook.path,
+        )
+        await _wait_for_signal()
+        return 0
+    finally:
+        if stop_jobs is not None:
+            await stop_jobs()
+        if runner is not None:
+            await runner.cleanup()  # closes the bot session via the request handler
+        await app.close()
+        await bot.session.close()
+
+
+async def _wait_for_signal() -> None:
+    """Sleep until SIGINT/SIGTERM (docker stop sends SIGTERM)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
