@@ -1,0 +1,133 @@
+"""What the booking services need from storage, as Protocols (storage implements them).
+
+Kept apart from domain/booking.py so the services module stays readable; the
+SQL implementation is storage/repos/appointments.py and storage/uow.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from domain.models import (
+    Appointment,
+    AppointmentStatus,
+    JournalEntry,
+    Patient,
+    Referral,
+    Slot,
+    Specialty,
+)
+from domain.notifications import OutboxItem
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A slot reserved for one user while they look at the booking summary."""
+
+    user_id: int
+    slot_id: int
+    patient_id: int
+    expires_at: datetime  # aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class SlotContext:
+    """A slot with what the rules need to judge it: the clinic's zone and the specialty."""
+
+    slot: Slot
+    clinic_tz: str
+    specialty: Specialty
+
+
+@dataclass(frozen=True, slots=True)
+class NewAppointment:
+    patient_id: int
+    user_id: int
+    slot: Slot
+    status: AppointmentStatus
+    referral_id: int | None
+    created_at: datetime
+
+
+class BookingRepository(Protocol):
+    async def get_patient(self, patient_id: int) -> Patient | None: ...
+    async def patient_ids_of(self, user_id: int) -> list[int]: ...
+    async def slot_context(self, slot_id: int) -> SlotContext | None: ...
+
+    async def put_hold(
+        self, user_id: int, patient_id: int, slot_id: int, expires_at: datetime, now: datetime
+    ) -> bool: ...
+    async def get_hold(self, user_id: int, now: datetime) -> Hold | None: ...
+    async def delete_hold(self, user_id: int) -> None: ...
+
+    async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool: ...
+    async def release_slot(self, slot_id: int) -> bool: ...
+    async def nearest_free(
+        self,
+        *,
+        around: datetime,
+        now: datetime,
+        exclude: set[int],
+        limit: int,
+        doctor_id: int | None = None,
+        specialty_id: int | None = None,
+        region_id: str | None = None,
+    ) -> list[int]: ...
+
+    async def usable_referral(
+        self, patient_id: int, specialty_id: int, visit_day: date
+    ) -> Referral | None: ...
+    async def mark_referral_used(self, referral_id: int, appointment_id: int) -> bool: ...
+    async def count_active_for_specialty(
+        self, patient_id: int, specialty_id: int, now: datetime
+    ) -> int: ...
+    async def count_created_by(self, user_id: int, since: datetime) -> int: ...
+
+    async def insert(self, new: NewAppointment) -> Appointment: ...
+    async def get(self, appointment_id: int) -> Appointment | None: ...
+    async def set_status(
+        self,
+        appointment_id: int,
+        *,
+        expected: tuple[AppointmentStatus, ...],
+        status: AppointmentStatus,
+        now: datetime,
+        cancelled_by: str | None = None,
+        reason: str | None = None,
+        rescheduled_to: int | None = None,
+    ) -> bool: ...
+    async def add_event(
+        self,
+        appointment_id: int,
+        *,
+        at: datetime,
+        status: AppointmentStatus,
+        actor: str,
+        actor_user_id: int | None,
+        reason: str | None = None,
+    ) -> None: ...
+    async def list_for_owner(self, user_id: int, since: datetime | None) -> list[Appointment]: ...
+    async def increment_no_show(self, user_id: int) -> None: ...
+
+
+class OutboxPort(Protocol):
+    async def add(self, items: list[OutboxItem], created_at_utc: object) -> None: ...
+    async def cancel_for_appointment(self, appointment_id: int) -> int: ...
+
+
+class JournalPort(Protocol):
+    async def add(self, entry: JournalEntry) -> None: ...
+
+
+class BookingUnitOfWork(Protocol):
+    """The subset of storage.uow.SqlUnitOfWork the booking services use."""
+
+    @property
+    def appointments(self) -> BookingRepository: ...
+    @property
+    def outbox(self) -> OutboxPort: ...
+    @property
+    def journal(self) -> JournalPort: ...
+    async def commit(self) -> None: ...

@@ -1,0 +1,505 @@
+"""Booking mutations and reads: holds, the atomic slot take, appointments, referrals.
+
+The slot take is ONE conditional UPDATE checked by rowcount. On PostgreSQL
+(READ COMMITTED) a second concurrent UPDATE of the same row waits for the
+first and re-checks ``status = 'free'`` on the committed row, so it matches
+0 rows; on SQLite every transaction is BEGIN IMMEDIATE, so writers are
+serialised. Either way exactly one booking wins and the others get a clean
+``False``. Implements domain.booking_ports.BookingRepository.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
+
+from domain.booking_ports import Hold, NewAppointment, SlotContext
+from domain.models import (
+    Appointment,
+    AppointmentStatus,
+    Patient,
+    Referral,
+    Sex,
+    Slot,
+    Specialty,
+)
+from storage.repos.base import Repository, from_db, to_db
+from storage.schema import (
+    ACTIVE_APPOINTMENT_STATES,
+    appointment_events,
+    appointments,
+    clinics,
+    holds,
+    patients,
+    referrals,
+    slots,
+    specialties,
+    users,
+)
+
+NUMBER_PREFIX = "A-"
+# Longest visit we expect; bounds the coarse index filter of list_for_owner.
+_MAX_VISIT = timedelta(hours=24)
+
+
+def appointment_number(appointment_id: int) -> str:
+    """Human number printed on the confirmation: «A-0000042» (unique: from the id)."""
+    return f"{NUMBER_PREFIX}{appointment_id:07d}"
+
+
+def _appointment(row: Row[Any]) -> Appointment:
+    return Appointment(
+        id=row.id,
+        number=row.number,
+        patient_id=row.patient_id,
+        user_id=row.user_id,
+        slot_id=row.slot_id,
+        doctor_id=row.doctor_id,
+        clinic_id=row.clinic_id,
+        specialty_id=row.specialty_id,
+        start=from_db(row.start_utc),
+        minutes=row.minutes,
+        kind=row.kind,
+        status=AppointmentStatus(row.status),
+        created_at=from_db(row.created_at),
+        referral_id=row.referral_id,
+        cancelled_by=row.cancelled_by,
+        cancel_reason=row.cancel_reason,
+        rescheduled_to=row.rescheduled_to,
+    )
+
+
+class AppointmentRepository(Repository):
+    # ------------------------------------------------------------------ patients, slots
+
+    async def get_patient(self, patient_id: int) -> Patient | None:
+        """A live (not erased) patient; ownership is ``owner_user_id``."""
+        row = (
+            await self.conn.execute(
+                select(patients).where(patients.c.id == patient_id, patients.c.deleted_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            return None
+        return Patient(
+            id=row.id,
+            owner_user_id=row.owner_user_id,
+            relation=row.relation,
+            surname=row.surname,
+            name=row.name,
+            patronymic=row.patronymic,
+            birth_date=row.birth_date,
+            sex=Sex(row.sex) if row.sex else None,
+            snils=self.cipher.decrypt(row.snils_enc),
+            policy=self.cipher.decrypt(row.policy_enc),
+            email=self.cipher.decrypt(row.email_enc),
+            attached_clinic_id=row.attached_clinic_id,
+            confirmed=row.confirmed,
+        )
+
+    async def patient_ids_of(self, user_id: int) -> list[int]:
+        rows = await self.conn.execute(
+            select(patients.c.id)
+            .where(patients.c.owner_user_id == user_id, patients.c.deleted_at.is_(None))
+            .order_by(patients.c.id)
+        )
+        return [r.id for r in rows]
+
+    async def slot_context(self, slot_id: int) -> SlotContext | None:
+        """The slot, its clinic's zone and its specialty in one query."""
+        row = (
+            await self.conn.execute(
+                select(
+                    slots,
+                    clinics.c.tz.label("clinic_tz"),
+                    specialties.c.code,
+                    specialties.c.name_ru,
+                    specialties.c.name_en,
+                    specialties.c.referral_required,
+                    specialties.c.min_age,
+                    specialties.c.max_age,
+                    specialties.c.sex,
+                    specialties.c.prep_ru,
+                    specialties.c.prep_en,
+                )
+                .join(clinics, clinics.c.id == slots.c.clinic_id)
+                .join(specialties, specialties.c.id == slots.c.specialty_id)
+                .where(slots.c.id == slot_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        slot = Slot(
+            id=row.id,
+            role_id=row.role_id,
+            doctor_id=row.doctor_id,
+            clinic_id=row.clinic_id,
+            specialty_id=row.specialty_id,
+            region_id=row.region_id,
+            start=from_db(row.start_utc),
+            minutes=row.minutes,
+            kind=row.kind,
+            status=row.status,
+        )
+        specialty = Specialty(
+            id=row.specialty_id,
+            code=row.code,
+            name_ru=row.name_ru,
+            name_en=row.name_en,
+            referral_required=row.referral_required,
+            min_age=row.min_age,
+            max_age=row.max_age,
+            sex=Sex(row.sex) if row.sex else None,
+            prep_ru=row.prep_ru,
+            prep_en=row.prep_en,
+        )
+        return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
+
+    # ------------------------------------------------------------------ holds
+
+    async def put_hold(
+        self, user_id: int, patient_id: int, slot_id: int, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Replace the user's hold with one on ``slot_id``; False if another user's
+        unexpired hold is on that slot. Expired holds of the slot are swept first."""
+        await self.conn.execute(
+            delete(holds).where(
+                (holds.c.user_id == user_id)
+                | ((holds.c.slot_id == slot_id) & (holds.c.expires_at <= to_db(now)))
+            )
+        )
+        values = {
+            "user_id": user_id,
+            "patient_id": patient_id,
+            "slot_id": slot_id,
+            "expires_at": to_db(expires_at),
+        }
+        # ON CONFLICT DO NOTHING without a target covers the slot's unique key:
+        # a concurrent holder makes this 0 rows instead of an error that would
+        # abort the PostgreSQL transaction.
+        stmt = (
+            sqlite_insert(holds).values(values).on_conflict_do_nothing()
+            if self.is_sqlite
+            else pg_insert(holds).values(values).on_conflict_do_nothing()
+        )
+        result = await self.conn.execute(stmt)
+        return int(result.rowcount) == 1
+
+    async def get_hold(self, user_id: int, now: datetime) -> Hold | None:
+        row = (
+            await self.conn.execute(
+                select(holds).where(holds.c.user_id == user_id, holds.c.expires_at > to_db(now))
+            )
+        ).first()
+        if row is None:
+            return None
+        return Hold(
+            user_id=row.user_id,
+            slot_id=row.slot_id,
+            patient_id=row.patient_id,
+            expires_at=from_db(row.expires_at),
+        )
+
+    async def delete_hold(self, user_id: int) -> None:
+        await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
+
+    async def sweep_holds(self, now: datetime) -> int:
+        """Drop expired holds (housekeeping; an expired hold never blocks anyone anyway)."""
+        result = await self.conn.execute(delete(holds).where(holds.c.expires_at <= to_db(now)))
+        return int(result.rowcount)
+
+    # ------------------------------------------------------------------ the slot itself
+
+    async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool:
+        """free → booked unless another user's unexpired hold is on it; True if taken."""
+        held_by_other = exists().where(
+            holds.c.slot_id == slots.c.id,
+            holds.c.user_id != user_id,
+            holds.c.expires_at > to_db(now),
+        )
+        result = await self.conn.execute(
+            update(slots)
+            .where(slots.c.id == slot_id, slots.c.status == "free", ~held_by_other)
+            .values(status="booked")
+        )
+        return int(result.rowcount) == 1
+
+    async def release_slot(self, slot_id: int) -> bool:
+        """booked → free (the schedule gets it back at once); True if it was booked."""
+        result = await self.conn.execute(
+            update(slots)
+            .where(slots.c.id == slot_id, slots.c.status == "booked")
+            .values(status="free")
+        )
+        return int(result.rowcount) == 1
+
+    async def nearest_free(
+        self,
+        *,
+        around: datetime,
+        now: datetime,
+        exclude: set[int],
+        limit: int,
+        doctor_id: int | None = None,
+        specialty_id: int | None = None,
+        region_id: str | None = None,
+    ) -> list[int]:
+        """Free, unheld, future slot ids nearest to ``around``: later ones first, then
+        earlier ones (still after ``now``), nearest first within each side."""
+        if limit <= 0:
+            return []
+        conds = [slots.c.status == "free", slots.c.start_utc > to_db(now)]
+        if doctor_id is not None:
+            conds.append(slots.c.doctor_id == doctor_id)
+        if specialty_id is not None:
+            conds.append(slots.c.specialty_id == specialty_id)
+        if region_id is not None:
+            conds.append(slots.c.region_id == region_id)
+        unheld = ~exists().where(holds.c.slot_id == slots.c.id, holds.c.expires_at > to_db(now))
+        base = and_(*conds, unheld)
+        pivot = to_db(around)
+        # Fetch a few more than needed: excluded ids are filtered in Python.
+        fetch = limit + len(exclude)
+        later = await self.conn.execute(
+            select(slots.c.id)
+            .where(base, slots.c.start_utc >= pivot)
+            .order_by(slots.c.start_utc, slots.c.id)
+            .limit(fetch)
+        )
+        found = [r.id for r in later if r.id not in exclude][:limit]
+        if len(found) < limit:
+            earlier = await self.conn.execute(
+                select(slots.c.id)
+                .where(base, slots.c.start_utc < pivot)
+                .order_by(slots.c.start_utc.desc(), slots.c.id.desc())
+                .limit(fetch)
+            )
+            found += [r.id for r in earlier if r.id not in exclude][: limit - len(found)]
+        return found
+
+    # ------------------------------------------------------------------ rule facts
+
+    async def usable_referral(
+        self, patient_id: int, specialty_id: int, visit_day: date
+    ) -> Referral | None:
+        """The unused referral valid on the visit day that expires soonest (spend that one)."""
+        row = (
+            await self.conn.execute(
+                select(referrals)
+                .where(
+                    referrals.c.patient_id == patient_id,
+                    referrals.c.specialty_id == specialty_id,
+                    referrals.c.used_appointment_id.is_(None),
+                    referrals.c.valid_until >= visit_day,
+                )
+                .order_by(referrals.c.valid_until, referrals.c.id)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Referral(
+            id=row.id,
+            number=row.number,
+            patient_id=row.patient_id,
+            specialty_id=row.specialty_id,
+            clinic_id=row.clinic_id,
+            issued_at=from_db(row.issued_at),
+            valid_until=row.valid_until,
+            used_appointment_id=row.used_appointment_id,
+        )
+
+    async def mark_referral_used(self, referral_id: int, appointment_id: int) -> bool:
+        result = await self.conn.execute(
+            update(referrals)
+            .where(referrals.c.id == referral_id, referrals.c.used_appointment_id.is_(None))
+            .values(used_appointment_id=appointment_id)
+        )
+        return int(result.rowcount) == 1
+
+    async def count_active_for_specialty(
+        self, patient_id: int, specialty_id: int, now: datetime
+    ) -> int:
+        """Upcoming active appointments of a patient in a specialty (past ones don't block)."""
+        value = await self.conn.scalar(
+            select(func.count())
+            .select_from(appointments)
+            .where(
+                appointments.c.patient_id == patient_id,
+                appointments.c.specialty_id == specialty_id,
+                appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+                appointments.c.start_utc >= to_db(now),
+            )
+        )
+        return int(value or 0)
+
+    async def count_created_by(self, user_id: int, since: datetime) -> int:
+        value = await self.conn.scalar(
+            select(func.count())
+            .select_from(appointments)
+            .where(appointments.c.user_id == user_id, appointments.c.created_at >= to_db(since))
+        )
+        return int(value or 0)
+
+    # ------------------------------------------------------------------ appointments
+
+    async def insert(self, new: NewAppointment) -> Appointment:
+        """Insert and number it «A-<id>» (a placeholder number first: the id is not
+        known before the insert, and the column is NOT NULL UNIQUE)."""
+        slot = new.slot
+        created = to_db(new.created_at)
+        result = await self.conn.execute(
+            insert(appointments)
+            .values(
+                number=f"tmp-{slot.id}-{new.user_id}",
+                patient_id=new.patient_id,
+                user_id=new.user_id,
+                slot_id=slot.id,
+                doctor_id=slot.doctor_id,
+                clinic_id=slot.clinic_id,
+                specialty_id=slot.specialty_id,
+                start_utc=to_db(slot.start),
+                minutes=slot.minutes,
+                kind=slot.kind,
+                status=new.status.value,
+                referral_id=new.referral_id,
+                created_at=created,
+                updated_at=created,
+            )
+            .returning(appointments.c.id)
+        )
+        appointment_id = int(result.scalar_one())
+        number = appointment_number(appointment_id)
+        await self.conn.execute(
+            update(appointments).where(appointments.c.id == appointment_id).values(number=number)
+        )
+        return Appointment(
+            id=appointment_id,
+            number=number,
+            patient_id=new.patient_id,
+            user_id=new.user_id,
+            slot_id=slot.id,
+            doctor_id=slot.doctor_id,
+            clinic_id=slot.clinic_id,
+            specialty_id=slot.specialty_id,
+            start=slot.start,
+            minutes=slot.minutes,
+            kind=slot.kind,
+            status=new.status,
+            created_at=new.created_at,
+            referral_id=new.referral_id,
+        )
+
+    async def get(self, appointment_id: int) -> Appointment | None:
+        row = (
+            await self.conn.execute(select(appointments).where(appointments.c.id == appointment_id))
+        ).first()
+        return None if row is None else _appointment(row)
+
+    async def get_by_number(self, number: str) -> Appointment | None:
+        row = (
+            await self.conn.execute(select(appointments).where(appointments.c.number == number))
+        ).first()
+        return None if row is None else _appointment(row)
+
+    async def set_status(
+        self,
+        appointment_id: int,
+        *,
+        expected: tuple[AppointmentStatus, ...],
+        status: AppointmentStatus,
+        now: datetime,
+        cancelled_by: str | None = None,
+        reason: str | None = None,
+        rescheduled_to: int | None = None,
+    ) -> bool:
+        """Conditional transition: True only if the row was in one of ``expected``.
+
+        A concurrent transition that committed first makes this 0 rows, which
+        the service turns into a rollback (cancel vs reschedule races).
+        """
+        values: dict[str, Any] = {"status": status.value, "updated_at": to_db(now)}
+        if cancelled_by is not None:
+            values["cancelled_by"] = cancelled_by
+        if reason is not None:
+            values["cancel_reason"] = reason
+        if rescheduled_to is not None:
+            values["rescheduled_to"] = rescheduled_to
+        result = await self.conn.execute(
+            update(appointments)
+            .where(
+                appointments.c.id == appointment_id,
+                appointments.c.status.in_([s.value for s in expected]),
+            )
+            .values(**values)
+        )
+        return int(result.rowcount) == 1
+
+    async def add_event(
+        self,
+        appointment_id: int,
+        *,
+        at: datetime,
+        status: AppointmentStatus,
+        actor: str,
+        actor_user_id: int | None,
+        reason: str | None = None,
+    ) -> None:
+        await self.conn.execute(
+            insert(appointment_events).values(
+                appointment_id=appointment_id,
+                at=to_db(at),
+                status=status.value,
+                actor=actor,
+                actor_user_id=actor_user_id,
+                reason=reason,
+            )
+        )
+
+    async def events(self, appointment_id: int) -> list[dict[str, Any]]:
+        """Status history, oldest first (for «who and why» in the list)."""
+        rows = await self.conn.execute(
+            select(appointment_events)
+            .where(appointment_events.c.appointment_id == appointment_id)
+            .order_by(appointment_events.c.id)
+        )
+        return [
+            {
+                "at": from_db(r.at),
+                "status": AppointmentStatus(r.status),
+                "actor": r.actor,
+                "actor_user_id": r.actor_user_id,
+                "reason": r.reason,
+            }
+            for r in rows
+        ]
+
+    async def list_for_owner(self, user_id: int, since: datetime | None) -> list[Appointment]:
+        """Appointments of every patient the user owns, nearest first; with ``since``
+        only those not yet ended at that moment."""
+        query = (
+            select(appointments)
+            .join(patients, patients.c.id == appointments.c.patient_id)
+            .where(patients.c.owner_user_id == user_id)
+        )
+        if since is not None:
+            # "not ended yet" is start + minutes > since; date arithmetic differs
+            # between the engines, so a coarse SQL bound and the exact test in Python.
+            query = query.where(appointments.c.start_utc > to_db(since) - _MAX_VISIT)
+        rows = await self.conn.execute(query.order_by(appointments.c.start_utc, appointments.c.id))
+        found = [_appointment(r) for r in rows]
+        if since is not None:
+            found = [a for a in found if a.start + timedelta(minutes=a.minutes) > since]
+        return found
+
+    async def increment_no_show(self, user_id: int) -> None:
+        await self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(no_show_count=users.c.no_show_count + literal(1))
+        )
