@@ -1,15 +1,29 @@
-"""Accounts and their patients (self and relatives); personal data encrypted at rest."""
+"""Accounts and their patients (self and relatives); personal data encrypted at rest.
+
+SNILS, policy, e-mail and phone go into ``*_enc`` (Fernet) and equality
+lookups use ``*_hash`` (keyed HMAC), so a raw dump of the database shows
+neither. Names and birth dates are plain columns (needed to sort and show);
+``erase`` blanks all of them for /delete_me.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, datetime
+from typing import Any
 
-from domain.models import AccountLevel, User
-from storage.repos.base import Repository, from_db_opt
-from storage.schema import users
+from sqlalchemy import delete, insert, select, update
+
+from domain.errors import Duplicate, NotFound
+from domain.models import AccountLevel, Patient, Sex, User
+from storage.repos.base import Repository, from_db_opt, to_db
+from storage.schema import attachments, documents, holds, outbox, patients, users
+
+SELF = "self"
 
 
 class UserRepository(Repository):
+    # --- users -------------------------------------------------------------
+
     async def get(self, user_id: int) -> User | None:
         row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
         if row is None:
@@ -24,4 +38,246 @@ class UserRepository(Repository):
             unreachable=row.unreachable,
             notify_optout=frozenset(k for k in row.notify_optout.split(",") if k),
             no_show_count=row.no_show_count,
+        )
+
+    async def ensure(self, user_id: int, now: datetime) -> User:
+        """The account row, created on first contact; an erased account starts afresh."""
+        user = await self.get(user_id)
+        if user is None:
+            await self.conn.execute(
+                insert(users).values(id=user_id, created_at=to_db(now), level="none")
+            )
+        elif user.status == "deleted":
+            await self._update_user(user_id, status="active", deleted_at=None, level="none")
+        else:
+            return user
+        created = await self.get(user_id)
+        assert created is not None
+        return created
+
+    async def _update_user(self, user_id: int, **values: Any) -> None:
+        result = await self.conn.execute(
+            update(users).where(users.c.id == user_id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"user {user_id}")
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        await self._update_user(user_id, locale=locale)
+
+    async def set_consent(self, user_id: int, at: datetime | None) -> None:
+        await self._update_user(user_id, consent_at=None if at is None else to_db(at))
+
+    async def set_phone(self, user_id: int, phone: str) -> None:
+        await self._update_user(
+            user_id, phone_enc=self.cipher.encrypt(phone), phone_hash=self.cipher.lookup_hash(phone)
+        )
+
+    async def set_level(self, user_id: int, level: AccountLevel) -> None:
+        await self._update_user(user_id, level=level.value)
+
+    # --- patients ----------------------------------------------------------
+
+    def _patient(self, row: Any) -> Patient:
+        return Patient(
+            id=row.id,
+            owner_user_id=row.owner_user_id,
+            relation=row.relation,
+            surname=row.surname,
+            name=row.name,
+            patronymic=row.patronymic,
+            birth_date=row.birth_date,
+            sex=Sex(row.sex) if row.sex else None,
+            snils=self.cipher.decrypt(row.snils_enc),
+            policy=self.cipher.decrypt(row.policy_enc),
+            email=self.cipher.decrypt(row.email_enc),
+            attached_clinic_id=row.attached_clinic_id,
+            confirmed=row.confirmed,
+        )
+
+    def _patient_values(
+        self,
+        *,
+        surname: str,
+        name: str,
+        patronymic: str,
+        birth_date: date | None,
+        sex: Sex | None,
+        snils: str | None,
+        policy: str | None,
+        email: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "surname": surname,
+            "name": name,
+            "patronymic": patronymic,
+            "birth_date": birth_date,
+            "sex": sex.value if sex else None,
+            "snils_enc": self.cipher.encrypt(snils),
+            "snils_hash": self.cipher.lookup_hash(snils),
+            "policy_enc": self.cipher.encrypt(policy),
+            "policy_hash": self.cipher.lookup_hash(policy),
+            "email_enc": self.cipher.encrypt(email),
+        }
+
+    async def patient(self, patient_id: int) -> Patient | None:
+        row = (
+            await self.conn.execute(
+                select(patients).where(patients.c.id == patient_id, patients.c.deleted_at.is_(None))
+            )
+        ).first()
+        return None if row is None else self._patient(row)
+
+    async def patients_of(self, user_id: int) -> list[Patient]:
+        """Self first, then relatives in the order they were added."""
+        rows = await self.conn.execute(
+            select(patients)
+            .where(patients.c.owner_user_id == user_id, patients.c.deleted_at.is_(None))
+            .order_by((patients.c.relation != SELF), patients.c.id)
+        )
+        return [self._patient(r) for r in rows]
+
+    async def self_patient(self, user_id: int) -> Patient | None:
+        row = (
+            await self.conn.execute(
+                select(patients).where(
+                    patients.c.owner_user_id == user_id,
+                    patients.c.relation == SELF,
+                    patients.c.deleted_at.is_(None),
+                )
+            )
+        ).first()
+        return None if row is None else self._patient(row)
+
+    async def patients_with_snils(self, snils: str) -> list[Patient]:
+        """Every live patient row with this SNILS (any account, self or relative)."""
+        rows = await self.conn.execute(
+            select(patients).where(
+                patients.c.snils_hash == self.cipher.lookup_hash(snils),
+                patients.c.deleted_at.is_(None),
+            )
+        )
+        return [self._patient(r) for r in rows]
+
+    async def save_self_patient(
+        self,
+        user_id: int,
+        *,
+        surname: str,
+        name: str,
+        patronymic: str,
+        birth_date: date | None,
+        sex: Sex | None,
+        snils: str | None,
+        policy: str | None,
+        email: str | None,
+        now: datetime,
+    ) -> Patient:
+        """Insert or overwrite the account holder's own patient record.
+
+        Raises Duplicate when the SNILS is already the self patient of another account.
+        """
+        if snils is not None:
+            for other in await self.patients_with_snils(snils):
+                if other.relation == SELF and other.owner_user_id != user_id:
+                    raise Duplicate("snils")
+        values = self._patient_values(
+            surname=surname,
+            name=name,
+            patronymic=patronymic,
+            birth_date=birth_date,
+            sex=sex,
+            snils=snils,
+            policy=policy,
+            email=email,
+        )
+        existing = await self.self_patient(user_id)
+        if existing is None:
+            result = await self.conn.execute(
+                insert(patients).values(
+                    owner_user_id=user_id, relation=SELF, created_at=to_db(now), **values
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            patient_id = int(key[0])
+        else:
+            patient_id = existing.id
+            await self.conn.execute(
+                update(patients).where(patients.c.id == patient_id).values(**values)
+            )
+        saved = await self.patient(patient_id)
+        assert saved is not None
+        return saved
+
+    async def set_confirmation(
+        self, patient_id: int, *, confirmed: bool, clinic_id: int | None
+    ) -> None:
+        await self.conn.execute(
+            update(patients)
+            .where(patients.c.id == patient_id)
+            .values(confirmed=confirmed, attached_clinic_id=clinic_id)
+        )
+
+    async def attached_clinic(self, snils: str, policy: str) -> int | None:
+        """The clinic the attachment register lists for this SNILS + policy, if any."""
+        row = (
+            await self.conn.execute(
+                select(attachments.c.clinic_id).where(
+                    attachments.c.snils_hash == self.cipher.lookup_hash(snils),
+                    attachments.c.policy_hash == self.cipher.lookup_hash(policy),
+                )
+            )
+        ).first()
+        return None if row is None else int(row.clinic_id)
+
+    # --- /delete_me --------------------------------------------------------
+
+    async def erase(self, user_id: int, now: datetime) -> None:
+        """Blank every personal-data column of the account and its patients.
+
+        Appointment rows stay (the clinic's records need them) and still point
+        at the now-empty patient ids; pending notifications, holds and stored
+        document references go. The journal is anonymised by the caller.
+        """
+        moment = to_db(now)
+        await self.conn.execute(
+            update(patients)
+            .where(patients.c.owner_user_id == user_id)
+            .values(
+                surname="",
+                name="",
+                patronymic="",
+                birth_date=None,
+                sex=None,
+                snils_enc=None,
+                snils_hash=None,
+                policy_enc=None,
+                policy_hash=None,
+                email_enc=None,
+                attached_clinic_id=None,
+                confirmed=False,
+                deleted_at=moment,
+            )
+        )
+        await self.conn.execute(
+            update(documents)
+            .where(documents.c.user_id == user_id)
+            .values(tg_file_id="", meta_enc="", deleted_at=moment)
+        )
+        await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.user_id == user_id, outbox.c.state == "pending")
+            .values(state="cancelled")
+        )
+        await self._update_user(
+            user_id,
+            phone_enc=None,
+            phone_hash=None,
+            consent_at=None,
+            level=AccountLevel.NONE.value,
+            status="deleted",
+            deleted_at=moment,
+            notify_optout="",
         )

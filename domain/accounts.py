@@ -1,0 +1,281 @@
+"""Account use cases: language, consent, phone, profile, confirmation, edits, erasure.
+
+Each service takes the unit of work and an explicit ``now``; none reads the
+clock or commits (the caller's unit of work does). Every change writes a
+journal entry whose details name the field at most, never a value: the
+journal is kept after /delete_me, personal data is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from domain.errors import AccountNotReady, NotOwner, ValidationFailed
+from domain.models import AccountLevel, JournalEntry, Patient, Sex, User
+from domain.validators import (
+    Field,
+    Reason,
+    normalize_phone,
+    parse_birth_date,
+    parse_email,
+    parse_full_name,
+    parse_policy,
+    parse_snils,
+)
+
+SUPPORTED_LOCALES = ("ru", "en")
+
+
+# --- Ports (storage implements them; the domain never imports storage) -------
+
+
+class UsersPort(Protocol):
+    async def get(self, user_id: int) -> User | None: ...
+    async def ensure(self, user_id: int, now: datetime) -> User: ...
+    async def set_locale(self, user_id: int, locale: str) -> None: ...
+    async def set_consent(self, user_id: int, at: datetime | None) -> None: ...
+    async def set_phone(self, user_id: int, phone: str) -> None: ...
+    async def set_level(self, user_id: int, level: AccountLevel) -> None: ...
+    async def self_patient(self, user_id: int) -> Patient | None: ...
+    async def save_self_patient(
+        self,
+        user_id: int,
+        *,
+        surname: str,
+        name: str,
+        patronymic: str,
+        birth_date: date | None,
+        sex: Sex | None,
+        snils: str | None,
+        policy: str | None,
+        email: str | None,
+        now: datetime,
+    ) -> Patient: ...
+    async def set_confirmation(
+        self, patient_id: int, *, confirmed: bool, clinic_id: int | None
+    ) -> None: ...
+    async def attached_clinic(self, snils: str, policy: str) -> int | None: ...
+    async def erase(self, user_id: int, now: datetime) -> None: ...
+
+
+class JournalPort(Protocol):
+    async def add(self, entry: JournalEntry) -> None: ...
+    async def anonymise_user(self, user_id: int, subject: str) -> None: ...
+
+
+class AccountsUoW(Protocol):
+    @property
+    def users(self) -> UsersPort: ...
+    @property
+    def journal(self) -> JournalPort: ...
+
+
+# --- Inputs and results ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Validated profile values (canonical forms from domain.validators)."""
+
+    surname: str
+    name: str
+    patronymic: str
+    birth_date: date
+    sex: Sex
+    snils: str
+    policy: str
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    level: AccountLevel
+    clinic_id: int | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.level == AccountLevel.CONFIRMED
+
+
+async def _log(
+    uow: AccountsUoW, user_id: int, now: datetime, action: str, **details: object
+) -> None:
+    await uow.journal.add(JournalEntry(user_id=user_id, at=now, action=action, details=details))
+
+
+# --- Onboarding --------------------------------------------------------------
+
+
+async def start(uow: AccountsUoW, user_id: int, now: datetime) -> User:
+    """First contact (or /start again): the account row exists afterwards."""
+    existing = await uow.users.get(user_id)
+    user = await uow.users.ensure(user_id, now)
+    if existing is None or existing.status == "deleted":
+        await _log(uow, user_id, now, "account.started")
+    return user
+
+
+async def set_language(uow: AccountsUoW, user_id: int, locale: str, now: datetime) -> None:
+    if locale not in SUPPORTED_LOCALES:
+        raise ValidationFailed("locale", Reason.FORMAT)
+    await uow.users.ensure(user_id, now)
+    await uow.users.set_locale(user_id, locale)
+    await _log(uow, user_id, now, "account.language", locale=locale)
+
+
+async def give_consent(uow: AccountsUoW, user_id: int, now: datetime) -> None:
+    """Consent to personal-data processing (152-FZ), before any personal data is asked."""
+    await uow.users.ensure(user_id, now)
+    await uow.users.set_consent(user_id, now)
+    await _log(uow, user_id, now, "account.consent")
+
+
+async def set_phone(
+    uow: AccountsUoW,
+    user_id: int,
+    *,
+    contact_user_id: int | None,
+    phone: str,
+    now: datetime,
+) -> str:
+    """Store the phone of a shared contact; someone else's contact is refused (NotOwner)."""
+    if contact_user_id != user_id:
+        raise NotOwner("contact")
+    e164 = normalize_phone(phone)
+    user = await uow.users.get(user_id)
+    if user is None or user.consent_at is None:
+        raise AccountNotReady("consent")
+    changed = user.phone is not None and user.phone != e164
+    await uow.users.set_phone(user_id, e164)
+    await _log(uow, user_id, now, "account.phone")
+    if changed and user.level != AccountLevel.NONE:
+        await _reconfirm(uow, user_id, now)
+    return e164
+
+
+async def register_profile(
+    uow: AccountsUoW, user_id: int, profile: Profile, now: datetime
+) -> Verification:
+    """Finish onboarding: the self patient is saved and checked against the register."""
+    user = await uow.users.get(user_id)
+    if user is None or user.consent_at is None:
+        raise AccountNotReady("consent")
+    if user.phone is None:
+        raise AccountNotReady("phone")
+    await uow.users.save_self_patient(
+        user_id,
+        surname=profile.surname,
+        name=profile.name,
+        patronymic=profile.patronymic,
+        birth_date=profile.birth_date,
+        sex=profile.sex,
+        snils=profile.snils,
+        policy=profile.policy,
+        email=profile.email,
+        now=now,
+    )
+    await uow.users.set_level(user_id, AccountLevel.STANDARD)
+    await _log(uow, user_id, now, "account.registered")
+    return await confirm(uow, user_id, now)
+
+
+async def confirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification:
+    """Match SNILS + policy against the attachment register: confirmed, or standard."""
+    patient = await uow.users.self_patient(user_id)
+    if patient is None:
+        raise AccountNotReady("profile")
+    clinic_id = None
+    if patient.snils and patient.policy:
+        clinic_id = await uow.users.attached_clinic(patient.snils, patient.policy)
+    level = AccountLevel.CONFIRMED if clinic_id is not None else AccountLevel.STANDARD
+    await uow.users.set_confirmation(
+        patient.id, confirmed=clinic_id is not None, clinic_id=clinic_id
+    )
+    await uow.users.set_level(user_id, level)
+    await _log(uow, user_id, now, "account.verification", level=level.value, clinic_id=clinic_id)
+    return Verification(level=level, clinic_id=clinic_id)
+
+
+async def _reconfirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification:
+    """A phone or policy change drops the account to standard, then tries the register again."""
+    await uow.users.set_level(user_id, AccountLevel.STANDARD)
+    patient = await uow.users.self_patient(user_id)
+    if patient is None:
+        return Verification(AccountLevel.STANDARD, None)
+    await uow.users.set_confirmation(patient.id, confirmed=False, clinic_id=None)
+    await _log(uow, user_id, now, "account.reconfirmation")
+    return await confirm(uow, user_id, now)
+
+
+# --- Profile edits -------------------------------------------------------------
+
+EDITABLE = (Field.NAME, Field.BIRTH_DATE, Field.SEX, Field.SNILS, Field.POLICY, Field.EMAIL)
+RECONFIRM_FIELDS = (Field.SNILS, Field.POLICY, Field.PHONE)
+
+
+def parse_sex(text: str) -> Sex:
+    try:
+        return Sex(text)
+    except ValueError:
+        raise ValidationFailed(Field.SEX, Reason.FORMAT) from None
+
+
+async def edit_field(
+    uow: AccountsUoW, user_id: int, field: str, text: str | None, now: datetime, today: date
+) -> Verification:
+    """Change one profile field from typed text (validated the same way as in onboarding).
+
+    ``text`` None clears the optional e-mail. SNILS and policy changes send the
+    account back to confirmation. Returns the verification state afterwards.
+    """
+    patient = await uow.users.self_patient(user_id)
+    if patient is None:
+        raise AccountNotReady("profile")
+    values = {
+        "surname": patient.surname,
+        "name": patient.name,
+        "patronymic": patient.patronymic,
+        "birth_date": patient.birth_date,
+        "sex": patient.sex,
+        "snils": patient.snils,
+        "policy": patient.policy,
+        "email": patient.email,
+    }
+    if field == Field.NAME:
+        values["surname"], values["name"], values["patronymic"] = parse_full_name(text or "")
+    elif field == Field.BIRTH_DATE:
+        values["birth_date"] = parse_birth_date(text or "", today)
+    elif field == Field.SEX:
+        values["sex"] = parse_sex(text or "")
+    elif field == Field.SNILS:
+        values["snils"] = parse_snils(text or "")
+    elif field == Field.POLICY:
+        values["policy"] = parse_policy(text or "")
+    elif field == Field.EMAIL:
+        values["email"] = None if text is None else parse_email(text)
+    else:
+        raise ValidationFailed(field, Reason.FORMAT)
+    changed = values[_column(field)] != getattr(patient, _column(field))
+    await uow.users.save_self_patient(user_id, now=now, **values)  # type: ignore[arg-type]
+    await _log(uow, user_id, now, "profile.edited", field=field)
+    if field in RECONFIRM_FIELDS and changed:
+        return await _reconfirm(uow, user_id, now)
+    user = await uow.users.get(user_id)
+    level = user.level if user else AccountLevel.STANDARD
+    return Verification(level=level, clinic_id=patient.attached_clinic_id)
+
+
+def _column(field: str) -> str:
+    return "surname" if field == Field.NAME else field
+
+
+# --- Erasure -------------------------------------------------------------------
+
+
+async def delete_account(uow: AccountsUoW, user_id: int, now: datetime, subject: str) -> None:
+    """/delete_me: erase personal data; the journal stays, under an anonymous ``subject`` tag."""
+    await _log(uow, user_id, now, "account.deleted")
+    await uow.users.erase(user_id, now)
+    await uow.journal.anonymise_user(user_id, subject)
