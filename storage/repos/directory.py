@@ -1,0 +1,383 @@
+"""The read side of finding a doctor (SPEC §2): regions, specialties, clinics, doctors, free slots.
+
+"Free" means ``slots.status = 'free'`` and no unexpired hold of another user
+(a hold is the few minutes a booking summary reserves a slot; the holder
+passes ``for_user_id`` and still sees it). ``now`` always comes from the
+caller's clock.
+
+Every hot query is one index range scan that stops after the rows it needs
+(bench/moscow.py measures them on 8 M slots):
+
+* earliest free of a specialty in a region → ``ix_slots_spec_region_free``;
+  with a clinic → ``ix_slots_clinic_spec_free`` (the region is then left out
+  of the predicate on purpose, so no planner prefers the wider index);
+* a doctor's slots → ``ix_slots_doctor_free``. The clinic and specialty of the
+  doctor's role are compared as ``column + 0``: an expression no index can
+  serve, which keeps SQLite's planner (no statistics) on the doctor's index
+  instead of the clinic's, where a fully booked doctor would mean scanning
+  every free slot of his colleagues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.sql.selectable import Alias
+
+from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
+from domain.models import Clinic, Doctor, Region, Sex, Slot, Specialty
+from storage.repos.base import Repository, from_db, to_db
+from storage.schema import clinics, doctor_roles, doctors, holds, regions, slots, specialties
+
+__all__ = ["DirectoryRepository"]
+
+
+class DirectoryRepository(Repository):
+    # --- reference data -------------------------------------------------------------------
+    async def regions(self) -> list[Region]:
+        rows = await self.conn.execute(select(regions).order_by(regions.c.name_ru))
+        return [_region(r) for r in rows]
+
+    async def region(self, region_id: str) -> Region | None:
+        row = (await self.conn.execute(select(regions).where(regions.c.id == region_id))).first()
+        return None if row is None else _region(row)
+
+    async def specialties(self) -> list[Specialty]:
+        rows = await self.conn.execute(select(specialties).order_by(specialties.c.id))
+        return [_specialty(r) for r in rows]
+
+    async def specialty(self, specialty_id: int) -> Specialty | None:
+        row = (
+            await self.conn.execute(select(specialties).where(specialties.c.id == specialty_id))
+        ).first()
+        return None if row is None else _specialty(row)
+
+    async def specialty_by_code(self, code: str) -> Specialty | None:
+        row = (
+            await self.conn.execute(select(specialties).where(specialties.c.code == code))
+        ).first()
+        return None if row is None else _specialty(row)
+
+    async def clinic(self, clinic_id: int) -> Clinic | None:
+        row = (await self.conn.execute(select(clinics).where(clinics.c.id == clinic_id))).first()
+        return None if row is None else _clinic(row)
+
+    async def doctor(self, doctor_id: int) -> Doctor | None:
+        row = (await self.conn.execute(select(doctors).where(doctors.c.id == doctor_id))).first()
+        return None if row is None else _doctor(row._mapping)
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        row = (await self.conn.execute(select(slots).where(slots.c.id == slot_id))).first()
+        return None if row is None else _slot(row._mapping)
+
+    async def has_role(self, doctor_id: int, clinic_id: int, specialty_id: int) -> bool:
+        """Whether the doctor actively works as this specialty in this clinic (ownership checks)."""
+        row = (
+            await self.conn.execute(
+                select(doctor_roles.c.id).where(
+                    doctor_roles.c.doctor_id == doctor_id,
+                    doctor_roles.c.clinic_id == clinic_id,
+                    doctor_roles.c.specialty_id == specialty_id,
+                    doctor_roles.c.active.is_(True),
+                )
+            )
+        ).first()
+        return row is not None
+
+    # --- clinics ---------------------------------------------------------------------------
+    async def clinics_for_specialty(
+        self,
+        region_id: str,
+        specialty_id: int,
+        *,
+        query: str | None = None,
+        attached_clinic_id: int | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> ClinicPage:
+        """Clinics of a region where the specialty is practised: attached first, then by name.
+
+        ``query`` matches every typed word inside the name or address (case- and ё-insensitive).
+        """
+        conditions: list[ColumnElement[bool]] = [
+            clinics.c.region_id == region_id,
+            exists().where(
+                doctor_roles.c.clinic_id == clinics.c.id,
+                doctor_roles.c.specialty_id == specialty_id,
+                doctor_roles.c.active.is_(True),
+            ),
+        ]
+        for word in search_key(query or "").split():
+            conditions.append(clinics.c.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        total = (
+            await self.conn.execute(select(func.count()).select_from(clinics).where(*conditions))
+        ).scalar_one()
+        order: list[Any] = [clinics.c.name, clinics.c.id]
+        if attached_clinic_id is not None:
+            order.insert(0, case((clinics.c.id == attached_clinic_id, 0), else_=1))
+        rows = await self.conn.execute(
+            select(clinics).where(*conditions).order_by(*order).offset(offset).limit(limit)
+        )
+        return ClinicPage([_clinic(r) for r in rows], int(total))
+
+    # --- doctors and their slots -----------------------------------------------------------
+    async def doctors_in_clinic(
+        self, clinic_id: int, specialty_id: int, now: datetime, *, for_user_id: int | None = None
+    ) -> list[DoctorCard]:
+        """The specialty's doctors in a clinic, by surname, each with the nearest free slot.
+
+        One statement: the nearest slot is a correlated subquery per doctor on the doctor's
+        index, so the cost does not grow with the clinic's other doctors.
+        """
+        near = slots.alias("near")
+        nearest_id = (
+            select(near.c.id)
+            .where(
+                near.c.doctor_id == doctor_roles.c.doctor_id,
+                (near.c.clinic_id + 0) == clinic_id,
+                (near.c.specialty_id + 0) == specialty_id,
+                near.c.status == "free",
+                near.c.start_utc > to_db(now),
+                _not_held(near, now, for_user_id),
+            )
+            .order_by(near.c.start_utc)
+            .limit(1)
+            .correlate(doctor_roles)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(*_prefixed(doctors, "d_"), *_prefixed(slots, "s_"))
+            .select_from(
+                doctor_roles.join(doctors, doctors.c.id == doctor_roles.c.doctor_id).outerjoin(
+                    slots, slots.c.id == nearest_id
+                )
+            )
+            .where(
+                doctor_roles.c.clinic_id == clinic_id,
+                doctor_roles.c.specialty_id == specialty_id,
+                doctor_roles.c.active.is_(True),
+            )
+            .order_by(doctors.c.surname, doctors.c.name, doctors.c.id)
+        )
+        cards: list[DoctorCard] = []
+        seen: set[int] = set()
+        for row in (await self.conn.execute(stmt)).mappings():
+            if row["d_id"] in seen:
+                continue
+            seen.add(row["d_id"])
+            doctor = _doctor(_unprefix(row, "d_"))
+            nearest = None if row["s_id"] is None else _slot(_unprefix(row, "s_"))
+            cards.append(DoctorCard(doctor, nearest))
+        return cards
+
+    async def free_days(
+        self,
+        doctor_id: int,
+        clinic_id: int,
+        specialty_id: int,
+        now: datetime,
+        tz: str,
+        days: int = 14,
+        *,
+        for_user_id: int | None = None,
+    ) -> list[date]:
+        """Local dates (from today in ``tz``) with at least one free slot starting after now.
+
+        One round trip: an EXISTS probe per day, each stopping at its first free slot.
+        """
+        today = local_date(now, tz)
+        probes: list[Select[Any]] = []
+        for offset in range(days):
+            day = today + timedelta(days=offset)
+            lo, hi = local_day_bounds(day, tz)
+            probe = self._doctor_slots(
+                doctor_id,
+                clinic_id,
+                specialty_id,
+                max(lo, now),
+                hi,
+                now,
+                for_user_id,
+                alias=slots.alias(f"d{offset}"),
+            )
+            probes.append(select(literal(offset, Integer).label("n")).where(probe.exists()))
+        rows = await self.conn.execute(union_all(*probes))
+        offsets = sorted(int(r.n) for r in rows)
+        return [today + timedelta(days=n) for n in offsets]
+
+    async def free_slots_on_day(
+        self,
+        doctor_id: int,
+        clinic_id: int,
+        specialty_id: int,
+        day: date,
+        tz: str,
+        now: datetime,
+        *,
+        for_user_id: int | None = None,
+    ) -> list[Slot]:
+        """The doctor's free slots on a local day, in time order (past ones left out)."""
+        lo, hi = local_day_bounds(day, tz)
+        stmt = self._doctor_slots(
+            doctor_id, clinic_id, specialty_id, max(lo, now), hi, now, for_user_id, alias=slots
+        )
+        rows = await self.conn.execute(stmt.order_by(slots.c.start_utc))
+        return [_slot(r._mapping) for r in rows]
+
+    def _doctor_slots(
+        self,
+        doctor_id: int,
+        clinic_id: int,
+        specialty_id: int,
+        lo: datetime,
+        hi: datetime,
+        now: datetime,
+        for_user_id: int | None,
+        *,
+        alias: Any,
+    ) -> Select[Any]:
+        s = alias
+        lower = s.c.start_utc > to_db(now) if lo <= now else s.c.start_utc >= to_db(lo)
+        return select(s).where(
+            s.c.doctor_id == doctor_id,
+            s.c.status == "free",
+            lower,
+            s.c.start_utc < to_db(hi),
+            (s.c.clinic_id + 0) == clinic_id,
+            (s.c.specialty_id + 0) == specialty_id,
+            _not_held(s, now, for_user_id),
+        )
+
+    async def earliest_free(
+        self,
+        specialty_id: int,
+        region_id: str,
+        now: datetime,
+        limit: int = 10,
+        clinic_id: int | None = None,
+        doctor_id: int | None = None,
+        *,
+        for_user_id: int | None = None,
+        exclude_slot_id: int | None = None,
+    ) -> list[Slot]:
+        """ "Any doctor, earliest time": the first free slots of a specialty, soonest first.
+
+        Narrowed to a clinic or a doctor when given (also the "three nearest
+        alternatives" of a slot just taken; pass that slot as ``exclude_slot_id``).
+        """
+        s = slots
+        conditions: list[ColumnElement[bool]] = [
+            s.c.status == "free",
+            s.c.start_utc > to_db(now),
+            _not_held(s, now, for_user_id),
+        ]
+        if doctor_id is not None:
+            conditions += [s.c.doctor_id == doctor_id, (s.c.specialty_id + 0) == specialty_id]
+            if clinic_id is not None:
+                conditions.append((s.c.clinic_id + 0) == clinic_id)
+        elif clinic_id is not None:
+            conditions += [s.c.clinic_id == clinic_id, s.c.specialty_id == specialty_id]
+        else:
+            conditions += [s.c.specialty_id == specialty_id, s.c.region_id == region_id]
+        if exclude_slot_id is not None:
+            conditions.append(s.c.id != exclude_slot_id)
+        rows = await self.conn.execute(
+            select(s).where(*conditions).order_by(s.c.start_utc).limit(limit)
+        )
+        return [_slot(r._mapping) for r in rows]
+
+
+def _not_held(s: Alias | Any, now: datetime, for_user_id: int | None) -> ColumnElement[bool]:
+    cond = and_(holds.c.slot_id == s.c.id, holds.c.expires_at > to_db(now))
+    if for_user_id is not None:
+        cond = and_(cond, holds.c.user_id != for_user_id)
+    return ~exists().where(cond)
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefixed(table: Any, prefix: str) -> list[Any]:
+    return [c.label(f"{prefix}{c.name}") for c in table.c]
+
+
+def _unprefix(row: Any, prefix: str) -> dict[str, Any]:
+    n = len(prefix)
+    return {k[n:]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+def _region(r: Any) -> Region:
+    return Region(id=r.id, name_ru=r.name_ru, name_en=r.name_en, tz=r.tz)
+
+
+def _clinic(r: Any) -> Clinic:
+    return Clinic(
+        id=r.id,
+        region_id=r.region_id,
+        name=r.name,
+        address=r.address,
+        district=r.district,
+        kind=r.kind,
+        phone=r.phone,
+        hours=r.hours,
+        tz=r.tz,
+        rating=float(r.rating),
+    )
+
+
+def _specialty(r: Any) -> Specialty:
+    return Specialty(
+        id=r.id,
+        code=r.code,
+        name_ru=r.name_ru,
+        name_en=r.name_en,
+        referral_required=bool(r.referral_required),
+        min_age=r.min_age,
+        max_age=r.max_age,
+        sex=Sex(r.sex) if r.sex else None,
+        prep_ru=r.prep_ru,
+        prep_en=r.prep_en,
+    )
+
+
+def _doctor(r: Mapping[Any, Any]) -> Doctor:
+    return Doctor(
+        id=r["id"],
+        surname=r["surname"],
+        name=r["name"],
+        patronymic=r["patronymic"],
+        qualification=r["qualification"],
+        experience_years=r["experience_years"],
+        rating_sum=r["rating_sum"],
+        rating_count=r["rating_count"],
+    )
+
+
+def _slot(r: Mapping[Any, Any]) -> Slot:
+    return Slot(
+        id=int(r["id"]),
+        role_id=r["role_id"],
+        doctor_id=r["doctor_id"],
+        clinic_id=r["clinic_id"],
+        specialty_id=r["specialty_id"],
+        region_id=r["region_id"],
+        start=from_db(r["start_utc"]),
+        minutes=r["minutes"],
+        kind=r["kind"],
+        status=r["status"],
+    )
