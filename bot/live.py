@@ -99,6 +99,7 @@ def build_webhook_app(
     in a task (production: a slow handler never makes Telegram retry); tests
     pass False to see the update processed before the response.
     """
+    app.attach_bot(bot)  # idempotent; commits the update's unit of work before each request
     webapp = web.Application()
     handler = SecretTokenRequestHandler(
         app.dispatcher, bot, secret, handle_in_background=handle_in_background
@@ -210,6 +211,7 @@ def _stopper_for(handle: Any) -> Stopper:
 async def run_polling(settings: Settings) -> int:
     bot = make_bot(settings)
     app = await prepare_app(settings)
+    app.attach_bot(bot)
     stop_jobs: Stopper | None = None
     try:
         await bot.delete_webhook(drop_pending_updates=False)
@@ -231,6 +233,7 @@ async def run_webhook(settings: Settings) -> int:
     secret = check_webhook_settings(settings)
     bot = make_bot(settings)
     app = await prepare_app(settings)
+    app.attach_bot(bot)
     stop_jobs: Stopper | None = None
     runner: web.AppRunner | None = None
     try:

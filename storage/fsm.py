@@ -16,7 +16,9 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.schema import fsm_states
@@ -28,7 +30,8 @@ StateType = str | State | None
 class DatabaseStorage(BaseStorage):
     def __init__(self, engine: AsyncEngine, key_builder: KeyBuilder | None = None) -> None:
         self.engine = engine
-        self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        # The bot id is part of the key: two bots on one database never share a dialogue.
+        self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
@@ -47,13 +50,16 @@ class DatabaseStorage(BaseStorage):
         return result.first()
 
     async def _upsert(self, key: str, **values: Any) -> None:
+        # One atomic statement (INSERT .. ON CONFLICT DO UPDATE, both dialects):
+        # two writers of the same key never fail on the primary key, and on
+        # PostgreSQL a failed insert would otherwise abort the shared transaction.
         values["updated_at"] = datetime.now(UTC).replace(tzinfo=None)
         async with self._connection() as conn:
-            result = await conn.execute(
-                update(fsm_states).where(fsm_states.c.key == key).values(**values)
+            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            stmt = dialect_insert(fsm_states).values(key=key, **values)
+            await conn.execute(
+                stmt.on_conflict_do_update(index_elements=[fsm_states.c.key], set_=values)
             )
-            if result.rowcount == 0:
-                await conn.execute(insert(fsm_states).values(key=key, **values))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -79,7 +85,9 @@ class DatabaseStorage(BaseStorage):
 
     async def forget(self, key: StorageKey) -> None:
         async with self._connection() as conn:
-            await conn.execute(delete(fsm_states).where(fsm_states.c.key == self.key_builder.build(key)))
+            await conn.execute(
+                delete(fsm_states).where(fsm_states.c.key == self.key_builder.build(key))
+            )
 
     async def close(self) -> None:
         return None
