@@ -1,0 +1,85 @@
+"""``python -m bot console``: the offline console (CONSOLE.md) on top of ConsoleWorld.
+
+The CLI only reads lines and prints; every line is carried out by
+bot.emulator.harness.ConsoleWorld, the same engine the tests use. The console
+talks to aiogram over the loopback HTTP transport (the real client path);
+tests default to the in-process session (see bot.emulator.session).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.emulator.harness import ConsoleWorld, ScriptError
+from bot.emulator.setup import interactive_db_url
+
+BANNER = (
+    "Zapis offline console. Type what a user would send; [Label] presses a button, "
+    "@1002 switches user, !clock +1h moves time, Ctrl-D quits."
+)
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _stdin_lines(prompt: bool) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    while True:
+        if prompt:
+            print("> ", end="", flush=True)
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line.rstrip("\n")
+
+
+async def _file_lines(lines: Iterable[str]) -> AsyncIterator[str]:
+    for line in lines:
+        yield line.rstrip("\n")
+
+
+async def run_console(args: argparse.Namespace) -> int:
+    """Run the console; 0 when done, 2 when --strict stopped at a failing line."""
+    script = getattr(args, "script", None)
+    interactive = script is None
+    db_url = getattr(args, "db", None)
+    if db_url is None and interactive:
+        db_url = interactive_db_url()
+    world = await ConsoleWorld.start(
+        db_url=db_url,
+        now=_parse_now(getattr(args, "now", None)),
+        lang=getattr(args, "lang", None) or "ru",
+        strict=bool(getattr(args, "strict", False)),
+        debug=bool(getattr(args, "debug", False)),
+        transport=getattr(args, "transport", None) or "http",
+    )
+    try:
+        if interactive:
+            print(BANNER)
+            print(f"database: {world.db_url}")
+            print(f"clock: {world.clock.now().isoformat()}", flush=True)
+            lines = _stdin_lines(prompt=sys.stdin.isatty())
+        elif script == "-":
+            lines = _stdin_lines(prompt=False)
+        else:
+            lines = _file_lines(Path(str(script)).read_text(encoding="utf-8").splitlines())
+        async for raw in lines:
+            try:
+                text = await world.line(raw)
+            except ScriptError as exc:
+                print(str(exc), flush=True)
+                return 2
+            if text:
+                print(text, flush=True)
+        return 0
+    finally:
+        await world.close()

@@ -1,0 +1,285 @@
+"""The Telegram Bot API emulator's core: chats, messages, keyboards, callbacks, files.
+
+Both transports (bot.emulator.session in-process, bot.emulator.server over
+HTTP) call :meth:`EmulatorCore.call` with the method name, its parameters and
+the uploaded files, and get back exactly the JSON Telegram would answer, so
+they behave identically. Parameters may arrive typed (in-process, JSON body)
+or as form strings (multipart); :class:`Params` reads both.
+
+Nothing here touches the database while a request is being answered: a
+handler's transaction may hold SQLite's write lock at that moment, so history
+writes are buffered and written by :meth:`flush` after the update is handled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.emulator import markup as mk
+from bot.emulator.files import FileStore, Upload
+from bot.emulator.htmltext import EntityParseError, plain_text
+from bot.emulator.ratelimit import RateLimiter
+from bot.emulator.store import HistoryStore, PendingOps, StoredMessage
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_ANSWER = 200
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+    def response(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.status,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+def bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+class Params:
+    """Method parameters, typed (JSON/in-process) or as multipart strings."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    def get(self, name: str) -> Any:
+        return self.raw.get(name)
+
+    def text(self, name: str) -> str | None:
+        value = self.raw.get(name)
+        return None if value is None else str(value)
+
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        value = self.raw.get(name)
+        if value is None or value == "":
+            if required:
+                raise bad(f"{name} is empty" if name != "chat_id" else "chat not found")
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad(f"invalid {name} specified") from None
+
+    def as_json(self, name: str) -> Any:
+        value = self.raw.get(name)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise bad(f"can't parse {name} JSON object") from None
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name)
+        return value in (True, "true", "True", "1", 1)
+
+
+@dataclass
+class Event:
+    """Something the bot did, for the transcript: sent / edited / deleted / answer / refused."""
+
+    kind: str
+    chat_id: int | None = None
+    message: StoredMessage | None = None
+    text: str | None = None
+    method: str | None = None
+    status: int | None = None
+
+
+@dataclass
+class Chat:
+    chat_id: int
+    first_name: str
+    next_id: int = 1
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    reply_keyboard: dict[str, Any] | None = None
+    reply_keyboard_id: int = 0  # the message that sent the current reply keyboard
+
+
+Handler = Callable[["EmulatorCore", Params, Mapping[str, Upload]], Awaitable[Any]]
+
+
+class EmulatorCore:
+    """One emulated Telegram for one bot."""
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime] | None = None,
+        store: HistoryStore | None = None,
+        bot_id: int = 7000000001,
+        bot_username: str = "zapis_emulator_bot",
+    ) -> None:
+        self.now = now or (lambda: datetime.now(UTC))
+        self.store = store
+        self.bot_id = bot_id
+        self.bot_user = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "Zapis",
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.token = f"{bot_id}:EMULATOR-{'x' * 30}"
+        self.chats: dict[int, Chat] = {}
+        self.files = FileStore()
+        self.users: dict[int, dict[str, Any]] = {}
+        self.blocked: set[int] = set()
+        self.rate_limiter: RateLimiter | None = None
+        self.events: list[Event] = []
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.open_queries: dict[str, int] = {}  # callback_query id -> chat id
+        self.pending = PendingOps()
+
+    # ----- switches -------------------------------------------------------------------------
+    def set_rate_limits(self, enabled: bool, limiter: RateLimiter | None = None) -> None:
+        self.rate_limiter = (limiter or RateLimiter()) if enabled else None
+
+    # ----- the API --------------------------------------------------------------------------
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, Upload] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API request: (HTTP status, Telegram's JSON body)."""
+        from bot.emulator.methods import METHODS
+
+        handler = METHODS.get(method.lower())
+        try:
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = await handler(self, Params(params), files or {})
+        except ApiError as exc:
+            self.events.append(
+                Event("refused", text=exc.description, method=method, status=exc.status)
+            )
+            return exc.status, exc.response()
+        return 200, {"ok": True, "result": result}
+
+    # ----- chats and history ----------------------------------------------------------------
+    async def chat(self, chat_id: int, *, create: bool = True) -> Chat:
+        chat = self.chats.get(chat_id)
+        if chat is not None:
+            return chat
+        if chat_id <= 0:
+            raise bad("chat not found")
+        user = self.users.get(chat_id, {})
+        chat = Chat(chat_id, str(user.get("first_name") or f"User{chat_id}"))
+        if self.store is not None:
+            for message_id, stored in await self.store.load_chat(chat_id):
+                chat.messages[message_id] = stored
+                chat.next_id = max(chat.next_id, message_id + 1)
+                if mk.kind(stored.markup) == "keyboard" and not stored.removed_keyboard:
+                    chat.reply_keyboard, chat.reply_keyboard_id = stored.markup, message_id
+        self.chats[chat_id] = chat
+        return chat
+
+    def chat_json(self, chat: Chat) -> dict[str, Any]:
+        return {"id": chat.chat_id, "type": "private", "first_name": chat.first_name}
+
+    def timestamp(self) -> int:
+        return int(self.now().timestamp())
+
+    def remember(self, chat: Chat, stored: StoredMessage) -> None:
+        message_id = int(stored.message["message_id"])
+        chat.messages[message_id] = stored
+        self.pending.upserts[(chat.chat_id, message_id)] = stored
+        self.pending.deletes.discard((chat.chat_id, message_id))
+
+    def forget(self, chat: Chat, message_id: int) -> None:
+        chat.messages.pop(message_id, None)
+        self.pending.upserts.pop((chat.chat_id, message_id), None)
+        self.pending.deletes.add((chat.chat_id, message_id))
+
+    def set_reply_keyboard(
+        self, chat: Chat, markup: dict[str, Any] | None, message_id: int
+    ) -> None:
+        what = mk.kind(markup)
+        if what == "keyboard":
+            chat.reply_keyboard, chat.reply_keyboard_id = markup, message_id
+        elif what == "remove":
+            chat.reply_keyboard, chat.reply_keyboard_id = None, 0
+            for stored in chat.messages.values():
+                stored.removed_keyboard = True
+            self.pending.keyboards_removed.add(chat.chat_id)
+
+    def new_message(self, chat: Chat, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": chat.next_id,
+            "from": sender,
+            "chat": self.chat_json(chat),
+            "date": self.timestamp(),
+        }
+        message.update({k: v for k, v in content.items() if v is not None})
+        chat.next_id += 1
+        return message
+
+    async def flush(self) -> None:
+        """Write buffered history (call when no handler transaction is open)."""
+        ops, self.pending = self.pending, PendingOps()
+        if self.store is not None:
+            await self.store.apply(ops)
+
+    def drain(self) -> list[Event]:
+        events, self.events = self.events, []
+        return events
+
+    # ----- checks shared by the send methods ------------------------------------------------
+    def check_text(self, text: str | None, parse_mode: str | None, *, caption: bool) -> str:
+        try:
+            plain = plain_text(text or "", parse_mode)
+        except EntityParseError as exc:
+            raise ApiError(400, str(exc)) from None
+        if caption:
+            if len(plain) > MAX_CAPTION:
+                raise bad("message caption is too long")
+            return plain
+        if not plain.strip():
+            raise bad("message text is empty")
+        if len(plain) > MAX_TEXT:
+            raise bad("message is too long")
+        return plain
+
+    def check_markup(self, params: Params) -> dict[str, Any] | None:
+        markup = params.as_json("reply_markup")
+        try:
+            mk.validate(markup)
+        except mk.MarkupError as exc:
+            raise ApiError(400, str(exc)) from None
+        return markup or None
+
+    async def writable_chat(self, params: Params, *, counts: bool) -> Chat:
+        chat_id = params.integer("chat_id", required=True)
+        assert chat_id is not None
+        chat = await self.chat(chat_id)
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if counts and self.rate_limiter is not None:
+            wait = self.rate_limiter.check(chat_id)
+            if wait:
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        return chat

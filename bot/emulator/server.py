@@ -1,0 +1,89 @@
+"""HTTP transport: a loopback Bot API server that aiogram reaches as it reaches Telegram.
+
+aiogram is pointed at it with
+``AiohttpSession(api=TelegramAPIServer.from_base(server.url))``; requests
+arrive as ``POST /bot<token>/<method>`` with multipart or JSON bodies, and
+downloads as ``GET /file/bot<token>/<path>``. Answers come from the same
+EmulatorCore as the in-process session (see bot.emulator.session for why both
+exist).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from bot.emulator.core import EmulatorCore
+from bot.emulator.files import Upload
+
+
+class EmulatorServer:
+    def __init__(self, core: EmulatorCore, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.core = core
+        self.host = host
+        self.port = port
+        self.app = web.Application(client_max_size=60 * 1024 * 1024)
+        self.app.router.add_route("*", "/bot{token}/{method}", self._api)
+        self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        if server is not None and self.port == 0:
+            sockets = getattr(server, "sockets", None) or []
+            self.port = int(sockets[0].getsockname()[1])
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _authorised(self, token: str) -> bool:
+        return token == self.core.token
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if not self._authorised(request.match_info["token"]):
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return web.json_response(body, status=401)
+        params: dict[str, Any] = {}
+        files: dict[str, Upload] = {}
+        if request.content_type == "application/json":
+            params = dict(await request.json())
+        elif request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader) or part.name is None:
+                    continue
+                data = await part.read()
+                if part.filename is not None:
+                    files[part.name] = Upload(part.filename, bytes(data))
+                else:
+                    params[part.name] = bytes(data).decode("utf-8")
+        elif request.method == "POST" and request.can_read_body:
+            params = dict(await request.post())
+        params.update({k: v for k, v in request.query.items() if k not in params})
+        status, body = await self.core.call(request.match_info["method"], params, files)
+        return web.Response(
+            text=json.dumps(body, ensure_ascii=False),
+            status=status,
+            content_type="application/json",
+        )
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request.match_info["token"]):
+            raise web.HTTPUnauthorized()
+        stored = self.core.files.by_path.get(request.match_info["path"])
+        if stored is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=stored.data, content_type=stored.mime_type)

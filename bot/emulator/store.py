@@ -1,0 +1,44 @@
+"""Where the emulator keeps chat history between runs (a Protocol; SQL lives in storage/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class StoredMessage:
+    """A message of a private chat as the emulator knows it.
+
+    ``message`` is the Telegram Message object as JSON (what the Bot API
+    returns; reply keyboards are not part of it), ``markup`` the full
+    reply_markup that was sent (inline or reply keyboard), ``out`` whether
+    the bot sent it.
+    """
+
+    message: dict[str, Any]
+    markup: dict[str, Any] | None = None
+    out: bool = True
+    removed_keyboard: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"message": self.message, "markup": self.markup, "out": self.out}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], removed: bool) -> StoredMessage:
+        return cls(payload["message"], payload.get("markup"), bool(payload.get("out")), removed)
+
+
+@dataclass
+class PendingOps:
+    """Writes buffered until the update is handled (see EmulatorCore.flush)."""
+
+    upserts: dict[tuple[int, int], StoredMessage] = field(default_factory=dict)
+    deletes: set[tuple[int, int]] = field(default_factory=set)
+    keyboards_removed: set[int] = field(default_factory=set)
+
+
+class HistoryStore(Protocol):
+    async def load_chat(self, chat_id: int) -> list[tuple[int, StoredMessage]]: ...
+
+    async def apply(self, ops: PendingOps) -> None: ...
