@@ -7,17 +7,32 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User as TgUser
+from aiogram.types import TelegramObject
+from aiogram.types import User as TgUser
 
 
 class ThrottlingMiddleware(BaseMiddleware):
-    def __init__(self, rate_per_second: float, burst: int = 20) -> None:
+    """Each user has ``burst`` tokens refilled at ``rate_per_second``; an update costs one.
+
+    ``monotonic`` is injectable so tests drive time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        burst: int = 20,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate_per_second <= 0 or burst < 1:
+            raise ValueError("throttling needs a positive rate and a burst of at least 1")
         self.rate = rate_per_second
         self.burst = float(burst)
+        self.monotonic = monotonic
         self._buckets: dict[int, tuple[float, float]] = {}
 
     def allow(self, user_id: int, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+        now = self.monotonic() if now is None else now
         tokens, last = self._buckets.get(user_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens < 1.0:
