@@ -342,7 +342,7 @@ class AppointmentRepository(Repository):
         value = await self.conn.scalar(
             select(func.count())
             .select_from(appointments)
-            .where(appointments.c.user_id == user_id, appointments.c.created_at >= to_db(since))
+            .where(appointments.c.user_id == user_id, appointments.c.created_at > to_db(since))
         )
         return int(value or 0)
 

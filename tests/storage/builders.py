@@ -109,7 +109,15 @@ class World:
                     tz="Europe/Moscow",
                 )
             )
-            await conn.execute(insert(specialties), SPECIALTIES)
+            # executemany takes its columns from the first row: give every row all keys
+            await conn.execute(
+                insert(specialties),
+                [
+                    {"referral_required": False, "min_age": None, "max_age": None, "sex": None}
+                    | spec
+                    for spec in SPECIALTIES
+                ],
+            )
             doctor_rows = []
             role_rows = []
             slot_rows = []
