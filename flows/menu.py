@@ -10,6 +10,10 @@ from aiogram.utils.i18n import gettext as _
 from domain.models import AccountLevel, User
 from flows.ui import menu as ui
 
+# Sections of SPEC §11 whose flows are not built yet: they say so plainly
+# instead of pretending to work.
+NOT_BUILT = (ui.HISTORY, ui.FAMILY, ui.DOCUMENTS, ui.SUPPORT)
+
 
 def build_router() -> Router:
     router = Router(name="menu")
@@ -18,6 +22,19 @@ def build_router() -> Router:
     @router.message(F.text == ui.MAIN_MENU_LABEL)
     async def show_menu(message: Message, user: User | None) -> None:
         await _send_menu(message, user)
+
+    @router.message(F.text.in_(NOT_BUILT))
+    async def not_built(message: Message, user: User | None) -> None:
+        if not _registered(user):
+            await message.answer(_("Send /start to register first."))
+            return
+        await message.answer(
+            _(
+                "The section «{section}» is not available yet: we are building it. "
+                "Booking, your appointments and your profile already work."
+            ).format(section=message.text),
+            reply_markup=ui.main_menu(),
+        )
 
     @router.callback_query()
     async def stale_button(query: CallbackQuery) -> None:
@@ -30,8 +47,12 @@ def build_router() -> Router:
     return router
 
 
+def _registered(user: User | None) -> bool:
+    return user is not None and user.level != AccountLevel.NONE
+
+
 async def _send_menu(message: Message, user: User | None, *, unknown: bool = False) -> None:
-    if user is None or user.level == AccountLevel.NONE:
+    if not _registered(user):
         await message.answer(_("Send /start to register first."))
         return
     text = (
