@@ -57,6 +57,7 @@ class UsersPort(Protocol):
         self, patient_id: int, *, confirmed: bool, clinic_id: int | None
     ) -> None: ...
     async def attached_clinic(self, snils: str, policy: str) -> int | None: ...
+    async def patients_with_snils(self, snils: str) -> list[Patient]: ...
     async def erase(self, user_id: int, now: datetime) -> None: ...
 
 
@@ -153,6 +154,14 @@ async def set_phone(
     if changed and user.level != AccountLevel.NONE:
         await _reconfirm(uow, user_id, now)
     return e164
+
+
+async def snils_free(uow: AccountsUoW, user_id: int, snils: str) -> bool:
+    """False when the SNILS is already the account holder of another account."""
+    return not any(
+        p.relation == "self" and p.owner_user_id != user_id
+        for p in await uow.users.patients_with_snils(snils)
+    )
 
 
 async def register_profile(

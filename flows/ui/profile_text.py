@@ -1,0 +1,186 @@
+"""Prompts, validation messages and the profile card shared by onboarding and profile editing.
+
+One place maps a ``ValidationFailed(field, reason)`` to what the person reads,
+so the same mistake gets the same explanation wherever the field is typed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiogram.utils.i18n import gettext as _
+
+from domain.models import AccountLevel, Patient, Sex, User
+from domain.validators import Field, Reason, mask_policy, mask_snils
+
+
+def prompt(field: str) -> str:
+    if field == Field.NAME:
+        return _(
+            "Please send your full name in one message: surname, name and patronymic "
+            "(if you have one). Example: «Ivanov Ivan Ivanovich»."
+        )
+    if field == Field.BIRTH_DATE:
+        return _("Please send your date of birth as DD.MM.YYYY, for example 05.03.1985.")
+    if field == Field.SEX:
+        return _("Please choose your sex with a button below.")
+    if field == Field.SNILS:
+        return _(
+            "Please send your SNILS (insurance number of the individual account): "
+            "11 digits, as on the card — 123-456-789 64 — or without dashes and spaces."
+        )
+    if field == Field.POLICY:
+        return _(
+            "Please send the number of your OMS (compulsory medical insurance) policy: "
+            "16 digits, spaces allowed, for example 1234 5678 9012 3452."
+        )
+    if field == Field.EMAIL:
+        return _(
+            "Please send your e-mail address (for example name@example.ru), "
+            "or press «Skip» — it is optional."
+        )
+    if field == Field.PHONE:
+        return _(
+            "Please share your phone number with the «Share my phone number» button below. "
+            "Telegram sends the number linked to your account."
+        )
+    return ""
+
+
+def error(field: str, reason: str) -> str:
+    """What is wrong and how it should look; the flow stays on the same step."""
+    if field == Field.NAME:
+        if reason == Reason.CHARACTERS:
+            return _(
+                "A name may contain only letters, hyphens and apostrophes — no digits, "
+                "emoji or other symbols. Example: «Ivanov Ivan Ivanovich»."
+            )
+        if reason == Reason.MIXED_SCRIPT:
+            return _(
+                "Please write the whole name in one alphabet, Cyrillic or Latin: it looks "
+                "like letters of both are mixed. Example: «Ivanov Ivan Ivanovich»."
+            )
+        if reason == Reason.TOO_LONG:
+            return _(
+                "This is too long for a name (at most 60 characters in each part). "
+                "Example: «Ivanov Ivan Ivanovich»."
+            )
+        return _(
+            "I need the surname and the name, and the patronymic if you have one — two or "
+            "three words in one message. Example: «Ivanov Ivan Ivanovich»."
+        )
+    if field == Field.BIRTH_DATE:
+        if reason == Reason.NO_SUCH_DATE:
+            return _(
+                "There is no such date in the calendar. Please check the day and the month "
+                "and send the date as DD.MM.YYYY, for example 05.03.1985."
+            )
+        if reason == Reason.FUTURE:
+            return _(
+                "The date of birth cannot be in the future. Please send it as DD.MM.YYYY, "
+                "for example 05.03.1985."
+            )
+        if reason == Reason.TOO_OLD:
+            return _(
+                "With this date the age would be over 120 years. Please check the year and "
+                "send the date as DD.MM.YYYY, for example 05.03.1985."
+            )
+        return _(
+            "I could not read a date. Please send the date of birth as DD.MM.YYYY, "
+            "for example 05.03.1985."
+        )
+    if field == Field.SNILS:
+        if reason == Reason.CHECKSUM:
+            return _(
+                "This SNILS does not pass the check: its last two digits (the check number) "
+                "do not match the first nine, so there is a typo. Please compare it with your "
+                "card and send it again as 123-456-789 64."
+            )
+        return _(
+            "A SNILS has exactly 11 digits. Please send it as 123-456-789 64 or as 11 digits "
+            "without dashes."
+        )
+    if field == Field.POLICY:
+        if reason == Reason.CHECKSUM:
+            return _(
+                "This policy number does not pass the check: its last digit does not match "
+                "the others, so there is a typo. Please compare it with your policy and send "
+                "all 16 digits again."
+            )
+        return _(
+            "An OMS policy number has exactly 16 digits (spaces are allowed), for example "
+            "1234 5678 9012 3452."
+        )
+    if field == Field.EMAIL:
+        return _(
+            "This does not look like an e-mail address. Please send it as name@example.ru, "
+            "or press «Skip»."
+        )
+    if field == Field.SEX:
+        return _("Please choose with a button below: «Male» or «Female».")
+    if field == Field.PHONE:
+        return _(
+            "Please press the «Share my phone number» button below — Telegram will send your "
+            "number. A typed number is not accepted."
+        )
+    return _("This value is not valid. Please try again.")
+
+
+def not_text(expected: str) -> str:
+    """A sticker, photo or file where a typed value was expected."""
+    return _("I need a text message here, not a sticker, photo or file.") + "\n" + expected
+
+
+def sex_label(sex: Sex | None) -> str:
+    if sex == Sex.MALE:
+        return _("Male")
+    if sex == Sex.FEMALE:
+        return _("Female")
+    return "—"
+
+
+def parse_sex_text(text: str) -> Sex | None:
+    """The button labels in either language, or a first letter typed by hand."""
+    value = text.strip().lower()
+    if value in {"мужской", "муж", "м", "male", "m", _("Male").lower()}:
+        return Sex.MALE
+    if value in {"женский", "жен", "ж", "female", "f", _("Female").lower()}:
+        return Sex.FEMALE
+    return None
+
+
+def level_line(level: AccountLevel, clinic_name: str | None) -> str:
+    if level == AccountLevel.CONFIRMED:
+        return _(
+            "Account: confirmed — your SNILS and policy are in the attachment register; "
+            "attached clinic: {clinic}."
+        ).format(clinic=clinic_name or "—")
+    return _(
+        "Account: standard — your SNILS and policy were not found in a clinic's attachment "
+        "register. You can book appointments; visit history, documents and certificates need a "
+        "confirmed account (ask your clinic's registry to attach you)."
+    )
+
+
+def fmt_date(value: date | None) -> str:
+    return value.strftime("%d.%m.%Y") if value else "—"
+
+
+def profile_card(user: User, patient: Patient, clinic_name: str | None) -> str:
+    lines = [
+        _("Your profile"),
+        "",
+        _("Full name: {name}").format(name=patient.full_name),
+        _("Date of birth: {date}").format(date=fmt_date(patient.birth_date)),
+        _("Sex: {sex}").format(sex=sex_label(patient.sex)),
+        _("Phone: {phone}").format(phone=user.phone or "—"),
+        _("SNILS: {snils}").format(snils=mask_snils(patient.snils) if patient.snils else "—"),
+        _("OMS policy: {policy}").format(
+            policy=mask_policy(patient.policy) if patient.policy else "—"
+        ),
+        _("E-mail: {email}").format(email=patient.email or _("not given")),
+        _("Language: {language}").format(language="English" if user.locale == "en" else "Русский"),
+        "",
+        level_line(user.level, clinic_name),
+    ]
+    return "\n".join(lines)
