@@ -1,0 +1,193 @@
+"""Shared pieces of the booking and «Мои записи» flows: showing a step, loading the
+details of a visit, sending its files, and turning domain refusals into words.
+
+Kept apart so flows/booking.py and flows/appointments.py stay thin handlers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from domain.booking import BookingPolicy
+from domain.errors import (
+    AgeSexRestricted,
+    AlreadyBooked,
+    CancelWindowClosed,
+    DailyCapReached,
+    DomainError,
+    InvalidTransition,
+    NotOwner,
+    ReferralRequired,
+    SlotTaken,
+    SlotUnavailable,
+)
+from domain.models import Appointment, Patient, Slot, Specialty
+from flows.ui.format import Details, clip, files_for, specialty_name
+
+if TYPE_CHECKING:
+    from storage.uow import SqlUnitOfWork
+
+Event = Message | CallbackQuery
+
+STALE = "This button is out of date."
+
+
+def policy_from(settings: Settings) -> BookingPolicy:
+    limits = settings.limits
+    return BookingPolicy(
+        hold_minutes=limits.hold_minutes,
+        daily_cap=limits.daily_booking_cap,
+        one_active_per_specialty=limits.one_active_per_specialty,
+        reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
+    )
+
+
+async def show(
+    event: Event, text: str, markup: InlineKeyboardMarkup | None = None, *, new: bool = False
+) -> None:
+    """A step's screen: a button press edits its own message, a typed message gets a new one.
+
+    ``new=True`` always sends a new message (results the user should keep in the chat:
+    a confirmation, a refusal after «Подтвердить»).
+    """
+    text = clip(text)
+    if isinstance(event, CallbackQuery):
+        message = event.message
+        if not new and isinstance(message, Message) and message.text is not None:
+            try:
+                await message.edit_text(text, reply_markup=markup)
+            except TelegramBadRequest as exc:
+                if "not modified" not in str(exc):
+                    raise
+            await event.answer()
+            return
+        await event.answer()
+        if event.message is not None:
+            await event.bot.send_message(event.message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        return
+    await event.answer(text, reply_markup=markup)
+
+
+async def stale(event: Event) -> None:
+    """The answer to a forged or outdated button: say so, change nothing."""
+    if isinstance(event, CallbackQuery):
+        await event.answer(_("This button is out of date."), show_alert=False)
+    else:
+        await event.answer(_("This button is out of date."))
+
+
+async def load_details(
+    uow: SqlUnitOfWork,
+    patient: Patient,
+    *,
+    slot: Slot | None = None,
+    appointment: Appointment | None = None,
+) -> Details | None:
+    """The visit's doctor, clinic and specialty looked up by id (None if the directory lost one)."""
+    source = appointment or slot
+    if source is None:
+        return None
+    directory = uow.directory
+    doctor = await directory.doctor(source.doctor_id)
+    clinic = await directory.clinic(source.clinic_id)
+    specialty = await directory.specialty(source.specialty_id)
+    if doctor is None or clinic is None or specialty is None:
+        return None
+    return Details(
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        specialty=specialty,
+        start=source.start,
+        minutes=source.minutes,
+        kind=source.kind,
+        number=appointment.number if appointment else None,
+        appointment=appointment,
+    )
+
+
+async def send_files(
+    event: Event, details: Details, home_tz: str, now: datetime, *, only: str | None = None
+) -> None:
+    """The .ics calendar entry and the PDF confirmation as documents (``only``: "ics"|"pdf")."""
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if message is None:
+        return
+    bot = event.bot
+    assert bot is not None
+    for name, data in files_for(details, home_tz, now):
+        if only and not name.endswith(f".{only}"):
+            continue
+        caption = (
+            _("Add the visit to your calendar")
+            if name.endswith(".ics")
+            else _("Confirmation to show at the clinic")
+        )
+        await bot.send_document(
+            message.chat.id, BufferedInputFile(data, filename=name), caption=caption
+        )
+
+
+def therapist_code_for(patient: Patient, today: date) -> str:
+    """The open specialty that sees this patient first: a paediatrician for a child."""
+    from domain.rules import age_on
+
+    if patient.birth_date is not None and age_on(patient.birth_date, today) < 18:
+        return "pediatrician"
+    return "therapist"
+
+
+def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patient | None) -> str:
+    """Domain refusals in plain words: what was wrong and what to do."""
+    name = specialty_name(specialty) if specialty else ""
+    who = patient.full_name if patient else ""
+    if isinstance(error, ReferralRequired):
+        return _(
+            "{specialty} sees patients only with a referral (направление), and {patient} "
+            "has no valid unused referral for this specialty.\n"
+            "Book a general practitioner first: they will examine you and issue a referral "
+            "if it is needed."
+        ).format(specialty=name or _("This specialist"), patient=who)
+    if isinstance(error, AgeSexRestricted):
+        if error.reason == "too_old":
+            return _(
+                "{specialty} sees only children. {patient} is an adult: please choose a "
+                "general practitioner or another specialty."
+            ).format(specialty=name, patient=who)
+        if error.reason == "too_young":
+            return _(
+                "{specialty} sees only adults. For a child, please book a paediatrician."
+            ).format(specialty=name)
+        return _(
+            "{specialty} does not see patients of this sex. Please choose another specialty."
+        ).format(specialty=name)
+    if isinstance(error, AlreadyBooked):
+        return _(
+            "{patient} already has an upcoming appointment with this specialty. Only one is "
+            "allowed: open «My appointments» to move or cancel it."
+        ).format(patient=who)
+    if isinstance(error, DailyCapReached):
+        return _(
+            "You have made the maximum number of bookings for 24 hours. This protects the "
+            "schedule from abuse; please try again later."
+        )
+    if isinstance(error, SlotUnavailable):
+        return _(
+            "This time can no longer be booked: it has passed or the clinic closed it. "
+            "Please choose another time."
+        )
+    if isinstance(error, SlotTaken):
+        return _("This time has just been taken by someone else.")
+    if isinstance(error, CancelWindowClosed):
+        return _("This appointment has already started or passed, so it cannot be changed.")
+    if isinstance(error, InvalidTransition):
+        return _("This appointment is no longer active, so it cannot be changed.")
+    if isinstance(error, NotOwner):
+        return _("This button is out of date.")
+    return _("This action is not possible right now. Please try again.")
