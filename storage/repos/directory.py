@@ -22,21 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
+    CompoundSelect,
     Select,
-    and_,
+    bindparam,
     case,
     exists,
     func,
-    literal,
+    literal_column,
     select,
     union_all,
 )
-from sqlalchemy.sql.selectable import Alias
 
 from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
 from domain.models import Clinic, Doctor, Region, Sex, Slot, Specialty
@@ -143,39 +143,10 @@ class DirectoryRepository(Repository):
         One statement: the nearest slot is a correlated subquery per doctor on the doctor's
         index, so the cost does not grow with the clinic's other doctors.
         """
-        near = slots.alias("near")
-        nearest_id = (
-            select(near.c.id)
-            .where(
-                near.c.doctor_id == doctor_roles.c.doctor_id,
-                (near.c.clinic_id + 0) == clinic_id,
-                (near.c.specialty_id + 0) == specialty_id,
-                near.c.status == "free",
-                near.c.start_utc > to_db(now),
-                _not_held(near, now, for_user_id),
-            )
-            .order_by(near.c.start_utc)
-            .limit(1)
-            .correlate(doctor_roles)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(*_prefixed(doctors, "d_"), *_prefixed(slots, "s_"))
-            .select_from(
-                doctor_roles.join(doctors, doctors.c.id == doctor_roles.c.doctor_id).outerjoin(
-                    slots, slots.c.id == nearest_id
-                )
-            )
-            .where(
-                doctor_roles.c.clinic_id == clinic_id,
-                doctor_roles.c.specialty_id == specialty_id,
-                doctor_roles.c.active.is_(True),
-            )
-            .order_by(doctors.c.surname, doctors.c.name, doctors.c.id)
-        )
+        params = {"clinic_id": clinic_id, "specialty_id": specialty_id, **_now(now, for_user_id)}
         cards: list[DoctorCard] = []
         seen: set[int] = set()
-        for row in (await self.conn.execute(stmt)).mappings():
+        for row in (await self.conn.execute(_doctors_in_clinic_stmt(), params)).mappings():
             if row["d_id"] in seen:
                 continue
             seen.add(row["d_id"])
@@ -200,22 +171,16 @@ class DirectoryRepository(Repository):
         One round trip: an EXISTS probe per day, each stopping at its first free slot.
         """
         today = local_date(now, tz)
-        probes: list[Select[Any]] = []
+        params: dict[str, Any] = {
+            "doctor_id": doctor_id,
+            "clinic_id": clinic_id,
+            "specialty_id": specialty_id,
+            **_now(now, for_user_id),
+        }
         for offset in range(days):
-            day = today + timedelta(days=offset)
-            lo, hi = local_day_bounds(day, tz)
-            probe = self._doctor_slots(
-                doctor_id,
-                clinic_id,
-                specialty_id,
-                max(lo, now),
-                hi,
-                now,
-                for_user_id,
-                alias=slots.alias(f"d{offset}"),
-            )
-            probes.append(select(literal(offset, Integer).label("n")).where(probe.exists()))
-        rows = await self.conn.execute(union_all(*probes))
+            lo, hi = _day_range(today + timedelta(days=offset), tz, now)
+            params[f"lo{offset}"], params[f"hi{offset}"] = lo, hi
+        rows = await self.conn.execute(_free_days_stmt(days), params)
         offsets = sorted(int(r.n) for r in rows)
         return [today + timedelta(days=n) for n in offsets]
 
@@ -231,36 +196,17 @@ class DirectoryRepository(Repository):
         for_user_id: int | None = None,
     ) -> list[Slot]:
         """The doctor's free slots on a local day, in time order (past ones left out)."""
-        lo, hi = local_day_bounds(day, tz)
-        stmt = self._doctor_slots(
-            doctor_id, clinic_id, specialty_id, max(lo, now), hi, now, for_user_id, alias=slots
-        )
-        rows = await self.conn.execute(stmt.order_by(slots.c.start_utc))
+        lo, hi = _day_range(day, tz, now)
+        params = {
+            "doctor_id": doctor_id,
+            "clinic_id": clinic_id,
+            "specialty_id": specialty_id,
+            "lo": lo,
+            "hi": hi,
+            **_now(now, for_user_id),
+        }
+        rows = await self.conn.execute(_day_slots_stmt(), params)
         return [_slot(r._mapping) for r in rows]
-
-    def _doctor_slots(
-        self,
-        doctor_id: int,
-        clinic_id: int,
-        specialty_id: int,
-        lo: datetime,
-        hi: datetime,
-        now: datetime,
-        for_user_id: int | None,
-        *,
-        alias: Any,
-    ) -> Select[Any]:
-        s = alias
-        lower = s.c.start_utc > to_db(now) if lo <= now else s.c.start_utc >= to_db(lo)
-        return select(s).where(
-            s.c.doctor_id == doctor_id,
-            s.c.status == "free",
-            lower,
-            s.c.start_utc < to_db(hi),
-            (s.c.clinic_id + 0) == clinic_id,
-            (s.c.specialty_id + 0) == specialty_id,
-            _not_held(s, now, for_user_id),
-        )
 
     async def earliest_free(
         self,
@@ -279,33 +225,143 @@ class DirectoryRepository(Repository):
         Narrowed to a clinic or a doctor when given (also the "three nearest
         alternatives" of a slot just taken; pass that slot as ``exclude_slot_id``).
         """
-        s = slots
-        conditions: list[ColumnElement[bool]] = [
-            s.c.status == "free",
-            s.c.start_utc > to_db(now),
-            _not_held(s, now, for_user_id),
-        ]
-        if doctor_id is not None:
-            conditions += [s.c.doctor_id == doctor_id, (s.c.specialty_id + 0) == specialty_id]
-            if clinic_id is not None:
-                conditions.append((s.c.clinic_id + 0) == clinic_id)
-        elif clinic_id is not None:
-            conditions += [s.c.clinic_id == clinic_id, s.c.specialty_id == specialty_id]
-        else:
-            conditions += [s.c.specialty_id == specialty_id, s.c.region_id == region_id]
-        if exclude_slot_id is not None:
-            conditions.append(s.c.id != exclude_slot_id)
-        rows = await self.conn.execute(
-            select(s).where(*conditions).order_by(s.c.start_utc).limit(limit)
+        mode = (
+            "doctor" if doctor_id is not None else "clinic" if clinic_id is not None else "region"
         )
+        with_clinic = doctor_id is not None and clinic_id is not None
+        stmt = _earliest_stmt(mode, with_clinic, exclude_slot_id is not None)
+        params = {
+            "specialty_id": specialty_id,
+            "region_id": region_id,
+            "clinic_id": clinic_id,
+            "doctor_id": doctor_id,
+            "exclude_id": exclude_slot_id,
+            "lim": limit,
+            **_now(now, for_user_id),
+        }
+        rows = await self.conn.execute(stmt, params)
         return [_slot(r._mapping) for r in rows]
 
 
-def _not_held(s: Alias | Any, now: datetime, for_user_id: int | None) -> ColumnElement[bool]:
-    cond = and_(holds.c.slot_id == s.c.id, holds.c.expires_at > to_db(now))
-    if for_user_id is not None:
-        cond = and_(cond, holds.c.user_id != for_user_id)
-    return ~exists().where(cond)
+# --- prebuilt statements -----------------------------------------------------------------
+# Built once and executed with bound parameters: constructing a 14-probe statement costs
+# more Python time than running it, and a fixed statement also hits SQLAlchemy's compiled
+# cache every time.
+
+_NO_USER = 0  # Telegram user ids are positive: "held by anyone but 0" is "held by anyone"
+
+
+def _now(now: datetime, for_user_id: int | None) -> dict[str, Any]:
+    return {"now": to_db(now), "for_user": _NO_USER if for_user_id is None else for_user_id}
+
+
+def _day_range(day: date, tz: str, now: datetime) -> tuple[datetime, datetime]:
+    """[lo, hi) of a local day in naive UTC, starting strictly after ``now``."""
+    lo, hi = local_day_bounds(day, tz)
+    return to_db(max(lo, now + timedelta(microseconds=1))), to_db(hi)
+
+
+def _not_held(s: Any) -> ColumnElement[bool]:
+    return ~exists().where(
+        holds.c.slot_id == s.c.id,
+        holds.c.expires_at > bindparam("now"),
+        holds.c.user_id != bindparam("for_user"),
+    )
+
+
+def _doctor_slot_filter(s: Any, lo: str, hi: str) -> list[ColumnElement[bool]]:
+    return [
+        s.c.doctor_id == bindparam("doctor_id"),
+        s.c.status == "free",
+        s.c.start_utc >= bindparam(lo),
+        s.c.start_utc < bindparam(hi),
+        (s.c.clinic_id + 0) == bindparam("clinic_id"),
+        (s.c.specialty_id + 0) == bindparam("specialty_id"),
+        _not_held(s),
+    ]
+
+
+@cache
+def _free_days_stmt(days: int) -> CompoundSelect[Any]:
+    probes: list[Select[Any]] = []
+    for i in range(days):
+        s = slots.alias(f"d{i}")
+        probe: Select[Any] = (
+            select(literal_column("1"))
+            .select_from(s)
+            .where(*_doctor_slot_filter(s, f"lo{i}", f"hi{i}"))
+        )
+        probes.append(select(literal_column(str(i)).label("n")).where(probe.exists()))
+    return union_all(*probes)
+
+
+@cache
+def _day_slots_stmt() -> Select[Any]:
+    return select(slots).where(*_doctor_slot_filter(slots, "lo", "hi")).order_by(slots.c.start_utc)
+
+
+@cache
+def _earliest_stmt(mode: str, with_clinic: bool, exclude: bool) -> Select[Any]:
+    s = slots
+    conditions: list[ColumnElement[bool]] = [
+        s.c.status == "free",
+        s.c.start_utc > bindparam("now"),
+        _not_held(s),
+    ]
+    if mode == "doctor":
+        conditions += [
+            s.c.doctor_id == bindparam("doctor_id"),
+            (s.c.specialty_id + 0) == bindparam("specialty_id"),
+        ]
+        if with_clinic:
+            conditions.append((s.c.clinic_id + 0) == bindparam("clinic_id"))
+    elif mode == "clinic":
+        conditions += [
+            s.c.clinic_id == bindparam("clinic_id"),
+            s.c.specialty_id == bindparam("specialty_id"),
+        ]
+    else:
+        conditions += [
+            s.c.specialty_id == bindparam("specialty_id"),
+            s.c.region_id == bindparam("region_id"),
+        ]
+    if exclude:
+        conditions.append(s.c.id != bindparam("exclude_id"))
+    return select(s).where(*conditions).order_by(s.c.start_utc).limit(bindparam("lim"))
+
+
+@cache
+def _doctors_in_clinic_stmt() -> Select[Any]:
+    near = slots.alias("near")
+    nearest_id = (
+        select(near.c.id)
+        .where(
+            near.c.doctor_id == doctor_roles.c.doctor_id,
+            (near.c.clinic_id + 0) == bindparam("clinic_id"),
+            (near.c.specialty_id + 0) == bindparam("specialty_id"),
+            near.c.status == "free",
+            near.c.start_utc > bindparam("now"),
+            _not_held(near),
+        )
+        .order_by(near.c.start_utc)
+        .limit(1)
+        .correlate(doctor_roles)
+        .scalar_subquery()
+    )
+    return (
+        select(*_prefixed(doctors, "d_"), *_prefixed(slots, "s_"))
+        .select_from(
+            doctor_roles.join(doctors, doctors.c.id == doctor_roles.c.doctor_id).outerjoin(
+                slots, slots.c.id == nearest_id
+            )
+        )
+        .where(
+            doctor_roles.c.clinic_id == bindparam("clinic_id"),
+            doctor_roles.c.specialty_id == bindparam("specialty_id"),
+            doctor_roles.c.active.is_(True),
+        )
+        .order_by(doctors.c.surname, doctors.c.name, doctors.c.id)
+    )
 
 
 def _escape_like(word: str) -> str:
