@@ -7,6 +7,7 @@ results is enough.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Chat, Message, User
 
 BOT_USER = User(id=4242, is_bot=True, first_name="Zapis", username="zapis_test_bot")
@@ -30,6 +31,9 @@ class RecordingSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         self.calls.append(method)
+        if isinstance(method, GetUpdates):  # long polling: nothing new, after a short wait
+            await asyncio.sleep(0.01)
+            return []
         returning = method.__returning__
         if returning is Message:
             chat_id = getattr(method, "chat_id", 0)
