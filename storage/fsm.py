@@ -21,15 +21,26 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.crypto import PersonalDataCipher
 from storage.schema import fsm_states
 from storage.uow import current_connection
 
 StateType = str | State | None
+ENCRYPTED = "fernet:"  # marks an encrypted data column (plain JSON never starts like this)
 
 
 class DatabaseStorage(BaseStorage):
-    def __init__(self, engine: AsyncEngine, key_builder: KeyBuilder | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        key_builder: KeyBuilder | None = None,
+        *,
+        cipher: PersonalDataCipher | None = None,
+    ) -> None:
         self.engine = engine
+        # With a cipher the dialogue data (which may hold what the user typed
+        # half-way through a form) is encrypted at rest like other personal data.
+        self.cipher = cipher
         # The bot id is part of the key: two bots on one database never share a dialogue.
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 
@@ -71,16 +82,22 @@ class DatabaseStorage(BaseStorage):
         return None if row is None else row.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._upsert(
-            self.key_builder.build(key), data=json.dumps(dict(data), ensure_ascii=False)
-        )
+        encoded = json.dumps(dict(data), ensure_ascii=False)
+        if self.cipher is not None:
+            encoded = ENCRYPTED + (self.cipher.encrypt(encoded) or "")
+        await self._upsert(self.key_builder.build(key), data=encoded)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._connection() as conn:
             row = await self._row(conn, self.key_builder.build(key))
         if row is None:
             return {}
-        loaded: dict[str, Any] = json.loads(row.data)
+        raw: str = row.data
+        if raw.startswith(ENCRYPTED):
+            if self.cipher is None:
+                raise ValueError("FSM data is encrypted but the storage has no cipher")
+            raw = self.cipher.decrypt(raw[len(ENCRYPTED) :]) or "{}"
+        loaded: dict[str, Any] = json.loads(raw)
         return loaded
 
     async def forget(self, key: StorageKey) -> None:

@@ -18,6 +18,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import Message, Update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.crypto import PersonalDataCipher
@@ -264,3 +265,24 @@ async def test_same_chat_updates_run_one_after_another(isolation: BaseEventIsola
 async def test_different_chats_run_in_parallel(isolation: BaseEventIsolation) -> None:
     events = await _run_concurrently(isolation, [301, 302])
     assert [e[0] for e in events] == ["start", "start", "end", "end"]
+
+
+async def test_data_can_be_encrypted_at_rest(
+    engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    storage = DatabaseStorage(engine, cipher=cipher)
+    k = key(chat=9, user=9)
+    await storage.set_data(k, {"snils": "112-233-445 95", "name": "Пётр"})
+    async with engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT data FROM fsm_states"))).scalar_one()
+    assert "112-233-445" not in raw and "Пётр" not in raw
+    assert await DatabaseStorage(engine, cipher=cipher).get_data(k) == {
+        "snils": "112-233-445 95",
+        "name": "Пётр",
+    }
+    with pytest.raises(ValueError, match="cipher"):
+        await DatabaseStorage(engine).get_data(k)
+    # Plain rows written before encryption was switched on still read.
+    plain = DatabaseStorage(engine)
+    await plain.set_data(key(chat=10, user=10), {"a": 1})
+    assert await storage.get_data(key(chat=10, user=10)) == {"a": 1}
