@@ -148,13 +148,12 @@ def build_router() -> Router:
             return
         await state.set_state(ProfileEdit.value)
         await state.update_data(field=field)
-        if field == Field.SEX:
-            await query.message.answer(pt.prompt(field), reply_markup=sex_keyboard())
-        elif field == Field.EMAIL:
-            await query.message.answer(pt.prompt(field), reply_markup=skip_keyboard())
+        if field in (Field.SEX, Field.EMAIL):  # these need a reply keyboard of their own
+            markup = sex_keyboard() if field == Field.SEX else skip_keyboard()
+            await query.message.answer(pt.prompt(field), reply_markup=markup)
+            await query.message.answer(_("Or go back to the profile:"), reply_markup=back)
         else:
-            await query.message.answer(pt.prompt(field))
-        await query.message.answer(_("Or go back to the profile:"), reply_markup=back)
+            await query.message.answer(pt.prompt(field), reply_markup=back)
 
     @router.message(StateFilter(ProfileEdit.value), F.text)
     async def on_value(
