@@ -99,11 +99,17 @@ async def _slot_context(uow: BookingUnitOfWork, slot_id: int) -> SlotContext:
 
 
 async def alternatives(
-    uow: BookingUnitOfWork, now: datetime, slot_id: int, n: int = 3
+    uow: BookingUnitOfWork,
+    now: datetime,
+    slot_id: int,
+    n: int = 3,
+    *,
+    ctx: SlotContext | None = None,
 ) -> tuple[int, ...]:
     """The ``n`` free slots nearest in time to ``slot_id``: same doctor first,
-    then the same specialty in the region. Slots held by others are skipped."""
-    ctx = await uow.appointments.slot_context(slot_id)
+    then the same specialty in the region. Slots held by anyone are skipped."""
+    if ctx is None:
+        ctx = await uow.appointments.slot_context(slot_id)
     if ctx is None:
         return ()
     slot = ctx.slot
@@ -123,8 +129,8 @@ async def alternatives(
     return tuple(found)
 
 
-async def _taken(uow: BookingUnitOfWork, now: datetime, slot_id: int) -> SlotTaken:
-    return SlotTaken(slot_id, await alternatives(uow, now, slot_id))
+async def _taken(uow: BookingUnitOfWork, now: datetime, ctx: SlotContext) -> SlotTaken:
+    return SlotTaken(ctx.slot.id, await alternatives(uow, now, ctx.slot.id, ctx=ctx))
 
 
 async def _check_booking_rules(
@@ -153,9 +159,10 @@ async def _check_booking_rules(
     if ctx.specialty.referral_required:
         referral = await repo.usable_referral(patient.id, ctx.specialty.id, visit_day)
     used = rules.check_referral(ctx.specialty, patient.id, referral, visit_day)
-    active = await repo.count_active_for_specialty(patient.id, ctx.specialty.id, now)
+    active, created = await repo.rule_counts(
+        patient.id, ctx.specialty.id, user_id, now, now - rules.DAILY_CAP_WINDOW
+    )
     rules.check_one_active(active, policy.one_active_per_specialty)
-    created = await repo.count_created_by(user_id, now - rules.DAILY_CAP_WINDOW)
     rules.check_daily_cap(created, policy.daily_cap)
     return None if used is None else used.id
 
@@ -210,6 +217,8 @@ async def hold_slot(
     """
     patient = await _owned_patient(uow, user_id, patient_id)
     ctx = await _slot_context(uow, slot_id)
+    if ctx.slot.status == "booked" and ctx.slot.start > now:
+        raise await _taken(uow, now, ctx)
     await _check_booking_rules(
         uow,
         now,
@@ -220,10 +229,10 @@ async def hold_slot(
         rescheduling=rescheduling,
     )
     if ctx.slot.status != "free":
-        raise await _taken(uow, now, slot_id)
+        raise await _taken(uow, now, ctx)
     expires = now + timedelta(minutes=policy.hold_minutes)
     if not await uow.appointments.put_hold(user_id, patient_id, slot_id, expires, now):
-        raise await _taken(uow, now, slot_id)
+        raise await _taken(uow, now, ctx)
     await uow.commit()
     return Hold(user_id=user_id, slot_id=slot_id, patient_id=patient_id, expires_at=expires)
 
@@ -269,9 +278,11 @@ async def book(
     repo = uow.appointments
     patient = await _owned_patient(uow, user_id, patient_id)
     ctx = await _slot_context(uow, slot_id)
+    if ctx.slot.status == "booked" and ctx.slot.start > now:
+        raise await _taken(uow, now, ctx)  # the common loss in a rush: answer it cheaply
     referral_id = await _check_booking_rules(uow, now, user_id, patient, ctx, policy)
     if ctx.slot.status != "free" or not await repo.take_slot(slot_id, user_id, now):
-        raise await _taken(uow, now, slot_id)
+        raise await _taken(uow, now, ctx)
     appointment = await repo.insert(
         NewAppointment(
             patient_id=patient_id,
@@ -470,7 +481,7 @@ async def _reschedule(
     await _check_booking_rules(uow, now, actor_user_id, patient, ctx, policy, rescheduling=True)
     # 1. Take the new slot first: if it is gone, nothing has changed.
     if ctx.slot.status != "free" or not await repo.take_slot(new_slot_id, actor_user_id, now):
-        raise await _taken(uow, now, new_slot_id)
+        raise await _taken(uow, now, ctx)
     new = await repo.insert(
         NewAppointment(
             patient_id=old.patient_id,

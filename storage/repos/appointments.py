@@ -346,6 +346,30 @@ class AppointmentRepository(Repository):
         )
         return int(value or 0)
 
+    async def rule_counts(
+        self, patient_id: int, specialty_id: int, user_id: int, now: datetime, since: datetime
+    ) -> tuple[int, int]:
+        """(count_active_for_specialty, count_created_by) in one round trip."""
+        active = (
+            select(func.count())
+            .select_from(appointments)
+            .where(
+                appointments.c.patient_id == patient_id,
+                appointments.c.specialty_id == specialty_id,
+                appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+                appointments.c.start_utc >= to_db(now),
+            )
+            .scalar_subquery()
+        )
+        created = (
+            select(func.count())
+            .select_from(appointments)
+            .where(appointments.c.user_id == user_id, appointments.c.created_at > to_db(since))
+            .scalar_subquery()
+        )
+        row = (await self.conn.execute(select(active, created))).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     # ------------------------------------------------------------------ appointments
 
     async def insert(self, new: NewAppointment) -> Appointment:

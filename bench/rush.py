@@ -1,0 +1,276 @@
+"""Rush benchmark: N users try to book M slots at once through the real booking service.
+
+    .venv/bin/python bench/rush.py                      # 10,000 users, 1,000 slots, SQLite file (WAL)
+    .venv/bin/python bench/rush.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/rush.py --users 300 --slots 30   # the smoke size
+
+Each user (own account, own patient, created in bulk beforehand) picks a
+random slot and calls ``domain.booking.book`` in its own unit of work (own
+connection and transaction); a lost race (SlotTaken) is answered by tapping
+one of the three alternatives offered, up to ``--retries`` times, as a
+patient would. Prints bookings/s, attempts/s, the number of appointments
+(must equal the number of slots), errors (must be 0) and the invariant
+check. Baseline in the same process: as many trivial single-row UPDATE
+transactions through the same engine and concurrency, printed as a ratio.
+On PostgreSQL a fresh database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+
+from domain import booking  # noqa: E402
+from domain.errors import SlotTaken  # noqa: E402
+from storage.crypto import PersonalDataCipher  # noqa: E402
+from storage.db import create_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.schema import (  # noqa: E402
+    clinics,
+    doctor_roles,
+    doctors,
+    meta,
+    patients,
+    regions,
+    slots,
+    specialties,
+    users,
+)
+from storage.uow import UnitOfWorkFactory  # noqa: E402
+from tests.storage.invariants import invariant_violations  # noqa: E402
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SLOTS_PER_DOCTOR = 20
+CHUNK = 2000
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+async def seed(engine: AsyncEngine, n_users: int, n_slots: int) -> list[int]:
+    """One region, clinic and specialty; n_slots/20 doctors; users with a patient each."""
+    n_doctors = max(1, -(-n_slots // SLOTS_PER_DOCTOR))
+    created = _naive(NOW)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(regions).values(id="msk", name_ru="Москва", name_en="Moscow", tz="Europe/Moscow")
+        )
+        await conn.execute(
+            insert(clinics).values(
+                id=1, region_id="msk", name="ГП №1", address="ул. 1", tz="Europe/Moscow"
+            )
+        )
+        await conn.execute(
+            insert(specialties).values(
+                id=1, code="therapist", name_ru="Терапевт", name_en="Therapist"
+            )
+        )
+        await conn.execute(
+            insert(doctors),
+            [{"id": d, "surname": f"Врач{d}", "name": "Пётр"} for d in range(1, n_doctors + 1)],
+        )
+        await conn.execute(
+            insert(doctor_roles),
+            [
+                {"id": d, "doctor_id": d, "clinic_id": 1, "specialty_id": 1}
+                for d in range(1, n_doctors + 1)
+            ],
+        )
+        slot_rows = []
+        for i in range(n_slots):
+            doctor = i // SLOTS_PER_DOCTOR + 1
+            start = NOW + timedelta(days=2, minutes=20 * (i % SLOTS_PER_DOCTOR))
+            slot_rows.append(
+                {
+                    "id": i + 1,
+                    "role_id": doctor,
+                    "doctor_id": doctor,
+                    "clinic_id": 1,
+                    "specialty_id": 1,
+                    "region_id": "msk",
+                    "start_utc": _naive(start),
+                    "minutes": 20,
+                }
+            )
+        for k in range(0, len(slot_rows), CHUNK):
+            await conn.execute(insert(slots), slot_rows[k : k + CHUNK])
+        user_ids = list(range(100_001, 100_001 + n_users))
+        for k in range(0, n_users, CHUNK):
+            part = user_ids[k : k + CHUNK]
+            await conn.execute(
+                insert(users), [{"id": u, "created_at": created, "level": "standard"} for u in part]
+            )
+            await conn.execute(
+                insert(patients),
+                [
+                    {
+                        "id": u - 100_000,
+                        "owner_user_id": u,
+                        "relation": "self",
+                        "surname": "Иванов",
+                        "name": "Иван",
+                        "created_at": created,
+                    }
+                    for u in part
+                ],
+            )
+        await conn.execute(insert(meta).values(key="rush_baseline", value="0"))
+    return user_ids
+
+
+async def rush(
+    factory: UnitOfWorkFactory,
+    user_ids: list[int],
+    n_slots: int,
+    concurrency: int,
+    retries: int,
+    seed_value: int,
+) -> tuple[Counter[str], float]:
+    rnd = random.Random(seed_value)
+    first_choice = {u: rnd.randint(1, n_slots) for u in user_ids}
+    policy = booking.BookingPolicy()
+    gate = asyncio.Semaphore(concurrency)
+    outcome: Counter[str] = Counter()
+
+    async def one_user(user_id: int) -> None:
+        slot_id = first_choice[user_id]
+        for _ in range(retries + 1):
+            outcome["attempts"] += 1
+            async with gate, factory() as uow:
+                try:
+                    await booking.book(uow, NOW, user_id, user_id - 100_000, slot_id, policy)
+                except SlotTaken as taken:
+                    outcome["taken"] += 1
+                    if not taken.alternatives:
+                        outcome["gave_up"] += 1
+                        return
+                    slot_id = rnd.choice(taken.alternatives)
+                    continue
+                except Exception as exc:
+                    outcome[f"error:{type(exc).__name__}"] += 1
+                    outcome["errors"] += 1
+                    return
+            outcome["booked"] += 1
+            return
+        outcome["gave_up"] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_user(u) for u in user_ids))
+    return outcome, time.perf_counter() - started
+
+
+async def baseline(engine: AsyncEngine, count: int, concurrency: int) -> float:
+    """``count`` one-row UPDATE transactions at the same concurrency; seconds taken."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate, engine.connect() as conn:
+            await conn.execute(
+                text("UPDATE meta SET value = :v WHERE key = 'rush_baseline'"), {"v": str(i)}
+            )
+            await conn.commit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return time.perf_counter() - started
+
+
+async def count_appointments(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        value = await conn.scalar(
+            text("SELECT COUNT(*) FROM appointments WHERE status IN ('pending', 'confirmed')")
+        )
+        await conn.rollback()
+    return int(value or 0)
+
+
+async def main(args: argparse.Namespace) -> int:
+    pg_name = None
+    if args.pg:
+        pg_name = f"zapis_rush_{secrets.token_hex(4)}"
+        admin = create_async_engine(args.pg, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        await admin.dispose()
+        url = make_url(args.pg).set(database=pg_name).render_as_string(False)
+        concurrency = args.concurrency or 32
+        label = "PostgreSQL"
+    else:
+        path = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "rush.sqlite3"
+        if path.exists():
+            path.unlink()
+        url = f"sqlite+aiosqlite:///{path}"
+        concurrency = args.concurrency or 4
+        label = f"SQLite file (WAL) {path}"
+    engine = create_engine(url, pool_size=concurrency)
+    try:
+        await upgrade(engine)
+        t0 = time.perf_counter()
+        user_ids = await seed(engine, args.users, args.slots)
+        print(f"engine: {label}; concurrency {concurrency}")
+        print(f"seeded {args.users} users, {args.slots} slots in {time.perf_counter() - t0:.2f} s")
+        factory = UnitOfWorkFactory(engine, PersonalDataCipher(PersonalDataCipher.generate_key()))
+        outcome, seconds = await rush(
+            factory, user_ids, args.slots, concurrency, args.retries, args.seed
+        )
+        appointments = await count_appointments(engine)
+        violations = await invariant_violations(engine)
+        base_seconds = await baseline(engine, outcome["attempts"], concurrency)
+    finally:
+        await engine.dispose()
+        if pg_name is not None:
+            admin = create_async_engine(args.pg, isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            await admin.dispose()
+
+    attempts = outcome["attempts"]
+    attempts_rate = attempts / seconds
+    base_rate = attempts / base_seconds
+    print(f"rush: {seconds:.2f} s ({'within' if seconds <= 10 else 'OVER'} 10 s)")
+    print(f"attempts: {attempts} (taken {outcome['taken']}, gave up {outcome['gave_up']})")
+    print(f"appointments: {appointments} (slots {args.slots})")
+    print(f"errors: {outcome['errors']}")
+    for key, value in sorted(outcome.items()):
+        if key.startswith("error:"):
+            print(f"  {key}: {value}")
+    print(f"invariants: {violations if violations else 'ok'}")
+    print(f"bookings/s: {outcome['booked'] / seconds:.0f}")
+    print(f"attempts/s: {attempts_rate:.0f}")
+    print(f"baseline one-row UPDATE transactions/s: {base_rate:.0f}")
+    print(f"ratio attempts/baseline: {attempts_rate / base_rate:.2f}")
+    ok = appointments == args.slots and outcome["errors"] == 0 and not violations
+    print("RESULT: " + ("OK" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--slots", type=int, default=1_000)
+    parser.add_argument("--pg", help="PostgreSQL URL (a fresh database is created on it)")
+    parser.add_argument("--db", help="SQLite file path (default: a temporary file)")
+    parser.add_argument("--concurrency", type=int, default=0, help="connections in flight")
+    parser.add_argument("--retries", type=int, default=5, help="alternatives tried per user")
+    parser.add_argument("--seed", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
