@@ -277,7 +277,7 @@ async def on_cancel(
     text = _(
         "The appointment № {number} is cancelled. The time has gone back to the schedule."
     ).format(number=appointment.number)
-    await show(query, text, inline([[button(_("My appointments"), ApList(past=0, page=0))]]))
+    await show(query, text, inline([[button(_("Back to the list"), ApList(past=0, page=0))]]))
 
 
 def _inactive() -> DomainError:

@@ -193,6 +193,8 @@ async def on_day(query: CallbackQuery, callback_data: ApMoveDay, **data: Any) ->
         clinic.tz,
         lambda s: ApMoveSlot(a=appointment.id, t=s.id),
         [button(_("Back"), ApMoveDoctor(a=appointment.id, d=doctor.id))],
+        callback_data.pg,
+        lambda n: ApMoveDay(a=appointment.id, d=doctor.id, day=callback_data.day, pg=n),
     )
     await show(query, text, kb)
 
@@ -303,6 +305,6 @@ async def on_confirm(query: CallbackQuery, callback_data: ApMoveConfirm, **data:
     text = _("Moved! The new appointment number: {number}").format(number=new.number)
     if details is not None:
         text += "\n\n" + details_text(details, home_tz)
-    await show(query, text, new=True)
-    if details is not None:
+    if details is not None:  # files first: the confirmation stays the newest message
         await send_files(query, details, home_tz, now)
+    await show(query, text, new=True)

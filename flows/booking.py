@@ -403,10 +403,10 @@ async def on_day(
         await stale(query)
         return
     await state.update_data(bk_d=callback_data.d, bk_day=callback_data.day)
-    await _show_day(query, ctx, state)
+    await _show_day(query, ctx, state, callback_data.pg)
 
 
-async def _show_day(event: Event, ctx: Ctx, state: FSMContext) -> None:
+async def _show_day(event: Event, ctx: Ctx, state: FSMContext, page: int = 0) -> None:
     fsm, patient = await _current_patient(ctx, state)
     directory = ctx.uow.directory
     spec = await directory.specialty(fsm.get("bk_s") or 0)
@@ -426,7 +426,14 @@ async def _show_day(event: Event, ctx: Ctx, state: FSMContext) -> None:
     await state.set_state(BookingStates.slot)
     header = f"{doctor.full_name}\n🏥 {clinic.name}"
     text, kb = views.day_slots_screen(
-        header, day, slots, clinic.tz, lambda s: BkSlot(p=patient.id, t=s.id), views.back("days")
+        header,
+        day,
+        slots,
+        clinic.tz,
+        lambda s: BkSlot(p=patient.id, t=s.id),
+        views.back("days"),
+        page,
+        lambda n: BkDay(d=doctor.id, day=day_code(day), pg=n),
     )
     await show(event, text, kb)
 
@@ -532,8 +539,9 @@ async def on_confirm(
     text += "\n\n" + _(
         "You will get reminders before the visit. To move or cancel it, open «My appointments»."
     )
-    await show(query, text, new=True)
+    # Files first, the confirmation last: it stays the newest message in the chat.
     await send_files(query, details, ctx.home_tz, ctx.now)
+    await show(query, text, new=True)
 
 
 async def on_back(

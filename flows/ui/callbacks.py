@@ -53,8 +53,9 @@ class BkDoctor(CallbackData, prefix="bd"):
 
 
 class BkDay(CallbackData, prefix="by"):
-    d: int  # doctor id; 0 = any doctor of the clinic
+    d: int  # doctor id
     day: int  # YYYYMMDD (clinic-local)
+    pg: int = 0  # page of the day's times
 
 
 class BkSlot(CallbackData, prefix="bt"):
@@ -114,6 +115,7 @@ class ApMoveDay(CallbackData, prefix="ay"):
     a: int
     d: int
     day: int
+    pg: int = 0
 
 
 class ApMoveSlot(CallbackData, prefix="at"):
