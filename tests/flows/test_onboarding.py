@@ -197,3 +197,12 @@ async def test_delete_me_erases_personal_data(world: ConsoleWorld) -> None:
     # the same SNILS can register again, as a new account
     await world.run("/start")
     assert "Выберите язык" in world.last_text()
+
+
+async def test_menu_button_leaves_a_profile_edit(world: ConsoleWorld) -> None:
+    await world.run(UP_TO_NAME_RU + PROFILE_RU + f"{DEMO_SNILS}\n{DEMO_POLICY}\n[Пропустить]")
+    await world.run("[Профиль]\n[✏️ ФИО]")
+    await world.run("[Профиль]")
+    assert "Ваш профиль" in world.last_text()
+    assert "Иванов Иван Иванович" not in world.last_text()
+    assert "Петров Иван Сергеевич" in world.last_text()  # the label was not taken as a name
