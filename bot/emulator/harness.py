@@ -138,9 +138,8 @@ class ConsoleWorld:
         if refused is not None and not self.strict:
             out.append(f"!! {refused}")
             refused = None
-        if self._errors.records:
-            record = self._errors.records[0]
-            return f"the bot failed: {record.getMessage()}"
+        if refused is None and self._errors.records:
+            return f"the bot failed: {self._errors.records[0].getMessage()}"
         return refused
 
     async def _feed(self, update: dict[str, Any]) -> None:
