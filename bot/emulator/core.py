@@ -115,6 +115,7 @@ class Chat:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     reply_keyboard: dict[str, Any] | None = None
     reply_keyboard_id: int = 0  # the message that sent the current reply keyboard
+    reply_keyboard_seq: int = 0  # ... and its recency (see StoredMessage.seq)
 
 
 Handler = Callable[["EmulatorCore", Params, Mapping[str, Upload]], Awaitable[Any]]
@@ -153,6 +154,7 @@ class EmulatorCore:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.open_queries: dict[str, int] = {}  # callback_query id -> chat id
         self.pending = PendingOps()
+        self._seq = 0
 
     # ----- switches -------------------------------------------------------------------------
     def set_rate_limits(self, enabled: bool, limiter: RateLimiter | None = None) -> None:
@@ -192,9 +194,11 @@ class EmulatorCore:
         if self.store is not None:
             for message_id, stored in await self.store.load_chat(chat_id):
                 chat.messages[message_id] = stored
+                stored.seq = self.next_seq()
                 chat.next_id = max(chat.next_id, message_id + 1)
                 if mk.kind(stored.markup) == "keyboard" and not stored.removed_keyboard:
                     chat.reply_keyboard, chat.reply_keyboard_id = stored.markup, message_id
+                    chat.reply_keyboard_seq = stored.seq
         self.chats[chat_id] = chat
         return chat
 
@@ -204,9 +208,14 @@ class EmulatorCore:
     def timestamp(self) -> int:
         return int(self.now().timestamp())
 
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
     def remember(self, chat: Chat, stored: StoredMessage) -> None:
         message_id = int(stored.message["message_id"])
         chat.messages[message_id] = stored
+        stored.seq = self.next_seq()
         self.pending.upserts[(chat.chat_id, message_id)] = stored
         self.pending.deletes.discard((chat.chat_id, message_id))
 
@@ -221,6 +230,9 @@ class EmulatorCore:
         what = mk.kind(markup)
         if what == "keyboard":
             chat.reply_keyboard, chat.reply_keyboard_id = markup, message_id
+            chat.reply_keyboard_seq = (
+                chat.messages[message_id].seq if message_id in chat.messages else self.next_seq()
+            )
         elif what == "remove":
             chat.reply_keyboard, chat.reply_keyboard_id = None, 0
             for stored in chat.messages.values():

@@ -67,6 +67,7 @@ class ConsoleWorld:
         self.find = Lookup(world.core)
         self.jobs = JobRunner(world.app.jobs, world.clock)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._options: dict[str, Any] = {}
         self._errors = _ErrorLog()
         logging.getLogger("zapis").addHandler(self._errors)
 
@@ -88,7 +89,22 @@ class ConsoleWorld:
         world = await build_world(db_url, now, seed=seed, transport=transport)
         self = cls(world, lang=lang, strict=strict, debug=debug)
         self._tmp = tmp
+        self._options = {"lang": lang, "strict": strict, "debug": debug, "transport": transport}
         return self
+
+    async def restart(self) -> ConsoleWorld:
+        """Stop this world as a bot restart would, and start a new one on the same database.
+
+        Users, dialogue states, chat history and the clock carry over; the
+        temporary folder (if any) now belongs to the new world.
+        """
+        tmp, self._tmp = self._tmp, None
+        await self.close()
+        options: dict[str, Any] = dict(self._options)
+        new = await ConsoleWorld.start(db_url=self.db_url, now=self.clock.now(), **options)
+        new._tmp = tmp
+        new.user_id = self.user_id
+        return new
 
     @property
     def db_url(self) -> str:

@@ -18,8 +18,7 @@ class Lookup:
         self.core = core
 
     def _out_newest_first(self, chat: Chat) -> Iterator[StoredMessage]:
-        for message_id in sorted(chat.messages, reverse=True):
-            stored = chat.messages[message_id]
+        for stored in sorted(chat.messages.values(), key=lambda m: m.seq, reverse=True):
             if stored.out:
                 yield stored
 
@@ -54,8 +53,7 @@ class Lookup:
         """Inline keyboards of bot messages and the current reply keyboard, newest first."""
         reply_pending = chat.reply_keyboard is not None
         for stored in self._out_newest_first(chat):
-            message_id = int(stored.message["message_id"])
-            if reply_pending and message_id <= chat.reply_keyboard_id:
+            if reply_pending and stored.seq <= chat.reply_keyboard_seq:
                 reply_pending = False
                 yield None, mk.reply_rows(chat.reply_keyboard), False
             rows = mk.inline_rows(stored.markup)

@@ -20,6 +20,7 @@ class StoredMessage:
     markup: dict[str, Any] | None = None
     out: bool = True
     removed_keyboard: bool = False
+    seq: int = 0  # recency in this process: sent or edited later = larger (not stored)
 
     def to_payload(self) -> dict[str, Any]:
         return {"message": self.message, "markup": self.markup, "out": self.out}

@@ -137,9 +137,11 @@ async def test_history_persists_across_runs(tmp_path: Path) -> None:
     await first.close()
 
     second = await ConsoleWorld.start(db_url=db(tmp_path), now=NOW, transport="http")
+    second = await second.restart()  # the same, through the harness's own restart
     try:
         out = await second.line("[Да]")  # a button printed by the earlier run
         assert "  ! Эта кнопка устарела" in out or "  ! This button is out of date." in out
+        assert "Подтвердить?" in second.last_text()  # history reloaded after the restart
         later = await second.bot.send_message(1001, "next")
         assert later.message_id == sent.message_id + 1  # ids continue in the same chat
     finally:
