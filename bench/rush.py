@@ -44,7 +44,6 @@ from storage.schema import (  # noqa: E402
     clinics,
     doctor_roles,
     doctors,
-    meta,
     patients,
     regions,
     slots,
@@ -130,7 +129,6 @@ async def seed(engine: AsyncEngine, n_users: int, n_slots: int) -> list[int]:
                     for u in part
                 ],
             )
-        await conn.execute(insert(meta).values(key="rush_baseline", value="0"))
     return user_ids
 
 
@@ -175,14 +173,19 @@ async def rush(
     return outcome, time.perf_counter() - started
 
 
-async def baseline(engine: AsyncEngine, count: int, concurrency: int) -> float:
-    """``count`` one-row UPDATE transactions at the same concurrency; seconds taken."""
+async def baseline(engine: AsyncEngine, count: int, concurrency: int, user_ids: list[int]) -> float:
+    """``count`` one-row UPDATE transactions at the same concurrency; seconds taken.
+
+    Each touches a different user's row (no hot row: on PostgreSQL one shared
+    row would measure lock queueing, not the cost of a transaction).
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with gate, engine.connect() as conn:
             await conn.execute(
-                text("UPDATE meta SET value = :v WHERE key = 'rush_baseline'"), {"v": str(i)}
+                text("UPDATE users SET locale = 'ru' WHERE id = :id"),
+                {"id": user_ids[i % len(user_ids)]},
             )
             await conn.commit()
 
@@ -231,7 +234,8 @@ async def main(args: argparse.Namespace) -> int:
         )
         appointments = await count_appointments(engine)
         violations = await invariant_violations(engine)
-        base_seconds = await baseline(engine, outcome["attempts"], concurrency)
+        print(f"rush done in {seconds:.2f} s; measuring the baseline ...", flush=True)
+        base_seconds = await baseline(engine, outcome["attempts"], concurrency, user_ids)
     finally:
         await engine.dispose()
         if pg_name is not None:
