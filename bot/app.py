@@ -50,9 +50,11 @@ class App:
     storage: BaseStorage
     dispatcher: Dispatcher
     jobs: list[ScheduledJob] = field(default_factory=list)
+    bot: Bot | None = None  # the Bot jobs send through (set by attach_bot)
 
     def attach_bot(self, bot: Bot) -> Bot:
         """Every Bot that serves this app must go through here (see CommitBeforeSend)."""
+        self.bot = bot
         if not any(isinstance(m, CommitBeforeSend) for m in bot.session.middleware._middlewares):
             bot.session.middleware(CommitBeforeSend())
         return bot
@@ -132,4 +134,7 @@ def build_app(
         dispatcher=dp,
     )
     dp["app"] = app
+    from bot.scheduler import register_jobs
+
+    register_jobs(app)  # the notifier and wait-list jobs (bot/scheduler.py)
     return app

@@ -2,6 +2,8 @@
 
 A payload carries ids only, never rendered text: the notifier renders at
 send time in the recipient's current language and the clinic's zone.
+Also here: whether a due row still makes sense (a reminder for a visit that
+already began is dropped), the retry backoff and the per-kind opt-outs.
 """
 
 from __future__ import annotations
@@ -9,15 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.models import Appointment
+from domain.models import Appointment, AppointmentStatus
+from domain.quiet_hours import QuietWindow, before_quiet
 
 
 class Kind:
-    BOOKED = "booked"
+    BOOKED = "booked"  # payload: appointment_id
     REMINDER = "reminder"  # payload: appointment_id, offset_minutes
-    CANCELLED_BY_CLINIC = "clinic_cancelled"
-    MOVED_BY_CLINIC = "clinic_moved"
-    WAITLIST_OFFER = "waitlist_offer"
+    CANCELLED_BY_CLINIC = "clinic_cancelled"  # payload: appointment_id (urgent)
+    MOVED_BY_CLINIC = "clinic_moved"  # payload: appointment_id (new), old_appointment_id (urgent)
+    WAITLIST_OFFER = "waitlist_offer"  # payload: entry_id, slot_id
+
+
+ALL_KINDS = (
+    Kind.BOOKED,
+    Kind.REMINDER,
+    Kind.CANCELLED_BY_CLINIC,
+    Kind.MOVED_BY_CLINIC,
+    Kind.WAITLIST_OFFER,
+)
+# What a patient may switch off in the profile. Clinic changes are not
+# optional: a patient must hear that their visit is off.
+OPTIONAL_KINDS = (Kind.REMINDER, Kind.WAITLIST_OFFER, Kind.BOOKED)
+
+MAX_ATTEMPTS = 5
+
+
+class State:
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +55,24 @@ class OutboxItem:
 
 
 def reminder_items(
-    appointment: Appointment, offsets_minutes: list[int], now: datetime
+    appointment: Appointment,
+    offsets_minutes: list[int],
+    now: datetime,
+    *,
+    tz: str | None = None,
+    quiet: QuietWindow | None = None,
 ) -> list[OutboxItem]:
-    """One reminder per offset that is still in the future; the key makes each unique."""
+    """One reminder per offset that is still in the future; the key makes each unique.
+
+    With ``tz`` and ``quiet`` a reminder that would fall in the quiet hours of
+    the clinic's zone goes out just before they begin; one that would thereby
+    land in the past is not planned (the patient booked it moments ago).
+    """
     items = []
     for offset in offsets_minutes:
         due = appointment.start - timedelta(minutes=offset)
+        if tz is not None and quiet is not None:
+            due = before_quiet(due, tz, quiet)
         if due <= now:
             continue
         items.append(
@@ -49,3 +85,97 @@ def reminder_items(
             )
         )
     return items
+
+
+def booked_item(appointment: Appointment, now: datetime) -> OutboxItem:
+    return OutboxItem(
+        kind=Kind.BOOKED,
+        user_id=appointment.user_id,
+        due_at=now,
+        idem_key=f"appt:{appointment.id}:booked",
+        payload={"appointment_id": appointment.id},
+    )
+
+
+def clinic_cancelled_item(appointment: Appointment, now: datetime) -> OutboxItem:
+    """Urgent: ignores quiet hours; the reason is read from the appointment at send time."""
+    return OutboxItem(
+        kind=Kind.CANCELLED_BY_CLINIC,
+        user_id=appointment.user_id,
+        due_at=now,
+        idem_key=f"clinic:{appointment.id}:cancelled",
+        payload={"appointment_id": appointment.id},
+        urgent=True,
+    )
+
+
+def clinic_moved_item(old_id: int, new: Appointment, now: datetime) -> OutboxItem:
+    return OutboxItem(
+        kind=Kind.MOVED_BY_CLINIC,
+        user_id=new.user_id,
+        due_at=now,
+        idem_key=f"clinic:{old_id}:moved:{new.id}",
+        payload={"appointment_id": new.id, "old_appointment_id": old_id},
+        urgent=True,
+    )
+
+
+def waitlist_offer_item(
+    entry_id: int, user_id: int, slot_id: int, now: datetime, round_no: int = 0
+) -> OutboxItem:
+    return OutboxItem(
+        kind=Kind.WAITLIST_OFFER,
+        user_id=user_id,
+        due_at=now,
+        idem_key=f"wl:{entry_id}:offer:{slot_id}:{round_no}",
+        payload={"entry_id": entry_id, "slot_id": slot_id},
+    )
+
+
+def reminder_drop_reason(
+    status: AppointmentStatus | None, start: datetime | None, now: datetime
+) -> str | None:
+    """Why a due reminder must not go out any more, or None to send it.
+
+    Rows due while the bot was down are sent at start only while they still
+    make sense: the visit is active and has not begun. ``status`` None means
+    the appointment is gone.
+    """
+    if status is None or start is None:
+        return "appointment missing"
+    if status not in (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED):
+        return f"appointment {status.value}"
+    if start <= now:
+        return "visit already began"
+    return None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: 30 s, 1, 2, 4 min ..."""
+    return timedelta(seconds=30 * 2 ** max(0, attempts - 1))
+
+
+def parse_optout(raw: str) -> frozenset[str]:
+    return frozenset(k for k in raw.split(",") if k in OPTIONAL_KINDS)
+
+
+def format_optout(kinds: frozenset[str]) -> str:
+    return ",".join(sorted(k for k in kinds if k in OPTIONAL_KINDS))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A stored notification as the dispatcher claimed it."""
+
+    id: int
+    kind: str
+    user_id: int
+    due_at: datetime
+    payload: dict[str, object]
+    urgent: bool
+    attempts: int
+    idem_key: str = ""
+
+    def ref(self, name: str) -> int | None:
+        value = self.payload.get(name)
+        return value if isinstance(value, int) else None

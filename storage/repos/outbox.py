@@ -1,22 +1,43 @@
-"""Outbox rows: written in the transaction of the change that causes them."""
+"""Outbox rows: written in the transaction of the change that causes them, claimed by dispatchers.
+
+Claiming is one statement: ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR
+UPDATE SKIP LOCKED) RETURNING …`` on PostgreSQL, so several dispatchers over
+one database never take the same row; on SQLite every transaction is
+``BEGIN IMMEDIATE`` (storage/db.py), so the same statement runs in a single
+writer transaction. A claim is a *lease*: ``claimed_until`` — a dispatcher
+that dies mid-batch leaves its rows pending, and another claims them once the
+lease has run out (rows in flight at the death may thus go out twice; every
+other row exactly once).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
-from domain.notifications import OutboxItem
-from storage.repos.base import Repository, to_db
-from storage.schema import outbox
+from domain.notifications import OutboxItem, OutboxRow, State
+from storage.repos.base import Repository, from_db, to_db
+from storage.schema import outbox, users
+
+_RETURNED = (
+    outbox.c.id,
+    outbox.c.kind,
+    outbox.c.user_id,
+    outbox.c.due_at,
+    outbox.c.payload,
+    outbox.c.urgent,
+    outbox.c.attempts,
+    outbox.c.idem_key,
+)
 
 
 class OutboxRepository(Repository):
     async def add(self, items: list[OutboxItem], created_at_utc: object) -> None:
         if not items:
             return
-        from datetime import datetime
-
         assert isinstance(created_at_utc, datetime)
         await self.conn.execute(
             insert(outbox),
@@ -38,8 +59,137 @@ class OutboxRepository(Repository):
         """Pending reminders of an appointment that was cancelled or moved never go out."""
         result = await self.conn.execute(
             update(outbox)
-            .where(outbox.c.state == "pending")
+            .where(outbox.c.state == State.PENDING)
             .where(outbox.c.idem_key.like(f"appt:{appointment_id}:%"))
-            .values(state="cancelled")
+            .values(state=State.CANCELLED, last_error="appointment changed")
         )
         return int(result.rowcount)
+
+    async def cancel_for_user(self, user_id: int, reason: str) -> int:
+        """A user who blocked the bot (403) gets nothing more until they come back."""
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.state == State.PENDING, outbox.c.user_id == user_id)
+            .values(state=State.CANCELLED, last_error=reason, claimed_by=None, claimed_until=None)
+        )
+        return int(result.rowcount)
+
+    async def cancel_by_key_prefix(self, prefix: str, reason: str) -> int:
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.state == State.PENDING)
+            .where(outbox.c.idem_key.like(f"{prefix}%"))
+            .values(state=State.CANCELLED, last_error=reason)
+        )
+        return int(result.rowcount)
+
+    async def claim_due(
+        self, now: datetime, limit: int, worker_id: str, lease: timedelta
+    ) -> list[OutboxRow]:
+        """Take up to ``limit`` due pending rows for ``lease``; oldest due first."""
+        db_now = to_db(now)
+        pick = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.state == State.PENDING,
+                outbox.c.due_at <= db_now,
+                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < db_now),
+            )
+            .order_by(outbox.c.due_at, outbox.c.id)
+            .limit(limit)
+        )
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id.in_(pick.scalar_subquery()))
+            .values(claimed_by=worker_id, claimed_until=to_db(now + lease))
+            .returning(*_RETURNED)
+        )
+        rows = (await self.conn.execute(stmt)).all()
+        claimed = [
+            OutboxRow(
+                id=r.id,
+                kind=r.kind,
+                user_id=r.user_id,
+                due_at=from_db(r.due_at),
+                payload=json.loads(r.payload),
+                urgent=r.urgent,
+                attempts=r.attempts,
+                idem_key=r.idem_key,
+            )
+            for r in rows
+        ]
+        claimed.sort(key=lambda row: (row.due_at, row.id))
+        return claimed
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        if not ids:
+            return
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(list(ids)), outbox.c.state == State.PENDING)
+            .values(
+                state=State.SENT,
+                sent_at=to_db(now),
+                attempts=outbox.c.attempts + 1,
+                claimed_until=None,
+            )
+        )
+
+    async def mark_failed(self, row_id: int, reason: str) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
+            .values(
+                state=State.FAILED,
+                last_error=reason[:500],
+                attempts=outbox.c.attempts + 1,
+                claimed_until=None,
+            )
+        )
+
+    async def mark_cancelled(self, row_id: int, reason: str) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
+            .values(state=State.CANCELLED, last_error=reason[:500], claimed_until=None)
+        )
+
+    async def reschedule_retry(
+        self, row_id: int, due_at: datetime, reason: str, *, count_attempt: bool = True
+    ) -> None:
+        """Back to pending at ``due_at`` (lease released); a 429 does not count as an attempt."""
+        values: dict[str, object] = {
+            "due_at": to_db(due_at),
+            "last_error": reason[:500],
+            "claimed_by": None,
+            "claimed_until": None,
+        }
+        if count_attempt:
+            values["attempts"] = outbox.c.attempts + 1
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
+            .values(**values)
+        )
+
+    async def mark_user_unreachable(self, user_id: int) -> None:
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(unreachable=True))
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.conn.execute(
+            select(outbox.c.state, func.count()).group_by(outbox.c.state)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def get(self, row_id: int) -> dict[str, object] | None:
+        row = (await self.conn.execute(select(outbox).where(outbox.c.id == row_id))).first()
+        return None if row is None else dict(row._mapping)
+
+    async def for_user(self, user_id: int, kind: str | None = None) -> list[dict[str, object]]:
+        cond = [outbox.c.user_id == user_id]
+        if kind is not None:
+            cond.append(outbox.c.kind == kind)
+        rows = await self.conn.execute(select(outbox).where(and_(*cond)).order_by(outbox.c.id))
+        return [dict(r._mapping) for r in rows]

@@ -1,0 +1,350 @@
+"""Outbox dispatcher: claim due rows, render in the recipient's locale, send, mark.
+
+One batch: (1) claim up to ``batch_size`` due rows with a lease and commit —
+the claim is durable before anything is sent; (2) load everything the batch
+renders from in a few queries; (3) decide per row whether it still makes
+sense (opt-out, unreachable user, a visit that already began …); (4) render
+under ``with i18n.context(), i18n.use_locale(loc)``; (5) send through the
+rate limiter; (6) mark rows sent in small groups as they go, so a process
+killed mid-batch re-sends at most the rows in flight at the kill (their lease
+runs out and another pass claims them again).
+
+Telegram's answers: 429 → pause everybody for ``retry_after`` and try the
+same row again (a long pause is not waited out in the job: the row goes back
+to pending at now + retry_after, not counted as an attempt); 403 → the user
+blocked the bot: mark them unreachable and cancel their pending rows; 400 →
+failed with the description (a retry would fail the same way); anything else
+→ back to pending with exponential backoff, failed after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.utils.i18n import I18n
+
+from bot.notify_render import RenderContext, Rendered, Unrenderable, render
+from bot.ratelimit import RateLimiter
+from domain.notifications import (
+    MAX_ATTEMPTS,
+    OPTIONAL_KINDS,
+    Kind,
+    OutboxRow,
+    backoff,
+    reminder_drop_reason,
+)
+from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
+from storage.repos.notify_context import NotifyContextRepository, Recipient
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger("zapis.notifier")
+
+# A non-urgent row found due inside quiet hours (the bot was down) is still
+# sent if it is at most this late; otherwise it waits for the morning.
+QUIET_GRACE = timedelta(minutes=15)
+# 429s with a longer retry_after are not waited out inside the job.
+MAX_INLINE_WAIT = 30.0
+MAX_429_PER_ROW = 5
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    throttled: int = 0  # 429 answers received
+
+    def add(self, other: DispatchStats) -> None:
+        for name in ("claimed", "sent", "failed", "cancelled", "retried", "throttled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Marks:
+    """Outcomes waiting to be written; flushed in small groups."""
+
+    sent: list[int] = field(default_factory=list)
+    cancelled: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    retry: list[tuple[int, datetime, str, bool]] = field(default_factory=list)
+    blocked_users: set[int] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.cancelled) + len(self.failed) + len(self.retry)
+
+
+class Notifier:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        i18n: I18n,
+        bot: Bot | None,
+        limiter: RateLimiter,
+        home_tz: str = "Europe/Moscow",
+        default_locale: str = "ru",
+        quiet: QuietWindow | None = None,
+        reminder_offsets: tuple[int, ...] = (24 * 60, 120),
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        batch_size: int = 500,
+        mark_every: int = 50,
+        concurrency: int = 8,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.i18n = i18n
+        self.bot = bot
+        self.limiter = limiter
+        self.home_tz = home_tz
+        self.default_locale = default_locale
+        self.quiet = quiet or QuietWindow()
+        self.button_offset = max(reminder_offsets) if reminder_offsets else 0
+        self.worker_id = worker_id or default_worker_id()
+        self.lease = lease
+        self.batch_size = batch_size
+        self.mark_every = mark_every
+        self.concurrency = concurrency
+
+    # ------------------------------------------------------------------ the job
+    async def run(self, now: datetime, max_batches: int = 1000) -> DispatchStats:
+        """Send everything due at ``now`` (batch after batch until a batch comes back short)."""
+        total = DispatchStats()
+        if self.bot is None:
+            log.warning("notifier has no bot yet; nothing sent")
+            return total
+        for _ in range(max_batches):
+            stats = await self.run_batch(now)
+            total.add(stats)
+            if stats.claimed < self.batch_size:
+                break
+        return total
+
+    async def run_batch(self, now: datetime) -> DispatchStats:
+        stats = DispatchStats()
+        async with self.uow_factory() as uow:
+            rows = await uow.outbox.claim_due(now, self.batch_size, self.worker_id, self.lease)
+            await uow.commit()
+        stats.claimed = len(rows)
+        if not rows:
+            return stats
+        recipients, ctx = await self._load(rows, now)
+        marks = _Marks()
+        to_send: list[tuple[OutboxRow, Rendered]] = []
+        for row in rows:
+            rendered = self._prepare(row, recipients.get(row.user_id), ctx, now, marks)
+            if rendered is not None:
+                to_send.append((row, rendered))
+        sem = asyncio.Semaphore(self.concurrency)
+        lock = asyncio.Lock()
+
+        async def one(row: OutboxRow, rendered: Rendered) -> None:
+            async with sem:
+                await self._send(row, rendered, now, marks, stats)
+            if len(marks) >= self.mark_every:
+                async with lock:
+                    if len(marks) >= self.mark_every:
+                        await self._flush(marks, now, stats)
+
+        if self.concurrency <= 1:
+            for row, rendered in to_send:
+                await one(row, rendered)
+        else:
+            await asyncio.gather(*(one(r, t) for r, t in to_send))
+        await self._flush(marks, now, stats)
+        return stats
+
+    # ------------------------------------------------------------------ steps
+    async def _load(
+        self, rows: list[OutboxRow], now: datetime
+    ) -> tuple[dict[int, Recipient], RenderContext]:
+        ctx = RenderContext(home_tz=self.home_tz, now=now, button_offset=self.button_offset)
+        appointment_ids: set[int] = set()
+        slot_ids: set[int] = set()
+        entry_ids: set[int] = set()
+        for row in rows:
+            for name in ("appointment_id", "old_appointment_id"):
+                ref = row.ref(name)
+                if ref is not None:
+                    appointment_ids.add(ref)
+            if row.kind == Kind.WAITLIST_OFFER:
+                slot = row.ref("slot_id")
+                entry = row.ref("entry_id")
+                if slot is not None:
+                    slot_ids.add(slot)
+                if entry is not None:
+                    entry_ids.add(entry)
+        async with self.uow_factory() as uow:
+            repo = NotifyContextRepository(uow.conn, uow.cipher)
+            recipients = await repo.recipients(r.user_id for r in rows)
+            ctx.appointments = await repo.appointments(appointment_ids)
+            ctx.slots = await repo.slots(slot_ids)
+            offers = await repo.live_offers(entry_ids, now)
+            ctx.offer_until = {
+                entry: until
+                for entry, (slot, until) in offers.items()
+                if any(
+                    r.ref("entry_id") == entry and r.ref("slot_id") == slot
+                    for r in rows
+                    if r.kind == Kind.WAITLIST_OFFER
+                )
+            }
+            for row in rows:
+                if row.kind != Kind.CANCELLED_BY_CLINIC:
+                    continue
+                ref = row.ref("appointment_id")
+                visit = ctx.appointments.get(ref) if ref is not None else None
+                if visit is None:
+                    continue
+                alts = await repo.nearest_free(
+                    specialty_id=visit.specialty_id,
+                    region_id=visit.region_id,
+                    after=now,
+                    limit=3,
+                    clinic_id=visit.clinic_id,
+                )
+                if len(alts) < 3:
+                    more = await repo.nearest_free(
+                        specialty_id=visit.specialty_id,
+                        region_id=visit.region_id,
+                        after=now,
+                        limit=6,
+                    )
+                    seen = {a.slot_id for a in alts}
+                    alts += [a for a in more if a.slot_id not in seen][: 3 - len(alts)]
+                ctx.alternatives[row.id] = alts
+        return recipients, ctx
+
+    def _prepare(
+        self,
+        row: OutboxRow,
+        recipient: Recipient | None,
+        ctx: RenderContext,
+        now: datetime,
+        marks: _Marks,
+    ) -> Rendered | None:
+        """None when the row is not to be sent now (its outcome is recorded in ``marks``)."""
+        if recipient is None or recipient.status != "active":
+            marks.cancelled.append((row.id, "no such user"))
+            return None
+        if recipient.unreachable:
+            marks.cancelled.append((row.id, "user unreachable"))
+            return None
+        if row.kind in OPTIONAL_KINDS and row.kind in recipient.optout:
+            marks.cancelled.append((row.id, "opted out"))
+            return None
+        visit = None
+        if row.kind == Kind.REMINDER:
+            ref = row.ref("appointment_id")
+            visit = ctx.appointments.get(ref) if ref is not None else None
+            reason = reminder_drop_reason(
+                visit.status if visit else None, visit.start if visit else None, now
+            )
+            if reason is not None:
+                marks.cancelled.append((row.id, reason))
+                return None
+        # Found late (the bot was down) inside quiet hours: wait for the morning if
+        # the visit is still ahead then, else it is too late to be useful.
+        if (
+            not row.urgent
+            and visit is not None
+            and now - row.due_at > QUIET_GRACE
+            and in_quiet(now, visit.clinic_tz, self.quiet)
+        ):
+            morning = quiet_end_after(now, visit.clinic_tz, self.quiet)
+            if morning < visit.start:
+                marks.retry.append((row.id, morning, "quiet hours", False))
+            else:
+                marks.cancelled.append((row.id, "quiet hours until the visit"))
+            return None
+        locale = recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
+        try:
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                return render(row, ctx, locale)
+        except Unrenderable as exc:
+            marks.cancelled.append((row.id, str(exc)))
+        except Exception as exc:  # a bug in rendering must not stop the batch
+            log.exception("rendering outbox row %s failed", row.id)
+            marks.failed.append((row.id, f"render: {exc!r}"))
+        return None
+
+    async def _send(
+        self,
+        row: OutboxRow,
+        rendered: Rendered,
+        now: datetime,
+        marks: _Marks,
+        stats: DispatchStats,
+    ) -> None:
+        assert self.bot is not None
+        for _ in range(MAX_429_PER_ROW):
+            await self.limiter.acquire(row.user_id)
+            try:
+                await self.bot.send_message(
+                    row.user_id, rendered.text, reply_markup=rendered.markup
+                )
+            except TelegramRetryAfter as exc:
+                stats.throttled += 1
+                self.limiter.pause(exc.retry_after)
+                if exc.retry_after > MAX_INLINE_WAIT:
+                    later = now + timedelta(seconds=exc.retry_after)
+                    marks.retry.append((row.id, later, "429 retry_after", False))
+                    return
+                continue  # the limiter waits out the pause
+            except TelegramForbiddenError as exc:
+                marks.failed.append((row.id, f"403: {exc.message}"))
+                marks.blocked_users.add(row.user_id)
+                return
+            except TelegramBadRequest as exc:
+                marks.failed.append((row.id, f"400: {exc.message}"))
+                return
+            except Exception as exc:  # network errors, 5xx: try again later
+                reason = f"{type(exc).__name__}: {exc}"
+                if row.attempts + 1 >= MAX_ATTEMPTS:
+                    marks.failed.append((row.id, reason))
+                else:
+                    marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
+                return
+            marks.sent.append(row.id)
+            return
+        marks.retry.append((row.id, now + timedelta(seconds=1), "429 repeatedly", False))
+
+    async def _flush(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
+        if not len(marks) and not marks.blocked_users:
+            return
+        sent, cancelled, failed, retry = marks.sent, marks.cancelled, marks.failed, marks.retry
+        blocked = marks.blocked_users
+        marks.sent, marks.cancelled, marks.failed, marks.retry = [], [], [], []
+        marks.blocked_users = set()
+        async with self.uow_factory() as uow:
+            await uow.outbox.mark_sent(sent, now)
+            for row_id, reason in cancelled:
+                await uow.outbox.mark_cancelled(row_id, reason)
+            for row_id, reason in failed:
+                await uow.outbox.mark_failed(row_id, reason)
+            for row_id, due, reason, counts in retry:
+                await uow.outbox.reschedule_retry(row_id, due, reason, count_attempt=counts)
+            for user_id in blocked:
+                await uow.outbox.mark_user_unreachable(user_id)
+                await uow.outbox.cancel_for_user(user_id, "user blocked the bot")
+            await uow.commit()
+        stats.sent += len(sent)
+        stats.cancelled += len(cancelled)
+        stats.failed += len(failed)
+        stats.retried += len(retry)

@@ -1,0 +1,213 @@
+"""Rendering a claimed outbox row into (text, keyboard) in the recipient's language.
+
+Runs inside ``with i18n.context(), i18n.use_locale(loc)`` (the notifier sets
+it), so ``_()`` and Babel dates speak the recipient's language; times are the
+clinic's wall clock. Everything is read from ids at send time: a reminder
+shows the appointment as it is now, not as it was when it was planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from domain.notifications import Kind, OutboxRow
+from flows.ui.callbacks import ApCancel, ApMove
+from flows.ui.format import clip, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.notify_callbacks import Rebook, RmCome, WlOffer
+from storage.repos.notify_context import VisitInfo
+
+
+@dataclass
+class RenderContext:
+    """What a batch needs, loaded in a few queries before rendering."""
+
+    home_tz: str
+    now: datetime
+    button_offset: (
+        int  # the reminder offset (minutes) that carries «Приду» / «Перенести» / «Отменить»
+    )
+    appointments: dict[int, VisitInfo] = field(default_factory=dict)
+    slots: dict[int, VisitInfo] = field(default_factory=dict)
+    alternatives: dict[int, list[VisitInfo]] = field(default_factory=dict)  # by row id
+    offer_until: dict[int, datetime] = field(default_factory=dict)  # by entry id
+
+
+class Unrenderable(Exception):
+    """The row's objects are gone or changed: it is cancelled with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
+    lines = [
+        _("🗓 {when}").format(when=fmt_when(v.start, v.clinic_tz, ctx.home_tz)),
+        _("👩‍⚕️ {specialty} — {doctor}").format(specialty=v.specialty(locale), doctor=v.doctor_name),
+        _("🏥 {clinic}, {address}").format(clinic=v.clinic_name, address=v.clinic_address),
+    ]
+    if v.patient_name and v.patient_relation != "self":
+        lines.append(_("Patient: {name}").format(name=v.patient_name))
+    if v.number:
+        lines.append(_("Appointment number: {number}").format(number=v.number))
+    return lines
+
+
+def _prep(v: VisitInfo, locale: str) -> str:
+    notes = v.prep(locale)
+    return ("\n\n" + _("Preparation: {notes}").format(notes=notes)) if notes else ""
+
+
+def _appointment(row: OutboxRow, ctx: RenderContext, name: str = "appointment_id") -> VisitInfo:
+    ref = row.ref(name)
+    visit = ctx.appointments.get(ref) if ref is not None else None
+    if visit is None:
+        raise Unrenderable("appointment missing")
+    return visit
+
+
+def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    if row.kind == Kind.REMINDER:
+        return _reminder(row, ctx, locale)
+    if row.kind == Kind.BOOKED:
+        v = _appointment(row, ctx)
+        text = (
+            "\n".join([_("✅ You are booked:"), *_visit_lines(v, ctx, locale)])
+            + "\n\n"
+            + _("We will remind you before the visit. Reminders can be switched off in «Profile».")
+        )
+        return Rendered(clip(text))
+    if row.kind == Kind.CANCELLED_BY_CLINIC:
+        return _clinic_cancelled(row, ctx, locale)
+    if row.kind == Kind.MOVED_BY_CLINIC:
+        return _clinic_moved(row, ctx, locale)
+    if row.kind == Kind.WAITLIST_OFFER:
+        return _waitlist_offer(row, ctx, locale)
+    raise Unrenderable(f"unknown kind {row.kind}")
+
+
+def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    v = _appointment(row, ctx)
+    offset = row.ref("offset_minutes") or 0
+    if offset >= 60 * 24 and offset % (60 * 24) == 0:
+        ahead = _("in {days} d").format(days=offset // (60 * 24))
+    elif offset >= 60:
+        ahead = _("in {hours} h").format(hours=round(offset / 60))
+    else:
+        ahead = _("in {minutes} min").format(minutes=offset)
+    head = _("⏰ Reminder: your doctor's appointment is {ahead}").format(ahead=ahead)
+    text = "\n".join([head, *_visit_lines(v, ctx, locale)]) + _prep(v, locale)
+    markup = None
+    if offset == ctx.button_offset and v.appointment_id is not None:
+        text += "\n\n" + _("Will you come? If not, please free the time for others.")
+        a = v.appointment_id
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=_("I'll come"), callback_data=RmCome(a=a).pack())],
+                [
+                    InlineKeyboardButton(text=_("Reschedule"), callback_data=ApMove(a=a).pack()),
+                    InlineKeyboardButton(
+                        text=_("Cancel visit"), callback_data=ApCancel(a=a, step=0).pack()
+                    ),
+                ],
+            ]
+        )
+    return Rendered(clip(text), markup)
+
+
+def alternative_label(v: VisitInfo) -> str:
+    day = fmt_short_day(local(v.start, v.clinic_tz).date())
+    surname = v.doctor_name.split(" ")[0]
+    return f"{day} {fmt_time(v.start, v.clinic_tz)} · {surname}"
+
+
+def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    v = _appointment(row, ctx)
+    lines = [_("❗ The clinic has cancelled your appointment:"), *_visit_lines(v, ctx, locale)]
+    if v.cancel_reason:
+        lines.append(_("Reason: {reason}").format(reason=v.cancel_reason))
+    alternatives = ctx.alternatives.get(row.id, [])
+    rows = []
+    if alternatives and v.appointment_id is not None:
+        lines += ["", _("The nearest free times — one tap books:")]
+        for alt in alternatives:
+            assert alt.slot_id is not None
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=alternative_label(alt),
+                        callback_data=Rebook(a=v.appointment_id, t=alt.slot_id).pack(),
+                    )
+                ]
+            )
+    else:
+        lines += ["", _("No free time nearby right now: book another time via «Book a doctor».")]
+    markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    return Rendered(clip("\n".join(lines)), markup)
+
+
+def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    new = _appointment(row, ctx)
+    old_ref = row.ref("old_appointment_id")
+    old = ctx.appointments.get(old_ref) if old_ref is not None else None
+    lines = [
+        _("❗ The clinic has moved your appointment. New time:"),
+        *_visit_lines(new, ctx, locale),
+    ]
+    if old is not None:
+        lines.append(_("Was: {when}").format(when=fmt_when(old.start, old.clinic_tz, ctx.home_tz)))
+        if old.cancel_reason:
+            lines.append(_("Reason: {reason}").format(reason=old.cancel_reason))
+    lines += [
+        "",
+        _("If the new time does not suit you, cancel or reschedule in «My appointments»."),
+    ]
+    markup = None
+    if new.appointment_id is not None:
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Reschedule"), callback_data=ApMove(a=new.appointment_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=_("Cancel visit"),
+                        callback_data=ApCancel(a=new.appointment_id, step=0).pack(),
+                    ),
+                ]
+            ]
+        )
+    return Rendered(clip("\n".join(lines)), markup)
+
+
+def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    entry = row.ref("entry_id")
+    slot_id = row.ref("slot_id")
+    v = ctx.slots.get(slot_id) if slot_id is not None else None
+    until = ctx.offer_until.get(entry) if entry is not None else None
+    if v is None or entry is None or slot_id is None or until is None:
+        raise Unrenderable("offer withdrawn")
+    lines = [_("🔔 A time you are waiting for has become free:"), *_visit_lines(v, ctx, locale)]
+    lines += [
+        "",
+        _("It is held for you until {time}.").format(time=fmt_time(until, v.clinic_tz)),
+    ]
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Book it"), callback_data=WlOffer(e=entry, t=slot_id, go=1).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("Skip"), callback_data=WlOffer(e=entry, t=slot_id, go=0).pack()
+                ),
+            ]
+        ]
+    )
+    return Rendered(clip("\n".join(lines) + _prep(v, locale)), markup)

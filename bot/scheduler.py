@@ -1,0 +1,98 @@
+"""Periodic jobs: the notifier and the wait list, on the injected clock.
+
+Two interval jobs, no per-reminder jobs: the outbox table *is* the schedule,
+so nothing is lost when the process restarts (APScheduler's in-memory job
+store only holds these two). ``register_jobs`` puts them into ``app.jobs`` as
+``ScheduledJob(name, every_seconds, run(now))``; production runs them with
+APScheduler (``start_scheduler``), the console's ``!clock`` runs the same
+functions with the virtual clock's "now".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.notifier import Notifier
+from bot.ratelimit import RateLimiter
+from domain.quiet_hours import QuietWindow
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from bot.app import App
+
+log = logging.getLogger("zapis.scheduler")
+
+NOTIFIER_EVERY_SECONDS = 30
+WAITLIST_EVERY_SECONDS = 60
+
+
+def quiet_window(app: App) -> QuietWindow:
+    q = app.settings.quiet_hours
+    return QuietWindow(start=q.start, end=q.end)
+
+
+def build_notifier(app: App, *, limiter: RateLimiter | None = None) -> Notifier:
+    s = app.settings
+    return Notifier(
+        uow_factory=app.uow,
+        i18n=app.i18n,
+        bot=None,
+        limiter=limiter or RateLimiter(),
+        home_tz=s.default_tz,
+        default_locale=s.default_locale,
+        quiet=quiet_window(app),
+        reminder_offsets=tuple(s.reminder_offsets_minutes),
+        lease=timedelta(minutes=2),
+    )
+
+
+def register_jobs(app: App) -> None:
+    """Add the notifier and wait-list jobs to ``app.jobs`` (called by build_app)."""
+    from bot.app import ScheduledJob
+
+    if any(job.name == "notifier" for job in app.jobs):
+        return
+    notifier = build_notifier(app)
+
+    async def notify(now: datetime) -> None:
+        notifier.bot = app.bot
+        stats = await notifier.run(now)
+        if stats.claimed:
+            log.info("notifier: %s", stats)
+
+    async def waitlist(now: datetime) -> None:
+        from bot.waitlist_job import run_waitlist
+
+        await run_waitlist(app, now)
+
+    app.jobs.append(ScheduledJob("notifier", NOTIFIER_EVERY_SECONDS, notify))
+    app.jobs.append(ScheduledJob("waitlist", WAITLIST_EVERY_SECONDS, waitlist))
+
+
+def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:
+    """Production: APScheduler (in-memory job store) runs ``app.jobs`` on the system clock."""
+    if app.bot is None:
+        app.attach_bot(bot)
+    register_jobs(app)
+    sched = AsyncIOScheduler(timezone="UTC")
+    for job in app.jobs:
+
+        async def tick(run=job.run) -> None:  # type: ignore[no-untyped-def]
+            await run(app.clock.now())
+
+        sched.add_job(
+            tick,
+            "interval",
+            seconds=job.every_seconds,
+            id=job.name,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=app.clock.now(),  # rows due while we were down go out at start
+        )
+    sched.start()
+    return sched

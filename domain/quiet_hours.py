@@ -1,0 +1,65 @@
+"""Quiet hours: no non-urgent message at night in the patient's time zone.
+
+The rule is applied when a notification is *planned*: a reminder whose due
+time falls inside the quiet window is moved to just before the window begins
+(the evening before), never after it — after would be too late for an early
+visit. Urgent clinic changes ignore the window. We use the clinic's zone as
+the patient's zone (a patient books the polyclinic they live near).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# How long before the window a moved reminder goes out.
+LEAD = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietWindow:
+    """[start, end) in local wall time; start > end means the window spans midnight."""
+
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+
+    def contains(self, local: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def in_quiet(moment: datetime, tz: str, window: QuietWindow) -> bool:
+    local = moment.astimezone(ZoneInfo(tz))
+    return window.contains(local.time().replace(tzinfo=None))
+
+
+def quiet_start_before(moment: datetime, tz: str, window: QuietWindow) -> datetime:
+    """The instant (aware UTC) the quiet period containing ``moment`` began."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone)
+    day = local.date()
+    start_local = datetime.combine(day, window.start, tzinfo=zone)
+    if start_local > local:  # we are after midnight: the window began yesterday evening
+        start_local = datetime.combine(day - timedelta(days=1), window.start, tzinfo=zone)
+    return start_local.astimezone(UTC)
+
+
+def quiet_end_after(moment: datetime, tz: str, window: QuietWindow) -> datetime:
+    """The instant (aware UTC) the quiet period containing ``moment`` ends."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone)
+    end_local = datetime.combine(local.date(), window.end, tzinfo=zone)
+    if end_local <= local:
+        end_local = datetime.combine(local.date() + timedelta(days=1), window.end, tzinfo=zone)
+    return end_local.astimezone(UTC)
+
+
+def before_quiet(due: datetime, tz: str, window: QuietWindow) -> datetime:
+    """``due`` itself when outside the window, else one minute before the window began."""
+    if not in_quiet(due, tz, window):
+        return due
+    return quiet_start_before(due, tz, window) - LEAD

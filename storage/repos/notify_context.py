@@ -1,0 +1,274 @@
+"""Read-only lookups the notifier renders from, in a few queries per batch.
+
+A batch of claimed rows names appointments, slots and users by id; this
+repository loads them together (one query each) so rendering 100,000
+notifications is not 100,000 round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
+from domain.models import AppointmentStatus
+from storage.repos.base import Repository, from_db, to_db
+from storage.schema import (
+    appointments,
+    clinics,
+    doctors,
+    holds,
+    patients,
+    slots,
+    specialties,
+    users,
+    wait_list,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    id: int
+    locale: str | None
+    unreachable: bool
+    optout: frozenset[str]
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitInfo:
+    """An appointment or a free slot with everything a message about it shows."""
+
+    start: datetime  # aware UTC
+    minutes: int
+    doctor_id: int
+    doctor_name: str
+    clinic_id: int
+    clinic_name: str
+    clinic_address: str
+    clinic_tz: str
+    region_id: str
+    specialty_id: int
+    specialty_ru: str
+    specialty_en: str
+    prep_ru: str
+    prep_en: str
+    # appointment only
+    appointment_id: int | None = None
+    number: str = ""
+    status: AppointmentStatus | None = None
+    patient_name: str = ""
+    patient_relation: str = "self"
+    cancel_reason: str | None = None
+    slot_id: int | None = None
+    slot_status: str | None = None
+
+    def specialty(self, locale: str) -> str:
+        return self.specialty_en if locale == "en" else self.specialty_ru
+
+    def prep(self, locale: str) -> str:
+        return self.prep_en if locale == "en" else self.prep_ru
+
+
+def _doctor_name(surname: str, name: str, patronymic: str) -> str:
+    return " ".join(p for p in (surname, name, patronymic) if p)
+
+
+class NotifyContextRepository(Repository):
+    async def recipients(self, user_ids: Iterable[int]) -> dict[int, Recipient]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = await self.conn.execute(
+            select(
+                users.c.id,
+                users.c.locale,
+                users.c.unreachable,
+                users.c.notify_optout,
+                users.c.status,
+            ).where(users.c.id.in_(ids))
+        )
+        return {
+            r.id: Recipient(
+                id=r.id,
+                locale=r.locale,
+                unreachable=bool(r.unreachable),
+                optout=frozenset(k for k in (r.notify_optout or "").split(",") if k),
+                status=r.status,
+            )
+            for r in rows
+        }
+
+    async def live_offers(
+        self, entry_ids: Iterable[int], now: datetime
+    ) -> dict[int, tuple[int, datetime]]:
+        """Entry id → (offered slot, offer deadline) for offers still open at ``now``."""
+        ids = sorted(set(entry_ids))
+        if not ids:
+            return {}
+        rows = await self.conn.execute(
+            select(wait_list.c.id, wait_list.c.offered_slot_id, wait_list.c.offer_until).where(
+                wait_list.c.id.in_(ids),
+                wait_list.c.status == "offered",
+                wait_list.c.offer_until > to_db(now),
+            )
+        )
+        return {r.id: (int(r.offered_slot_id), from_db(r.offer_until)) for r in rows}
+
+    async def appointments(self, ids: Iterable[int]) -> dict[int, VisitInfo]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        a, d, c, s, p = appointments, doctors, clinics, specialties, patients
+        stmt = (
+            select(
+                a.c.id,
+                a.c.number,
+                a.c.status,
+                a.c.start_utc,
+                a.c.minutes,
+                a.c.cancel_reason,
+                a.c.slot_id,
+                a.c.doctor_id,
+                a.c.clinic_id,
+                a.c.specialty_id,
+                d.c.surname.label("d_surname"),
+                d.c.name.label("d_name"),
+                d.c.patronymic.label("d_patronymic"),
+                c.c.name.label("c_name"),
+                c.c.address,
+                c.c.tz,
+                c.c.region_id,
+                s.c.name_ru,
+                s.c.name_en,
+                s.c.prep_ru,
+                s.c.prep_en,
+                p.c.surname.label("p_surname"),
+                p.c.name.label("p_name"),
+                p.c.relation,
+            )
+            .select_from(
+                a.join(d, d.c.id == a.c.doctor_id)
+                .join(c, c.c.id == a.c.clinic_id)
+                .join(s, s.c.id == a.c.specialty_id)
+                .join(p, p.c.id == a.c.patient_id)
+            )
+            .where(a.c.id.in_(wanted))
+        )
+        out: dict[int, VisitInfo] = {}
+        for r in await self.conn.execute(stmt):
+            out[r.id] = VisitInfo(
+                start=from_db(r.start_utc),
+                minutes=r.minutes,
+                doctor_id=r.doctor_id,
+                doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
+                clinic_id=r.clinic_id,
+                clinic_name=r.c_name,
+                clinic_address=r.address,
+                clinic_tz=r.tz,
+                region_id=r.region_id,
+                specialty_id=r.specialty_id,
+                specialty_ru=r.name_ru,
+                specialty_en=r.name_en,
+                prep_ru=r.prep_ru,
+                prep_en=r.prep_en,
+                appointment_id=r.id,
+                number=r.number,
+                status=AppointmentStatus(r.status),
+                patient_name=" ".join(x for x in (r.p_name, r.p_surname) if x),
+                patient_relation=r.relation,
+                cancel_reason=r.cancel_reason,
+                slot_id=r.slot_id,
+            )
+        return out
+
+    async def slots(self, ids: Iterable[int]) -> dict[int, VisitInfo]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        return {v.slot_id or 0: v for v in await self._slot_infos(slots.c.id.in_(wanted))}
+
+    async def nearest_free(
+        self,
+        *,
+        specialty_id: int,
+        region_id: str,
+        after: datetime,
+        limit: int,
+        clinic_id: int | None = None,
+        doctor_id: int | None = None,
+        exclude_doctor_id: int | None = None,
+    ) -> list[VisitInfo]:
+        """The nearest free slots of a specialty: same clinic first when ``clinic_id`` is given."""
+        cond = [
+            slots.c.specialty_id == specialty_id,
+            slots.c.region_id == region_id,
+            slots.c.status == "free",
+            slots.c.start_utc > to_db(after),
+            # A slot held for someone (a booking summary, a wait-list offer) is not free to offer.
+            ~exists().where(holds.c.slot_id == slots.c.id, holds.c.expires_at > to_db(after)),
+        ]
+        if clinic_id is not None:
+            cond.append(slots.c.clinic_id == clinic_id)
+        if doctor_id is not None:
+            cond.append(slots.c.doctor_id == doctor_id)
+        if exclude_doctor_id is not None:
+            cond.append(slots.c.doctor_id != exclude_doctor_id)
+        return await self._slot_infos(*cond, limit=limit)
+
+    async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:
+        sl, d, c, s = slots, doctors, clinics, specialties
+        stmt = (
+            select(
+                sl.c.id,
+                sl.c.status,
+                sl.c.start_utc,
+                sl.c.minutes,
+                sl.c.doctor_id,
+                sl.c.clinic_id,
+                sl.c.specialty_id,
+                d.c.surname.label("d_surname"),
+                d.c.name.label("d_name"),
+                d.c.patronymic.label("d_patronymic"),
+                c.c.name.label("c_name"),
+                c.c.address,
+                c.c.tz,
+                c.c.region_id,
+                s.c.name_ru,
+                s.c.name_en,
+                s.c.prep_ru,
+                s.c.prep_en,
+            )
+            .select_from(
+                sl.join(d, d.c.id == sl.c.doctor_id)
+                .join(c, c.c.id == sl.c.clinic_id)
+                .join(s, s.c.id == sl.c.specialty_id)
+            )
+            .where(*cond)  # type: ignore[arg-type]
+            .order_by(sl.c.start_utc, sl.c.id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [
+            VisitInfo(
+                start=from_db(r.start_utc),
+                minutes=r.minutes,
+                doctor_id=r.doctor_id,
+                doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
+                clinic_id=r.clinic_id,
+                clinic_name=r.c_name,
+                clinic_address=r.address,
+                clinic_tz=r.tz,
+                region_id=r.region_id,
+                specialty_id=r.specialty_id,
+                specialty_ru=r.name_ru,
+                specialty_en=r.name_en,
+                prep_ru=r.prep_ru,
+                prep_en=r.prep_en,
+                slot_id=r.id,
+                slot_status=r.status,
+            )
+            for r in await self.conn.execute(stmt)
+        ]

@@ -1,0 +1,165 @@
+"""A tiny directory + patients + appointments written straight with SQL, for notifier tests.
+
+Independent of the booking services on purpose: the notifier's tests must
+say whether *delivery* works, whatever state the booking code is in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.notifications import OutboxItem
+from storage.repos.base import to_db
+from storage.schema import (
+    appointments,
+    clinics,
+    doctor_roles,
+    doctors,
+    outbox,
+    patients,
+    regions,
+    slots,
+    specialties,
+    users,
+)
+
+TZ = "Europe/Moscow"
+
+
+@dataclass
+class World:
+    engine: AsyncEngine
+    now: datetime
+    next_slot: int = 1
+    next_appt: int = 1
+
+    async def base(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(regions).values(id="77", name_ru="Москва", name_en="Moscow", tz=TZ)
+            )
+            await conn.execute(
+                insert(clinics).values(
+                    id=1, region_id="77", name="ГП №1", address="ул. Ленина, 1", tz=TZ
+                )
+            )
+            await conn.execute(
+                insert(specialties).values(
+                    id=1,
+                    code="therapist",
+                    name_ru="Терапевт",
+                    name_en="Therapist",
+                    prep_ru="Натощак",
+                    prep_en="On an empty stomach",
+                )
+            )
+            await conn.execute(
+                insert(doctors).values(id=1, surname="Петрова", name="Анна", patronymic="Сергеевна")
+            )
+            await conn.execute(
+                insert(doctor_roles).values(id=1, doctor_id=1, clinic_id=1, specialty_id=1)
+            )
+
+    async def user(self, user_id: int, locale: str = "ru", optout: str = "") -> int:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(users).values(
+                    id=user_id,
+                    created_at=to_db(self.now),
+                    locale=locale,
+                    level="standard",
+                    notify_optout=optout,
+                )
+            )
+            await conn.execute(
+                insert(patients).values(
+                    id=user_id,
+                    owner_user_id=user_id,
+                    relation="self",
+                    surname="Иванов",
+                    name="Иван",
+                    birth_date=date(1980, 1, 1),
+                    sex="M",
+                    created_at=to_db(self.now),
+                )
+            )
+        return user_id
+
+    async def slot(self, start: datetime, status: str = "free") -> int:
+        sid = self.next_slot
+        self.next_slot += 1
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(slots).values(
+                    id=sid,
+                    role_id=1,
+                    doctor_id=1,
+                    clinic_id=1,
+                    specialty_id=1,
+                    region_id="77",
+                    start_utc=to_db(start),
+                    minutes=20,
+                    status=status,
+                )
+            )
+        return sid
+
+    async def appointment(
+        self, user_id: int, start: datetime, status: str = "pending", reason: str | None = None
+    ) -> int:
+        slot_id = await self.slot(start, "booked")
+        aid = self.next_appt
+        self.next_appt += 1
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(appointments).values(
+                    id=aid,
+                    number=f"A-{aid:06d}",
+                    patient_id=user_id,
+                    user_id=user_id,
+                    slot_id=slot_id,
+                    doctor_id=1,
+                    clinic_id=1,
+                    specialty_id=1,
+                    start_utc=to_db(start),
+                    minutes=20,
+                    status=status,
+                    cancelled_by="clinic" if status == "cancelled" else None,
+                    cancel_reason=reason,
+                    created_at=to_db(self.now),
+                    updated_at=to_db(self.now),
+                )
+            )
+        return aid
+
+    async def outbox(self, items: list[OutboxItem]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(outbox),
+                [
+                    {
+                        "kind": i.kind,
+                        "user_id": i.user_id,
+                        "due_at": to_db(i.due_at),
+                        "payload": __import__("json").dumps(i.payload),
+                        "idem_key": i.idem_key,
+                        "urgent": i.urgent,
+                        "created_at": to_db(self.now),
+                    }
+                    for i in items
+                ],
+            )
+
+
+async def make_world(engine: AsyncEngine, now: datetime) -> World:
+    world = World(engine, now)
+    await world.base()
+    return world
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
