@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 Event = Message | CallbackQuery
 
-STALE = "This button is out of date."
-
 
 def policy_from(settings: Settings) -> BookingPolicy:
     limits = settings.limits
@@ -53,6 +51,9 @@ async def show(
 ) -> None:
     """A step's screen: a button press edits its own message, a typed message gets a new one.
 
+    Plain text (``parse_mode=None``): clinic names, addresses and typed search
+    words go out exactly as they are, with nothing to escape.
+
     ``new=True`` always sends a new message (results the user should keep in the chat:
     a confirmation, a refusal after «Подтвердить»).
     """
@@ -60,18 +61,32 @@ async def show(
     if isinstance(event, CallbackQuery):
         message = event.message
         if not new and isinstance(message, Message) and message.text is not None:
+            if message.text == text and _same_markup(message.reply_markup, markup):
+                await event.answer()  # pressing the same button twice: nothing to change
+                return
             try:
-                await message.edit_text(text, reply_markup=markup)
+                await message.edit_text(text, reply_markup=markup, parse_mode=None)
             except TelegramBadRequest as exc:
                 if "not modified" not in str(exc):
                     raise
             await event.answer()
             return
         await event.answer()
-        if event.message is not None:
-            await event.bot.send_message(event.message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        if event.message is not None and event.bot is not None:
+            await event.bot.send_message(
+                event.message.chat.id, text, reply_markup=markup, parse_mode=None
+            )
         return
-    await event.answer(text, reply_markup=markup)
+    await event.answer(text, reply_markup=markup, parse_mode=None)
+
+
+def _same_markup(a: InlineKeyboardMarkup | None, b: InlineKeyboardMarkup | None) -> bool:
+    def rows(m: InlineKeyboardMarkup | None) -> list[list[tuple[str, str | None]]]:
+        if m is None:
+            return []
+        return [[(btn.text, btn.callback_data) for btn in row] for row in m.inline_keyboard]
+
+    return rows(a) == rows(b)
 
 
 async def stale(event: Event) -> None:
@@ -130,7 +145,10 @@ async def send_files(
             else _("Confirmation to show at the clinic")
         )
         await bot.send_document(
-            message.chat.id, BufferedInputFile(data, filename=name), caption=caption
+            message.chat.id,
+            BufferedInputFile(data, filename=name),
+            caption=caption,
+            parse_mode=None,
         )
 
 
