@@ -163,3 +163,87 @@ async def make_world(engine: AsyncEngine, now: datetime) -> World:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+async def bulk_booked(
+    engine: AsyncEngine, now: datetime, n: int, first_user: int = 100_000
+) -> None:
+    """``n`` users, each with one appointment and one due «booked» outbox row (fast executemany).
+
+    Appointment numbers are ``A-<n>`` so a test can count deliveries per row
+    from the message texts.
+    """
+    when = to_db(now)
+    start = to_db(now + timedelta(days=3))
+    uids = [first_user + i for i in range(n)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(users),
+            [{"id": u, "created_at": when, "locale": "ru", "level": "standard"} for u in uids],
+        )
+        await conn.execute(
+            insert(patients),
+            [
+                {
+                    "id": u,
+                    "owner_user_id": u,
+                    "relation": "self",
+                    "surname": "Иванов",
+                    "name": "Иван",
+                    "created_at": when,
+                }
+                for u in uids
+            ],
+        )
+        await conn.execute(
+            insert(slots),
+            [
+                {
+                    "id": 1_000_000 + i,
+                    "role_id": 1,
+                    "doctor_id": 1,
+                    "clinic_id": 1,
+                    "specialty_id": 1,
+                    "region_id": "77",
+                    "start_utc": start,
+                    "minutes": 20,
+                    "status": "booked",
+                }
+                for i in range(n)
+            ],
+        )
+        await conn.execute(
+            insert(appointments),
+            [
+                {
+                    "id": 1_000_000 + i,
+                    "number": f"A-{i}",
+                    "patient_id": u,
+                    "user_id": u,
+                    "slot_id": 1_000_000 + i,
+                    "doctor_id": 1,
+                    "clinic_id": 1,
+                    "specialty_id": 1,
+                    "start_utc": start,
+                    "minutes": 20,
+                    "status": "pending",
+                    "created_at": when,
+                    "updated_at": when,
+                }
+                for i, u in enumerate(uids)
+            ],
+        )
+        await conn.execute(
+            insert(outbox),
+            [
+                {
+                    "kind": "booked",
+                    "user_id": u,
+                    "due_at": when,
+                    "payload": f'{{"appointment_id": {1_000_000 + i}}}',
+                    "idem_key": f"appt:{1_000_000 + i}:booked",
+                    "created_at": when,
+                }
+                for i, u in enumerate(uids)
+            ],
+        )
