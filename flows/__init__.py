@@ -14,5 +14,13 @@ def get_routers() -> list[Router]:
         profile.build_router(),
         booking.build_router(),
         appointments.build_router(),
+        *_notification_routers(),
         menu.build_router(),  # catch-all last
     ]
+
+
+def _notification_routers() -> list[Router]:
+    """Buttons of reminders, clinic changes and wait-list offers; /staff; notification settings."""
+    from flows import reminders
+
+    return [reminders.build_router()]

@@ -28,6 +28,7 @@ from domain.errors import (
     SlotUnavailable,
 )
 from domain.models import Appointment, Patient, Slot, Specialty
+from domain.quiet_hours import QuietWindow
 from flows.ui.format import Details, clip, files_for, specialty_name
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
         daily_cap=limits.daily_booking_cap,
         one_active_per_specialty=limits.one_active_per_specialty,
         reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
+        quiet=QuietWindow(settings.quiet_hours.start, settings.quiet_hours.end),
     )
 
 
