@@ -66,12 +66,14 @@ async def run_console(args: argparse.Namespace) -> int:
         if interactive:
             print(BANNER)
             print(f"database: {world.db_url}")
-            print(f"clock: {world.clock.now().isoformat()}", flush=True)
+            print(f"clock: {world.local_now():%Y-%m-%d %H:%M %Z}", flush=True)
             lines = _stdin_lines(prompt=sys.stdin.isatty())
         elif script == "-":
             lines = _stdin_lines(prompt=False)
         else:
-            lines = _file_lines(Path(str(script)).read_text(encoding="utf-8").splitlines())
+            path = Path(str(script))
+            world.base_dir = path.resolve().parent
+            lines = _file_lines(path.read_text(encoding="utf-8").splitlines())
         async for raw in lines:
             try:
                 text = await world.line(raw)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.types import Update
@@ -68,6 +70,7 @@ class ConsoleWorld:
         self.jobs = JobRunner(world.app.jobs, world.clock)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._options: dict[str, Any] = {}
+        self.base_dir: Path | None = None  # where !file / !photo also look (the script's folder)
         self._errors = _ErrorLog()
         logging.getLogger("zapis").addHandler(self._errors)
 
@@ -217,9 +220,9 @@ class ConsoleWorld:
         return None
 
     async def _upload(self, line: sc.Line) -> str | None:
-        from pathlib import Path
-
         path = Path(line.arg).expanduser()
+        if not path.is_file() and self.base_dir is not None:
+            path = self.base_dir / line.arg  # relative to the script's folder
         if not path.is_file():
             return f"no such file {line.arg}"
         data = path.read_bytes()
@@ -238,7 +241,12 @@ class ConsoleWorld:
             problem = self._check_events(out)
             failure = failure or error or problem
         await self.world.save_clock()
+        out.append(f"  ⏱ {self.local_now():%Y-%m-%d %H:%M %Z}")
         return failure
+
+    def local_now(self) -> datetime:
+        """The virtual clock in the bot's default time zone."""
+        return self.clock.now().astimezone(ZoneInfo(self.world.settings.default_tz))
 
     # ----- looking at the world -------------------------------------------------------------
     def last_text(self, user_id: int | None = None) -> str:

@@ -10,7 +10,8 @@ Conventions beyond CONSOLE.md, chosen for readability:
   ReplyKeyboardRemove prints ``  ⌨ removed``;
 - a deleted message prints ``<@CHAT_ID (deleted #MESSAGE_ID)``;
 - a callback answer with text prints ``  ! text`` (an alert: ``  ! [alert] text``);
-- a request the emulator refused prints ``!! <status> <description> (<method>)``.
+- a request the emulator refused prints ``!! <status> <description> (<method>)``;
+- after ``!clock`` the new time prints as ``  ⏱ 2026-12-01 10:30 MSK`` (the bot's zone).
 """
 
 from __future__ import annotations

@@ -130,6 +130,24 @@ async def test_reply_keyboard_and_contact(tmp_path: Path) -> None:
         await world.close()
 
 
+async def test_files_from_the_user(tmp_path: Path) -> None:
+    (tmp_path / "referral.pdf").write_bytes(b"%PDF-1.4 demo")
+    world = await ConsoleWorld.start(db_url=db(tmp_path), now=NOW)
+    world.base_dir = tmp_path  # as the console does for a script's folder
+    try:
+        await world.run("!file referral.pdf\n!photo referral.pdf")
+        chat = world.emulator.chats[1001]
+        sent = [m.message for m in chat.messages.values() if not m.out]
+        assert sent[0]["document"]["file_name"] == "referral.pdf"
+        assert sent[0]["document"]["file_size"] == 13 and "photo" in sent[1]
+        file = await world.bot.get_file(sent[0]["document"]["file_id"])  # the bot can download it
+        assert file.file_path is not None
+        with pytest.raises(ScriptError, match="no such file"):
+            await world.line("!file missing.pdf")
+    finally:
+        await world.close()
+
+
 async def test_history_persists_across_runs(tmp_path: Path) -> None:
     first = await ConsoleWorld.start(db_url=db(tmp_path), now=NOW, transport="http")
     sent = await first.bot.send_message(1001, "Подтвердить?", reply_markup=keyboard())
@@ -167,13 +185,14 @@ async def test_clock_runs_jobs_in_order_and_persists(tmp_path: Path) -> None:
         await world.line("!clock 2026-12-01T10:00")  # Moscow time, the bot's default zone
         assert world.clock.now() == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
         assert runs[-1] == world.clock.now()
+        assert (await world.line("!clock +1h")).endswith("  ⏱ 2026-12-01 11:00 MSK")
         with pytest.raises(ScriptError, match="only moves forward"):
             await world.line("!clock 2026-12-01T09:00")
     finally:
         await world.close()
     again = await ConsoleWorld.start(db_url=db(tmp_path), now=NOW)
     try:
-        assert again.clock.now() == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+        assert again.clock.now() == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     finally:
         await again.close()
 
