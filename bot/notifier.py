@@ -25,6 +25,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -45,7 +46,7 @@ from domain.notifications import (
     reminder_drop_reason,
 )
 from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
-from storage.repos.notify_context import NotifyContextRepository, Recipient
+from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("zapis.notifier")
@@ -212,23 +213,7 @@ class Notifier:
                 visit = ctx.appointments.get(ref) if ref is not None else None
                 if visit is None:
                     continue
-                alts = await repo.nearest_free(
-                    specialty_id=visit.specialty_id,
-                    region_id=visit.region_id,
-                    after=now,
-                    limit=3,
-                    clinic_id=visit.clinic_id,
-                )
-                if len(alts) < 3:
-                    more = await repo.nearest_free(
-                        specialty_id=visit.specialty_id,
-                        region_id=visit.region_id,
-                        after=now,
-                        limit=6,
-                    )
-                    seen = {a.slot_id for a in alts}
-                    alts += [a for a in more if a.slot_id not in seen][: 3 - len(alts)]
-                ctx.alternatives[row.id] = alts
+                ctx.alternatives[row.id] = await _alternatives(repo, visit, now)
         return recipients, ctx
 
     def _prepare(
@@ -348,3 +333,34 @@ class Notifier:
         stats.cancelled += len(cancelled)
         stats.failed += len(failed)
         stats.retried += len(retry)
+
+
+async def _alternatives(
+    repo: NotifyContextRepository, visit: VisitInfo, now: datetime
+) -> list[VisitInfo]:
+    """Three nearest free times of the specialty, the same clinic first; never the cancelled
+    doctor's same day (that day is off)."""
+    local_day = visit.start.astimezone(ZoneInfo(visit.clinic_tz)).date()
+    pool = await repo.nearest_free(
+        specialty_id=visit.specialty_id,
+        region_id=visit.region_id,
+        after=now,
+        limit=20,
+        clinic_id=visit.clinic_id,
+    )
+    pool += await repo.nearest_free(
+        specialty_id=visit.specialty_id, region_id=visit.region_id, after=now, limit=20
+    )
+    seen: set[int | None] = set()
+    picked = []
+    for alt in pool:
+        off = (
+            alt.doctor_id == visit.doctor_id
+            and alt.start.astimezone(ZoneInfo(alt.clinic_tz)).date() == local_day
+        )
+        if off or alt.slot_id in seen:
+            continue
+        seen.add(alt.slot_id)
+        picked.append(alt)
+    picked.sort(key=lambda a: (a.clinic_id != visit.clinic_id, a.start))
+    return picked[:3]

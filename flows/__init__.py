@@ -21,6 +21,6 @@ def get_routers() -> list[Router]:
 
 def _notification_routers() -> list[Router]:
     """Buttons of reminders, clinic changes and wait-list offers; /staff; notification settings."""
-    from flows import reminders
+    from flows import reminders, staff
 
-    return [reminders.build_router()]
+    return [reminders.build_router(), staff.build_router()]

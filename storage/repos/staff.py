@@ -1,0 +1,93 @@
+"""What the /staff screens read: doctors with upcoming visits, a doctor's visits by day.
+
+Every query is limited to the staff member's clinics, so a forged id of
+another clinic's doctor simply finds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from storage.repos.base import Repository, from_db, to_db
+from storage.schema import appointments, clinics, doctors
+
+ACTIVE = ("pending", "confirmed")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffVisit:
+    id: int
+    number: str
+    doctor_id: int
+    clinic_id: int
+    start: datetime  # aware UTC
+    tz: str
+    doctor_name: str
+
+
+class StaffRepository(Repository):
+    async def doctors_with_visits(
+        self, clinic_ids: Sequence[int], after: datetime, limit: int = 30
+    ) -> list[tuple[int, str, int]]:
+        """(doctor id, full name, number of upcoming active visits), most visits first."""
+        d, a = doctors, appointments
+        rows = await self.conn.execute(
+            select(d.c.id, d.c.surname, d.c.name, d.c.patronymic, func.count(a.c.id))
+            .select_from(a.join(d, d.c.id == a.c.doctor_id))
+            .where(
+                a.c.clinic_id.in_(list(clinic_ids)),
+                a.c.status.in_(ACTIVE),
+                a.c.start_utc > to_db(after),
+            )
+            .group_by(d.c.id, d.c.surname, d.c.name, d.c.patronymic)
+            .order_by(func.count(a.c.id).desc(), d.c.surname)
+            .limit(limit)
+        )
+        return [(r[0], " ".join(p for p in (r[1], r[2], r[3]) if p), int(r[4])) for r in rows]
+
+    async def visits(
+        self,
+        clinic_ids: Sequence[int],
+        *,
+        after: datetime,
+        before: datetime | None = None,
+        doctor_id: int | None = None,
+        limit: int = 200,
+    ) -> list[StaffVisit]:
+        """Active visits of the staff's clinics starting in (after, before], nearest first."""
+        a, d, c = appointments, doctors, clinics
+        cond = [
+            a.c.clinic_id.in_(list(clinic_ids)),
+            a.c.status.in_(ACTIVE),
+            a.c.start_utc > to_db(after),
+        ]
+        if before is not None:
+            cond.append(a.c.start_utc <= to_db(before))
+        if doctor_id is not None:
+            cond.append(a.c.doctor_id == doctor_id)
+        rows = await self.conn.execute(
+            select(
+                a.c.id, a.c.number, a.c.doctor_id, a.c.clinic_id, a.c.start_utc, c.c.tz,
+                d.c.surname, d.c.name, d.c.patronymic,
+            )
+            .select_from(a.join(d, d.c.id == a.c.doctor_id).join(c, c.c.id == a.c.clinic_id))
+            .where(*cond)
+            .order_by(a.c.start_utc, a.c.id)
+            .limit(limit)
+        )  # fmt: skip
+        return [
+            StaffVisit(
+                id=r.id,
+                number=r.number,
+                doctor_id=r.doctor_id,
+                clinic_id=r.clinic_id,
+                start=from_db(r.start_utc),
+                tz=r.tz,
+                doctor_name=" ".join(p for p in (r.surname, r.name, r.patronymic) if p),
+            )
+            for r in rows
+        ]
