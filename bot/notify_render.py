@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -46,9 +47,15 @@ class Rendered:
     markup: InlineKeyboardMarkup | None = None
 
 
+@lru_cache(maxsize=4096)
+def _when(start: datetime, tz: str, home_tz: str, locale: str) -> str:
+    """Babel formatting is the costliest step of rendering; a batch repeats the same times."""
+    return fmt_when(start, tz, home_tz)
+
+
 def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
     lines = [
-        _("🗓 {when}").format(when=fmt_when(v.start, v.clinic_tz, ctx.home_tz)),
+        _("🗓 {when}").format(when=_when(v.start, v.clinic_tz, ctx.home_tz, locale)),
         _("👩‍⚕️ {specialty} — {doctor}").format(specialty=v.specialty(locale), doctor=v.doctor_name),
         _("🏥 {clinic}, {address}").format(clinic=v.clinic_name, address=v.clinic_address),
     ]
