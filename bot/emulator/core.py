@@ -131,7 +131,13 @@ class EmulatorCore:
         store: HistoryStore | None = None,
         bot_id: int = 7000000001,
         bot_username: str = "zapis_emulator_bot",
+        keep_events: bool = True,
+        history_limit: int | None = None,
     ) -> None:
+        """``keep_events=False`` and a ``history_limit`` (messages kept in memory per chat)
+        keep a long benchmark's memory flat; the console keeps everything."""
+        self.keep_events = keep_events
+        self.history_limit = history_limit
         self.now = now or (lambda: datetime.now(UTC))
         self.store = store
         self.bot_id = bot_id
@@ -176,9 +182,7 @@ class EmulatorCore:
                 raise ApiError(404, "Not Found")
             result = await handler(self, Params(params), files or {})
         except ApiError as exc:
-            self.events.append(
-                Event("refused", text=exc.description, method=method, status=exc.status)
-            )
+            self.record(Event("refused", text=exc.description, method=method, status=exc.status))
             return exc.status, exc.response()
         return 200, {"ok": True, "result": result}
 
@@ -216,13 +220,17 @@ class EmulatorCore:
         message_id = int(stored.message["message_id"])
         chat.messages[message_id] = stored
         stored.seq = self.next_seq()
-        self.pending.upserts[(chat.chat_id, message_id)] = stored
-        self.pending.deletes.discard((chat.chat_id, message_id))
+        if self.history_limit is not None and len(chat.messages) > self.history_limit:
+            del chat.messages[next(iter(chat.messages))]
+        if self.store is not None:
+            self.pending.upserts[(chat.chat_id, message_id)] = stored
+            self.pending.deletes.discard((chat.chat_id, message_id))
 
     def forget(self, chat: Chat, message_id: int) -> None:
         chat.messages.pop(message_id, None)
-        self.pending.upserts.pop((chat.chat_id, message_id), None)
-        self.pending.deletes.add((chat.chat_id, message_id))
+        if self.store is not None:
+            self.pending.upserts.pop((chat.chat_id, message_id), None)
+            self.pending.deletes.add((chat.chat_id, message_id))
 
     def set_reply_keyboard(
         self, chat: Chat, markup: dict[str, Any] | None, message_id: int
@@ -237,7 +245,8 @@ class EmulatorCore:
             chat.reply_keyboard, chat.reply_keyboard_id = None, 0
             for stored in chat.messages.values():
                 stored.removed_keyboard = True
-            self.pending.keyboards_removed.add(chat.chat_id)
+            if self.store is not None:
+                self.pending.keyboards_removed.add(chat.chat_id)
 
     def new_message(self, chat: Chat, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
         message = {
@@ -255,6 +264,10 @@ class EmulatorCore:
         ops, self.pending = self.pending, PendingOps()
         if self.store is not None:
             await self.store.apply(ops)
+
+    def record(self, event: Event) -> None:
+        if self.keep_events:
+            self.events.append(event)
 
     def drain(self) -> list[Event]:
         events, self.events = self.events, []

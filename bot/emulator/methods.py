@@ -38,7 +38,7 @@ async def _send(
     stored = StoredMessage(message, markup, out=True)
     core.remember(chat, stored)
     core.set_reply_keyboard(chat, markup, int(message["message_id"]))
-    core.events.append(Event("sent", chat.chat_id, stored))
+    core.record(Event("sent", chat.chat_id, stored))
     return message
 
 
@@ -118,7 +118,7 @@ def _edited(core: EmulatorCore, chat: Chat, stored: StoredMessage, **changes: An
     message["edit_date"] = core.timestamp()
     new = StoredMessage(message, changes.get("reply_markup"), out=True)
     core.remember(chat, new)
-    core.events.append(Event("edited", chat.chat_id, new))
+    core.record(Event("edited", chat.chat_id, new))
     return message
 
 
@@ -159,7 +159,7 @@ async def edit_message_reply_markup(core: EmulatorCore, p: Params, files: Files)
 async def delete_message(core: EmulatorCore, p: Params, files: Files) -> Any:
     chat, stored = await _own_message(core, p, "delete")
     core.forget(chat, int(stored.message["message_id"]))
-    core.events.append(Event("deleted", chat.chat_id, stored))
+    core.record(Event("deleted", chat.chat_id, stored))
     return True
 
 
@@ -172,7 +172,7 @@ async def answer_callback_query(core: EmulatorCore, p: Params, files: Files) -> 
     if text is not None and len(text) > MAX_CALLBACK_ANSWER:
         raise bad("MESSAGE_TOO_LONG")
     kind = "alert" if p.flag("show_alert") else "answer"
-    core.events.append(Event(kind, chat_id, text=text or None))
+    core.record(Event(kind, chat_id, text=text or None))
     return True
 
 

@@ -206,3 +206,14 @@ async def test_commands_and_webhook(tg: tuple[EmulatorCore, Bot]) -> None:
     with pytest.raises(TelegramBadRequest):
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
     assert core.commands
+
+
+async def test_benchmark_mode_keeps_memory_flat() -> None:
+    core = EmulatorCore(keep_events=False, history_limit=5)
+    bot = Bot(core.token, session=EmulatorSession(core))
+    for i in range(20):
+        await bot.send_message(CHAT, f"m{i}")
+    chat = await core.chat(CHAT)
+    assert len(chat.messages) == 5 and not core.events and not core.pending.upserts
+    assert (await bot.send_message(CHAT, "next")).message_id == 21
+    await bot.session.close()
