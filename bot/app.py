@@ -82,16 +82,22 @@ def resolve_encryption_key(settings: Settings, dev_key_file: Path | None = None)
     return key
 
 
-def build_storage(settings: Settings, engine: AsyncEngine) -> tuple[BaseStorage, BaseEventIsolation]:
+def build_storage(
+    settings: Settings, engine: AsyncEngine, cipher: PersonalDataCipher
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Dialogue state: Redis when configured (several processes), else our database.
+
+    In the database the dialogue data is encrypted like other personal data,
+    since a half-finished onboarding holds what the user typed so far.
+    """
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        redis_storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
-        )
-        return redis_storage, RedisEventIsolation(redis_storage.redis)
-    return DatabaseStorage(engine), SimpleEventIsolation()
+        keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        redis_storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        return redis_storage, RedisEventIsolation(redis_storage.redis, key_builder=keys)
+    return DatabaseStorage(engine, cipher=cipher), SimpleEventIsolation()
 
 
 def build_app(
@@ -108,7 +114,7 @@ def build_app(
     cipher = PersonalDataCipher(encryption_key)
     uow = UnitOfWorkFactory(engine, cipher)
     i18n = build_i18n(settings.default_locale)
-    storage, isolation = build_storage(settings, engine)
+    storage, isolation = build_storage(settings, engine, cipher)
     dp = Dispatcher(
         storage=storage,
         events_isolation=isolation,
