@@ -70,8 +70,9 @@ def register_jobs(app: App) -> None:
 
         await run_waitlist(app, now)
 
-    app.jobs.append(ScheduledJob("notifier", NOTIFIER_EVERY_SECONDS, notify))
+    # The wait list first: an offer it makes goes out in the same tick of the notifier.
     app.jobs.append(ScheduledJob("waitlist", WAITLIST_EVERY_SECONDS, waitlist))
+    app.jobs.append(ScheduledJob("notifier", NOTIFIER_EVERY_SECONDS, notify))
 
 
 def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:

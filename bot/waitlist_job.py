@@ -1,13 +1,26 @@
-"""The wait-list job: expire offers and entries, offer freed slots (see domain/waitlist.py)."""
+"""The wait-list job: time out offers, expire entries, offer free slots (domain/waitlist.py).
+
+Runs every 60 s on the injected clock (bot/scheduler.py), so the console's
+``!clock`` drives it like production's APScheduler does.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from domain import waitlist
 
 if TYPE_CHECKING:
     from bot.app import App
 
+log = logging.getLogger("zapis.waitlist")
 
-async def run_waitlist(app: App, now: datetime) -> None:
-    return None
+
+async def run_waitlist(app: App, now: datetime) -> waitlist.RunStats:
+    async with app.uow() as uow:
+        stats = await waitlist.run(uow, now, app.settings.limits.waitlist_offer_minutes)
+    if stats.timed_out or stats.expired or stats.offered:
+        log.info("waitlist: %s", stats)
+    return stats

@@ -75,6 +75,9 @@ class BookingPolicy:
     reminder_offsets_minutes: tuple[int, ...] = field(default=(24 * 60, 120))
     # Reminders falling in these local hours of the clinic go out before them.
     quiet: QuietWindow | None = None
+    # Missed-visit rule (SPEC §5): shown always, enforced only when switched on.
+    no_show_limit: int = 3
+    no_show_restriction: bool = False
 
 
 def local_day(moment: datetime, tz: str) -> date:
@@ -155,6 +158,8 @@ async def _check_booking_rules(
     rules.check_age_sex(patient, ctx.specialty, visit_day)
     if rescheduling:
         return None
+    if policy.no_show_restriction:
+        rules.check_no_show(await repo.no_show_count(user_id), policy.no_show_limit, True)
     referral = None
     if ctx.specialty.referral_required:
         referral = await repo.usable_referral(patient.id, ctx.specialty.id, visit_day)

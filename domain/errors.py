@@ -59,6 +59,15 @@ class DailyCapReached(DomainError):
     pass
 
 
+class NoShowRestricted(DomainError):
+    """Too many missed visits while the clinic's restriction is on (settings.limits)."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} no-shows, limit {limit}")
+        self.count = count
+        self.limit = limit
+
+
 class CancelWindowClosed(DomainError):
     """The appointment has started or passed."""
 

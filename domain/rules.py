@@ -15,6 +15,7 @@ from domain.errors import (
     CancelWindowClosed,
     ConfirmationRequired,
     DailyCapReached,
+    NoShowRestricted,
     ReferralRequired,
     SlotUnavailable,
 )
@@ -103,6 +104,12 @@ def check_daily_cap(created_in_window: int, cap: int) -> None:
     """
     if created_in_window >= cap:
         raise DailyCapReached()
+
+
+def check_no_show(count: int, limit: int, enabled: bool) -> None:
+    """Missed-visit restriction (off by default): at ``limit`` no-shows booking is refused."""
+    if enabled and count >= limit:
+        raise NoShowRestricted(count, limit)
 
 
 class CancelKind(StrEnum):

@@ -21,6 +21,11 @@ def get_routers() -> list[Router]:
 
 def _notification_routers() -> list[Router]:
     """Buttons of reminders, clinic changes and wait-list offers; /staff; notification settings."""
-    from flows import reminders, staff
+    from flows import notify_settings, reminders, staff, waitlist
 
-    return [reminders.build_router(), staff.build_router()]
+    return [
+        reminders.build_router(),
+        staff.build_router(),
+        waitlist.build_router(),
+        notify_settings.build_router(),
+    ]

@@ -29,6 +29,7 @@ from flows import booking_views as views
 from flows.booking_common import (
     Event,
     load_details,
+    mark_confirmed_in_chat,
     policy_from,
     refusal_text,
     send_files,
@@ -542,6 +543,7 @@ async def on_confirm(
     # Files first, the confirmation last: it stays the newest message in the chat.
     await send_files(query, details, ctx.home_tz, ctx.now)
     await show(query, text, new=True)
+    await mark_confirmed_in_chat(ctx.uow, appointment, ctx.now)
 
 
 async def on_back(
@@ -588,7 +590,9 @@ async def on_jump(
         await stale(query)
         return
     if callback_data.to == "waitlist":
-        await query.answer(_("The wait list is not available yet."), show_alert=True)
+        from flows.waitlist import offer_join
+
+        await offer_join(query, await state.get_data(), **data)
         return
     _fsm, patient = await _current_patient(ctx, state)
     if patient is None:

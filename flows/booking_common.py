@@ -22,12 +22,14 @@ from domain.errors import (
     DailyCapReached,
     DomainError,
     InvalidTransition,
+    NoShowRestricted,
     NotOwner,
     ReferralRequired,
     SlotTaken,
     SlotUnavailable,
 )
 from domain.models import Appointment, Patient, Slot, Specialty
+from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
 from flows.ui.format import Details, clip, files_for, specialty_name
 
@@ -45,7 +47,18 @@ def policy_from(settings: Settings) -> BookingPolicy:
         one_active_per_specialty=limits.one_active_per_specialty,
         reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
         quiet=QuietWindow(settings.quiet_hours.start, settings.quiet_hours.end),
+        no_show_limit=limits.no_show_limit,
+        no_show_restriction=limits.no_show_restriction,
     )
+
+
+async def mark_confirmed_in_chat(
+    uow: SqlUnitOfWork, appointment: Appointment, now: datetime
+) -> None:
+    """Call after the in-chat booking confirmation went out: the outbox "booked" row of the
+    same appointment then counts as delivered, so it does not arrive again as a duplicate
+    (it still goes out if the handler failed before confirming)."""
+    await uow.outbox.mark_sent_by_key(booked_item(appointment, now).idem_key, now)
 
 
 async def show(
@@ -197,6 +210,11 @@ def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patie
             "You have made the maximum number of bookings for 24 hours. This protects the "
             "schedule from abuse; please try again later."
         )
+    if isinstance(error, NoShowRestricted):
+        return _(
+            "Booking through the bot is closed: {count} missed visits (the limit is {limit}). "
+            "Please call the clinic's registry to book."
+        ).format(count=error.count, limit=error.limit)
     if isinstance(error, SlotUnavailable):
         return _(
             "This time can no longer be booked: it has passed or the clinic closed it. "

@@ -180,7 +180,7 @@ def nothing_free_text() -> str:
 def nothing_free_rows() -> Rows:
     return [
         [button(_("Other clinics"), BkBack(to="clinics"))],
-        [button(_("Wait list"), BkJump(to="waitlist"))],
+        [button(_("Join the wait list"), BkJump(to="waitlist"))],
     ]
 
 

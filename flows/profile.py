@@ -20,15 +20,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.settings import LimitsSettings, Settings
 from domain import accounts
 from domain.errors import AccountNotReady, Duplicate, NotOwner, ValidationFailed
 from domain.models import User
 from domain.ports import Clock
 from domain.validators import Field
+from flows.notify_settings import NsOpen, no_show_text
 from flows.onboarding import LANG_LABELS, phone_keyboard, registered, sex_keyboard, skip_keyboard
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.waitlist import WlMine
 from storage.uow import SqlUnitOfWork
 
 
@@ -65,6 +68,7 @@ def profile_keyboard() -> InlineKeyboardMarkup:
             edits[4:6],
             edits[6:7],
             [kb.button(_("Language"), ProfileCb(action="lang"))],
+            [kb.button(_("Notifications"), NsOpen()), kb.button(_("My wait list"), WlMine())],
             [kb.button(_("Delete my data"), ProfileCb(action="delete"))],
         ]
     )
@@ -84,7 +88,9 @@ def menu_labels() -> set[str]:
     return {str(label) for label in labels}
 
 
-async def render_profile(uow: SqlUnitOfWork, user_id: int) -> str | None:
+async def render_profile(
+    uow: SqlUnitOfWork, user_id: int, limits: LimitsSettings | None = None
+) -> str | None:
     user = await uow.users.get(user_id)
     patient = await uow.users.self_patient(user_id)
     if user is None or patient is None:
@@ -94,14 +100,23 @@ async def render_profile(uow: SqlUnitOfWork, user_id: int) -> str | None:
         if patient.attached_clinic_id
         else None
     )
-    return pt.profile_card(user, patient, clinic.name if clinic else None)
+    card = pt.profile_card(user, patient, clinic.name if clinic else None)
+    if limits is not None:  # the missed-visit count and rule, before any restriction applies
+        card += "\n\n" + no_show_text(user.no_show_count, limits)
+    return card
 
 
 def build_router() -> Router:
     router = Router(name="profile")
 
-    async def show(message: Message, uow: SqlUnitOfWork, user_id: int, prefix: str = "") -> None:
-        card = await render_profile(uow, user_id)
+    async def show(
+        message: Message,
+        uow: SqlUnitOfWork,
+        user_id: int,
+        prefix: str = "",
+        limits: LimitsSettings | None = None,
+    ) -> None:
+        card = await render_profile(uow, user_id, limits)
         if card is None:
             await message.answer(_("Send /start to register first."))
             return
@@ -112,14 +127,18 @@ def build_router() -> Router:
     @router.message(F.text == menu_ui.PROFILE)
     @router.message(Command("profile"))
     async def on_profile(
-        message: Message, state: FSMContext, uow: SqlUnitOfWork, user: User | None
+        message: Message,
+        state: FSMContext,
+        uow: SqlUnitOfWork,
+        user: User | None,
+        settings: Settings,
     ) -> None:
         assert message.from_user is not None
         if not registered(user):
             await message.answer(_("Send /start to register first."))
             return
         await state.clear()
-        await show(message, uow, message.from_user.id)
+        await show(message, uow, message.from_user.id, limits=settings.limits)
 
     @router.callback_query(ProfileCb.filter(F.action == "show"))
     async def on_show(query: CallbackQuery, state: FSMContext, uow: SqlUnitOfWork) -> None:

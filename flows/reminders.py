@@ -16,7 +16,14 @@ from aiogram.utils.i18n import gettext as _
 from domain import booking
 from domain.errors import DomainError, NotFound, NotOwner, SlotTaken
 from domain.models import AppointmentStatus, User
-from flows.booking_common import load_details, policy_from, refusal_text, send_files, stale
+from flows.booking_common import (
+    load_details,
+    mark_confirmed_in_chat,
+    policy_from,
+    refusal_text,
+    send_files,
+    stale,
+)
 from flows.ui.format import details_text, fmt_when
 from flows.ui.notify_callbacks import Rebook, RmCome
 
@@ -119,3 +126,4 @@ async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) ->
         parse_mode=None,
     )
     await send_files(query, details, settings.default_tz, now)
+    await mark_confirmed_in_chat(uow, new, now)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from storage.repos.journal import JournalRepository
     from storage.repos.outbox import OutboxRepository
     from storage.repos.users import UserRepository
+    from storage.repos.waitlist import WaitListRepository
 
 current_connection: ContextVar[AsyncConnection | None] = ContextVar(
     "zapis_current_connection", default=None
@@ -102,6 +103,12 @@ class SqlUnitOfWork:
         from storage.repos.outbox import OutboxRepository
 
         return OutboxRepository(self.conn, self.cipher)
+
+    @property
+    def waitlist(self) -> WaitListRepository:
+        from storage.repos.waitlist import WaitListRepository
+
+        return WaitListRepository(self.conn, self.cipher)
 
 
 class UnitOfWorkFactory:

@@ -521,6 +521,10 @@ class AppointmentRepository(Repository):
             found = [a for a in found if a.start + timedelta(minutes=a.minutes) > since]
         return found
 
+    async def no_show_count(self, user_id: int) -> int:
+        value = await self.conn.scalar(select(users.c.no_show_count).where(users.c.id == user_id))
+        return int(value or 0)
+
     async def increment_no_show(self, user_id: int) -> None:
         await self.conn.execute(
             update(users)

@@ -137,6 +137,16 @@ class OutboxRepository(Repository):
             )
         )
 
+    async def mark_sent_by_key(self, idem_key: str, now: datetime) -> bool:
+        """The handler already said it in the chat (e.g. the booking confirmation): the
+        pending row of that key counts as delivered and never goes out as a duplicate."""
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.idem_key == idem_key, outbox.c.state == State.PENDING)
+            .values(state=State.SENT, sent_at=to_db(now), last_error="confirmed in chat")
+        )
+        return int(result.rowcount) == 1
+
     async def mark_failed(self, row_id: int, reason: str) -> None:
         await self.conn.execute(
             update(outbox)

@@ -1,0 +1,326 @@
+"""The wait list (SPEC §5): fair, first-come offers of freed slots, held for a set time.
+
+Design: the slot table is the truth, so matching is a scan rather than a hook.
+``run`` (the wait-list job, every 60 s on the injected clock) does three
+things, each in its own committed transaction:
+
+1. offers that ran out become passes and the entry is active again;
+2. entries whose date range has ended expire;
+3. active entries, oldest first, each get the earliest matching slot that is
+   free, not held by anyone, not in another live offer and never offered to
+   this entry before — held for them (holds, purpose 'waitlist') and announced
+   through the outbox (``waitlist_offer``).
+
+So any way a slot becomes free — a patient's or the clinic's cancel, a
+reschedule freeing the old slot, an expired booking hold, a clinic publishing
+or unblocking time — reaches the first matching subscriber within one job
+period, and nothing in domain/booking.py has to know about the wait list.
+«Пропустить» (``decline``) passes the slot on at once, in the same transaction.
+
+"Never offered this slot before" is read from the outbox: each offer row has
+the idempotency key ``wl:<entry>:offer:<slot>:0`` (unique), so no extra table
+is needed and a passed slot is never offered to the same entry again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from domain import booking, rules
+from domain.booking_ports import BookingUnitOfWork, SlotContext
+from domain.errors import DomainError, Duplicate, InvalidTransition, NotOwner
+from domain.models import Appointment, Patient
+from domain.notifications import waitlist_offer_item
+
+ACTIVE = "active"
+OFFERED = "offered"
+BOOKED = "booked"
+LEFT = "left"
+EXPIRED = "expired"
+LIVE = (ACTIVE, OFFERED)
+
+TIMES_OF_DAY = ("any", "morning", "day", "evening")
+# Local wall-clock bounds [from, to) of each time of day in the clinic's zone.
+_TOD_BOUNDS: dict[str, tuple[time, time]] = {
+    "morning": (time(0, 0), time(12, 0)),
+    "day": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(23, 59, 59)),
+}
+RANGE_DAYS = (7, 14, 30)
+MAX_LIVE_ENTRIES = 5  # per account: against abuse
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEntry:
+    id: int
+    patient_id: int
+    user_id: int
+    specialty_id: int
+    region_id: str
+    doctor_id: int | None
+    clinic_id: int | None
+    date_from: date | None
+    date_to: date | None
+    time_of_day: str
+    status: str
+    offered_slot_id: int | None
+    offer_until: datetime | None
+    created_at: datetime
+    region_tz: str = "Europe/Moscow"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    patient_id: int
+    user_id: int
+    specialty_id: int
+    region_id: str
+    doctor_id: int | None
+    clinic_id: int | None
+    date_from: date
+    date_to: date
+    time_of_day: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    slot_id: int
+    start: datetime  # aware UTC
+    clinic_tz: str
+
+
+class WaitListRepository(Protocol):
+    async def add(self, entry: NewEntry) -> int: ...
+    async def get(self, entry_id: int) -> WaitEntry | None: ...
+    async def live_for_user(self, user_id: int) -> list[WaitEntry]: ...
+    async def active_in_order(self, limit: int) -> list[WaitEntry]: ...
+    async def offers_due(self, now: datetime) -> list[WaitEntry]: ...
+    async def live_ending_before(self, day: date) -> list[WaitEntry]: ...
+    async def set_status(self, entry_id: int, expected: tuple[str, ...], status: str) -> bool: ...
+    async def set_offer(self, entry_id: int, slot_id: int, until: datetime) -> bool: ...
+    async def offered_before(self, entry_id: int) -> set[int]: ...
+    async def candidates(
+        self, entry: WaitEntry, lo: datetime, hi: datetime, now: datetime, limit: int
+    ) -> list[Candidate]: ...
+    async def hold_for(
+        self, user_id: int, patient_id: int, slot_id: int, until: datetime, now: datetime
+    ) -> bool: ...
+    async def drop_hold(self, user_id: int, slot_id: int) -> None: ...
+
+
+class WaitListUnitOfWork(BookingUnitOfWork, Protocol):
+    @property
+    def waitlist(self) -> WaitListRepository: ...
+    async def rollback(self) -> None: ...
+
+
+@dataclass
+class RunStats:
+    timed_out: int = 0
+    expired: int = 0
+    offered: int = 0
+
+
+# --------------------------------------------------------------------------- pure rules
+
+
+def time_of_day_fits(start: datetime, tz: str, time_of_day: str) -> bool:
+    bounds = _TOD_BOUNDS.get(time_of_day)
+    if bounds is None:
+        return True
+    wall = start.astimezone(ZoneInfo(tz)).time()
+    return bounds[0] <= wall < bounds[1]
+
+
+def slot_fits(entry: WaitEntry, start: datetime, tz: str) -> bool:
+    """The slot's local day is inside the entry's range and its time in the time of day."""
+    day = start.astimezone(ZoneInfo(tz)).date()
+    if entry.date_from is not None and day < entry.date_from:
+        return False
+    if entry.date_to is not None and day > entry.date_to:
+        return False
+    return time_of_day_fits(start, tz, entry.time_of_day)
+
+
+def entry_range(today: date, days: int) -> tuple[date, date]:
+    """«The next N days»: today .. today + N - 1 (local dates)."""
+    return today, today + timedelta(days=max(1, days) - 1)
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+async def join(uow: WaitListUnitOfWork, new: NewEntry) -> int:
+    """Subscribe the user's own patient; the same patient + specialty twice → Duplicate.
+    Commits; returns the entry id."""
+    patient = await uow.appointments.get_patient(new.patient_id)
+    if patient is None or patient.owner_user_id != new.user_id:
+        raise NotOwner(f"patient {new.patient_id}")
+    if new.time_of_day not in TIMES_OF_DAY or new.date_to < new.date_from:
+        raise InvalidTransition("bad wait-list entry")
+    live = await uow.waitlist.live_for_user(new.user_id)
+    if any(e.patient_id == new.patient_id and e.specialty_id == new.specialty_id for e in live):
+        raise Duplicate("already on the wait list for this specialty")
+    if len(live) >= MAX_LIVE_ENTRIES:
+        raise Duplicate("too many wait-list entries")
+    entry_id = await uow.waitlist.add(new)
+    await uow.commit()
+    return entry_id
+
+
+async def owned_entry(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> WaitEntry:
+    entry = await uow.waitlist.get(entry_id)
+    if entry is None or entry.user_id != user_id:
+        raise NotOwner(f"wait-list entry {entry_id}")
+    return entry
+
+
+async def leave(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> None:
+    """The patient leaves the list; a live offer's hold is given back. Commits."""
+    entry = await owned_entry(uow, user_id, entry_id)
+    if not await uow.waitlist.set_status(entry.id, LIVE, LEFT):
+        raise InvalidTransition(f"entry {entry_id} is {entry.status}")
+    if entry.offered_slot_id is not None and entry.status == OFFERED:
+        await uow.waitlist.drop_hold(user_id, entry.offered_slot_id)
+    await uow.commit()
+
+
+async def _live_offer(
+    uow: WaitListUnitOfWork, now: datetime, user_id: int, entry_id: int, slot_id: int
+) -> WaitEntry:
+    entry = await owned_entry(uow, user_id, entry_id)
+    if (
+        entry.status != OFFERED
+        or entry.offered_slot_id != slot_id
+        or entry.offer_until is None
+        or entry.offer_until <= now
+    ):
+        raise NotOwner(f"offer {entry_id}/{slot_id} is not open")
+    return entry
+
+
+async def decline(
+    uow: WaitListUnitOfWork, now: datetime, user_id: int, entry_id: int, slot_id: int, minutes: int
+) -> None:
+    """«Пропустить»: the entry stays on the list, the slot goes to the next subscriber now.
+    Commits."""
+    entry = await _live_offer(uow, now, user_id, entry_id, slot_id)
+    await _pass(uow, entry)
+    await uow.commit()
+    await match(uow, now, minutes)
+
+
+async def accept(
+    uow: WaitListUnitOfWork,
+    now: datetime,
+    user_id: int,
+    entry_id: int,
+    slot_id: int,
+    policy: booking.BookingPolicy,
+) -> Appointment:
+    """«Записаться»: book through the same atomic take (the holder passes the hold check).
+
+    The entry becomes 'booked' in the booking's own transaction. A refusal
+    (taken, rules) rolls that back, returns the entry to the list and re-raises.
+    """
+    entry = await _live_offer(uow, now, user_id, entry_id, slot_id)
+    await uow.waitlist.set_status(entry.id, (OFFERED,), BOOKED)
+    try:
+        return await booking.book(uow, now, user_id, entry.patient_id, slot_id, policy)
+    except DomainError:
+        await uow.rollback()
+        await _pass(uow, entry)
+        await uow.commit()
+        raise
+
+
+async def _pass(uow: WaitListUnitOfWork, entry: WaitEntry) -> None:
+    """End the entry's offer (skip or timeout): the hold goes, the entry is active again."""
+    passed = await uow.waitlist.set_status(entry.id, (OFFERED,), ACTIVE)
+    if passed and entry.offered_slot_id is not None:
+        await uow.waitlist.drop_hold(entry.user_id, entry.offered_slot_id)
+
+
+async def run(uow: WaitListUnitOfWork, now: datetime, minutes: int) -> RunStats:
+    """The job: time out offers, expire ended entries, then offer free slots in order."""
+    stats = RunStats()
+    for entry in await uow.waitlist.offers_due(now):
+        await _pass(uow, entry)
+        stats.timed_out += 1
+    await uow.commit()
+    # Coarse bound in UTC (the earliest zone is ahead of UTC by < 1 day), exact per zone.
+    for entry in await uow.waitlist.live_ending_before(now.date() + timedelta(days=1)):
+        today = now.astimezone(ZoneInfo(entry.region_tz)).date()
+        if entry.status == ACTIVE and entry.date_to is not None and entry.date_to < today:
+            await uow.waitlist.set_status(entry.id, (ACTIVE,), EXPIRED)
+            stats.expired += 1
+    await uow.commit()
+    stats.offered = await match(uow, now, minutes)
+    return stats
+
+
+async def match(uow: WaitListUnitOfWork, now: datetime, minutes: int, limit: int = 500) -> int:
+    """Offer each active entry (oldest first) its earliest fitting free slot. Commits."""
+    offered = 0
+    for entry in await uow.waitlist.active_in_order(limit):
+        if await _offer_one(uow, now, entry, minutes):
+            offered += 1
+            await uow.commit()
+    await uow.commit()
+    return offered
+
+
+async def _offer_one(
+    uow: WaitListUnitOfWork, now: datetime, entry: WaitEntry, minutes: int
+) -> bool:
+    lo = now
+    if entry.date_from is not None:
+        lo = max(lo, datetime.combine(entry.date_from, time(0), ZoneInfo(entry.region_tz)))
+    hi = now + timedelta(days=60)
+    if entry.date_to is not None:
+        hi = datetime.combine(entry.date_to + timedelta(days=2), time(0), ZoneInfo("UTC"))
+    if hi <= lo:
+        return False
+    seen = await uow.waitlist.offered_before(entry.id)
+    patient = await uow.appointments.get_patient(entry.patient_id)
+    if patient is None:
+        return False
+    for cand in await uow.waitlist.candidates(entry, lo, hi, now, limit=50):
+        if cand.slot_id in seen or not slot_fits(entry, cand.start, cand.clinic_tz):
+            continue
+        ctx = await uow.appointments.slot_context(cand.slot_id)
+        if ctx is None or not await _allowed(uow, now, patient, ctx):
+            return False  # rules depend on the patient, not on which slot: skip this entry
+        until = now + timedelta(minutes=minutes)
+        if not await uow.waitlist.hold_for(
+            entry.user_id, entry.patient_id, cand.slot_id, until, now
+        ):
+            return False  # the user is in the middle of a booking: next run
+        await uow.waitlist.set_offer(entry.id, cand.slot_id, until)
+        await uow.outbox.add([waitlist_offer_item(entry.id, entry.user_id, cand.slot_id, now)], now)
+        return True
+    return False
+
+
+async def _allowed(
+    uow: WaitListUnitOfWork, now: datetime, patient: Patient, ctx: SlotContext
+) -> bool:
+    """Age/sex, referral and one-active rules: a subscriber they refuse is skipped."""
+    day = booking.local_day(ctx.slot.start, ctx.clinic_tz)
+    try:
+        rules.check_age_sex(patient, ctx.specialty, day)
+        referral = None
+        if ctx.specialty.referral_required:
+            referral = await uow.appointments.usable_referral(patient.id, ctx.specialty.id, day)
+        rules.check_referral(ctx.specialty, patient.id, referral, day)
+        active = await uow.appointments.count_active_for_specialty(
+            patient.id, ctx.specialty.id, now
+        )
+        rules.check_one_active(active, True)
+    except DomainError:
+        return False
+    return True
