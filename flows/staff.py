@@ -4,6 +4,7 @@
 visits) → a day or all upcoming days → the reason, typed → confirm → every
 affected appointment is cancelled by the clinic; each patient gets an urgent
 message with the reason and the three nearest alternatives (bot/notifier.py).
+«Перенести приём»: one visit to another free time of the same doctor (flows/staff_move.py).
 «Отметить визит»: visits of the last day → completed / no-show.
 Every id from a button is re-checked against the staff member's clinics; a
 forged one gets «Эта кнопка устарела».
@@ -26,7 +27,9 @@ from bot.settings import StaffMember
 from domain import booking
 from domain.errors import DomainError
 from domain.models import AppointmentStatus
+from flows import staff_move
 from flows.booking_common import refusal_text, show, stale
+from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_short_day, fmt_time, local
 from storage.repos.staff import StaffRepository, StaffVisit
@@ -79,6 +82,7 @@ def build_router() -> Router:
     router.callback_query.register(on_go, StGo.filter())
     router.callback_query.register(on_visit, StVisit.filter())
     router.callback_query.register(on_mark, StMark.filter())
+    router.include_router(staff_move.build_router())
     return router
 
 
@@ -90,6 +94,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_btn(_("Cancel visits"), StMenu(to="cancel"))],
+            [_btn(_("Move a visit"), MvList())],
             [_btn(_("Mark a visit"), StMenu(to="mark"))],
         ]
     )
@@ -140,14 +145,14 @@ async def on_menu(query: CallbackQuery, callback_data: StMenu, **data: Any) -> N
                 query, _("No visits to mark: none started in the last 24 hours."), _menu_markup()
             )
             return
-        rows = [[_btn(_visit_label(v), StVisit(a=v.id))] for v in visits]
+        rows = [[_btn(visit_label(v), StVisit(a=v.id))] for v in visits]
         rows.append([_btn(_("Back"), StMenu(to="home"))])
         await show(query, _("Which visit?"), InlineKeyboardMarkup(inline_keyboard=rows))
         return
     await show(query, _("Clinic staff: what would you like to do?"), _menu_markup())
 
 
-def _visit_label(v: StaffVisit) -> str:
+def visit_label(v: StaffVisit) -> str:
     when = f"{fmt_short_day(local(v.start, v.tz).date())} {fmt_time(v.start, v.tz)}"
     return f"{when} · {v.doctor_name.split(' ')[0]} · № {v.number}"
 
