@@ -1,0 +1,88 @@
+"""Reminders through the real Dispatcher: the 24 h reminder as the clock moves, «Приду»,
+«Перенести» / «Отменить» entering «Мои записи», quiet hours, opt-out, forged callbacks,
+and the booking confirmation sent once (in chat, not again from the outbox).
+
+One world for the module; the tests run in order like one console session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from bot.emulator.harness import ConsoleWorld
+from tests.flows.booking_helpers import (
+    BOOK_3_DEC_10,
+    NOW,
+    REGISTER_1001,
+    REGISTER_1002,
+    appointments,
+    rows,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def world() -> AsyncIterator[ConsoleWorld]:
+    w = await ConsoleWorld.start(now=NOW, lang="ru")
+    await w.run(REGISTER_1001 + BOOK_3_DEC_10 + REGISTER_1002)
+    yield w
+    await w.close()
+
+
+async def test_booking_confirmation_is_not_sent_twice(world: ConsoleWorld) -> None:
+    out = await world.run("!clock +1m")
+    assert "<@1001" not in out
+    state = await rows(world, "SELECT state FROM outbox WHERE kind = 'booked'")
+    assert state == [("sent",)]
+
+
+async def test_opt_out_of_reminders(world: ConsoleWorld) -> None:
+    await world.run("@1002\n[Профиль]\n[Уведомления]")
+    assert "Сообщения об изменениях со стороны поликлиники" in world.last_text(1002)
+    await world.run("[Выключить: Напоминания о приёме]")
+    assert "🔕 Напоминания о приёме" in world.last_text(1002)
+    optout = await rows(world, "SELECT notify_optout FROM users WHERE id = 1002")
+    assert optout == [("reminder",)]
+    await world.run("[Записаться к врачу]\n[Терапевт]\n[~№ 12]\n[~Соколова]\n[3]\n[08:00]")
+    await world.run("[Подтвердить]")
+    assert "Вы записаны" in world.last_text(1002)
+
+
+async def test_forged_reminder_callbacks_change_nothing(world: ConsoleWorld) -> None:
+    await world.run("@1002\n[Записаться к врачу]\n!callback rc:1\n!callback ac:1:2\n!callback am:1")
+    assert (await appointments(world))["A-0000001"] == "pending"
+
+
+async def test_24h_reminder_and_i_will_come(world: ConsoleWorld) -> None:
+    out = await world.run("!clock 2026-12-02T10:01")
+    assert "Напоминание: приём у врача через 1 сут." in out
+    assert "<@1002" not in out  # opted out of reminders
+    assert "Вы придёте?" in world.last_text(1001)
+    await world.run("@1001\n[Приду]")
+    assert "подтверждена" in world.last_text(1001)
+    assert (await appointments(world))["A-0000001"] == "confirmed"
+
+
+async def test_reminder_buttons_enter_the_existing_flows(world: ConsoleWorld) -> None:
+    await world.run("@1001\n[Перенести]")
+    assert "Выберите" in world.last_text(1001)
+    await world.run("!callback ac:1:0")
+    assert "24 часов" in world.last_text(1001)
+    assert (await appointments(world))["A-0000001"] == "confirmed"
+
+
+async def test_quiet_hours_move_the_2h_reminder_before_the_night(world: ConsoleWorld) -> None:
+    # 1002's visit is at 08:00 Moscow: its 2 h reminder would fall at 06:00, inside the quiet
+    # hours (22:00–08:00), so it was planned just before 22:00 of the evening before.
+    found = await rows(
+        world,
+        "SELECT due_at FROM outbox WHERE kind = 'reminder' AND user_id = 1002 "
+        "AND idem_key LIKE '%:reminder:120'",
+    )
+    assert len(found) == 1
+    due = str(found[0][0])
+    assert due.startswith("2026-12-02") and int(due[11:13]) + 3 < 22, due
