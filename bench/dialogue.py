@@ -374,6 +374,33 @@ CONFIRMED = "Вы записаны"
 TAKEN = "уже заняли"
 
 
+class SqlCounter:
+    """Statements and their time inside the driver (the aiosqlite thread), per step."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = defaultdict(int)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.slow: dict[str, float] = defaultdict(float)  # statement text -> time
+        self.step = "-"
+        self._started: dict[int, float] = {}
+
+    def attach(self, engine: Any) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self._started[id(cursor)] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        spent = time.perf_counter() - self._started.pop(id(cursor), time.perf_counter())
+        self.count[self.step] += 1
+        self.seconds[self.step] += spent
+        self.slow[" ".join(statement.split())[:150]] += spent
+
+
+SQL: SqlCounter | None = None
+
+
 @dataclass
 class Stats:
     lat: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -389,7 +416,15 @@ class Stats:
 
 
 class Bench:
-    def __init__(self, dp: Dispatcher, bot: Bot, client: Client, profiler: cProfile.Profile | None):
+    def __init__(
+        self,
+        dp: Dispatcher,
+        bot: Bot,
+        client: Client,
+        profiler: cProfile.Profile | None,
+        profile_skip: tuple[str, ...] = (),
+    ):
+        self.profile_skip = profile_skip
         self.dp = dp
         self.bot = bot
         self.client = client
@@ -397,7 +432,11 @@ class Bench:
 
     async def feed(self, stats: Stats, phase: str, step: str, update: dict[str, Any]) -> None:
         parsed = self.client.build(update)
-        profiler = self.profiler if phase == "booking" else None
+        profiler = self.profiler
+        if phase != "booking" or step in self.profile_skip:
+            profiler = None
+        if SQL is not None:
+            SQL.step = step if phase != "echo" else "-"
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -458,6 +497,8 @@ async def make_world(synchronous: str, session_kind: str) -> World:
     settings = load_settings(database_url=url)
     clock = VirtualClock(NOW)
     app = build_app(settings, clock, encryption_key=key, engine=engine, throttling=False)
+    if SQL is not None:
+        SQL.attach(engine)
     default = DefaultBotProperties(parse_mode=ParseMode.HTML)
     client: Client
     if session_kind == "emulator":
@@ -489,9 +530,13 @@ def echo_dispatcher() -> Dispatcher:
 
 
 async def run_dialogues(
-    world: World, users: range, concurrency: int, profiler: cProfile.Profile | None = None
+    world: World,
+    users: range,
+    concurrency: int,
+    profiler: cProfile.Profile | None = None,
+    profile_skip: tuple[str, ...] = (),
 ) -> Stats:
-    bench = Bench(world.app.dispatcher, world.bot, world.client, profiler)
+    bench = Bench(world.app.dispatcher, world.bot, world.client, profiler, profile_skip)
     stats = Stats()
     queue = list(users)
     started = time.perf_counter()
@@ -620,15 +665,36 @@ async def one_config(
             await run_echo(world, 17 * args.warmup, 1, 20_000)
             conc = 1 if sequential else args.concurrency
             profiler = cProfile.Profile() if (args.profile and sequential) else None
-            stats = await run_dialogues(world, range(args.users), conc, profiler)
+            stats = await run_dialogues(
+                world, range(args.users), conc, profiler, tuple(args.profile_skip)
+            )
             echo = await run_echo(world, len(stats.lat["whole"]), conc, 30_000)
             report(label, stats, echo, sequential, out)
             if profiler is not None:
                 out.append(profile_text(profiler, args.profile_top))
+            if SQL is not None and sequential:
+                out.append(sql_text(SQL, stats))
             print("\n".join(out), flush=True)
             out.clear()
         finally:
             await world.close()
+
+
+def sql_text(sql: SqlCounter, stats: Stats) -> str:
+    lines = ["## SQL statements per update (sequential run, after the warm-up)"]
+    for step, values in stats.per_step.items():
+        n = len(values)
+        lines.append(
+            f"{step:<14} {sql.count[step] / n:6.1f} statements, "
+            f"{sql.seconds[step] / n * 1000:6.2f} ms in the driver"
+        )
+    lines.append("costliest statements (total seconds):")
+    for text, spent in sorted(sql.slow.items(), key=lambda kv: -kv[1])[:12]:
+        lines.append(f"  {spent:7.3f}  {text}")
+    sql.count.clear()
+    sql.seconds.clear()
+    sql.slow.clear()
+    return "\n".join(lines)
 
 
 def profile_text(profiler: cProfile.Profile, top: int) -> str:
@@ -650,8 +716,15 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile the booking updates")
     parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument(
+        "--profile-skip", action="append", default=[], help="a step not to profile (confirm)"
+    )
     parser.add_argument("--quick", action="store_true", help="one config, small run (smoke test)")
+    parser.add_argument("--sql", action="store_true", help="count statements per step")
     args = parser.parse_args(argv)
+    if args.sql:
+        global SQL
+        SQL = SqlCounter()
     if args.quick:
         args.sync, args.session, args.warmup = "normal", "counting", 1
         args.concurrency = min(args.concurrency, max(2, args.users))

@@ -4,6 +4,13 @@ Inside an update the state is written on the unit of work's connection (see
 storage.uow.current_connection) and commits with the business data; outside
 one (aiogram's FSM middleware reading the state before our middlewares run)
 it uses a short transaction of its own.
+
+A dialogue row is read from the database once per update: the unit of work
+keeps the rows it read or wrote (storage.uow.current_fsm_rows), and the row
+the FSM middleware read just before the update's unit of work opened — under
+aiogram's per-user event lock, so nothing else of that user's runs in between —
+is handed over by :func:`adopt_outer_read` (bot/middlewares/database.py).
+Without this, one booking step read the same row three or four times.
 """
 
 from __future__ import annotations
@@ -11,22 +18,50 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
 from storage.schema import fsm_states
-from storage.uow import current_connection
+from storage.uow import current_connection, current_fsm_rows
 
 StateType = str | State | None
 ENCRYPTED = "fernet:"  # marks an encrypted data column (plain JSON never starts like this)
+Row = tuple[str | None, str] | None  # (state, data) or no row
+
+# The newest read made outside a unit of work: (key, row) — see adopt_outer_read.
+_outer_read: ContextVar[tuple[str, Row] | None] = ContextVar("zapis_fsm_outer_read", default=None)
+
+
+def adopt_outer_read(raw_state: str | None) -> None:
+    """Give the current unit of work the row the FSM middleware has just read.
+
+    Called by the database middleware right after it opened the update's unit
+    of work; ``raw_state`` (what the FSM middleware put in the handler data)
+    must match the row read, or nothing is adopted.
+    """
+    outer = _outer_read.get()
+    _outer_read.set(None)
+    rows = current_fsm_rows.get()
+    if outer is None or rows is None:
+        return
+    key, row = outer
+    if (row[0] if row else None) == raw_state and key not in rows:
+        rows[key] = row
+
+
+# Built once: the statement every update runs (compiled form cached by SQLAlchemy).
+_SELECT_ROW = select(fsm_states.c.state, fsm_states.c.data).where(
+    fsm_states.c.key == bindparam("key")
+)
 
 
 class DatabaseStorage(BaseStorage):
@@ -54,11 +89,19 @@ class DatabaseStorage(BaseStorage):
             yield conn
             await conn.commit()
 
-    async def _row(self, conn: AsyncConnection, key: str) -> Any:
-        result = await conn.execute(
-            select(fsm_states.c.state, fsm_states.c.data).where(fsm_states.c.key == key)
-        )
-        return result.first()
+    async def _row(self, key: str) -> Row:
+        rows = current_fsm_rows.get() if current_connection.get() is not None else None
+        if rows is not None and key in rows:
+            return rows[key]
+        async with self._connection() as conn:
+            result = await conn.execute(_SELECT_ROW, {"key": key})
+            found = result.first()
+        row: Row = None if found is None else (found.state, found.data)
+        if rows is not None:
+            rows[key] = row
+        elif current_connection.get() is None:
+            _outer_read.set((key, row))
+        return row
 
     async def _upsert(self, key: str, **values: Any) -> None:
         # One atomic statement (INSERT .. ON CONFLICT DO UPDATE, both dialects):
@@ -71,15 +114,22 @@ class DatabaseStorage(BaseStorage):
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=[fsm_states.c.key], set_=values)
             )
+        rows = current_fsm_rows.get() if current_connection.get() is not None else None
+        if rows is not None:
+            if key not in rows:
+                return  # not read in this update: the next read asks the database
+            old = rows[key]
+            state, data = old if old is not None else (None, "{}")
+            rows[key] = (values["state"] if "state" in values else state, values.get("data", data))
+        _outer_read.set(None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         await self._upsert(self.key_builder.build(key), state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._connection() as conn:
-            row = await self._row(conn, self.key_builder.build(key))
-        return None if row is None else row.state
+        row = await self._row(self.key_builder.build(key))
+        return None if row is None else row[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         encoded = json.dumps(dict(data), ensure_ascii=False)
@@ -88,11 +138,10 @@ class DatabaseStorage(BaseStorage):
         await self._upsert(self.key_builder.build(key), data=encoded)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._connection() as conn:
-            row = await self._row(conn, self.key_builder.build(key))
+        row = await self._row(self.key_builder.build(key))
         if row is None:
             return {}
-        raw: str = row.data
+        raw: str = row[1]
         if raw.startswith(ENCRYPTED):
             if self.cipher is None:
                 raise ValueError("FSM data is encrypted but the storage has no cipher")
@@ -101,10 +150,13 @@ class DatabaseStorage(BaseStorage):
         return loaded
 
     async def forget(self, key: StorageKey) -> None:
+        built = self.key_builder.build(key)
         async with self._connection() as conn:
-            await conn.execute(
-                delete(fsm_states).where(fsm_states.c.key == self.key_builder.build(key))
-            )
+            await conn.execute(delete(fsm_states).where(fsm_states.c.key == built))
+        rows = current_fsm_rows.get() if current_connection.get() is not None else None
+        if rows is not None:
+            rows[built] = None
+        _outer_read.set(None)
 
     async def close(self) -> None:
         return None

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 current_connection: ContextVar[AsyncConnection | None] = ContextVar(
     "zapis_current_connection", default=None
 )
+# The dialogue rows (fsm_states) this unit of work has read or written, by key:
+# the FSM storage reads a row once per update instead of on every get_state /
+# get_data / update_data (see storage/fsm.py). Dropped on rollback.
+current_fsm_rows: ContextVar[dict[str, tuple[str | None, str] | None] | None] = ContextVar(
+    "zapis_current_fsm_rows", default=None
+)
 
 
 class SqlUnitOfWork:
@@ -35,10 +41,13 @@ class SqlUnitOfWork:
         self.cipher = cipher
         self._conn: AsyncConnection | None = None
         self._token: object | None = None
+        self._rows_token: object | None = None
+        self.fsm_rows: dict[str, tuple[str | None, str] | None] = {}
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self.engine.connect()
         self._token = current_connection.set(self._conn)
+        self._rows_token = current_fsm_rows.set(self.fsm_rows)
         return self
 
     async def __aexit__(
@@ -52,6 +61,10 @@ class SqlUnitOfWork:
         if self._token is not None:
             current_connection.reset(self._token)  # type: ignore[arg-type]
             self._token = None
+        if self._rows_token is not None:
+            current_fsm_rows.reset(self._rows_token)  # type: ignore[arg-type]
+            self._rows_token = None
+        self.fsm_rows.clear()
         if conn is not None:
             try:
                 if conn.in_transaction():
@@ -70,6 +83,7 @@ class SqlUnitOfWork:
             await self.conn.commit()
 
     async def rollback(self) -> None:
+        self.fsm_rows.clear()  # what was written is gone; read the rows again
         if self.conn.in_transaction():
             await self.conn.rollback()
 

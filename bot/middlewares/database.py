@@ -10,9 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User as TgUser
+from aiogram.types import TelegramObject
+from aiogram.types import User as TgUser
 
 from bot.settings import Settings
+from storage.fsm import adopt_outer_read
 from storage.uow import UnitOfWorkFactory
 
 
@@ -29,6 +31,8 @@ class DatabaseMiddleware(BaseMiddleware):
     ) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         async with self.uow_factory() as uow:
+            if "raw_state" in data:  # the FSM middleware has just read this user's row
+                adopt_outer_read(data["raw_state"])
             data["uow"] = uow
             data["user"] = await uow.users.get(tg_user.id) if tg_user else None
             data["staff"] = self.settings.staff.get(tg_user.id) if tg_user else None
