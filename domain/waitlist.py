@@ -49,7 +49,7 @@ _TOD_BOUNDS: dict[str, tuple[time, time]] = {
     "day": (time(12, 0), time(17, 0)),
     "evening": (time(17, 0), time(23, 59, 59)),
 }
-RANGE_DAYS = (7, 14, 30)
+RANGE_DAYS = (1, 7, 14, 30)  # 1 = today only: «a time today, if someone cancels»
 MAX_LIVE_ENTRIES = 5  # per account: against abuse
 
 
@@ -295,7 +295,8 @@ async def _offer_one(
         ctx = await uow.appointments.slot_context(cand.slot_id)
         if ctx is None or not await _allowed(uow, now, patient, ctx):
             return False  # rules depend on the patient, not on which slot: skip this entry
-        until = now + timedelta(minutes=minutes)
+        # Never held past the visit's start: a time later today is offered until it begins.
+        until = min(now + timedelta(minutes=minutes), cand.start)
         if not await uow.waitlist.hold_for(
             entry.user_id, entry.patient_id, cand.slot_id, until, now
         ):

@@ -392,6 +392,7 @@ async def _show_calendar(event: Event, ctx: Ctx, state: FSMContext) -> None:
         ctx.user.id,
         lambda day: BkDay(d=doctor_id, day=day_code(day)),
         views.back("doctors"),
+        join_waitlist=True,
     )
     await show(event, text, kb)
 

@@ -178,10 +178,13 @@ def nothing_free_text() -> str:
 
 
 def nothing_free_rows() -> Rows:
-    return [
-        [button(_("Other clinics"), BkBack(to="clinics"))],
-        [button(_("Join the wait list"), BkJump(to="waitlist"))],
-    ]
+    return [[button(_("Other clinics"), BkBack(to="clinics"))], waitlist_row()]
+
+
+def waitlist_row() -> list[InlineKeyboardButton]:
+    """«Встать в лист ожидания»: also beside free time, for a patient who wants an earlier
+    time (or another time of day) than what is free now."""
+    return [button(_("Join the wait list"), BkJump(to="waitlist"))]
 
 
 def calendar_screen(
@@ -218,6 +221,8 @@ async def doctor_calendar(
     make_day: Callable[[date], CallbackData],
     back_row: list[InlineKeyboardButton],
     extra: Rows | None = None,
+    *,
+    join_waitlist: bool = False,
 ) -> Screen:
     free = await uow.directory.free_days(
         doctor.id, clinic.id, specialty.id, now, clinic.tz, for_user_id=user_id
@@ -227,6 +232,8 @@ async def doctor_calendar(
     header = doctor_card(doctor, nearest, clinic.tz, home_tz) + f"\n🏥 {clinic.name}"
     if not free and extra is None:
         extra = nothing_free_rows()
+    elif join_waitlist:
+        extra = [*(extra or []), waitlist_row()]
     return calendar_screen(header, local_date(now, clinic.tz), free, make_day, back_row, extra)
 
 
@@ -298,8 +305,7 @@ async def earliest_screen(
             names[slot.doctor_id] = doc.surname if doc else ""
         label = f"{alternative_button(slot, clinic.tz)} · {names[slot.doctor_id]}"
         rows.append([button(label, BkSlot(p=patient.id, t=slot.id))])
-    if not found:
-        rows += nothing_free_rows()
+    rows += [waitlist_row()] if found else nothing_free_rows()
     rows.append(back("doctors"))
     text = _("{specialty}, {clinic}: the earliest free times of any doctor.").format(
         specialty=specialty_name(specialty), clinic=clinic.name

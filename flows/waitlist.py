@@ -2,7 +2,7 @@
 
 Join: from the booking flow (the no-free-time screens and the calendar) —
 the specialty, clinic and doctor come from the dialogue; the patient picks a
-range (7 / 14 / 30 days) and a time of day. Offers arrive from the wait-list
+range (today only / 7 / 14 / 30 days) and a time of day. Offers arrive from the wait-list
 job (domain/waitlist.py) as outbox messages with «Записаться» / «Пропустить»
 (flows.ui.notify_callbacks.WlOffer). Every id from a button is checked
 against the user's own patients / entries; anything else is «устарела».
@@ -10,6 +10,7 @@ against the user's own patients / entries; anything else is «устарела»
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
@@ -99,6 +100,16 @@ def tod_label(code: str) -> str:
     }.get(code, code)
 
 
+def range_label(days: int) -> str:
+    return _("Today only") if days == 1 else _("{n} days").format(n=days)
+
+
+def dates_text(start: date, end: date) -> str:
+    if start == end:
+        return _("only {day}").format(day=fmt_short_day(start))
+    return f"{fmt_short_day(start)} – {fmt_short_day(end)}"
+
+
 def _user(data: dict[str, Any]) -> User | None:
     user: User | None = data.get("user")
     return user if user is not None and user.level != "none" else None
@@ -145,11 +156,10 @@ async def _ask_range(
     if what is None:
         await stale(event)
         return
+    ranges = [WlRange(p=p, s=s, c=c, d=d, n=n) for n in waitlist.RANGE_DAYS]
     rows = [
-        [
-            button(_("{n} days").format(n=n), WlRange(p=p, s=s, c=c, d=d, n=n))
-            for n in waitlist.RANGE_DAYS
-        ]
+        [button(range_label(r.n), r) for r in ranges if r.n == 1],
+        [button(range_label(r.n), r) for r in ranges if r.n > 1],
     ]
     if d:
         rows.append([button(_("Any doctor of this clinic"), WlAsk(p=p, s=s, c=c, d=0))])
@@ -238,9 +248,7 @@ async def on_join(query: CallbackQuery, callback_data: WlJoin, **data: Any) -> N
         + "\n\n"
         + what[0]
         + "\n"
-        + _("Dates: {start} – {end}, {tod}").format(
-            start=fmt_short_day(start), end=fmt_short_day(end), tod=tod_label(tod)
-        )
+        + _("Dates: {dates}, {tod}").format(dates=dates_text(start, end), tod=tod_label(tod))
         + "\n\n"
         + _(
             "When a matching time frees up we will send it to you and hold it for {minutes} "
@@ -265,7 +273,7 @@ async def _entry_line(uow: SqlUnitOfWork, entry: WaitEntry) -> str:
         if clinic is not None:
             parts.append(clinic.name)
     if entry.date_from and entry.date_to:
-        parts.append(f"{fmt_short_day(entry.date_from)} – {fmt_short_day(entry.date_to)}")
+        parts.append(dates_text(entry.date_from, entry.date_to))
     parts.append(tod_label(entry.time_of_day))
     line = " · ".join(parts)
     if entry.status == waitlist.OFFERED:
@@ -280,8 +288,8 @@ async def _mine(event: Event, uow: SqlUnitOfWork, user: User, head: str = "") ->
             event,
             head
             + _(
-                "You are not on any wait list. When there is no free time, the booking "
-                "screens offer «Join the wait list»."
+                "You are not on any wait list. To wait for a time (also an earlier one than "
+                "what is free), press «Join the wait list» in a doctor's calendar when booking."
             ),
         )
         return

@@ -85,14 +85,23 @@ class ConsoleWorld:
         debug: bool = False,
         seed: bool = True,
         transport: str = "session",
+        settings_overrides: dict[str, Any] | None = None,
     ) -> ConsoleWorld:
         tmp = None
         if db_url is None:
             db_url, tmp = temporary_db_url()
-        world = await build_world(db_url, now, seed=seed, transport=transport)
+        world = await build_world(
+            db_url, now, seed=seed, transport=transport, settings_overrides=settings_overrides
+        )
         self = cls(world, lang=lang, strict=strict, debug=debug)
         self._tmp = tmp
-        self._options = {"lang": lang, "strict": strict, "debug": debug, "transport": transport}
+        self._options = {
+            "lang": lang,
+            "strict": strict,
+            "debug": debug,
+            "transport": transport,
+            "settings_overrides": settings_overrides,
+        }
         return self
 
     async def restart(self) -> ConsoleWorld:

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -89,9 +90,16 @@ class World:
 
 
 async def build_world(
-    db_url: str, now: datetime | None, *, seed: bool = True, transport: str = "http"
+    db_url: str,
+    now: datetime | None,
+    *,
+    seed: bool = True,
+    transport: str = "http",
+    settings_overrides: dict[str, Any] | None = None,
 ) -> World:
-    settings = load_settings(database_url=db_url)
+    """``settings_overrides``: Settings fields over the environment (tests: e.g.
+    ``{"limits": {"no_show_restriction": True}}``)."""
+    settings = load_settings(**{**(settings_overrides or {}), "database_url": db_url})
     settings.staff = {**settings.staff, **demo_staff()}
     key = encryption_key(settings, db_url)
     engine = create_engine(db_url)
