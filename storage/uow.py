@@ -43,6 +43,7 @@ class SqlUnitOfWork:
         self._token: object | None = None
         self._rows_token: object | None = None
         self.fsm_rows: dict[str, tuple[str | None, str] | None] = {}
+        self.directory_memo: dict[tuple[str, int], object] = {}  # see DirectoryRepository.memo
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self.engine.connect()
@@ -98,7 +99,9 @@ class SqlUnitOfWork:
     def directory(self) -> DirectoryRepository:
         from storage.repos.directory import DirectoryRepository
 
-        return DirectoryRepository(self.conn, self.cipher)
+        repo = DirectoryRepository(self.conn, self.cipher)
+        repo.memo = self.directory_memo
+        return repo
 
     @property
     def appointments(self) -> AppointmentRepository:

@@ -45,8 +45,27 @@ from storage.schema import clinics, doctor_roles, doctors, holds, regions, slots
 
 __all__ = ["DirectoryRepository"]
 
+# Built once (the statement objects, and so their compiled forms, are reused).
+_SPECIALTY_BY_ID = select(specialties).where(specialties.c.id == bindparam("id"))
+_CLINIC_BY_ID = select(clinics).where(clinics.c.id == bindparam("id"))
+_DOCTOR_BY_ID = select(doctors).where(doctors.c.id == bindparam("id"))
+
 
 class DirectoryRepository(Repository):
+    # Specialties, clinics and doctors by id, remembered for one unit of work (set by
+    # SqlUnitOfWork.directory): a booking step asked for the same rows two or three
+    # times (handler, screen, details). These rows are never changed by a dialogue
+    # and the domain objects are frozen, so handing out the same object is safe.
+    memo: dict[tuple[str, int], Any] | None = None
+
+    async def _memo(self, kind: str, key: int, load: Any) -> Any:
+        memo = self.memo
+        if memo is None:
+            return await load()
+        if (kind, key) not in memo:
+            memo[(kind, key)] = await load()
+        return memo[(kind, key)]
+
     # --- reference data -------------------------------------------------------------------
     async def regions(self) -> list[Region]:
         rows = await self.conn.execute(select(regions).order_by(regions.c.name_ru))
@@ -61,10 +80,12 @@ class DirectoryRepository(Repository):
         return [_specialty(r) for r in rows]
 
     async def specialty(self, specialty_id: int) -> Specialty | None:
-        row = (
-            await self.conn.execute(select(specialties).where(specialties.c.id == specialty_id))
-        ).first()
-        return None if row is None else _specialty(row)
+        async def load() -> Specialty | None:
+            row = (await self.conn.execute(_SPECIALTY_BY_ID, {"id": specialty_id})).first()
+            return None if row is None else _specialty(row)
+
+        found: Specialty | None = await self._memo("specialty", specialty_id, load)
+        return found
 
     async def specialty_by_code(self, code: str) -> Specialty | None:
         row = (
@@ -73,12 +94,20 @@ class DirectoryRepository(Repository):
         return None if row is None else _specialty(row)
 
     async def clinic(self, clinic_id: int) -> Clinic | None:
-        row = (await self.conn.execute(select(clinics).where(clinics.c.id == clinic_id))).first()
-        return None if row is None else _clinic(row)
+        async def load() -> Clinic | None:
+            row = (await self.conn.execute(_CLINIC_BY_ID, {"id": clinic_id})).first()
+            return None if row is None else _clinic(row)
+
+        found: Clinic | None = await self._memo("clinic", clinic_id, load)
+        return found
 
     async def doctor(self, doctor_id: int) -> Doctor | None:
-        row = (await self.conn.execute(select(doctors).where(doctors.c.id == doctor_id))).first()
-        return None if row is None else _doctor(row._mapping)
+        async def load() -> Doctor | None:
+            row = (await self.conn.execute(_DOCTOR_BY_ID, {"id": doctor_id})).first()
+            return None if row is None else _doctor(row._mapping)
+
+        found: Doctor | None = await self._memo("doctor", doctor_id, load)
+        return found
 
     async def slot(self, slot_id: int) -> Slot | None:
         row = (await self.conn.execute(select(slots).where(slots.c.id == slot_id))).first()
