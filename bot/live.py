@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import importlib
 import logging
 import re
 import signal
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -36,6 +34,7 @@ from aiohttp import web
 
 from bot.app import App, build_app, resolve_encryption_key
 from bot.clock import SystemClock
+from bot.scheduler import RunningJobs, start_scheduler
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger("zapis.live")
@@ -149,82 +148,23 @@ async def set_commands(app: App, bot: Bot) -> None:
     await bot.set_my_commands(default, scope=BotCommandScopeDefault())
 
 
-Stopper = Callable[[], Awaitable[None]]
-
-
-async def start_scheduler(app: App, bot: Bot) -> Stopper:
-    """Start the background jobs; returns the coroutine function that stops them.
-
-    bot/scheduler.py (APScheduler wiring) is written separately; when it is
-    present it owns the jobs. Until then the jobs listed in ``app.jobs`` run
-    on a plain APScheduler interval trigger so nothing silently never runs.
-    """
-    try:
-        wiring: Any = importlib.import_module("bot.scheduler")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.scheduler":
-            raise
-        wiring = None
-    starter = getattr(wiring, "start_scheduler", None) if wiring is not None else None
-    if starter is not None:
-        handle = starter(app, bot)
-        if asyncio.iscoroutine(handle):
-            handle = await handle
-        return _stopper_for(handle)
-
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    sched = AsyncIOScheduler(timezone="UTC")
-    for job in app.jobs:
-
-        async def tick(run: Callable[[Any], Awaitable[None]] = job.run) -> None:
-            await run(app.clock.now())
-
-        sched.add_job(tick, "interval", seconds=job.every_seconds, id=job.name, coalesce=True)
-    sched.start()
-
-    async def stop() -> None:
-        sched.shutdown(wait=False)
-
-    return stop
-
-
-def _stopper_for(handle: Any) -> Stopper:
-    async def stop() -> None:
-        if handle is None:
-            return
-        for name in ("stop", "aclose", "shutdown"):
-            method = getattr(handle, name, None)
-            if method is not None:
-                result = method()
-                if asyncio.iscoroutine(result):
-                    await result
-                return
-        if callable(handle):
-            result = handle()
-            if asyncio.iscoroutine(result):
-                await result
-
-    return stop
-
-
 async def run_polling(settings: Settings) -> int:
     bot = make_bot(settings)
     app = await prepare_app(settings)
     app.attach_bot(bot)
-    stop_jobs: Stopper | None = None
+    jobs: RunningJobs | None = None
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await set_commands(app, bot)
-        stop_jobs = await start_scheduler(app, bot)
+        jobs = start_scheduler(app, bot)
         me = await bot.get_me()
         log.info("polling as @%s", me.username)
         dp = app.dispatcher
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
         return 0
     finally:
-        if stop_jobs is not None:
-            await stop_jobs()
+        if jobs is not None:
+            await jobs.stop()
         await app.close()
         await bot.session.close()
 
@@ -234,7 +174,7 @@ async def run_webhook(settings: Settings) -> int:
     bot = make_bot(settings)
     app = await prepare_app(settings)
     app.attach_bot(bot)
-    stop_jobs: Stopper | None = None
+    jobs: RunningJobs | None = None
     runner: web.AppRunner | None = None
     try:
         dp = app.dispatcher
@@ -244,7 +184,7 @@ async def run_webhook(settings: Settings) -> int:
             allowed_updates=dp.resolve_used_update_types(),
         )
         await set_commands(app, bot)
-        stop_jobs = await start_scheduler(app, bot)
+        jobs = start_scheduler(app, bot)
         runner = web.AppRunner(build_webhook_app(app, bot, secret))
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
@@ -258,8 +198,8 @@ async def run_webhook(settings: Settings) -> int:
         await _wait_for_signal()
         return 0
     finally:
-        if stop_jobs is not None:
-            await stop_jobs()
+        if jobs is not None:
+            await jobs.stop()
         if runner is not None:
             await runner.cleanup()  # closes the bot session via the request handler
         await app.close()

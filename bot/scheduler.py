@@ -10,6 +10,7 @@ functions with the virtual clock's "now".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from domain.quiet_hours import QuietWindow
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.app import App
+    from bot.app import App, Job
 
 log = logging.getLogger("zapis.scheduler")
 
@@ -75,16 +76,52 @@ def register_jobs(app: App) -> None:
     app.jobs.append(ScheduledJob("notifier", NOTIFIER_EVERY_SECONDS, notify))
 
 
-def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:
+class RunningJobs:
+    """APScheduler plus the job runs in flight, so stopping waits for nothing half-done.
+
+    APScheduler's ``shutdown`` does not wait for coroutine jobs; a notifier
+    batch still running when the engine is disposed would be left dangling.
+    """
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    async def stop(self, grace_seconds: float = 30.0) -> None:
+        """No new runs; let the runs in flight finish (a batch is short) before the engine goes.
+
+        Cancelling a run mid-query is worse than waiting: an aiosqlite
+        connection cancelled inside a statement is terminated by SQLAlchemy
+        in a shielded task that can outlive the event loop.
+        """
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if not self.in_flight:
+            return
+        _done, pending = await asyncio.wait(set(self.in_flight), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def start_scheduler(app: App, bot: Bot) -> RunningJobs:
     """Production: APScheduler (in-memory job store) runs ``app.jobs`` on the system clock."""
     if app.bot is None:
         app.attach_bot(bot)
     register_jobs(app)
     sched = AsyncIOScheduler(timezone="UTC")
+    running = RunningJobs(sched)
     for job in app.jobs:
 
-        async def tick(run=job.run) -> None:  # type: ignore[no-untyped-def]
-            await run(app.clock.now())
+        async def tick(run: Job = job.run) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            running.in_flight.add(task)
+            try:
+                await run(app.clock.now())
+            finally:
+                running.in_flight.discard(task)
 
         sched.add_job(
             tick,
@@ -96,4 +133,4 @@ def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:
             next_run_time=app.clock.now(),  # rows due while we were down go out at start
         )
     sched.start()
-    return sched
+    return running
