@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_time, get_timezone_location
 
@@ -130,11 +130,16 @@ def clinic_card(clinic: Clinic) -> str:
 
 def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> str:
     """Qualification, experience, rating and the nearest free time."""
-    lines = [f"👩‍⚕️ {doctor.full_name}"]
+    lines = [f"🩺 {doctor.full_name}"]
     facts = []
     if doctor.qualification:
         facts.append(doctor.qualification)
-    facts.append(_("experience {years} yrs").format(years=doctor.experience_years))
+    years = doctor.experience_years
+    facts.append(
+        ngettext("{years} year of experience", "{years} years of experience", years).format(
+            years=years
+        )
+    )
     facts.append(rating_text(doctor.rating))
     lines.append(" · ".join(facts))
     if nearest is not None:
