@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiogram.types import ErrorEvent
-from aiogram.utils.i18n import I18n, gettext as _
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import telegram_locale
 

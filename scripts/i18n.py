@@ -1,9 +1,9 @@
 """The pybabel workflow in one script: extract, update, compile, check.
 
-    python scripts/i18n.py extract   # sources -> locales/messages.pot
-    python scripts/i18n.py update    # messages.pot -> ru/en messages.po (new ids appear untranslated)
-    python scripts/i18n.py compile   # messages.po -> messages.mo (what the bot loads)
-    python scripts/i18n.py check     # fails on a missing, empty or fuzzy translation
+python scripts/i18n.py extract   # sources -> locales/messages.pot
+python scripts/i18n.py update    # messages.pot -> ru/en messages.po (new ids appear untranslated)
+python scripts/i18n.py compile   # messages.po -> messages.mo (what the bot loads)
+python scripts/i18n.py check     # fails on a missing, empty or fuzzy translation
 """
 
 from __future__ import annotations
@@ -56,13 +56,28 @@ def merge_parts() -> None:
 
 
 def extract() -> None:
-    pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "-o", "locales/messages.pot", ".")
+    pybabel(
+        "extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "-o", "locales/messages.pot", "."
+    )
 
 
 def update() -> None:
     for lang in LANGS:
-        pybabel("update", "-i", "locales/messages.pot", "-d", "locales", "-D", "messages", "-l", lang,
-                "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100")
+        pybabel(
+            "update",
+            "-i",
+            "locales/messages.pot",
+            "-d",
+            "locales",
+            "-D",
+            "messages",
+            "-l",
+            lang,
+            "--no-fuzzy-matching",
+            "--ignore-obsolete",
+            "-w",
+            "100",
+        )
 
 
 def compile_() -> None:
@@ -82,8 +97,10 @@ def check() -> int:
             if not message.id:
                 continue
             found = catalog.get(message.id)
-            if found is None or not found.string or (
-                isinstance(found.string, tuple) and not all(found.string)
+            if (
+                found is None
+                or not found.string
+                or (isinstance(found.string, tuple) and not all(found.string))
             ):
                 problems.append(f"{lang}: missing translation for {message.id!r}")
             elif found.fuzzy:

@@ -120,7 +120,7 @@ class DatabaseStorage(BaseStorage):
                 return  # not read in this update: the next read asks the database
             old = rows[key]
             state, data = old if old is not None else (None, "{}")
-            rows[key] = (values["state"] if "state" in values else state, values.get("data", data))
+            rows[key] = (values.get("state", state), values.get("data", data))
         _outer_read.set(None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

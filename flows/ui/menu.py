@@ -29,4 +29,5 @@ def main_menu() -> ReplyKeyboardMarkup:
         input_field_placeholder=_("Choose a section"),
     )
 
+
 MAIN_MENU_LABEL = __("Main menu")
