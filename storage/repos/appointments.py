@@ -29,6 +29,7 @@ from domain.models import (
     Specialty,
 )
 from storage.repos.base import Repository, from_db, to_db
+from storage.repos.users import UserRepository
 from storage.schema import (
     ACTIVE_APPOINTMENT_STATES,
     appointment_events,
@@ -79,28 +80,7 @@ class AppointmentRepository(Repository):
 
     async def get_patient(self, patient_id: int) -> Patient | None:
         """A live (not erased) patient; ownership is ``owner_user_id``."""
-        row = (
-            await self.conn.execute(
-                select(patients).where(patients.c.id == patient_id, patients.c.deleted_at.is_(None))
-            )
-        ).first()
-        if row is None:
-            return None
-        return Patient(
-            id=row.id,
-            owner_user_id=row.owner_user_id,
-            relation=row.relation,
-            surname=row.surname,
-            name=row.name,
-            patronymic=row.patronymic,
-            birth_date=row.birth_date,
-            sex=Sex(row.sex) if row.sex else None,
-            snils=self.cipher.decrypt(row.snils_enc),
-            policy=self.cipher.decrypt(row.policy_enc),
-            email=self.cipher.decrypt(row.email_enc),
-            attached_clinic_id=row.attached_clinic_id,
-            confirmed=row.confirmed,
-        )
+        return await UserRepository(self.conn, self.cipher).patient(patient_id)
 
     async def patient_ids_of(self, user_id: int) -> list[int]:
         rows = await self.conn.execute(
