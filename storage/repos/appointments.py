@@ -14,8 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from domain.booking_ports import Hold, NewAppointment, SlotContext
@@ -159,16 +157,8 @@ class AppointmentRepository(Repository):
             "slot_id": slot_id,
             "expires_at": to_db(expires_at),
         }
-        # ON CONFLICT DO NOTHING without a target covers the slot's unique key:
-        # a concurrent holder makes this 0 rows instead of an error that would
-        # abort the PostgreSQL transaction.
-        stmt = (
-            sqlite_insert(holds).values(values).on_conflict_do_nothing()
-            if self.is_sqlite
-            else pg_insert(holds).values(values).on_conflict_do_nothing()
-        )
-        result = await self.conn.execute(stmt)
-        return int(result.rowcount) == 1
+        # A concurrent holder of the slot makes this False, not an error.
+        return await self.insert_unless_conflict(holds, values)
 
     async def get_hold(self, user_id: int, now: datetime) -> Hold | None:
         row = (

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.crypto import PersonalDataCipher
@@ -35,3 +39,18 @@ class Repository:
     @property
     def is_sqlite(self) -> bool:
         return self.conn.dialect.name == "sqlite"
+
+    async def insert_unless_conflict(self, table: Table, values: dict[str, Any]) -> bool:
+        """INSERT … ON CONFLICT DO NOTHING on either engine; True if the row went in.
+
+        Without a conflict target it covers every unique key: a concurrent
+        writer makes this 0 rows instead of an error that would abort the
+        PostgreSQL transaction.
+        """
+        stmt = (
+            sqlite_insert(table).values(values).on_conflict_do_nothing()
+            if self.is_sqlite
+            else pg_insert(table).values(values).on_conflict_do_nothing()
+        )
+        result = await self.conn.execute(stmt)
+        return int(result.rowcount) == 1

@@ -11,8 +11,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from domain.waitlist import LIVE, OFFERED, Candidate, NewEntry, WaitEntry
@@ -193,13 +191,7 @@ class WaitListRepository(Repository):
             "expires_at": to_db(until),
             "purpose": "waitlist",
         }
-        stmt = (
-            sqlite_insert(holds).values(values).on_conflict_do_nothing()
-            if self.is_sqlite
-            else pg_insert(holds).values(values).on_conflict_do_nothing()
-        )
-        result = await self.conn.execute(stmt)
-        return int(result.rowcount) == 1
+        return await self.insert_unless_conflict(holds, values)
 
     async def drop_hold(self, user_id: int, slot_id: int) -> None:
         await self.conn.execute(
