@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Row
 
 from domain.booking_ports import Hold, NewAppointment, SlotContext
@@ -70,6 +70,29 @@ def _appointment(row: Row[Any]) -> Appointment:
         cancelled_by=row.cancelled_by,
         cancel_reason=row.cancel_reason,
         rescheduled_to=row.rescheduled_to,
+    )
+
+
+def _count_active_for_specialty(patient_id: int, specialty_id: int, now: datetime) -> Select[Any]:
+    """COUNT of the patient's upcoming active appointments in the specialty."""
+    return (
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.patient_id == patient_id,
+            appointments.c.specialty_id == specialty_id,
+            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+            appointments.c.start_utc >= to_db(now),
+        )
+    )
+
+
+def _count_created_by(user_id: int, since: datetime) -> Select[Any]:
+    """COUNT of the appointments the account created after ``since`` (the daily cap)."""
+    return (
+        select(func.count())
+        .select_from(appointments)
+        .where(appointments.c.user_id == user_id, appointments.c.created_at > to_db(since))
     )
 
 
@@ -296,47 +319,19 @@ class AppointmentRepository(Repository):
         self, patient_id: int, specialty_id: int, now: datetime
     ) -> int:
         """Upcoming active appointments of a patient in a specialty (past ones don't block)."""
-        value = await self.conn.scalar(
-            select(func.count())
-            .select_from(appointments)
-            .where(
-                appointments.c.patient_id == patient_id,
-                appointments.c.specialty_id == specialty_id,
-                appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
-                appointments.c.start_utc >= to_db(now),
-            )
-        )
+        value = await self.conn.scalar(_count_active_for_specialty(patient_id, specialty_id, now))
         return int(value or 0)
 
     async def count_created_by(self, user_id: int, since: datetime) -> int:
-        value = await self.conn.scalar(
-            select(func.count())
-            .select_from(appointments)
-            .where(appointments.c.user_id == user_id, appointments.c.created_at > to_db(since))
-        )
+        value = await self.conn.scalar(_count_created_by(user_id, since))
         return int(value or 0)
 
     async def rule_counts(
         self, patient_id: int, specialty_id: int, user_id: int, now: datetime, since: datetime
     ) -> tuple[int, int]:
         """(count_active_for_specialty, count_created_by) in one round trip."""
-        active = (
-            select(func.count())
-            .select_from(appointments)
-            .where(
-                appointments.c.patient_id == patient_id,
-                appointments.c.specialty_id == specialty_id,
-                appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
-                appointments.c.start_utc >= to_db(now),
-            )
-            .scalar_subquery()
-        )
-        created = (
-            select(func.count())
-            .select_from(appointments)
-            .where(appointments.c.user_id == user_id, appointments.c.created_at > to_db(since))
-            .scalar_subquery()
-        )
+        active = _count_active_for_specialty(patient_id, specialty_id, now).scalar_subquery()
+        created = _count_created_by(user_id, since).scalar_subquery()
         row = (await self.conn.execute(select(active, created))).one()
         return int(row[0] or 0), int(row[1] or 0)
 
