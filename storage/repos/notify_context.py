@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Join, Table, exists, select
 
 from domain.models import AppointmentStatus
 from storage.repos.base import Repository, from_db, to_db
@@ -76,6 +77,52 @@ def _doctor_name(surname: str, name: str, patronymic: str) -> str:
     return " ".join(p for p in (surname, name, patronymic) if p)
 
 
+# Doctor, clinic and specialty columns every VisitInfo shows (see _with_place).
+_PLACE_COLUMNS = (
+    doctors.c.surname.label("d_surname"),
+    doctors.c.name.label("d_name"),
+    doctors.c.patronymic.label("d_patronymic"),
+    clinics.c.name.label("c_name"),
+    clinics.c.address,
+    clinics.c.tz,
+    clinics.c.region_id,
+    specialties.c.name_ru,
+    specialties.c.name_en,
+    specialties.c.prep_ru,
+    specialties.c.prep_en,
+)
+
+
+def _with_place(table: Table) -> Join:
+    """``table`` (appointments or slots) joined to its doctor, clinic and specialty."""
+    return (
+        table.join(doctors, doctors.c.id == table.c.doctor_id)
+        .join(clinics, clinics.c.id == table.c.clinic_id)
+        .join(specialties, specialties.c.id == table.c.specialty_id)
+    )
+
+
+def _visit(r: Any, **extra: Any) -> VisitInfo:
+    """A VisitInfo from a row with start_utc, minutes, the place ids and ``_PLACE_COLUMNS``."""
+    return VisitInfo(
+        start=from_db(r.start_utc),
+        minutes=r.minutes,
+        doctor_id=r.doctor_id,
+        doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
+        clinic_id=r.clinic_id,
+        clinic_name=r.c_name,
+        clinic_address=r.address,
+        clinic_tz=r.tz,
+        region_id=r.region_id,
+        specialty_id=r.specialty_id,
+        specialty_ru=r.name_ru,
+        specialty_en=r.name_en,
+        prep_ru=r.prep_ru,
+        prep_en=r.prep_en,
+        **extra,
+    )
+
+
 class NotifyContextRepository(Repository):
     async def recipients(self, user_ids: Iterable[int]) -> dict[int, Recipient]:
         ids = sorted(set(user_ids))
@@ -121,7 +168,7 @@ class NotifyContextRepository(Repository):
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        a, d, c, s, p = appointments, doctors, clinics, specialties, patients
+        a, p = appointments, patients
         stmt = (
             select(
                 a.c.id,
@@ -134,46 +181,18 @@ class NotifyContextRepository(Repository):
                 a.c.doctor_id,
                 a.c.clinic_id,
                 a.c.specialty_id,
-                d.c.surname.label("d_surname"),
-                d.c.name.label("d_name"),
-                d.c.patronymic.label("d_patronymic"),
-                c.c.name.label("c_name"),
-                c.c.address,
-                c.c.tz,
-                c.c.region_id,
-                s.c.name_ru,
-                s.c.name_en,
-                s.c.prep_ru,
-                s.c.prep_en,
+                *_PLACE_COLUMNS,
                 p.c.surname.label("p_surname"),
                 p.c.name.label("p_name"),
                 p.c.relation,
             )
-            .select_from(
-                a.join(d, d.c.id == a.c.doctor_id)
-                .join(c, c.c.id == a.c.clinic_id)
-                .join(s, s.c.id == a.c.specialty_id)
-                .join(p, p.c.id == a.c.patient_id)
-            )
+            .select_from(_with_place(a).join(p, p.c.id == a.c.patient_id))
             .where(a.c.id.in_(wanted))
         )
         out: dict[int, VisitInfo] = {}
         for r in await self.conn.execute(stmt):
-            out[r.id] = VisitInfo(
-                start=from_db(r.start_utc),
-                minutes=r.minutes,
-                doctor_id=r.doctor_id,
-                doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
-                clinic_id=r.clinic_id,
-                clinic_name=r.c_name,
-                clinic_address=r.address,
-                clinic_tz=r.tz,
-                region_id=r.region_id,
-                specialty_id=r.specialty_id,
-                specialty_ru=r.name_ru,
-                specialty_en=r.name_en,
-                prep_ru=r.prep_ru,
-                prep_en=r.prep_en,
+            out[r.id] = _visit(
+                r,
                 appointment_id=r.id,
                 number=r.number,
                 status=AppointmentStatus(r.status),
@@ -219,7 +238,7 @@ class NotifyContextRepository(Repository):
         return await self._slot_infos(*cond, limit=limit)
 
     async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:
-        sl, d, c, s = slots, doctors, clinics, specialties
+        sl = slots
         stmt = (
             select(
                 sl.c.id,
@@ -229,46 +248,14 @@ class NotifyContextRepository(Repository):
                 sl.c.doctor_id,
                 sl.c.clinic_id,
                 sl.c.specialty_id,
-                d.c.surname.label("d_surname"),
-                d.c.name.label("d_name"),
-                d.c.patronymic.label("d_patronymic"),
-                c.c.name.label("c_name"),
-                c.c.address,
-                c.c.tz,
-                c.c.region_id,
-                s.c.name_ru,
-                s.c.name_en,
-                s.c.prep_ru,
-                s.c.prep_en,
+                *_PLACE_COLUMNS,
             )
-            .select_from(
-                sl.join(d, d.c.id == sl.c.doctor_id)
-                .join(c, c.c.id == sl.c.clinic_id)
-                .join(s, s.c.id == sl.c.specialty_id)
-            )
+            .select_from(_with_place(sl))
             .where(*cond)  # type: ignore[arg-type]
             .order_by(sl.c.start_utc, sl.c.id)
         )
         if limit is not None:
             stmt = stmt.limit(limit)
         return [
-            VisitInfo(
-                start=from_db(r.start_utc),
-                minutes=r.minutes,
-                doctor_id=r.doctor_id,
-                doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
-                clinic_id=r.clinic_id,
-                clinic_name=r.c_name,
-                clinic_address=r.address,
-                clinic_tz=r.tz,
-                region_id=r.region_id,
-                specialty_id=r.specialty_id,
-                specialty_ru=r.name_ru,
-                specialty_en=r.name_en,
-                prep_ru=r.prep_ru,
-                prep_en=r.prep_en,
-                slot_id=r.id,
-                slot_status=r.status,
-            )
-            for r in await self.conn.execute(stmt)
+            _visit(r, slot_id=r.id, slot_status=r.status) for r in await self.conn.execute(stmt)
         ]
