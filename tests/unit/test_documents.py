@@ -86,3 +86,92 @@ def test_pdf_text_holds_patient_doctor_date_time() -> None:
         "Натощак",
     ):
         assert needle in flat, needle
+
+
+def _ics_the_slow_way(tz: str) -> bytes:
+    """What appointment_ics produced before the VTIMEZONE cache: add_missing_timezones()."""
+    from icalendar import Event
+
+    local = START.astimezone(ZoneInfo(tz))
+    cal = Calendar()
+    cal.add("prodid", "-//Zapis//Appointment booking bot//RU")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", "appointment-A-000123@zapis.bot")
+    event.add("dtstamp", STAMP)
+    event.add("dtstart", local)
+    event.add("dtend", local + timedelta(minutes=20))
+    event.add("summary", "Приём: терапевт — Петрова Анна Сергеевна")
+    event.add("location", "Поликлиника № 1, ул. Ленина, 5")
+    event.add("description", "Номер записи A-000123; возьмите полис ОМС")
+    event.add("status", "CONFIRMED")
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+def test_ics_with_cached_timezone_is_byte_identical_to_icalendar() -> None:
+    for tz in ("Europe/Moscow", "Asia/Novosibirsk", "Europe/Kaliningrad", "Europe/Moscow", "UTC"):
+        assert _ics(tz) == _ics_the_slow_way(tz), tz
+    assert b"VTIMEZONE" not in _ics("UTC")
+    assert b"DTSTART:20261203T033000Z" in _ics("UTC")
+
+
+def _pdf_text(patient: str) -> str:
+    raw = appointment_pdf(
+        title="Подтверждение записи к врачу",
+        rows=[("Пациент", patient), ("Врач", "Петрова Анна Сергеевна"), ("Время", "10:30")],
+    )
+    assert raw.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(raw)).pages)
+    return " ".join(text.split())
+
+
+def test_pdf_names_beyond_russian_render() -> None:
+    """Latin-1 / Latin Extended-A and non-Russian Cyrillic letters are in the shipped subset."""
+    flat = _pdf_text("Łukasz Müller-Øster, Ґалина Її Ўладзімір Әлия Ёлкина №5 «₽»")
+    assert "Łukasz Müller-Øster, Ґалина Її Ўладзімір Әлия Ёлкина №5 «₽»" in flat
+    assert "Петрова Анна Сергеевна" in flat
+
+
+def test_pdf_characters_outside_the_font_do_not_break_it() -> None:
+    # 'ǎ' (Latin Extended-B) and 'ặ' are outside the subset: drawn from their base letter;
+    # Georgian, Chinese and an emoji have no substitute: a visible '?'.
+    flat = _pdf_text("Nguyễn Đặng Ǎna ნინო 李 🙂")
+    assert "Nguy" in flat and "Đang" in flat
+    assert "ნ" not in flat and "李" not in flat
+    assert "?" in flat
+    assert "Петрова Анна Сергеевна" in flat
+
+
+def test_printable_substitutions() -> None:
+    from bot.documents.pdf import printable
+
+    assert printable("Иванов Иван\nПетрович") == "Иванов Иван\nПетрович"
+    assert printable("Ёлкина") == "Ёлкина"
+    assert printable("Е\u0308лкина") == "Ёлкина"  # typed decomposed: composed again
+    assert printable("ǎ") in ("a\u030c", "a")
+    assert printable("ặ") == "a"
+    assert printable("ﬁle") == "file"
+    assert printable("ნ 李 🙂") == "? ? ?"
+    assert printable("a\ufe0fb") == "ab"  # an invisible variation selector is dropped
+
+
+def test_shipped_fonts_are_renamed_and_keep_the_notices() -> None:
+    """Bitstream Vera licence: a modified font may not be named "Bitstream" or "Vera"."""
+    from fontTools.ttLib import TTFont
+
+    from bot.documents.pdf import FONT_FILES
+
+    for path in FONT_FILES.values():
+        font = TTFont(path, lazy=True)
+        names = {r.nameID: r.toUnicode() for r in font["name"].names if r.platformID == 3}
+        font.close()
+        for nid in (1, 3, 4, 6, 16):
+            if nid in names:
+                assert "Vera" not in names[nid] and "Bitstream" not in names[nid], names[nid]
+        assert names[1] == "DejaVu Sans Zapis"
+        assert "Bitstream" in names[0]  # copyright notice kept
+        assert 13 in names  # licence text kept
