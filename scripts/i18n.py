@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -21,38 +21,13 @@ KEYWORDS = ["-k", "_", "-k", "__", "-k", "lazy_gettext", "-k", "gettext"]
 
 
 def pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "-q", *args], check=True, cwd=ROOT
+    )
 
 
 def po_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / "messages.po"
-
-
-def merge_parts() -> None:
-    """Fold per-area fragments (locales/<lang>/LC_MESSAGES/parts/*.po) into messages.po."""
-    for lang in LANGS:
-        parts = sorted((LOCALES / lang / "LC_MESSAGES" / "parts").glob("*.po"))
-        if not parts:
-            continue
-        target = po_path(lang)
-        if target.exists():
-            with target.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
-        else:
-            from babel.messages.catalog import Catalog
-
-            catalog = Catalog(locale=lang, project="zapis")
-        for part in parts:
-            with part.open("rb") as fh:
-                fragment = read_po(fh, locale=lang)
-            for message in fragment:
-                if message.id and message.string:
-                    catalog[message.id] = message
-                    message.flags.discard("fuzzy")
-        catalog.fuzzy = False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as fh:
-            write_po(fh, catalog, width=100, sort_output=True)
 
 
 def extract() -> None:
@@ -81,7 +56,6 @@ def update() -> None:
 
 
 def compile_() -> None:
-    merge_parts()
     pybabel("compile", "-d", "locales", "-D", "messages", "--statistics")
 
 
