@@ -259,17 +259,13 @@ async def on_slot(query: CallbackQuery, callback_data: ApMoveSlot, **data: Any) 
 async def _taken(
     query: CallbackQuery, uow: SqlUnitOfWork, appointment: Appointment, taken: SlotTaken
 ) -> None:
-    rows = await views.alternatives_rows(
-        uow, taken.alternatives, lambda s: ApMoveSlot(a=appointment.id, t=s.id)
+    text, kb = await views.taken_screen(
+        uow,
+        taken.alternatives,
+        lambda s: ApMoveSlot(a=appointment.id, t=s.id),
+        [button(_("Back"), ApMove(a=appointment.id))],
     )
-    rows.append([button(_("Back"), ApMove(a=appointment.id))])
-    text = _("This time has just been taken by someone else.") + "\n"
-    text += (
-        _("The nearest free times:")
-        if len(rows) > 1
-        else _("There are no other free times nearby.")
-    )
-    await show(query, text, inline(rows), new=True)
+    await show(query, text, kb, new=True)
 
 
 async def on_confirm(query: CallbackQuery, callback_data: ApMoveConfirm, **data: Any) -> None:

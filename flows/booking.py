@@ -484,17 +484,10 @@ async def on_slot(
 
 
 async def _slot_taken(event: Event, ctx: Ctx, patient: Patient, taken: SlotTaken) -> None:
-    rows = await views.alternatives_rows(
-        ctx.uow, taken.alternatives, lambda s: BkSlot(p=patient.id, t=s.id)
+    text, kb = await views.taken_screen(
+        ctx.uow, taken.alternatives, lambda s: BkSlot(p=patient.id, t=s.id), views.back("days")
     )
-    rows.append(views.back("days"))
-    text = _("This time has just been taken by someone else.")
-    text += "\n" + (
-        _("The nearest free times:")
-        if len(rows) > 1
-        else _("There are no other free times nearby.")
-    )
-    await show(event, text, inline(rows), new=True)
+    await show(event, text, kb, new=True)
 
 
 async def on_confirm(

@@ -355,5 +355,20 @@ async def alternatives_rows(
     return rows
 
 
+async def taken_screen(
+    uow: SqlUnitOfWork,
+    slot_ids: tuple[int, ...],
+    make: Callable[[Slot], CallbackData],
+    back_row: list[InlineKeyboardButton],
+) -> Screen:
+    """The slot was lost in a race (booking or a move): the nearest alternatives, if any,
+    and the way back."""
+    rows = await alternatives_rows(uow, slot_ids, make)
+    text = _("This time has just been taken by someone else.") + "\n"
+    text += _("The nearest free times:") if rows else _("There are no other free times nearby.")
+    rows.append(back_row)
+    return text, inline(rows)
+
+
 def day_of(slot: Slot, tz: str) -> int:
     return day_code(local(slot.start, tz).date())
