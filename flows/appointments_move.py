@@ -6,6 +6,7 @@ is released, in one transaction). Every press re-checks the appointment's owner.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
@@ -72,6 +73,22 @@ async def _refuse_inactive(query: CallbackQuery, appointment: Appointment, now: 
     return True
 
 
+async def _open(
+    query: CallbackQuery, data: dict[str, Any], appointment_id: int
+) -> tuple[User, Appointment, datetime] | None:
+    """The user's appointment that can still be moved, and now; None when the press has
+    been answered already (a stale button, or an appointment no longer active/upcoming)."""
+    found = await _movable(data, appointment_id)
+    if found is None:
+        await stale(query)
+        return None
+    user, appointment = found
+    now = data["clock"].now()
+    if await _refuse_inactive(query, appointment, now):
+        return None
+    return user, appointment, now
+
+
 async def _calendar(
     query: CallbackQuery, data: dict[str, Any], user: User, appointment: Appointment, doctor_id: int
 ) -> None:
@@ -108,25 +125,18 @@ async def _calendar(
 
 
 async def on_move(query: CallbackQuery, callback_data: ApMove, **data: Any) -> None:
-    found = await _movable(data, callback_data.a)
-    if found is None:
-        await stale(query)
+    opened = await _open(query, data, callback_data.a)
+    if opened is None:
         return
-    user, appointment = found
-    if await _refuse_inactive(query, appointment, data["clock"].now()):
-        return
+    user, appointment, _now = opened
     await _calendar(query, data, user, appointment, appointment.doctor_id)
 
 
 async def on_other(query: CallbackQuery, callback_data: ApMoveOther, **data: Any) -> None:
-    found = await _movable(data, callback_data.a)
-    if found is None:
-        await stale(query)
+    opened = await _open(query, data, callback_data.a)
+    if opened is None:
         return
-    user, appointment = found
-    now = data["clock"].now()
-    if await _refuse_inactive(query, appointment, now):
-        return
+    user, appointment, now = opened
     uow: SqlUnitOfWork = data["uow"]
     clinic = await uow.directory.clinic(appointment.clinic_id)
     spec = await uow.directory.specialty(appointment.specialty_id)
@@ -151,25 +161,18 @@ async def on_other(query: CallbackQuery, callback_data: ApMoveOther, **data: Any
 
 
 async def on_doctor(query: CallbackQuery, callback_data: ApMoveDoctor, **data: Any) -> None:
-    found = await _movable(data, callback_data.a)
-    if found is None:
-        await stale(query)
+    opened = await _open(query, data, callback_data.a)
+    if opened is None:
         return
-    user, appointment = found
-    if await _refuse_inactive(query, appointment, data["clock"].now()):
-        return
+    user, appointment, _now = opened
     await _calendar(query, data, user, appointment, callback_data.d)
 
 
 async def on_day(query: CallbackQuery, callback_data: ApMoveDay, **data: Any) -> None:
-    found = await _movable(data, callback_data.a)
-    if found is None:
-        await stale(query)
+    opened = await _open(query, data, callback_data.a)
+    if opened is None:
         return
-    user, appointment = found
-    now = data["clock"].now()
-    if await _refuse_inactive(query, appointment, now):
-        return
+    user, appointment, now = opened
     uow: SqlUnitOfWork = data["uow"]
     directory = uow.directory
     doctor = await directory.doctor(callback_data.d)
@@ -201,14 +204,10 @@ async def on_day(query: CallbackQuery, callback_data: ApMoveDay, **data: Any) ->
 
 async def on_slot(query: CallbackQuery, callback_data: ApMoveSlot, **data: Any) -> None:
     """The summary of the move: hold the new slot (rescheduling rules) and show old → new."""
-    found = await _movable(data, callback_data.a)
-    if found is None:
-        await stale(query)
+    opened = await _open(query, data, callback_data.a)
+    if opened is None:
         return
-    user, appointment = found
-    now = data["clock"].now()
-    if await _refuse_inactive(query, appointment, now):
-        return
+    user, appointment, now = opened
     uow: SqlUnitOfWork = data["uow"]
     slot = await uow.directory.slot(callback_data.t)
     patient = await uow.users.patient(appointment.patient_id)
