@@ -230,13 +230,7 @@ def build_router() -> Router:
                 now=clock.now(),
             )
         except NotOwner:
-            await message.answer(
-                _(
-                    "This is someone else's contact. For your safety only your own number is "
-                    "accepted: press «Share my phone number» below."
-                ),
-                reply_markup=phone_keyboard(),
-            )
+            await message.answer(pt.foreign_contact(), reply_markup=phone_keyboard())
             return
         except ValidationFailed:
             await message.answer(

@@ -126,6 +126,14 @@ def error(field: str, reason: str) -> str:
     return _("This value is not valid. Please try again.")
 
 
+def foreign_contact() -> str:
+    """A shared contact that is not the sender's own: only their own number is accepted."""
+    return _(
+        "This is someone else's contact. For your safety only your own number is "
+        "accepted: press «Share my phone number» below."
+    )
+
+
 def not_text(expected: str) -> str:
     """A sticker, photo or file where a typed value was expected."""
     return _("I need a text message here, not a sticker, photo or file.") + "\n" + expected
