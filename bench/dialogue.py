@@ -481,10 +481,10 @@ class World:
         self.folder.cleanup()
 
 
-async def make_world(synchronous: str, session_kind: str) -> World:
+async def make_world(synchronous: str, session_kind: str, driver: str = "inloop") -> World:
     folder = tempfile.TemporaryDirectory(prefix="zapis-bench-dialogue-")
     url = f"sqlite+aiosqlite:///{Path(folder.name) / 'dialogue.sqlite3'}"
-    engine = create_engine(url)
+    engine = create_engine(url, inloop=driver == "inloop")
     if synchronous == "full":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -494,7 +494,7 @@ async def make_world(synchronous: str, session_kind: str) -> World:
     await upgrade(engine)
     key = PersonalDataCipher.generate_key()
     await seed_demo(engine, PersonalDataCipher(key), NOW)
-    settings = load_settings(database_url=url)
+    settings = load_settings(database_url=url, sqlite_driver=driver)
     clock = VirtualClock(NOW)
     app = build_app(settings, clock, encryption_key=key, engine=engine, throttling=False)
     if SQL is not None:
@@ -652,13 +652,13 @@ def report(
 
 
 async def one_config(
-    synchronous: str, session_kind: str, args: argparse.Namespace, out: list[str]
+    synchronous: str, session_kind: str, args: argparse.Namespace, out: list[str], driver: str
 ) -> None:
-    label = f"SQLite synchronous={synchronous.upper()}, session={session_kind}"
+    label = f"SQLite driver={driver}, synchronous={synchronous.upper()}, session={session_kind}"
     for sequential in (True, False):
         if not sequential and args.concurrency <= 1:
             continue
-        world = await make_world(synchronous, session_kind)
+        world = await make_world(synchronous, session_kind, driver)
         try:
             # Warm-up (not measured): imports, statement caches, the first connections.
             await run_dialogues(world, range(10_000, 10_000 + args.warmup), 1)
@@ -719,6 +719,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile-skip", action="append", default=[], help="a step not to profile (confirm)"
     )
+    parser.add_argument(
+        "--driver",
+        choices=("inloop", "aiosqlite", "both"),
+        default="both",
+        help="SQLite driver (storage/sqlite_inloop.py or aiosqlite's worker thread)",
+    )
     parser.add_argument("--quick", action="store_true", help="one config, small run (smoke test)")
     parser.add_argument("--sql", action="store_true", help="count statements per step")
     args = parser.parse_args(argv)
@@ -727,16 +733,19 @@ async def main(argv: list[str] | None = None) -> None:
         SQL = SqlCounter()
     if args.quick:
         args.sync, args.session, args.warmup = "normal", "counting", 1
+        args.driver = "inloop" if args.driver == "both" else args.driver
         args.concurrency = min(args.concurrency, max(2, args.users))
     print(machine("machine at start"), flush=True)
     print(f"python {platform.python_version()}, users {args.users}, concurrency "
           f"{args.concurrency}, warm-up users {args.warmup}", flush=True)  # fmt: skip
     syncs = ("normal", "full") if args.sync == "both" else (args.sync,)
     sessions = ("counting", "emulator") if args.session == "both" else (args.session,)
+    drivers = ("aiosqlite", "inloop") if args.driver == "both" else (args.driver,)
     out: list[str] = []
-    for synchronous in syncs:
-        for session_kind in sessions:
-            await one_config(synchronous, session_kind, args, out)
+    for driver in drivers:
+        for synchronous in syncs:
+            for session_kind in sessions:
+                await one_config(synchronous, session_kind, args, out, driver)
     print(machine("machine at end"), flush=True)
 
 

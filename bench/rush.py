@@ -220,8 +220,8 @@ async def main(args: argparse.Namespace) -> int:
             path.unlink()
         url = f"sqlite+aiosqlite:///{path}"
         concurrency = args.concurrency or 4
-        label = f"SQLite file (WAL) {path}"
-    engine = create_engine(url, pool_size=concurrency)
+        label = f"SQLite file (WAL) {path}, driver {args.driver}"
+    engine = create_engine(url, pool_size=concurrency, inloop=args.driver == "inloop")
     try:
         await upgrade(engine)
         t0 = time.perf_counter()
@@ -271,6 +271,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg", help="PostgreSQL URL (a fresh database is created on it)")
     parser.add_argument("--db", help="SQLite file path (default: a temporary file)")
     parser.add_argument("--concurrency", type=int, default=0, help="connections in flight")
+    parser.add_argument(
+        "--driver",
+        choices=("inloop", "aiosqlite"),
+        default="inloop",
+        help="SQLite driver: in the loop thread (storage/sqlite_inloop.py) or aiosqlite",
+    )
     parser.add_argument("--retries", type=int, default=5, help="alternatives tried per user")
     parser.add_argument("--seed", type=int, default=1)
     return parser.parse_args(argv)

@@ -128,7 +128,7 @@ async def prepare_app(settings: Settings) -> App:
     from storage.migrate import upgrade
 
     key = resolve_encryption_key(settings)  # no dev key file: ConfigError when unset
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
     try:
         await upgrade(engine)
         return build_app(settings, SystemClock(), encryption_key=key, engine=engine)

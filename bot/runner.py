@@ -19,7 +19,7 @@ async def run(args: argparse.Namespace) -> int:
         from storage.db import create_engine
         from storage.migrate import upgrade
 
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
         await upgrade(engine)
         await engine.dispose()
         print("migrations applied")
@@ -29,7 +29,7 @@ async def run(args: argparse.Namespace) -> int:
         from storage.demo import seed_demo
         from storage.migrate import upgrade
 
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
         await upgrade(engine)
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:

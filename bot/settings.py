@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     database_url: str = DEFAULT_DB_URL
+    # SQLite only: run sqlite3 in the event-loop thread (storage/sqlite_inloop.py) or
+    # through aiosqlite's worker thread. Either URL spelling is accepted.
+    sqlite_driver: Literal["inloop", "aiosqlite"] = "inloop"
     redis_url: str | None = None
     encryption_key: SecretStr | None = None
     default_tz: str = "Europe/Moscow"
@@ -80,9 +83,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        if not value.startswith(
+            ("sqlite+aiosqlite://", "sqlite+zapis://", "postgresql+asyncpg://")
+        ):
             raise ValueError(
-                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (async drivers only)"
+                "must start with sqlite+aiosqlite:// (or sqlite+zapis://) or"
+                " postgresql+asyncpg:// (async drivers only)"
             )
         return value
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# "inloop": sqlite3 in the event-loop thread (storage/sqlite_inloop.py);
+# "aiosqlite": a worker thread per connection. Settings.sqlite_driver passes it
+# explicitly; the environment variable is the default for every other caller.
+SQLITE_DRIVER_ENV = "ZAPIS_SQLITE_DRIVER"
+DEFAULT_SQLITE_DRIVER = "inloop"
+
+registry.register("sqlite.zapis", "storage.sqlite_inloop", "Dialect")
 
 
 def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
@@ -17,7 +26,34 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def sqlite_inloop_default() -> bool:
+    """Whether SQLite engines run in the loop thread when the caller does not say."""
+    value = os.environ.get(SQLITE_DRIVER_ENV, DEFAULT_SQLITE_DRIVER).strip().lower()
+    if value not in ("inloop", "aiosqlite"):
+        raise ValueError(f"{SQLITE_DRIVER_ENV} must be 'inloop' or 'aiosqlite', not {value!r}")
+    return value == "inloop"
+
+
+def sqlite_url_for(url: str, *, inloop: bool | None = None) -> str:
+    """The SQLite URL with the chosen driver (``sqlite+aiosqlite://`` ⇄ ``sqlite+zapis://``).
+
+    Either spelling is accepted everywhere; ``inloop`` (default: the
+    environment, see :func:`sqlite_inloop_default`) decides which driver runs.
+    """
+    parsed = make_url(url)
+    if inloop is None:
+        inloop = sqlite_inloop_default()
+    driver = "sqlite+zapis" if inloop else "sqlite+aiosqlite"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    inloop: bool | None = None,
+) -> AsyncEngine:
     """Build the async engine.
 
     SQLite: WAL (readers never block the writer), a busy timeout, and every
@@ -25,8 +61,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     read first and writes later waits for the write lock instead of failing
     with SQLITE_BUSY_SNAPSHOT — the failure mode that would otherwise turn a
     lost booking race into an error instead of a clean «уже заняли».
+    ``inloop`` picks the SQLite driver (None: ``ZAPIS_SQLITE_DRIVER``, default
+    in-loop); the same setup applies to both.
     """
     if url.startswith("sqlite"):
+        url = sqlite_url_for(url, inloop=inloop)
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -43,13 +82,19 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    inloop = engine.dialect.driver == "zapis"
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # The in-loop driver must never let SQLite sleep in the loop thread: it
+        # connects with a busy timeout of 0 and waits asynchronously itself
+        # (storage/sqlite_inloop.py), for the same SQLITE_BUSY_TIMEOUT_MS.
+        busy_ms = 0 if inloop else SQLITE_BUSY_TIMEOUT_MS
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

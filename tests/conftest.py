@@ -42,8 +42,9 @@ def clock() -> VirtualClock:
     return VirtualClock(NOW)
 
 
-async def make_sqlite_engine(tmp_path: Path) -> AsyncEngine:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}")
+async def make_sqlite_engine(tmp_path: Path, *, inloop: bool | None = None) -> AsyncEngine:
+    """inloop: None = the default driver (ZAPIS_SQLITE_DRIVER, else in-loop)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}", inloop=inloop)
     await upgrade(engine)
     return engine
 
@@ -70,9 +71,15 @@ async def drop_pg_database(name: str) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=requires_pg)])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A migrated, empty database on each engine the suite can reach."""
-    if request.param == "sqlite":
-        eng = await make_sqlite_engine(tmp_path)
+    """A migrated, empty database on each engine the suite can reach.
+
+    A module may add "sqlite-aiosqlite" (SQLite through aiosqlite's worker
+    thread, whatever the default driver) with
+    ``pytest.mark.parametrize("engine", [...], indirect=True)``.
+    """
+    if request.param in ("sqlite", "sqlite-aiosqlite"):
+        inloop = False if request.param == "sqlite-aiosqlite" else None
+        eng = await make_sqlite_engine(tmp_path, inloop=inloop)
         yield eng
         await eng.dispose()
     else:

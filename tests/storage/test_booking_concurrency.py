@@ -25,17 +25,26 @@ from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.schema import appointments, slots
 from storage.uow import UnitOfWorkFactory
+from tests.conftest import requires_pg
 from tests.storage.builders import NOW, World
 from tests.storage.invariants import assert_invariants
 
 POLICY = booking.BookingPolicy(daily_cap=100)
+
+# SQLite runs on both drivers: in the loop thread the attempts are serialised by the
+# driver's write gate; through aiosqlite they really meet on SQLite's lock.
+pytestmark = pytest.mark.parametrize(
+    "engine",
+    ["sqlite", "sqlite-aiosqlite", pytest.param("postgresql", marks=requires_pg)],
+    indirect=True,
+)
 
 
 @pytest.fixture
 async def wide_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """A second engine on the same database with a pool big enough for the rush."""
     url = engine.url.render_as_string(hide_password=False)
-    wide = create_engine(url, pool_size=40)
+    wide = create_engine(url, pool_size=40, inloop=engine.dialect.driver == "zapis")
     yield wide
     await wide.dispose()
     await assert_invariants(engine)
