@@ -110,7 +110,9 @@ def build_app(
 ) -> App:
     from flows import get_routers
 
-    engine = engine or create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
+    engine = engine or create_engine(
+        settings.database_url, inloop=settings.sqlite_driver == "inloop"
+    )
     cipher = PersonalDataCipher(encryption_key)
     uow = UnitOfWorkFactory(engine, cipher)
     i18n = build_i18n(settings.default_locale)
