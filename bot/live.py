@@ -44,11 +44,17 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LOCALES = ("ru", "en")
 
+
+def N_(message: str) -> str:
+    """Marks a message id for extraction; it is translated later, per language, with _()."""
+    return message
+
+
 # (command, English description msgid); descriptions are translated per language below.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Start or continue registration"),
-    ("menu", "Main menu"),
-    ("delete_me", "Delete my personal data"),
+    ("start", N_("Start or continue registration")),
+    ("menu", N_("Main menu")),
+    ("delete_me", N_("Delete my personal data")),
 )
 
 

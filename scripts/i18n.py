@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 LANGS = ("ru", "en")
-KEYWORDS = ["-k", "_", "-k", "__", "-k", "lazy_gettext", "-k", "gettext"]
+KEYWORDS = ["-k", "_", "-k", "__", "-k", "lazy_gettext", "-k", "N_", "-k", "gettext"]
 
 
 def pybabel(*args: str) -> None:
@@ -30,10 +30,11 @@ def po_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / "messages.po"
 
 
-def extract() -> None:
-    pybabel(
-        "extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "-o", "locales/messages.pot", "."
-    )
+POT = LOCALES / "messages.pot"
+
+
+def extract(pot: Path = POT) -> None:
+    pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "-o", str(pot), ".")
 
 
 def update() -> None:
@@ -59,9 +60,9 @@ def compile_() -> None:
     pybabel("compile", "-d", "locales", "-D", "messages", "--statistics")
 
 
-def check() -> int:
+def check(pot: Path = POT) -> int:
     """Every message id the code uses has a non-empty, non-fuzzy translation in every language."""
-    with (LOCALES / "messages.pot").open("rb") as fh:
+    with pot.open("rb") as fh:
         template = read_po(fh)
     problems = []
     for lang in LANGS:
@@ -94,8 +95,9 @@ def main() -> int:
     elif command == "compile":
         compile_()
     elif command == "check":
-        extract()
-        return check()
+        pot = Path(sys.argv[2]) if len(sys.argv) > 2 else POT
+        extract(pot)
+        return check(pot)
     else:
         print(__doc__)
         return 2
