@@ -6,6 +6,7 @@ Kept apart so flows/booking.py and flows/appointments.py stay thin handlers.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -151,9 +152,10 @@ async def send_files(
         return
     bot = event.bot
     assert bot is not None
-    for name, data in files_for(details, home_tz, now):
-        if only and not name.endswith(f".{only}"):
-            continue
+    # Building the PDF takes tens of milliseconds of CPU: off the event loop, so
+    # other users' updates are not held up (the i18n context is copied along).
+    files = await asyncio.to_thread(files_for, details, home_tz, now, only=only)
+    for name, data in files:
         caption = (
             _("Add the visit to your calendar")
             if name.endswith(".ics")

@@ -232,29 +232,36 @@ def clip(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def files_for(d: Details, home_tz: str, stamp: datetime) -> list[tuple[str, bytes]]:
-    """[(filename, bytes)] — the .ics calendar entry and the PDF confirmation."""
+def files_for(
+    d: Details, home_tz: str, stamp: datetime, *, only: str | None = None
+) -> list[tuple[str, bytes]]:
+    """[(filename, bytes)] — the .ics calendar entry and/or (``only``) the PDF confirmation."""
     number = d.number or "draft"
-    summary = _("Doctor's appointment: {specialty} — {doctor}").format(
-        specialty=specialty_name(d.specialty), doctor=d.doctor.full_name
-    )
-    description = "\n".join(f"{label}: {value}" for label, value in details_rows(d, home_tz))
     prep = preparation(d.specialty)
-    ics = appointment_ics(
-        number=number,
-        start=d.start,
-        minutes=d.minutes,
-        tz=d.clinic.tz,
-        summary=summary,
-        location=f"{d.clinic.name}, {d.clinic.address}",
-        description=description + (f"\n\n{prep}" if prep else ""),
-        stamp=stamp,
-    )
-    pdf = appointment_pdf(
-        title=_("Appointment confirmation"),
-        rows=details_rows(d, home_tz),
-        notes_title=_("Preparation") if prep else "",
-        notes=prep,
-        footer=_("Show this confirmation at the clinic's reception. Booked via Zapis."),
-    )
-    return [(f"appointment-{number}.ics", ics), (f"appointment-{number}.pdf", pdf)]
+    files: list[tuple[str, bytes]] = []
+    if only in (None, "ics"):
+        summary = _("Doctor's appointment: {specialty} — {doctor}").format(
+            specialty=specialty_name(d.specialty), doctor=d.doctor.full_name
+        )
+        description = "\n".join(f"{label}: {value}" for label, value in details_rows(d, home_tz))
+        ics = appointment_ics(
+            number=number,
+            start=d.start,
+            minutes=d.minutes,
+            tz=d.clinic.tz,
+            summary=summary,
+            location=f"{d.clinic.name}, {d.clinic.address}",
+            description=description + (f"\n\n{prep}" if prep else ""),
+            stamp=stamp,
+        )
+        files.append((f"appointment-{number}.ics", ics))
+    if only in (None, "pdf"):
+        pdf = appointment_pdf(
+            title=_("Appointment confirmation"),
+            rows=details_rows(d, home_tz),
+            notes_title=_("Preparation") if prep else "",
+            notes=prep,
+            footer=_("Show this confirmation at the clinic's reception. Booked via Zapis."),
+        )
+        files.append((f"appointment-{number}.pdf", pdf))
+    return files
