@@ -306,7 +306,9 @@ async def book(
         actor_user_id=user_id,
     )
     if referral_id is not None and not await repo.mark_referral_used(referral_id, appointment.id):
-        # Spent by a concurrent booking between our read and now: refuse cleanly.
+        # Spent by a concurrent booking between our read and now: refuse cleanly, and
+        # undo the take and the insert now (the update's unit of work commits later).
+        await uow.rollback()
         raise ReferralRequired(ctx.specialty.code)
     await uow.outbox.add(
         _outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True), now
@@ -479,7 +481,7 @@ async def _reschedule(
     if patient is None:
         raise NotFound(f"patient {old.patient_id}")
     ctx = await _slot_context(uow, new_slot_id)
-    if ctx.slot.doctor_id != old.doctor_id and ctx.slot.specialty_id != old.specialty_id:
+    if ctx.slot.specialty_id != old.specialty_id:
         raise SlotUnavailable("other_specialty")
     if new_slot_id == old.slot_id:
         raise SlotUnavailable("same_slot")
@@ -507,6 +509,7 @@ async def _reschedule(
         reason=reason,
         rescheduled_to=new.id,
     ):
+        await uow.rollback()  # the new slot and appointment must not survive the refusal
         raise InvalidTransition(f"appointment {old.id} is no longer active")
     # 3. Only now the old slot goes back to the schedule.
     await repo.release_slot(old.slot_id)
@@ -597,6 +600,11 @@ async def reschedule_by_clinic(
     old = _check_staff(await uow.appointments.get(appointment_id), staff_clinic_ids)
     if not old.status.active:
         raise InvalidTransition(f"appointment {appointment_id} is {old.status}")
+    target = await _slot_context(uow, new_slot_id)
+    if target.slot.clinic_id != old.clinic_id:
+        # A registrar moves a visit within their own clinic: another clinic's time
+        # (a doctor who works in two) is neither theirs to take nor the patient's address.
+        raise NotOwner(f"slot {new_slot_id} is in another clinic")
     owner = await _owner_of(uow, old)
     new = await _reschedule(
         uow,
@@ -613,6 +621,28 @@ async def reschedule_by_clinic(
         await uow.outbox.add([clinic_moved_item(old.id, new, now)], now)
     await uow.commit()
     return new
+
+
+async def cancel_all_for_account(
+    uow: BookingUnitOfWork, now: datetime, user_id: int, reason: str
+) -> int:
+    """Cancel every appointment of the account that has not started (before its data are
+    erased), so the time goes back to the schedule and the wait list. Does not commit:
+    the erasure that follows is the same transaction."""
+    cancelled = 0
+    for appointment in await uow.appointments.list_for_owner(user_id, now):
+        if appointment.status.active and appointment.start > now:
+            await _cancel(
+                uow,
+                now,
+                appointment,
+                journal_user_id=user_id,
+                actor="patient",
+                actor_user_id=user_id,
+                reason=reason,
+            )
+            cancelled += 1
+    return cancelled
 
 
 # --------------------------------------------------------------------------- attendance

@@ -189,6 +189,16 @@ async def leave(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> None:
     await uow.commit()
 
 
+async def leave_all(uow: WaitListUnitOfWork, user_id: int) -> int:
+    """Every live entry of the account is left (the account is being erased); the
+    offers' holds go with the account's other holds. Does not commit."""
+    left = 0
+    for entry in await uow.waitlist.live_for_user(user_id):
+        if await uow.waitlist.set_status(entry.id, LIVE, LEFT):
+            left += 1
+    return left
+
+
 async def _live_offer(
     uow: WaitListUnitOfWork, now: datetime, user_id: int, entry_id: int, slot_id: int
 ) -> WaitEntry:

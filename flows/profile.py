@@ -21,7 +21,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import LimitsSettings, Settings
-from domain import accounts
+from domain import accounts, booking, waitlist
 from domain.errors import AccountNotReady, Duplicate, NotOwner, ValidationFailed
 from domain.models import User
 from domain.ports import Clock
@@ -328,7 +328,10 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         subject = "erased-" + secrets.token_hex(6)
-        await accounts.delete_account(uow, query.from_user.id, clock.now(), subject)
+        now = clock.now()
+        await booking.cancel_all_for_account(uow, now, query.from_user.id, "account deleted")
+        await waitlist.leave_all(uow, query.from_user.id)
+        await accounts.delete_account(uow, query.from_user.id, now, subject)
         await state.clear()
         await query.answer()
         assert isinstance(query.message, Message)

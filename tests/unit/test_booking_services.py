@@ -291,3 +291,63 @@ async def test_clinic_cancel_notifies(
     ]
     entries = await rows(sqlite_engine, journal, journal.c.action == "appointment.cancelled")
     assert entries[0].user_id == a
+
+
+async def test_staff_move_stays_in_the_visits_clinic(
+    world: World, uows: UnitOfWorkFactory, sqlite_engine: AsyncEngine
+) -> None:
+    """Regression: a registrar of clinic 1 moved a visit onto the same doctor's time in
+    clinic 2 (a doctor who works in two clinics), taking another clinic's slot."""
+    from sqlalchemy import insert, update
+
+    from storage.schema import clinics, slots
+
+    user = world.user_ids[0]
+    own, foreign = world.slots()[0], world.slots()[1]
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(
+            insert(clinics).values(
+                id=2, region_id="msk", name="ГП №2", address="ул. Мира, 2", tz="Europe/Moscow"
+            )
+        )
+        await conn.execute(update(slots).where(slots.c.id == foreign).values(clinic_id=2))
+    async with uows() as uow:
+        appt = await booking.book(uow, NOW, user, world.patient_of(user), own, POLICY)
+    async with uows() as uow:
+        with pytest.raises(NotOwner):
+            await booking.reschedule_by_clinic(
+                uow, NOW, 9001, [1], appt.id, foreign, POLICY, "врач заболел"
+            )
+    async with uows() as uow:
+        still = await uow.appointments.get(appt.id)
+        assert still is not None and still.status is AppointmentStatus.PENDING
+        assert (await uow.appointments.slot_context(foreign)).slot.status == "free"  # type: ignore[union-attr]
+
+
+async def test_move_cannot_change_specialty(world: World, uows: UnitOfWorkFactory) -> None:
+    """The referral and the rules were checked for the visit's specialty: a move keeps it."""
+    user = world.user_ids[0]
+    async with uows() as uow:
+        appt = await booking.book(uow, NOW, user, world.patient_of(user), world.slots()[0], POLICY)
+    async with uows() as uow:
+        with pytest.raises(SlotUnavailable):
+            await booking.reschedule(uow, NOW, user, appt.id, world.slots(CARDIOLOGIST)[0], POLICY)
+
+
+async def test_erasing_an_account_cancels_its_visits_first(
+    world: World, uows: UnitOfWorkFactory
+) -> None:
+    """Regression: /delete_me left upcoming visits active and their slots booked for good."""
+    user = world.user_ids[0]
+    slot = world.slots()[0]
+    async with uows() as uow:
+        appt = await booking.book(uow, NOW, user, world.patient_of(user), slot, POLICY)
+    async with uows() as uow:
+        assert await booking.cancel_all_for_account(uow, NOW, user, "account deleted") == 1
+        await uow.commit()
+    async with uows() as uow:
+        gone = await uow.appointments.get(appt.id)
+        assert gone is not None and gone.status is AppointmentStatus.CANCELLED
+        assert (await uow.appointments.slot_context(slot)).slot.status == "free"  # type: ignore[union-attr]
+        pending = await uow.outbox.for_user(user)
+        assert all(row["state"] != "pending" for row in pending)
