@@ -211,8 +211,12 @@ async def on_day(
     if staff is None:
         await stale(query)
         return
+    try:
+        day = day_from_code(callback_data.day) if callback_data.day else None
+    except ValueError:  # a forged day code
+        await stale(query)
+        return
     visits = await _doctor_visits(data["uow"], staff, callback_data.d, data["clock"].now())
-    day = day_from_code(callback_data.day) if callback_data.day else None
     chosen = _on_day(visits, day)
     if not chosen:
         await stale(query)
@@ -281,8 +285,13 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
     uow: SqlUnitOfWork = data["uow"]
     now = data["clock"].now()
     user_id = query.from_user.id
+    try:
+        day = day_from_code(callback_data.day) if callback_data.day else None
+    except ValueError:  # a forged day code
+        await stale(query)
+        return
     visits = await _doctor_visits(uow, staff, callback_data.d, now)
-    chosen = _on_day(visits, day_from_code(callback_data.day) if callback_data.day else None)
+    chosen = _on_day(visits, day)
     done = 0
     for visit in chosen:
         try:

@@ -69,6 +69,17 @@ async def test_staff_cancel_with_alternatives_and_one_tap_rebook(world: ConsoleW
     assert (await appointments(world)).get("A-0000003") == "pending"
 
 
+async def test_forged_day_codes_are_stale_buttons(world: ConsoleWorld) -> None:
+    """Regression: a day code that is no date (20261399) reached the error handler."""
+    before = await appointments(world)
+    await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]")
+    doctor = callbacks(world, 9001, "sy:")[0].split(":")[1]
+    for forged in (f"sy:{doctor}:20261399", f"sg:{doctor}:20261399"):
+        transcript = await world.run(f"!callback {forged}")
+        assert "Эта кнопка устарела" in transcript
+    assert await appointments(world) == before
+
+
 async def test_mark_no_show_shows_in_the_profile(world: ConsoleWorld) -> None:
     found = await rows(world, "SELECT start_utc FROM appointments WHERE number = 'A-0000003'")
     start = datetime.fromisoformat(str(found[0][0])).replace(tzinfo=UTC)
