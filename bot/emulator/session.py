@@ -8,11 +8,19 @@ microseconds a request, which the flow tests and the dialogue benchmark need
 (they measure our code, not a loopback HTTP stack). Both call the same
 EmulatorCore with the same parameters, so they answer identically; the
 emulator tests run each scenario through both.
+
+"The same parameters" includes the bot's defaults (DefaultBotProperties):
+aiogram resolves ``parse_mode=Default("parse_mode")`` to ``ParseMode.HTML``, a
+``str`` enum whose ``str()`` is ``"ParseMode.HTML"``. Over HTTP it travels as
+``HTML``; handed over as the enum, the core read it as an unknown parse mode
+and accepted unescaped ``<`` that Telegram refuses. So every enum is sent as
+its value here too (:func:`wire_value`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from enum import Enum
 from typing import Any, cast
 
 from aiogram import Bot
@@ -23,6 +31,17 @@ from aiogram.types import InputFile
 
 from bot.emulator.core import EmulatorCore
 from bot.emulator.files import Upload
+
+
+def wire_value(value: Any) -> Any:
+    """``value`` as the HTTP transport delivers it: enums as their values, recursively."""
+    if isinstance(value, Enum):
+        return wire_value(value.value)
+    if isinstance(value, dict):
+        return {key: wire_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [wire_value(item) for item in value]
+    return value
 
 
 class EmulatorSession(BaseSession):
@@ -41,7 +60,7 @@ class EmulatorSession(BaseSession):
         for key, value in method.model_dump(warnings=False).items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if prepared is not None:
-                params[key] = prepared
+                params[key] = wire_value(prepared)
         uploads: dict[str, Upload] = {}
         for key, input_file in files.items():
             data = b"".join([chunk async for chunk in input_file.read(bot)])
