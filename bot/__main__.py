@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.emulator.options import add_console_arguments
 from bot.settings import ConfigError
 
 
@@ -16,12 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     console = sub.add_parser("console", help="offline console against the Bot API emulator")
-    console.add_argument("--script", help="file of script lines, or - for stdin")
-    console.add_argument("--strict", action="store_true", help="stop at the first failing line")
-    console.add_argument("--debug", action="store_true", help="show callback data of buttons")
-    console.add_argument("--now", help="start of the virtual clock, ISO 8601")
-    console.add_argument("--db", help="database URL (default: a temporary SQLite file)")
-    console.add_argument("--lang", choices=["ru", "en"], help="Telegram language of the users")
+    add_console_arguments(console)  # one table, also printed by the console's !help
 
     sub.add_parser("polling", help="run against real Telegram with long polling")
     sub.add_parser("webhook", help="run an aiohttp webhook server")

@@ -1,8 +1,8 @@
 """The users' side of the emulated Telegram: what a Telegram app would send to the bot.
 
 It writes the user's own messages into the chat (they take message ids in the
-same sequence as the bot's, as in a private chat) and builds the Update JSON
-the Dispatcher is fed with.
+same sequence as the bot's, as in a private chat or a basic group) and builds
+the Update JSON the Dispatcher is fed with.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.emulator.core import Chat, EmulatorCore
+from bot.emulator.groups import add_bot
 from bot.emulator.store import StoredMessage
 
 
@@ -42,16 +43,29 @@ class SimulatedUsers:
         self.next_update_id += 1
         return update
 
-    async def message(self, user_id: int, **content: Any) -> dict[str, Any]:
-        """Update of a message from the user (text=, contact=, document=, photo=, caption=)."""
+    async def message(
+        self, user_id: int, chat_id: int | None = None, **content: Any
+    ) -> dict[str, Any]:
+        """Update of a message from the user (text=, contact=, document=, photo=, caption=)
+        in their private chat, or in the group ``chat_id`` (in a channel: a channel post)."""
         sender = self.user_json(user_id)
-        chat = await self.core.chat(user_id)
+        chat = await self.core.chat(user_id if chat_id is None else chat_id)
         message = self.core.new_message(chat, sender, **content)
         self.core.remember(chat, StoredMessage(message, None, out=False))
+        if chat.type == "channel":
+            return self._update(channel_post=message)
         return self._update(message=message)
 
+    def bot_added(self, user_id: int, chat: Chat) -> dict[str, Any]:
+        """The user adds the bot to a group: the ``my_chat_member`` update Telegram sends."""
+        return self._update(my_chat_member=add_bot(self.core, chat, self.user_json(user_id)))
+
     async def contact(
-        self, user_id: int, phone: str | None = None, contact_user_id: int | None = None
+        self,
+        user_id: int,
+        phone: str | None = None,
+        contact_user_id: int | None = None,
+        chat_id: int | None = None,
     ) -> dict[str, Any]:
         sender = self.user_json(user_id)
         own = phone is None
@@ -61,13 +75,15 @@ class SimulatedUsers:
         }
         if own or contact_user_id is not None:
             contact["user_id"] = user_id if own else contact_user_id
-        return await self.message(user_id, contact=contact)
+        return await self.message(user_id, chat_id, contact=contact)
 
-    async def upload(self, user_id: int, filename: str, data: bytes, photo: bool) -> dict[str, Any]:
+    async def upload(
+        self, user_id: int, filename: str, data: bytes, photo: bool, chat_id: int | None = None
+    ) -> dict[str, Any]:
         stored = self.core.files.add(filename, data)
         if photo:
-            return await self.message(user_id, photo=stored.photo_json())
-        return await self.message(user_id, document=stored.document_json())
+            return await self.message(user_id, chat_id, photo=stored.photo_json())
+        return await self.message(user_id, chat_id, document=stored.document_json())
 
     async def callback(
         self, user_id: int, chat: Chat, stored: StoredMessage, data: str

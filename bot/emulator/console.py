@@ -61,12 +61,16 @@ async def run_console(args: argparse.Namespace) -> int:
         strict=bool(getattr(args, "strict", False)),
         debug=bool(getattr(args, "debug", False)),
         transport=getattr(args, "transport", None) or "http",
+        files_dir=getattr(args, "files", None),
     )
     try:
         if interactive:
             print(BANNER)
             print(f"database: {world.db_url}")
-            print(f"clock: {world.local_now():%Y-%m-%d %H:%M %Z}", flush=True)
+            print(f"clock: {world.local_now():%Y-%m-%d %H:%M %Z}")
+            if world.files is not None:
+                print(f"files the bot sends: {world.files.folder}/")
+            print("!help lists every directive.", flush=True)
             lines = _stdin_lines(prompt=sys.stdin.isatty())
         elif script == "-":
             lines = _stdin_lines(prompt=False)

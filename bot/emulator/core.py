@@ -23,7 +23,7 @@ from bot.emulator import markup as mk
 from bot.emulator.files import FileStore, Upload
 from bot.emulator.htmltext import EntityParseError, plain_text
 from bot.emulator.ratelimit import RateLimiter
-from bot.emulator.store import HistoryStore, PendingOps, StoredMessage
+from bot.emulator.store import HistoryStore, PendingOps, StoredMessage, group_state
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -109,9 +109,13 @@ class Event:
 
 @dataclass
 class Chat:
+    """A private chat (id = the user's id) or a group, supergroup or channel (negative id)."""
+
     chat_id: int
-    first_name: str
+    first_name: str  # private chats; a group's title otherwise
     next_id: int = 1
+    type: str = "private"  # private | group | supergroup | channel
+    bot_member: bool = True  # groups: the bot was added and has not left
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     reply_keyboard: dict[str, Any] | None = None
     reply_keyboard_id: int = 0  # the message that sent the current reply keyboard
@@ -188,13 +192,29 @@ class EmulatorCore:
 
     # ----- chats and history ----------------------------------------------------------------
     async def chat(self, chat_id: int, *, create: bool = True) -> Chat:
+        """A known chat; a private chat is created on first use, a group only by
+        :func:`bot.emulator.groups.open_group` (or found in the stored history)."""
         chat = self.chats.get(chat_id)
         if chat is not None:
             return chat
-        if chat_id <= 0:
-            raise bad("chat not found")
+        if chat_id <= 0:  # a group an earlier run opened, or none
+            chat = Chat(chat_id, "")
+            await self.load_history(chat)
+            state = group_state(chat.messages.values(), self.bot_id)
+            if state is None:
+                raise bad("chat not found")
+            chat.type, chat.first_name, chat.bot_member = state
+            self.chats[chat_id] = chat
+            return chat
         user = self.users.get(chat_id, {})
         chat = Chat(chat_id, str(user.get("first_name") or f"User{chat_id}"))
+        await self.load_history(chat)
+        self.chats[chat_id] = chat
+        return chat
+
+    async def load_history(self, chat: Chat) -> None:
+        """Messages of this chat kept by an earlier run (``--db``), if any."""
+        chat_id = chat.chat_id
         if self.store is not None:
             for message_id, stored in await self.store.load_chat(chat_id):
                 chat.messages[message_id] = stored
@@ -203,11 +223,11 @@ class EmulatorCore:
                 if mk.kind(stored.markup) == "keyboard" and not stored.removed_keyboard:
                     chat.reply_keyboard, chat.reply_keyboard_id = stored.markup, message_id
                     chat.reply_keyboard_seq = stored.seq
-        self.chats[chat_id] = chat
-        return chat
 
     def chat_json(self, chat: Chat) -> dict[str, Any]:
-        return {"id": chat.chat_id, "type": "private", "first_name": chat.first_name}
+        if chat.type == "private":
+            return {"id": chat.chat_id, "type": "private", "first_name": chat.first_name}
+        return {"id": chat.chat_id, "type": chat.type, "title": chat.first_name}
 
     def timestamp(self) -> int:
         return int(self.now().timestamp())
@@ -249,12 +269,13 @@ class EmulatorCore:
                 self.pending.keyboards_removed.add(chat.chat_id)
 
     def new_message(self, chat: Chat, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
-        message = {
-            "message_id": chat.next_id,
-            "from": sender,
-            "chat": self.chat_json(chat),
-            "date": self.timestamp(),
-        }
+        """A message in ``chat``; in a channel it is signed by the channel, not by ``sender``."""
+        message: dict[str, Any] = {"message_id": chat.next_id}
+        if chat.type == "channel":
+            message["sender_chat"] = self.chat_json(chat)
+        else:
+            message["from"] = sender
+        message.update(chat=self.chat_json(chat), date=self.timestamp())
         message.update({k: v for k, v in content.items() if v is not None})
         chat.next_id += 1
         return message
@@ -303,6 +324,8 @@ class EmulatorCore:
         chat = await self.chat(chat_id)
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if not chat.bot_member:
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         if counts and self.rate_limiter is not None:
             wait = self.rate_limiter.check(chat_id)
             if wait:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -74,3 +76,23 @@ class FileStore:
 
     def get(self, file_id: str) -> StoredFile | None:
         return self.by_id.get(file_id)
+
+
+class FileSaver:
+    """``--files DIR``: every file the bot sends, saved as DIR/NNN-filename (001, 002, …).
+
+    A person trying the console wants to open the PDF and import the .ics the
+    bot sent; the transcript line says where each one went.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder  # as given, so the printed path reads as the user typed it
+        self.count = 0
+
+    def save(self, filename: str, data: bytes) -> str:
+        """Write the file; its path as printed in the transcript."""
+        self.count += 1
+        name = f"{self.count:03d}-{Path(filename).name or 'file'}"
+        Path(self.folder).mkdir(parents=True, exist_ok=True)
+        (Path(self.folder) / name).write_bytes(data)
+        return os.path.join(self.folder, name)

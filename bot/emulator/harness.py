@@ -21,13 +21,15 @@ from aiogram.types import Update
 
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.emulator import markup as mk
 from bot.emulator import script as sc
 from bot.emulator import transcript as tr
 from bot.emulator.client import SimulatedUsers
 from bot.emulator.core import EmulatorCore
+from bot.emulator.files import FileSaver
+from bot.emulator.groups import open_group
 from bot.emulator.jobs import JobRunner
-from bot.emulator.lookup import Lookup
+from bot.emulator.lookup import Lookup, WorldView
+from bot.emulator.options import option_help
 from bot.emulator.setup import World, build_world, temporary_db_url
 
 __all__ = ["ConsoleWorld", "ScriptError"]
@@ -48,7 +50,7 @@ class _ErrorLog(logging.Handler):
         self.records.append(record)
 
 
-class ConsoleWorld:
+class ConsoleWorld(WorldView):
     app: App
     bot: Bot
     emulator: EmulatorCore
@@ -65,6 +67,9 @@ class ConsoleWorld:
         self.strict = strict
         self.debug = debug
         self.user_id = 1001
+        self.chat_id: int | None = None  # a group the user's lines go to (!chat); None: private
+        self.files: FileSaver | None = None  # --files DIR
+        self._notes: list[str] = []  # printed after the line's echo
         self.users = SimulatedUsers(world.core, lang)
         self.find = Lookup(world.core)
         self.jobs = JobRunner(world.app.jobs, world.clock)
@@ -86,7 +91,9 @@ class ConsoleWorld:
         seed: bool = True,
         transport: str = "session",
         settings_overrides: dict[str, Any] | None = None,
+        files_dir: str | None = None,
     ) -> ConsoleWorld:
+        """``files_dir``: save every file the bot sends there (``--files``)."""
         tmp = None
         if db_url is None:
             db_url, tmp = temporary_db_url()
@@ -95,6 +102,7 @@ class ConsoleWorld:
         )
         self = cls(world, lang=lang, strict=strict, debug=debug)
         self._tmp = tmp
+        self.files = FileSaver(files_dir) if files_dir else None
         self._options = {
             "lang": lang,
             "strict": strict,
@@ -115,7 +123,7 @@ class ConsoleWorld:
         options: dict[str, Any] = dict(self._options)
         new = await ConsoleWorld.start(db_url=self.db_url, now=self.clock.now(), **options)
         new._tmp = tmp
-        new.user_id = self.user_id
+        new.user_id, new.chat_id, new.files = self.user_id, self.chat_id, self.files
         return new
 
     @property
@@ -145,6 +153,8 @@ class ConsoleWorld:
             failure = await self._carry_out(parsed, out)
         finally:
             await self.emulator.flush()
+        out.extend(self._notes)
+        self._notes.clear()
         failure = failure or self._check_events(out)
         if failure is not None:
             out.append(f"!! {failure}")
@@ -156,7 +166,7 @@ class ConsoleWorld:
         events = self.emulator.drain()
         refused = None
         for event in events:
-            lines = tr.event_lines(event, debug=self.debug)
+            lines = tr.event_lines(event, debug=self.debug, saved=self._save_file(event))
             if event.kind == "refused":
                 refused = (
                     refused or f"the emulator refused {event.method}: {event.status} {event.text}"
@@ -170,27 +180,48 @@ class ConsoleWorld:
             return f"the bot failed: {self._errors.records[0].getMessage()}"
         return refused
 
+    def _save_file(self, event: Any) -> str | None:
+        """--files: write the file a sent message carries; its saved path."""
+        attached = tr.file_of(event.message) if event.message is not None else None
+        if self.files is None or event.kind != "sent" or attached is None:
+            return None
+        stored = self.emulator.files.get(attached[0])
+        return None if stored is None else self.files.save(attached[1], stored.data)
+
+    @property
+    def current_chat(self) -> int:
+        """Where the current user's lines go: a group after ``!chat``, else their private chat."""
+        return self.user_id if self.chat_id is None else self.chat_id
+
     async def _feed(self, update: dict[str, Any]) -> None:
+        chat = self.emulator.chats.get(self.current_chat)
+        if chat is not None and not chat.bot_member:  # Telegram delivers nothing to a non-member
+            self._notes.append(f"  (not delivered: the bot is not in {chat.chat_id})")
+            return
         await self.app.dispatcher.feed_update(
             self.bot, Update.model_validate(update, context={"bot": self.bot})
         )
 
     async def _carry_out(self, line: sc.Line, out: list[str]) -> str | None:
-        uid = self.user_id
+        uid, where = self.user_id, self.chat_id
         if line.kind == "invalid":
             return line.arg
         if line.kind == "user":
-            self.user_id = line.number
+            self.user_id, self.chat_id = line.number, None
             return None
         if line.kind == "text":
-            await self._feed(await self.users.message(uid, text=line.arg))
+            await self._feed(await self.users.message(uid, where, text=line.arg))
         elif line.kind in ("press", "press_part", "press_index"):
             return await self._press(line)
         elif line.kind == "contact":
             phone = line.arg or None
-            await self._feed(await self.users.contact(uid, phone, line.number or None))
+            await self._feed(await self.users.contact(uid, phone, line.number or None, where))
+        elif line.kind == "chat":
+            return await self._switch_chat(line, out)
+        elif line.kind == "help":
+            out.extend(sc.help_lines(option_help()))
         elif line.kind == "callback":
-            chat = await self.emulator.chat(uid)
+            chat = await self.emulator.chat(self.current_chat)
             stored = self.find.newest_inline(chat)
             if stored is None:
                 return "no message with an inline keyboard to send a callback from"
@@ -200,26 +231,44 @@ class ConsoleWorld:
         elif line.kind == "clock":
             return await self._clock(line.arg, out)
         elif line.kind == "expect":
-            text = self.last_text(uid)
+            text = self.last_text(self.current_chat)
             if line.arg not in text:
-                return f"expected {line.arg!r} in the last message to @{uid}, got {text!r}"
+                return (
+                    f"expected {line.arg!r} in the last message to @{self.current_chat}, "
+                    f"got {text!r}"
+                )
+        return None
+
+    async def _switch_chat(self, line: sc.Line, out: list[str]) -> str | None:
+        """``!chat``: the first line to a group adds the bot, as a member's client would."""
+        if line.arg == "private":
+            self.chat_id = None
+            return None
+        try:
+            chat = await open_group(self.emulator, line.number, line.arg)
+        except ValueError as exc:
+            return str(exc)
+        self.chat_id = chat.chat_id
+        if not chat.bot_member:
+            out.append(f"  + the bot joined {chat.chat_id}")
+            await self._feed(self.users.bot_added(self.user_id, chat))
         return None
 
     async def _press(self, line: sc.Line) -> str | None:
-        uid = self.user_id
-        chat = await self.emulator.chat(uid)
+        uid, where = self.user_id, self.chat_id
+        chat = await self.emulator.chat(self.current_chat)
         found = self.find.button(chat, line.kind, line.arg, line.number)
         if isinstance(found, str):
             return found
         stored, button, inline = found
         if not inline:
             if button.get("request_contact"):
-                await self._feed(await self.users.contact(uid))
+                await self._feed(await self.users.contact(uid, chat_id=where))
                 return None
             if any(button.get(k) for k in ("request_location", "request_poll", "web_app",
                                            "request_users", "request_chat")):  # fmt: skip
                 return f"the console cannot press [{button['text']}] (not supported)"
-            await self._feed(await self.users.message(uid, text=str(button["text"])))
+            await self._feed(await self.users.message(uid, where, text=str(button["text"])))
             return None
         data = button.get("callback_data")
         if data is None:
@@ -235,7 +284,8 @@ class ConsoleWorld:
         if not path.is_file():
             return f"no such file {line.arg}"
         data = path.read_bytes()
-        update = await self.users.upload(self.user_id, path.name, data, line.kind == "photo")
+        photo = line.kind == "photo"
+        update = await self.users.upload(self.user_id, path.name, data, photo, self.chat_id)
         await self._feed(update)
         return None
 
@@ -256,27 +306,3 @@ class ConsoleWorld:
     def local_now(self) -> datetime:
         """The virtual clock in the bot's default time zone."""
         return self.clock.now().astimezone(ZoneInfo(self.world.settings.default_tz))
-
-    # ----- looking at the world -------------------------------------------------------------
-    def last_text(self, user_id: int | None = None) -> str:
-        """The newest bot message (text or caption) in that user's chat; "" if none."""
-        stored = self.find.newest_out(user_id or self.user_id)
-        if stored is None:
-            return ""
-        return str(stored.message.get("text") or stored.message.get("caption") or "")
-
-    def buttons(self, user_id: int | None = None) -> list[list[tuple[str, str | None]]]:
-        """Inline buttons of the newest bot message: rows of (label, callback_data)."""
-        stored = self.find.newest_out(user_id or self.user_id)
-        rows = mk.inline_rows(stored.markup if stored else None)
-        return [[(str(b["text"]), b.get("callback_data")) for b in row] for row in rows]
-
-    def reply_keyboard(self, user_id: int | None = None) -> list[list[str]]:
-        """Labels of the chat's current reply keyboard (empty when none or removed)."""
-        chat = self.emulator.chats.get(user_id or self.user_id)
-        rows = mk.reply_rows(chat.reply_keyboard if chat else None)
-        return [[str(b["text"]) for b in row] for row in rows]
-
-    def last_file(self, user_id: int | None = None) -> tuple[str, bytes] | None:
-        """(filename, bytes) of the newest document or photo the bot sent to that user."""
-        return self.find.newest_file(user_id or self.user_id)

@@ -81,3 +81,35 @@ class Lookup:
             return f"no such button {shown}: @{chat.chat_id} has no buttons"
         labels = " ".join(f"[{b.get('text')}]" for row in newest for b in row)
         return f"no such button {shown}; the newest buttons are {labels}"
+
+
+class WorldView:
+    """What a test reads off a console world (mixed into ConsoleWorld): the chat's newest
+    message, its buttons, the reply keyboard, the newest file. ``user_id`` may be any chat
+    id (a group's too); the default is the current user's private chat."""
+
+    find: Lookup
+    user_id: int
+
+    def last_text(self, user_id: int | None = None) -> str:
+        """The newest bot message (text or caption) in that user's chat; "" if none."""
+        stored = self.find.newest_out(user_id or self.user_id)
+        if stored is None:
+            return ""
+        return str(stored.message.get("text") or stored.message.get("caption") or "")
+
+    def buttons(self, user_id: int | None = None) -> list[list[tuple[str, str | None]]]:
+        """Inline buttons of the newest bot message: rows of (label, callback_data)."""
+        stored = self.find.newest_out(user_id or self.user_id)
+        rows = mk.inline_rows(stored.markup if stored else None)
+        return [[(str(b["text"]), b.get("callback_data")) for b in row] for row in rows]
+
+    def reply_keyboard(self, user_id: int | None = None) -> list[list[str]]:
+        """Labels of the chat's current reply keyboard (empty when none or removed)."""
+        chat = self.find.core.chats.get(user_id or self.user_id)
+        rows = mk.reply_rows(chat.reply_keyboard if chat else None)
+        return [[str(b["text"]) for b in row] for row in rows]
+
+    def last_file(self, user_id: int | None = None) -> tuple[str, bytes] | None:
+        """(filename, bytes) of the newest document or photo the bot sent to that user."""
+        return self.find.newest_file(user_id or self.user_id)

@@ -19,6 +19,7 @@ from bot.emulator.core import (
     bad,
 )
 from bot.emulator.files import StoredFile, Upload
+from bot.emulator.groups import leave_chat
 from bot.emulator.store import StoredMessage
 
 MAX_DOCUMENT = 50 * 1024 * 1024
@@ -215,6 +216,13 @@ async def send_chat_action(core: EmulatorCore, p: Params, files: Files) -> Any:
     return True
 
 
+async def leave(core: EmulatorCore, p: Params, files: Files) -> Any:
+    chat_id = p.integer("chat_id", required=True)
+    assert chat_id is not None
+    await leave_chat(core, chat_id)
+    return True
+
+
 async def true(core: EmulatorCore, p: Params, files: Files) -> Any:
     return True
 
@@ -240,6 +248,7 @@ METHODS: dict[str, Handler] = {
         "deleteMyCommands": delete_my_commands,
         "getFile": get_file,
         "sendChatAction": send_chat_action,
+        "leaveChat": leave,
         "deleteWebhook": true,
         "setChatMenuButton": true,
         "getWebhookInfo": webhook_info,

@@ -9,6 +9,8 @@ Conventions beyond CONSOLE.md, chosen for readability:
   a request-contact button shows as ``[label ☎]`` (press it by its label);
   ReplyKeyboardRemove prints ``  ⌨ removed``;
 - a deleted message prints ``<@CHAT_ID (deleted #MESSAGE_ID)``;
+- the bot leaving a group prints ``<@CHAT_ID (the bot left the chat)``; a user
+  adding it (the first ``!chat`` to a group) prints ``  + the bot joined CHAT_ID``;
 - a callback answer with text prints ``  ! text`` (an alert: ``  ! [alert] text``);
 - a request the emulator refused prints ``!! <status> <description> (<method>)``;
 - after ``!clock`` the new time prints as ``  ⏱ 2026-12-01 10:30 MSK`` (the bot's zone).
@@ -49,18 +51,30 @@ def _reply_label(button: dict[str, Any]) -> str:
     return f"[{label} ☎]" if button.get("request_contact") else f"[{label}]"
 
 
-def message_lines(stored: StoredMessage, *, debug: bool, edited: bool = False) -> list[str]:
+def file_of(stored: StoredMessage) -> tuple[str, str, int] | None:
+    """(file_id, filename, size) of a message's document or photo; None when it has none."""
+    for field in ("document", "photo"):
+        attached = stored.message.get(field)
+        if attached:
+            item = attached[-1] if isinstance(attached, list) else attached
+            name = str(item.get("file_name") or f"{field}.jpg")
+            return str(item["file_id"]), name, int(item.get("file_size", 0))
+    return None
+
+
+def message_lines(
+    stored: StoredMessage, *, debug: bool, edited: bool = False, saved: str | None = None
+) -> list[str]:
+    """``saved``: where ``--files`` wrote the message's file (printed after an arrow)."""
     message = stored.message
     chat_id = message["chat"]["id"]
     prefix = f"<@{chat_id}{' (edited)' if edited else ''} "
     text = message.get("text") or message.get("caption") or ""
     out = _body(prefix, text)
-    for field in ("document", "photo"):
-        attached = message.get(field)
-        if attached:
-            item = attached[-1] if isinstance(attached, list) else attached
-            name = item.get("file_name") or f"{field}.jpg"
-            out.append(f"  📎 {name} ({item.get('file_size', 0)} bytes)")
+    attached = file_of(stored)
+    if attached is not None:
+        _file_id, name, size = attached
+        out.append(f"  📎 {name} ({size} bytes){f' → {saved}' if saved else ''}")
     for row in mk.inline_rows(stored.markup):
         out.append("  " + " ".join(_inline_label(b, debug) for b in row))
     what = mk.kind(stored.markup)
@@ -72,9 +86,12 @@ def message_lines(stored: StoredMessage, *, debug: bool, edited: bool = False) -
     return out
 
 
-def event_lines(event: Event, *, debug: bool) -> list[str]:
+def event_lines(event: Event, *, debug: bool, saved: str | None = None) -> list[str]:
     if event.kind in ("sent", "edited") and event.message is not None:
-        return message_lines(event.message, debug=debug, edited=event.kind == "edited")
+        edited = event.kind == "edited"
+        return message_lines(event.message, debug=debug, edited=edited, saved=saved)
+    if event.kind == "left":
+        return [f"<@{event.chat_id} (the bot left the chat)"]
     if event.kind == "deleted" and event.message is not None:
         return [f"<@{event.chat_id} (deleted #{event.message.message['message_id']})"]
     if event.kind in ("answer", "alert") and event.text:
