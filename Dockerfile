@@ -18,19 +18,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 zapis \
     && useradd --system --uid 10001 --gid zapis --home-dir /app --shell /usr/sbin/nologin zapis
 
-WORKDIR /app
-
-# Same install steps as CI (./dev.sh: pip install the project, then compile the
-# catalogues), minus the dev extras. The commands run from /app, so
-# `python -m bot` imports this tree and finds locales/ and the migrations beside it.
-COPY . /app
-RUN pip install --no-cache-dir . \
-    && python scripts/i18n.py compile \
-    && test -f locales/ru/LC_MESSAGES/messages.mo \
-    && test -f locales/en/LC_MESSAGES/messages.mo \
-    && rm -rf build *.egg-info \
+# The README's install: `pip install .` builds a wheel whose build step (setup.py)
+# compiles the message catalogues into the package; the migrations and fonts are
+# package data. So the bot runs from site-packages and the source is not kept;
+# /app holds only the data folder (the default SQLite file is data/zapis.sqlite3).
+COPY . /tmp/src
+RUN pip install --no-cache-dir /tmp/src \
+    && rm -rf /tmp/src \
+    && python -c "from bot.i18n import LOCALES_DIR as d; \
+assert all((d / l / 'LC_MESSAGES/messages.mo').is_file() for l in ('ru', 'en')), d" \
     && mkdir -p /app/data \
     && chown zapis:zapis /app/data
+
+WORKDIR /app
 
 USER zapis
 VOLUME ["/app/data"]

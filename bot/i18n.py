@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +14,62 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from domain.models import User
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# A checkout keeps the catalogues beside the packages (locales/, compiled by
+# ./dev.sh); an installed wheel carries them compiled inside the package
+# (setup.py compiles them at build time).
+SOURCE_LOCALES = Path(__file__).resolve().parent.parent / "locales"
+PACKAGED_LOCALES = Path(__file__).resolve().parent / "locales"
+LOCALES_DIR = SOURCE_LOCALES if SOURCE_LOCALES.is_dir() else PACKAGED_LOCALES
 SUPPORTED = ("ru", "en")
+log = logging.getLogger("zapis.i18n")
 
 
-def build_i18n(default_locale: str = "ru") -> I18n:
-    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain="messages")
+def compiled_catalogues(path: Path, domain: str = "messages") -> Path:
+    """``path`` with every <lang>/LC_MESSAGES/messages.po compiled beside it; compiles the
+    missing ones now (one warning), into a temporary folder when ``path`` is read-only.
+
+    aiogram stops with "Found locale 'en' but this language is not compiled!"
+    when a .po has no .mo: a fresh clone started without ./dev.sh, or
+    `pip install .` then `python -m bot` run from the clone (which imports the
+    clone). An installed wheel has them compiled already (setup.py).
+    """
+    sources = sorted(path.glob(f"*/LC_MESSAGES/{domain}.po"))
+    missing = [po for po in sources if not po.with_suffix(".mo").exists()]
+    if not missing:
+        return path
+    target = path
+    try:
+        for po in missing:
+            _compile(po, po.with_suffix(".mo"))
+    except OSError:
+        target = Path(tempfile.mkdtemp(prefix="zapis-locales-"))
+        for po in sources:
+            _compile(po, target / po.relative_to(path).with_suffix(".mo"))
+    log.warning(
+        "message catalogues were not compiled: compiled %s into %s "
+        "(python scripts/i18n.py compile does this ahead of time)",
+        ", ".join(po.parent.parent.name for po in missing),
+        target,
+    )
+    return target
+
+
+def _compile(po: Path, mo: Path) -> None:
+    """What `pybabel compile` does (fuzzy entries left out); the file appears whole or not."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=po.parent.parent.name)
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+    with partial.open("wb") as fh:
+        write_mo(fh, catalog)
+    os.replace(partial, mo)
+
+
+def build_i18n(default_locale: str = "ru", path: Path = LOCALES_DIR) -> I18n:
+    return I18n(path=compiled_catalogues(path), default_locale=default_locale, domain="messages")
 
 
 def telegram_locale(tg_user: TgUser | None) -> str | None:
