@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiogram.types import BufferedInputFile
 
 from bot.__main__ import build_parser
@@ -79,3 +81,26 @@ async def test_help_lists_every_directive_and_option_one_line_each(tmp_path: Pat
                     or line.strip().split()[0] == option], option  # fmt: skip
     for kind in ("@1001", "[Label]", "[~part]", "[#N]", "!chat private"):
         assert any(line.strip().startswith(kind) for line in lines), kind
+
+
+async def test_cli_files_option_reaches_the_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.emulator import console
+
+    seen: dict[str, Any] = {}
+    start = ConsoleWorld.start
+
+    async def spy(**kwargs: Any) -> ConsoleWorld:
+        seen.update(kwargs)
+        return await start(**kwargs)
+
+    monkeypatch.setattr(console.ConsoleWorld, "start", spy)
+    script = tmp_path / "s.txt"
+    script.write_text("# nothing\n", encoding="utf-8")
+    args = build_parser().parse_args(
+        ["console", "--script", str(script), "--files", str(tmp_path / "out"),
+         "--db", f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}"]
+    )  # fmt: skip
+    assert await console.run_console(args) == 0
+    assert seen["files_dir"] == str(tmp_path / "out")
