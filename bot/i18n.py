@@ -19,7 +19,8 @@ from domain.models import User
 # (setup.py compiles them at build time).
 SOURCE_LOCALES = Path(__file__).resolve().parent.parent / "locales"
 PACKAGED_LOCALES = Path(__file__).resolve().parent / "locales"
-LOCALES_DIR = SOURCE_LOCALES if SOURCE_LOCALES.is_dir() else PACKAGED_LOCALES
+_IN_CHECKOUT = (SOURCE_LOCALES / "ru" / "LC_MESSAGES" / "messages.po").is_file()
+LOCALES_DIR = SOURCE_LOCALES if _IN_CHECKOUT else PACKAGED_LOCALES
 SUPPORTED = ("ru", "en")
 log = logging.getLogger("zapis.i18n")
 
