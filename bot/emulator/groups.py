@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.core import ApiError, Chat, EmulatorCore, Event, bad
+from bot.emulator.core import Chat, EmulatorCore, Event
+from bot.emulator.params import ApiError, bad
 from bot.emulator.store import StoredMessage
 
 KINDS = ("group", "supergroup", "channel")
