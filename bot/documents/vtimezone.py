@@ -12,8 +12,10 @@ since 2014/2016 — every Russian zone — thus gets exactly one STANDARD
 component with its current offset.
 
 Transitions are found from ``zoneinfo`` itself (weekly samples, then
-bisection to the second), once per zone per process (~5 ms); the serialised
-block is cached per (zone, range of transitions).
+bisection to the second), once per zone per process (~10 ms); the serialised
+block is cached per (zone, range of transitions). Checked by the tests with
+vobject and icalendar, and by hand with ical.js 2 (Thunderbird's parser) on
+every Russian zone: all read the visit's instant.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
 _FROM = int(datetime(1970, 1, 1, tzinfo=UTC).timestamp())
 _UNTIL = int(datetime(2040, 1, 1, tzinfo=UTC).timestamp())
-_STEP = 7 * 24 * 3600  # no zone changed its offset twice within a week since 1970
+# Sampling step. A change and its reversal inside one step would be missed; only the
+# changes around a visit (in the future, months apart) are ever written out.
+_STEP = 7 * 24 * 3600
 # Changes after the event's start that are still written into its block.
 AHEAD = timedelta(days=366)
 
@@ -76,8 +80,7 @@ def transitions(tzid: str) -> tuple[Transition, ...]:
                     name=moment.tzname() or "",
                 )
             )
-            # A second change inside the same week (never seen since 1970) would be
-            # found at the next step from b on.
+            # A further change inside the same step is found from b on.
             lo, lo_off = b, after
             continue
         lo, lo_off = hi, hi_off
