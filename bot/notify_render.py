@@ -50,7 +50,7 @@ class Unrenderable(Exception):
 class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
-    document: VisitFile | None = None  # sent right after the text (the visit's .ics)
+    document: VisitFile | None = None  # the visit's .ics, sent just before the text
 
 
 @lru_cache(maxsize=4096)
