@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.documents import appointment_ics, appointment_pdf
+from bot.documents import Organizer, appointment_ics, appointment_pdf
 
 START = datetime(2026, 12, 3, 7, 30, tzinfo=UTC)
 STAMP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -41,7 +41,8 @@ ROWS = [
 
 def _ics() -> bytes:
     return appointment_ics(
-        number="A-000123",
+        uid="appointment-A-000123@zapis.bot",
+        sequence=0,
         start=START,
         minutes=20,
         tz="Europe/Moscow",
@@ -49,6 +50,7 @@ def _ics() -> bytes:
         location="ГБУЗ «Городская поликлиника № 1» ДЗМ, ул. Ленина, д. 5",
         description="\n".join(f"{k}: {v}" for k, v in ROWS) + "\n\nНатощак.",
         stamp=STAMP,
+        organizer=Organizer.clinic(1, "ГБУЗ «Городская поликлиника № 1» ДЗМ"),
     )
 
 
@@ -56,6 +58,7 @@ def _pdf() -> bytes:
     return appointment_pdf(
         title="Подтверждение записи к врачу",
         rows=ROWS,
+        created=STAMP,
         notes_title="Подготовка",
         notes="Натощак, не завтракать. Возьмите паспорт и полис ОМС; результаты анализов — при наличии.",
         footer="Покажите это подтверждение в регистратуре поликлиники. Записано через «Запись».",

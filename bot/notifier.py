@@ -33,6 +33,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramRetryAfter,
 )
+from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 
 from bot.notify_render import RenderContext, Rendered, Unrenderable, render
@@ -46,6 +47,7 @@ from domain.notifications import (
     reminder_drop_reason,
 )
 from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
+from flows.ui.files import VisitFile
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
 from storage.uow import UnitOfWorkFactory
 
@@ -278,6 +280,8 @@ class Notifier:
         stats: DispatchStats,
     ) -> None:
         assert self.bot is not None
+        if rendered.document is not None and row.attempts == 0:
+            await self._attach(row, rendered.document)
         for _ in range(MAX_429_PER_ROW):
             await self.limiter.acquire(row.user_id)
             try:
@@ -309,6 +313,22 @@ class Notifier:
             marks.sent.append(row.id)
             return
         marks.retry.append((row.id, now + timedelta(seconds=1), "429 repeatedly", False))
+
+    async def _attach(self, row: OutboxRow, document: VisitFile) -> None:
+        """The notice's .ics, sent once, before its text: the text with its buttons (the
+        one-tap alternatives) stays the newest message. The text is what must arrive: a
+        failed file is logged and not retried (a retry of the row does not repeat it)."""
+        assert self.bot is not None
+        await self.limiter.acquire(row.user_id)
+        try:
+            await self.bot.send_document(
+                row.user_id,
+                BufferedInputFile(document.data, filename=document.name),
+                caption=document.caption,
+                parse_mode=None,
+            )
+        except Exception as exc:
+            log.warning("outbox row %s: calendar file not sent: %r", row.id, exc)
 
     async def _flush(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
         if not len(marks) and not marks.blocked_users:

@@ -9,17 +9,22 @@ shows the appointment as it is now, not as it was when it was planned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from domain.models import AppointmentStatus
 from domain.notifications import Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
-from flows.ui.format import clip, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.files import VisitFile, visit_ics
+from flows.ui.format import clip, fmt_day, fmt_short_day, fmt_time, fmt_when, local
 from flows.ui.notify_callbacks import Rebook, RmCome, WlOffer
 from storage.repos.notify_context import VisitInfo
+
+# A reminder sent within this of its plan (visit − offset) says «через N ч».
+ON_PLAN = timedelta(minutes=15)
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Unrenderable(Exception):
 class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
+    document: VisitFile | None = None  # the visit's .ics, sent just before the text
 
 
 @lru_cache(maxsize=4096)
@@ -64,6 +70,30 @@ def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
     if v.number:
         lines.append(_("Appointment number: {number}").format(number=v.number))
     return lines
+
+
+def _calendar(v: VisitInfo, ctx: RenderContext, locale: str) -> VisitFile | None:
+    """The visit's calendar event as it stands now: the moved visit published again
+    (same UID, higher SEQUENCE), a cancelled one withdrawn (METHOD:CANCEL)."""
+    cancelled = v.status is AppointmentStatus.CANCELLED
+    if v.appointment_id is None or v.status is None or not (v.status.active or cancelled):
+        return None
+    return visit_ics(
+        number=v.number,
+        uid=v.calendar_uid,
+        sequence=v.calendar_seq,
+        start=v.start,
+        minutes=v.minutes,
+        tz=v.clinic_tz,
+        specialty=v.specialty(locale),
+        doctor=v.doctor_name,
+        clinic_id=v.clinic_id,
+        clinic_name=v.clinic_name,
+        address=v.clinic_address,
+        description="\n".join(_visit_lines(v, ctx, locale)),
+        stamp=ctx.now,
+        cancelled=cancelled,
+    )
 
 
 def _prep(v: VisitInfo, locale: str) -> str:
@@ -99,15 +129,29 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
     raise Unrenderable(f"unknown kind {row.kind}")
 
 
+def _ahead(v: VisitInfo, ctx: RenderContext, offset: int) -> str:
+    """«через 2 ч» when sent on plan; the visit's real day and time when quiet hours (or a
+    restart) moved the reminder — «через 2 ч» at 21:59 for an 08:00 visit would be false."""
+    if abs(v.start - ctx.now - timedelta(minutes=offset)) > ON_PLAN:
+        tz = v.clinic_tz
+        day, today = local(v.start, tz).date(), local(ctx.now, tz).date()
+        at = fmt_time(v.start, tz)
+        if day == today:
+            return _("today at {time}").format(time=at)
+        if day == today + timedelta(days=1):
+            return _("tomorrow at {time}").format(time=at)
+        return _("on {day} at {time}").format(day=fmt_day(day), time=at)
+    if offset >= 60 * 24 and offset % (60 * 24) == 0:
+        return _("in {days} d").format(days=offset // (60 * 24))
+    if offset >= 60:
+        return _("in {hours} h").format(hours=round(offset / 60))
+    return _("in {minutes} min").format(minutes=offset)
+
+
 def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
     v = _appointment(row, ctx)
     offset = row.ref("offset_minutes") or 0
-    if offset >= 60 * 24 and offset % (60 * 24) == 0:
-        ahead = _("in {days} d").format(days=offset // (60 * 24))
-    elif offset >= 60:
-        ahead = _("in {hours} h").format(hours=round(offset / 60))
-    else:
-        ahead = _("in {minutes} min").format(minutes=offset)
+    ahead = _ahead(v, ctx, offset)
     head = _("⏰ Reminder: your doctor's appointment is {ahead}").format(ahead=ahead)
     text = "\n".join([head, *_visit_lines(v, ctx, locale)]) + _prep(v, locale)
     markup = None
@@ -156,7 +200,7 @@ def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Render
     else:
         lines += ["", _("No free time nearby right now: book another time via «Book a doctor».")]
     markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-    return Rendered(clip("\n".join(lines)), markup)
+    return Rendered(clip("\n".join(lines)), markup, _calendar(v, ctx, locale))
 
 
 def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
@@ -190,7 +234,7 @@ def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                 ]
             ]
         )
-    return Rendered(clip("\n".join(lines)), markup)
+    return Rendered(clip("\n".join(lines)), markup, _calendar(new, ctx, locale))
 
 
 def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:

@@ -34,7 +34,7 @@ WAITLIST_EVERY_SECONDS = 60
 
 def quiet_window(app: App) -> QuietWindow:
     q = app.settings.quiet_hours
-    return QuietWindow(start=q.start, end=q.end)
+    return QuietWindow(q.start, q.end, app.settings.reminder_quiet_policy)
 
 
 def build_notifier(app: App, *, limiter: RateLimiter | None = None) -> Notifier:

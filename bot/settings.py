@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     staff: dict[int, StaffMember] = Field(default_factory=dict)
     reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 120])
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    # A reminder under a day ahead (the 2 h one) that falls in the quiet hours:
+    # "skip" it, or "shift" it to just before they begin (domain.quiet_hours).
+    reminder_quiet_policy: Literal["skip", "shift"] = "skip"
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     log_level: str = "INFO"

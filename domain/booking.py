@@ -497,6 +497,8 @@ async def _reschedule(
             status=AppointmentStatus.PENDING,
             referral_id=old.referral_id,
             created_at=now,
+            calendar_uid=old.calendar_uid,
+            calendar_seq=old.calendar_seq + 1,
         )
     )
     # 2. Retire the old one conditionally: a concurrent cancel/reschedule that

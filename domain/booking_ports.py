@@ -49,6 +49,9 @@ class NewAppointment:
     status: AppointmentStatus
     referral_id: int | None
     created_at: datetime
+    # A move continues the old visit's calendar event ("" : a new event of its own).
+    calendar_uid: str = ""
+    calendar_seq: int = 0
 
 
 class BookingRepository(Protocol):

@@ -161,6 +161,10 @@ class Appointment:
     cancelled_by: str | None = None
     cancel_reason: str | None = None
     rescheduled_to: int | None = None
+    # The .ics event of this visit: one UID for its whole life (a move copies it to
+    # the new row) and the revision last published (a move adds 1).
+    calendar_uid: str = ""
+    calendar_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.models import Appointment, AppointmentStatus
-from domain.quiet_hours import QuietWindow, before_quiet
+from domain.quiet_hours import SKIP, QuietWindow, before_quiet, in_quiet
 
 
 class Kind:
@@ -35,6 +35,9 @@ ALL_KINDS = (
 OPTIONAL_KINDS = (Kind.REMINDER, Kind.WAITLIST_OFFER, Kind.BOOKED)
 
 MAX_ATTEMPTS = 5
+# A reminder closer than this to the visit is short («через 2 ч»): it means "leave
+# soon", so quiet hours skip it unless QuietWindow.short_reminders says SHIFT.
+SHORT_REMINDER_MINUTES = 24 * 60
 
 
 class State:
@@ -65,13 +68,18 @@ def reminder_items(
     """One reminder per offset that is still in the future; the key makes each unique.
 
     With ``tz`` and ``quiet`` a reminder that would fall in the quiet hours of
-    the clinic's zone goes out just before they begin; one that would thereby
-    land in the past is not planned (the patient booked it moments ago).
+    the clinic's zone goes out just before they begin — except a short one
+    (under SHORT_REMINDER_MINUTES) while ``quiet.short_reminders`` is SKIP: that
+    one is not planned, since «через 2 ч» the evening before would be false and
+    at 06:00 unwelcome. One that would land in the past is not planned either
+    (the patient booked it moments ago).
     """
     items = []
     for offset in offsets_minutes:
         due = appointment.start - timedelta(minutes=offset)
-        if tz is not None and quiet is not None:
+        if tz is not None and quiet is not None and in_quiet(due, tz, quiet):
+            if offset < SHORT_REMINDER_MINUTES and quiet.short_reminders == SKIP:
+                continue
             due = before_quiet(due, tz, quiet)
         if due <= now:
             continue

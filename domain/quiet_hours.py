@@ -3,7 +3,11 @@
 The rule is applied when a notification is *planned*: a reminder whose due
 time falls inside the quiet window is moved to just before the window begins
 (the evening before), never after it — after would be too late for an early
-visit. Urgent clinic changes ignore the window. We use the clinic's zone as
+visit. A short reminder (less than a day ahead, «через 2 ч») moved that way
+would arrive ten hours early, so for those the window's ``short_reminders``
+decides: SKIP drops it (the default), SHIFT moves it like the others; either
+way a moved reminder names the visit's real day and time when it is sent.
+Urgent clinic changes ignore the window. We use the clinic's zone as
 the patient's zone (a patient books the polyclinic they live near).
 """
 
@@ -15,6 +19,9 @@ from zoneinfo import ZoneInfo
 
 # How long before the window a moved reminder goes out.
 LEAD = timedelta(minutes=1)
+# What quiet hours do to a short reminder (ZAPIS_REMINDER_QUIET_POLICY).
+SKIP = "skip"
+SHIFT = "shift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +30,7 @@ class QuietWindow:
 
     start: time = time(22, 0)
     end: time = time(8, 0)
+    short_reminders: str = SKIP  # SKIP | SHIFT
 
     def contains(self, local: time) -> bool:
         if self.start == self.end:

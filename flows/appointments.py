@@ -10,6 +10,7 @@ Rescheduling lives in flows/appointments_move.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from domain import booking, rules
 from domain.errors import ConfirmationRequired, DomainError, NotOwner
-from domain.models import AccountLevel, Appointment, User
+from domain.models import AccountLevel, Appointment, AppointmentStatus, User
 from flows.booking_common import Event, load_details, refusal_text, send_files, show, stale
 from flows.ui import menu as menu_ui
 from flows.ui.callbacks import ApCancel, ApFile, ApList, ApMove, ApOpen
@@ -170,6 +171,8 @@ async def on_list(query: CallbackQuery, callback_data: ApList, **data: Any) -> N
 
 
 def card_rows(appointment: Appointment, now: datetime) -> list[list[InlineKeyboardButton]]:
+    """The visit card's buttons: the confirmation files only while the visit is on (a
+    cancelled, moved or past-and-closed visit has nothing to confirm)."""
     rows: list[list[InlineKeyboardButton]] = []
     if appointment.status.active and appointment.start > now:
         rows.append(
@@ -178,12 +181,13 @@ def card_rows(appointment: Appointment, now: datetime) -> list[list[InlineKeyboa
                 button(_("Reschedule"), ApMove(a=appointment.id)),
             ]
         )
-    rows.append(
-        [
-            button(_("Calendar (.ics)"), ApFile(a=appointment.id, kind="ics")),
-            button(_("PDF"), ApFile(a=appointment.id, kind="pdf")),
-        ]
-    )
+    if appointment.status.active:
+        rows.append(
+            [
+                button(_("Calendar (.ics)"), ApFile(a=appointment.id, kind="ics")),
+                button(_("PDF"), ApFile(a=appointment.id, kind="pdf")),
+            ]
+        )
     rows.append([button(_("Back"), ApList(past=0, page=0))])
     return rows
 
@@ -207,7 +211,16 @@ async def on_file(query: CallbackQuery, callback_data: ApFile, **data: Any) -> N
     if found is None or callback_data.kind not in ("ics", "pdf"):
         await stale(query)
         return
-    _appointment, details = found
+    appointment, details = found
+    # An old card's button after the visit was cancelled: no confirmation PDF; the
+    # calendar button gives the cancellation (files_for), which is what the calendar needs.
+    withdrawn = appointment.status is AppointmentStatus.CANCELLED and callback_data.kind == "ics"
+    if not appointment.status.active and not withdrawn:
+        await query.answer(
+            _("This visit is cancelled, moved or over: there is no confirmation for it."),
+            show_alert=True,
+        )
+        return
     await query.answer()
     await send_files(
         query, details, data["settings"].default_tz, data["clock"].now(), only=callback_data.kind
@@ -263,7 +276,7 @@ async def on_cancel(
         await show(query, text, inline([confirm_row, back_row]))
         return
     try:
-        await booking.cancel(uow, now, user.id, appointment.id, confirmed_twice=warned)
+        cancelled = await booking.cancel(uow, now, user.id, appointment.id, confirmed_twice=warned)
     except ConfirmationRequired:
         await show(query, _("Please confirm the cancellation again."), inline([back_row]))
         return
@@ -278,6 +291,8 @@ async def on_cancel(
         "The appointment № {number} is cancelled. The time has gone back to the schedule."
     ).format(number=appointment.number)
     await show(query, text, inline([[button(_("Back to the list"), ApList(past=0, page=0))]]))
+    # The calendar event sent with the booking is withdrawn (METHOD:CANCEL, same UID).
+    await send_files(query, replace(details, appointment=cancelled), home_tz, now, only="ics")
 
 
 def _inactive() -> DomainError:

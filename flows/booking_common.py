@@ -32,7 +32,8 @@ from domain.errors import (
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
-from flows.ui.format import Details, clip, files_for, specialty_name
+from flows.ui.files import files_for
+from flows.ui.format import Details, clip, specialty_name
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
@@ -47,7 +48,9 @@ def policy_from(settings: Settings) -> BookingPolicy:
         daily_cap=limits.daily_booking_cap,
         one_active_per_specialty=limits.one_active_per_specialty,
         reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
-        quiet=QuietWindow(settings.quiet_hours.start, settings.quiet_hours.end),
+        quiet=QuietWindow(
+            settings.quiet_hours.start, settings.quiet_hours.end, settings.reminder_quiet_policy
+        ),
         no_show_limit=limits.no_show_limit,
         no_show_restriction=limits.no_show_restriction,
     )
@@ -155,16 +158,11 @@ async def send_files(
     # Building the PDF takes tens of milliseconds of CPU: off the event loop, so
     # other users' updates are not held up (the i18n context is copied along).
     files = await asyncio.to_thread(files_for, details, home_tz, now, only=only)
-    for name, data in files:
-        caption = (
-            _("Add the visit to your calendar")
-            if name.endswith(".ics")
-            else _("Confirmation to show at the clinic")
-        )
+    for file in files:
         await bot.send_document(
             message.chat.id,
-            BufferedInputFile(data, filename=name),
-            caption=caption,
+            BufferedInputFile(file.data, filename=file.name),
+            caption=file.caption,
             parse_mode=None,
         )
 

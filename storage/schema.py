@@ -230,6 +230,9 @@ appointments = Table(
     Column("rescheduled_to", Integer),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # The visit's calendar event: UID kept across moves, SEQUENCE of the last publish.
+    Column("calendar_uid", String(96)),
+    Column("calendar_seq", Integer, nullable=False, server_default="0"),
     Index(
         "uq_appointments_active_slot",
         "slot_id",

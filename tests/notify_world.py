@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.emulator.core import EmulatorCore
 from domain.notifications import OutboxItem
 from storage.repos.base import to_db
 from storage.schema import (
@@ -247,3 +248,16 @@ async def bulk_booked(
                 for i, u in enumerate(uids)
             ],
         )
+
+
+def sent_files(core: EmulatorCore, chat_id: int) -> list[tuple[str, bytes]]:
+    """(filename, bytes) of every document the bot sent to the chat, oldest first."""
+    chat = core.chats.get(chat_id)
+    found = []
+    for stored in chat.messages.values() if chat else []:
+        doc = stored.message.get("document")
+        if doc:
+            known = core.files.get(str(doc["file_id"]))
+            assert known is not None
+            found.append((known.filename, known.data))
+    return found

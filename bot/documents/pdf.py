@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -65,8 +66,11 @@ def printable(text: str) -> str:
     return "".join(c if ord(c) in fonts or c in _KEEP else _substitute(c, fonts) for c in text)
 
 
-def _document() -> FPDF:
+def _document(created: datetime) -> FPDF:
     pdf = FPDF(format="A4")
+    # The app clock, not fpdf2's own now(): the console's virtual time and the
+    # tests see the date the document claims, and the same visit gives the same file.
+    pdf.set_creation_date(created)
     pdf.set_auto_page_break(auto=True, margin=15)
     for style, path in FONT_FILES.items():
         pdf.add_font(FONT, style, str(path))
@@ -85,6 +89,7 @@ def appointment_pdf(
     *,
     title: str,
     rows: Sequence[tuple[str, str]],
+    created: datetime,
     notes_title: str = "",
     notes: str = "",
     footer: str = "",
@@ -92,8 +97,11 @@ def appointment_pdf(
     """Title, «label: value» rows (number, patient, doctor, clinic, date, time…), notes, footer.
 
     Texts arrive translated; long values wrap, so a long address never runs off the page.
+    ``created`` (aware, from the injected clock) is the document's creation date.
     """
-    pdf = _document()
+    if created.tzinfo is None:
+        raise ValueError("appointment_pdf needs an aware creation date")
+    pdf = _document(created)
     title = printable(title)
     pdf.set_title(title)
     width = pdf.epw

@@ -1,5 +1,6 @@
 """How booking objects read in a chat: dates and times in the clinic's zone (Babel),
-doctor and clinic cards, appointment details, statuses, and the .ics/PDF files.
+doctor and clinic cards, appointment details and statuses (the .ics/PDF files are
+built in flows/ui/files.py).
 
 Everything here runs inside an update (or an explicit i18n context): labels
 go through ``_()``, dates through Babel with the current locale. Times are
@@ -18,7 +19,6 @@ from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_time, get_timezone_location
 
-from bot.documents import appointment_ics, appointment_pdf
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -230,38 +230,3 @@ def details_text(d: Details, home_tz: str) -> str:
 def clip(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     """Never send more than Telegram takes; a clipped text says so with «…»."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def files_for(
-    d: Details, home_tz: str, stamp: datetime, *, only: str | None = None
-) -> list[tuple[str, bytes]]:
-    """[(filename, bytes)] — the .ics calendar entry and/or (``only``) the PDF confirmation."""
-    number = d.number or "draft"
-    prep = preparation(d.specialty)
-    files: list[tuple[str, bytes]] = []
-    if only in (None, "ics"):
-        summary = _("Doctor's appointment: {specialty} — {doctor}").format(
-            specialty=specialty_name(d.specialty), doctor=d.doctor.full_name
-        )
-        description = "\n".join(f"{label}: {value}" for label, value in details_rows(d, home_tz))
-        ics = appointment_ics(
-            number=number,
-            start=d.start,
-            minutes=d.minutes,
-            tz=d.clinic.tz,
-            summary=summary,
-            location=f"{d.clinic.name}, {d.clinic.address}",
-            description=description + (f"\n\n{prep}" if prep else ""),
-            stamp=stamp,
-        )
-        files.append((f"appointment-{number}.ics", ics))
-    if only in (None, "pdf"):
-        pdf = appointment_pdf(
-            title=_("Appointment confirmation"),
-            rows=details_rows(d, home_tz),
-            notes_title=_("Preparation") if prep else "",
-            notes=prep,
-            footer=_("Show this confirmation at the clinic's reception. Booked via Zapis."),
-        )
-        files.append((f"appointment-{number}.pdf", pdf))
-    return files

@@ -42,6 +42,7 @@ from storage.schema import (
 )
 
 NUMBER_PREFIX = "A-"
+CALENDAR_UID_DOMAIN = "zapis.bot"
 # Longest visit we expect; bounds the coarse index filter of list_for_owner.
 _MAX_VISIT = timedelta(hours=24)
 
@@ -49,6 +50,12 @@ _MAX_VISIT = timedelta(hours=24)
 def appointment_number(appointment_id: int) -> str:
     """Human number printed on the confirmation: «A-0000042» (unique: from the id)."""
     return f"{NUMBER_PREFIX}{appointment_id:07d}"
+
+
+def calendar_uid(number: str) -> str:
+    """The .ics UID of a visit first booked as ``number`` (what every file so far carried;
+    migration 0002_calendar fills older rows with the same)."""
+    return f"appointment-{number}@{CALENDAR_UID_DOMAIN}"
 
 
 def _appointment(row: Row[Any]) -> Appointment:
@@ -70,6 +77,8 @@ def _appointment(row: Row[Any]) -> Appointment:
         cancelled_by=row.cancelled_by,
         cancel_reason=row.cancel_reason,
         rescheduled_to=row.rescheduled_to,
+        calendar_uid=row.calendar_uid or calendar_uid(row.number),
+        calendar_seq=row.calendar_seq or 0,
     )
 
 
@@ -359,13 +368,17 @@ class AppointmentRepository(Repository):
                 referral_id=new.referral_id,
                 created_at=created,
                 updated_at=created,
+                calendar_seq=new.calendar_seq,
             )
             .returning(appointments.c.id)
         )
         appointment_id = int(result.scalar_one())
         number = appointment_number(appointment_id)
+        uid = new.calendar_uid or calendar_uid(number)
         await self.conn.execute(
-            update(appointments).where(appointments.c.id == appointment_id).values(number=number)
+            update(appointments)
+            .where(appointments.c.id == appointment_id)
+            .values(number=number, calendar_uid=uid)
         )
         return Appointment(
             id=appointment_id,
@@ -382,6 +395,8 @@ class AppointmentRepository(Repository):
             status=new.status,
             created_at=new.created_at,
             referral_id=new.referral_id,
+            calendar_uid=uid,
+            calendar_seq=new.calendar_seq,
         )
 
     async def get(self, appointment_id: int) -> Appointment | None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Join, Table, exists, select
 
 from domain.models import AppointmentStatus
+from storage.repos.appointments import calendar_uid
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,
@@ -65,6 +66,8 @@ class VisitInfo:
     cancel_reason: str | None = None
     slot_id: int | None = None
     slot_status: str | None = None
+    calendar_uid: str = ""
+    calendar_seq: int = 0
 
     def specialty(self, locale: str) -> str:
         return self.specialty_en if locale == "en" else self.specialty_ru
@@ -178,6 +181,8 @@ class NotifyContextRepository(Repository):
                 a.c.minutes,
                 a.c.cancel_reason,
                 a.c.slot_id,
+                a.c.calendar_uid,
+                a.c.calendar_seq,
                 a.c.doctor_id,
                 a.c.clinic_id,
                 a.c.specialty_id,
@@ -200,6 +205,8 @@ class NotifyContextRepository(Repository):
                 patient_relation=r.relation,
                 cancel_reason=r.cancel_reason,
                 slot_id=r.slot_id,
+                calendar_uid=r.calendar_uid or calendar_uid(r.number),
+                calendar_seq=r.calendar_seq or 0,
             )
         return out
 

@@ -9,22 +9,24 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from bot.documents import appointment_ics, appointment_pdf
+from bot.documents import Organizer, appointment_ics, appointment_pdf
 
 START = datetime(2026, 12, 3, 3, 30, tzinfo=UTC)  # 10:30 in Novosibirsk (UTC+7)
 STAMP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def _ics(tz: str = "Asia/Novosibirsk") -> bytes:
+def _ics(tz: str = "Asia/Novosibirsk", *, start: datetime = START) -> bytes:
     return appointment_ics(
-        number="A-000123",
-        start=START,
+        uid="appointment-A-000123@zapis.bot",
+        sequence=0,
+        start=start,
         minutes=20,
         tz=tz,
         summary="Приём: терапевт — Петрова Анна Сергеевна",
         location="Поликлиника № 1, ул. Ленина, 5",
         description="Номер записи A-000123; возьмите полис ОМС",
         stamp=STAMP,
+        organizer=Organizer.clinic(1, "Поликлиника № 1"),
     )
 
 
@@ -73,6 +75,7 @@ def test_pdf_text_holds_patient_doctor_date_time() -> None:
         notes_title="Подготовка",
         notes="Натощак. Возьмите паспорт и полис ОМС.",
         footer="Покажите этот документ в регистратуре.",
+        created=STAMP,
     )
     assert raw.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(raw)).pages)
@@ -88,33 +91,7 @@ def test_pdf_text_holds_patient_doctor_date_time() -> None:
         assert needle in flat, needle
 
 
-def _ics_the_slow_way(tz: str) -> bytes:
-    """What appointment_ics produced before the VTIMEZONE cache: add_missing_timezones()."""
-    from icalendar import Event
-
-    local = START.astimezone(ZoneInfo(tz))
-    cal = Calendar()
-    cal.add("prodid", "-//Zapis//Appointment booking bot//RU")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    event = Event()
-    event.add("uid", "appointment-A-000123@zapis.bot")
-    event.add("dtstamp", STAMP)
-    event.add("dtstart", local)
-    event.add("dtend", local + timedelta(minutes=20))
-    event.add("summary", "Приём: терапевт — Петрова Анна Сергеевна")
-    event.add("location", "Поликлиника № 1, ул. Ленина, 5")
-    event.add("description", "Номер записи A-000123; возьмите полис ОМС")
-    event.add("status", "CONFIRMED")
-    cal.add_component(event)
-    cal.add_missing_timezones()
-    return bytes(cal.to_ical())
-
-
-def test_ics_with_cached_timezone_is_byte_identical_to_icalendar() -> None:
-    for tz in ("Europe/Moscow", "Asia/Novosibirsk", "Europe/Kaliningrad", "Europe/Moscow", "UTC"):
-        assert _ics(tz) == _ics_the_slow_way(tz), tz
+def test_ics_in_utc_has_no_vtimezone() -> None:
     assert b"VTIMEZONE" not in _ics("UTC")
     assert b"DTSTART:20261203T033000Z" in _ics("UTC")
 
@@ -123,6 +100,7 @@ def _pdf_text(patient: str) -> str:
     raw = appointment_pdf(
         title="Подтверждение записи к врачу",
         rows=[("Пациент", patient), ("Врач", "Петрова Анна Сергеевна"), ("Время", "10:30")],
+        created=STAMP,
     )
     assert raw.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(raw)).pages)
@@ -175,3 +153,12 @@ def test_shipped_fonts_are_renamed_and_keep_the_notices() -> None:
         assert names[1] == "DejaVu Sans Zapis"
         assert "Bitstream" in names[0]  # copyright notice kept
         assert 13 in names  # licence text kept
+
+
+def test_pdf_creation_date_comes_from_the_app_clock() -> None:
+    """Regression: fpdf2 stamped the machine's now() (the console's virtual time was ignored)."""
+    created = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    raw = appointment_pdf(title="Подтверждение записи к врачу", rows=[], created=created)
+    meta = PdfReader(io.BytesIO(raw)).metadata
+    assert meta is not None and meta.creation_date == created
+    assert raw == appointment_pdf(title="Подтверждение записи к врачу", rows=[], created=created)

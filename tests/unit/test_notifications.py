@@ -15,7 +15,7 @@ from domain.notifications import (
     reminder_drop_reason,
     reminder_items,
 )
-from domain.quiet_hours import QuietWindow, before_quiet, in_quiet, quiet_end_after
+from domain.quiet_hours import SHIFT, SKIP, QuietWindow, before_quiet, in_quiet, quiet_end_after
 
 MSK = "Europe/Moscow"  # UTC+3
 NSK = "Asia/Novosibirsk"  # UTC+7
@@ -72,17 +72,35 @@ def test_a_reminder_falling_at_night_goes_out_before_the_night_begins() -> None:
 
 def test_reminder_items_apply_quiet_hours_and_skip_the_past() -> None:
     visit = datetime(2026, 12, 3, 5, 30, tzinfo=UTC)  # 08:30 Moscow
-    items = reminder_items(appt(visit), [1440, 120], at(1), tz=MSK, quiet=Q)
+    shift = QuietWindow(time(22, 0), time(8, 0), SHIFT)
+    items = reminder_items(appt(visit), [1440, 120], at(1), tz=MSK, quiet=shift)
     assert [(i.idem_key, i.due_at) for i in items] == [
         ("appt:7:reminder:1440", datetime(2026, 12, 2, 5, 30, tzinfo=UTC)),
         ("appt:7:reminder:120", datetime(2026, 12, 2, 18, 59, tzinfo=UTC)),
     ]
     # Booked at 23:00 the night before: the 24 h one is past, the 2 h one would move into the past.
-    late = reminder_items(appt(visit), [1440, 120], at(20), tz=MSK, quiet=Q)
+    late = reminder_items(appt(visit), [1440, 120], at(20), tz=MSK, quiet=shift)
     assert late == []
     # Without a window the old behaviour stays (callers that do not pass a zone).
     assert len(reminder_items(appt(visit), [1440, 120], at(1))) == 2
     assert all(i.payload["appointment_id"] == 7 for i in items)
+
+
+def test_2h_reminder_of_an_0800_visit_is_not_sent_the_evening_before() -> None:
+    """Regression: the 2 h reminder of an 08:00 visit arrived at 21:59 the evening before
+    («через 2 ч»). By default (SKIP) a short reminder falling in quiet hours is not planned;
+    the day-ahead one still is, and a short one outside quiet hours stays at visit − 2 h."""
+    eight = datetime(2026, 12, 3, 5, 0, tzinfo=UTC)  # 08:00 Moscow
+    assert Q.short_reminders == SKIP
+    items = reminder_items(appt(eight), [1440, 120], at(1), tz=MSK, quiet=Q)
+    assert [(i.idem_key, i.due_at) for i in items] == [("appt:7:reminder:1440", at(5))]
+    noon = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # 12:00 Moscow: 10:00 is not quiet
+    items = reminder_items(appt(noon), [1440, 120], at(1), tz=MSK, quiet=Q)
+    assert [i.due_at for i in items] == [at(9), datetime(2026, 12, 3, 7, 0, tzinfo=UTC)]
+    # A day-ahead reminder is long: quiet hours move it, never drop it, even under SKIP.
+    seven = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)  # 07:00 Moscow, 24 h before is 07:00
+    items = reminder_items(appt(seven), [1440, 120], at(1, day=1), tz=MSK, quiet=Q)
+    assert [i.due_at for i in items] == [datetime(2026, 12, 1, 18, 59, tzinfo=UTC)]
 
 
 def test_quiet_end_after() -> None:

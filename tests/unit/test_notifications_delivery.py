@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import vobject
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,7 +30,7 @@ from domain.notifications import (
 from storage.crypto import PersonalDataCipher
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import TEST_KEY, make_sqlite_engine
-from tests.notify_world import World, make_world
+from tests.notify_world import World, make_world, sent_files
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 
@@ -50,10 +51,14 @@ class Env:
         )
 
     def texts(self, chat_id: int) -> list[str]:
+        """The text messages (a notice's .ics travels as a document beside its text)."""
         chat = self.core.chats.get(chat_id)
         if chat is None:
             return []
-        return [m.message.get("text", "") for m in chat.messages.values()]
+        return [m.message["text"] for m in chat.messages.values() if "text" in m.message]
+
+    def files(self, chat_id: int) -> list[tuple[str, bytes]]:
+        return sent_files(self.core, chat_id)
 
     def buttons(self, chat_id: int) -> list[str]:
         chat = self.core.chats[chat_id]
@@ -160,6 +165,17 @@ async def test_every_kind_renders_in_the_recipients_language(env: Env, locale: s
     texts = env.texts(uid)
     assert len(texts) == 5
     booked, reminder, cancelled, moved, offer = texts
+    # The clinic's cancellation withdraws the calendar event, its move publishes it again.
+    (cancel_name, cancel_ics), (moved_name, moved_ics) = env.files(uid)
+    withdrawn = vobject.readOne(cancel_ics.decode())
+    assert withdrawn.method.value == "CANCEL" and withdrawn.vevent.status.value == "CANCELLED"
+    assert withdrawn.vevent.uid.value == f"appointment-A-{a2:06d}@zapis.bot"
+    assert withdrawn.vevent.sequence.value == "1"
+    republished = vobject.readOne(moved_ics.decode())
+    assert republished.method.value == "PUBLISH"
+    assert republished.vevent.uid.value == f"appointment-A-{a4:06d}@zapis.bot"
+    assert republished.vevent.dtstart.value.astimezone(UTC) == NOW + timedelta(days=5)
+    assert cancel_name.endswith("-cancelled.ics") and moved_name.endswith(".ics")
     if locale == "ru":
         assert "Вы записаны" in booked and "Терапевт — Петрова Анна Сергеевна" in booked
         assert (
@@ -181,7 +197,7 @@ async def test_every_kind_renders_in_the_recipients_language(env: Env, locale: s
         ["Записаться", "Пропустить"] if locale == "ru" else ["Book", "Skip"]
     )
     chat = env.core.chats[uid]
-    msgs = list(chat.messages.values())
+    msgs = [m for m in chat.messages.values() if "text" in m.message]
     labels = [b["text"] for row in msgs[1].markup["inline_keyboard"] for b in row]
     assert labels == (
         ["Приду", "Перенести", "Отменить"]
