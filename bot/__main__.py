@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--now", help="start of the virtual clock, ISO 8601")
     console.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     console.add_argument("--lang", choices=["ru", "en"], help="Telegram language of the users")
+    console.add_argument(
+        "--source",
+        choices=["local", "gorzdrav"],
+        default="local",
+        help="gorzdrav: region spb books through a fake Gorzdrav server on loopback",
+    )
 
     sub.add_parser("polling", help="run against real Telegram with long polling")
     sub.add_parser("webhook", help="run an aiohttp webhook server")

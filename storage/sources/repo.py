@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, insert, select, update
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,
+    attachments,
     clinic_sources,
     clinic_specialties,
     clinics,
@@ -212,8 +213,8 @@ class SourceRepository(Repository):
             elif ext in wanted and status == "blocked":
                 await self._set_status(slot_id, "blocked", "free")
         for ext, m in wanted.items():
-            if ext in known or m.start <= now:
-                continue
+            if ext in known or m.start <= now or await self._slot_known(role.clinic_id, ext):
+                continue  # (known under another specialty of the same doctor: keep that one)
             result = await self.conn.execute(
                 insert(slots).values(
                     role_id=role_id,
@@ -236,6 +237,14 @@ class SourceRepository(Repository):
             )
             added += 1
         return added, closed
+
+    async def _slot_known(self, clinic_id: int, external_id: str) -> bool:
+        found = await self.conn.scalar(
+            select(slot_sources.c.slot_id).where(
+                slot_sources.c.clinic_id == clinic_id, slot_sources.c.external_id == external_id
+            )
+        )
+        return found is not None
 
     async def _set_status(self, slot_id: int, expected: str, status: str) -> bool:
         result = await self.conn.execute(
@@ -308,6 +317,22 @@ class SourceRepository(Repository):
                 "found_at": to_db(now),
             },
         )
+
+    async def attach(self, snils: str, policy: str, clinic_id: int) -> None:
+        """The attachment register learns (from the owner) where this person is attached."""
+        snils_hash = self.cipher.lookup_hash(snils)
+        policy_hash = self.cipher.lookup_hash(policy)
+        where = and_(
+            attachments.c.snils_hash == snils_hash, attachments.c.policy_hash == policy_hash
+        )
+        if await self.conn.scalar(select(attachments.c.id).where(where)) is None:
+            await self.conn.execute(
+                insert(attachments).values(
+                    snils_hash=snils_hash, policy_hash=policy_hash, clinic_id=clinic_id
+                )
+            )
+        else:
+            await self.conn.execute(update(attachments).where(where).values(clinic_id=clinic_id))
 
     # --- reconcile ----------------------------------------------------------------------
     async def upcoming_remote_visits(self, source: str, now: datetime) -> list[RemoteVisit]:

@@ -118,7 +118,9 @@ class FakeGorzdrav:
     def _doctor_slots(self, doctor: str) -> list[dict[str, Any]]:
         if doctor not in self._doctor_ids():
             return []
-        text = json.dumps(self._fixture("DoctorAppointmentsResponse_example")["result"])
+        text = json.dumps(
+            self._fixture("DoctorAppointmentsResponse_example")["result"], ensure_ascii=False
+        )
         slots: list[dict[str, Any]] = json.loads(text.replace(RECORDED_DOCTOR, doctor))
         return slots
 
