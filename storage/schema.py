@@ -480,3 +480,14 @@ staff_members = Table(
     Column("role", String(16), nullable=False, server_default="registrar"),
     Column("added_at", DateTime, nullable=False),
 )
+
+# FHIR ids of imported resources that have no column of their own (Location,
+# HealthcareService, PractitionerRole, Schedule), so a re-import updates, not duplicates.
+fhir_links = Table(
+    "fhir_links",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("fhir_id", String(64), primary_key=True),
+    Column("local_id", Integer),
+    Column("data", Text, nullable=False, server_default="{}"),
+)

@@ -72,9 +72,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], name=op.f('fk_staff_members_clinic_id_clinics')),
     sa.PrimaryKeyConstraint('user_id', 'clinic_id', name=op.f('pk_staff_members'))
     )
+    op.create_table('fhir_links',
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('fhir_id', sa.String(length=64), nullable=False),
+    sa.Column('local_id', sa.Integer(), nullable=True),
+    sa.Column('data', sa.Text(), server_default='{}', nullable=False),
+    sa.PrimaryKeyConstraint('kind', 'fhir_id', name=op.f('pk_fhir_links'))
+    )
 
 
 def downgrade() -> None:
-    for name in ('staff_members', 'external_patients', 'slot_sources', 'clinic_specialties',
+    for name in ('fhir_links', 'staff_members', 'external_patients', 'slot_sources', 'clinic_specialties',
                  'doctor_sources', 'clinic_sources'):
         op.drop_table(name)
