@@ -141,6 +141,9 @@ async def prepare_app(settings: Settings) -> App:
         from bot.sources.wiring import start_sources
 
         await start_sources(app, app.clock.now())  # issue 11: mirror a remote region first
+        from bot.cli.staff_load import merge_db_staff
+
+        await merge_db_staff(app)  # issue 11: python -m bot staff add …
         return app
     except BaseException:
         await engine.dispose()
