@@ -129,3 +129,12 @@ async def test_visit_cancelled_at_the_clinic_reaches_the_patient(world: ConsoleW
     assert await reconcile(rt.plain_uow, rt.source, world.clock.now()) == 1
     assert await status(world) == "cancelled"
     await world.run("!clock +1m\n!expect Запись отменена в поликлинике")
+
+
+async def test_cancel_of_a_visit_the_registry_already_dropped(world: ConsoleWorld) -> None:
+    await world.run(ONBOARD + "\n[Подтвердить]\n!expect Вы записаны!")
+    fake(world).cancel_at_clinic("44", "03.12.2026;13:00;п100.136")
+    await world.run(
+        "[Мои записи]\n[~Терапевт участковый]\n[Отменить запись]\n[#1]\n!expect отменена"
+    )
+    assert await status(world) == "cancelled"
