@@ -40,27 +40,34 @@ class GorzdravBooking:
 
     async def _patient_id(
         self, repo: SourceRepository, clinic_id: int, clinic_ext: str, patient: Patient
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """(the patient's id in that clinic, whether it was just found by patient/search)."""
         known = await repo.external_patient(patient.id, clinic_id)
         if known is not None:
-            return known
-        found = await self.source.find_patient(clinic_ext, patient)
-        await repo.put_external_patient(patient.id, clinic_id, found, self.clock.now())
-        return found
+            return known, False
+        return await self.source.find_patient(clinic_ext, patient), True
 
     async def take(self, uow: object, slot: Slot, patient: Patient) -> RemoteTake | None:
         repo = _repo(uow)
         ref = await repo.slot_ref(slot.id)
         if ref is None or ref.source != self.source.name:
             return None
+        # No write of ours before the owner answers: on SQLite a write would hold the
+        # database's write lock for the whole network call.
         try:
-            patient_ext = await self._patient_id(repo, ref.clinic_id, ref.clinic_external, patient)
+            patient_ext, found = await self._patient_id(
+                repo, ref.clinic_id, ref.clinic_external, patient
+            )
             await self.source.take(ref.clinic_external, patient_ext, ref.slot_external)
         except RemoteSlotGone:
             await repo.close_free_slot(slot.id)
             raise RemoteSlotGone(slot.id) from None
         except RemoteRefused as exc:
             raise RemoteRefused(exc.kind, exc.message, ref.phone) from exc
+        if found:
+            await repo.put_external_patient(
+                patient.id, ref.clinic_id, patient_ext, self.clock.now()
+            )
         return RemoteTake(ref.clinic_external, patient_ext, ref.slot_external)
 
     async def undo(self, take: RemoteTake) -> None:
