@@ -138,3 +138,18 @@ async def test_cancel_of_a_visit_the_registry_already_dropped(world: ConsoleWorl
         "[Мои записи]\n[~Терапевт участковый]\n[Отменить запись]\n[#1]\n!expect отменена"
     )
     assert await status(world) == "cancelled"
+
+
+async def test_delete_me_with_a_visit_the_registry_keeps_erases_nothing(
+    world: ConsoleWorld,
+) -> None:
+    await world.run(ONBOARD + "\n[Подтвердить]\n!expect Вы записаны!")
+    fake(world).fail("/appointment/cancel", "http500", times=1)
+    fake(world).fail("/appointments", "http500", times=3)
+    await world.run("/delete_me\n[#1]\n!expect не подтвердила отмену")
+    assert await status(world) == "pending"
+    assert len(fake(world).visits) == 1
+    async with world.world.engine.connect() as conn:
+        from storage.schema import users
+
+        assert await conn.scalar(select(users.c.status)) == "active"
