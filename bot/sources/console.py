@@ -12,7 +12,8 @@ def source_overrides(source: str | None) -> dict[str, Any] | None:
     """Settings for the console: the recorded fake on loopback, one clinic (ГП №87)."""
     if source != "gorzdrav":
         return None
-    return {"sources": {"spb": "gorzdrav"}, "gorzdrav": {"fake": True, "clinics": ["44"]}}
+    gorzdrav = {"fake": True, "clinics": ["44"], "mirror_minutes": 60}  # !clock +1d: 24 runs
+    return {"sources": {"spb": "gorzdrav"}, "gorzdrav": gorzdrav}
 
 
 async def start_console_sources(world: ConsoleWorld) -> None:

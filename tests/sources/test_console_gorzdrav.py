@@ -153,3 +153,10 @@ async def test_delete_me_with_a_visit_the_registry_keeps_erases_nothing(
         from storage.schema import users
 
         assert await conn.scalar(select(users.c.status)) == "active"
+
+
+async def test_reconcile_runs_as_a_job_on_the_clock(world: ConsoleWorld) -> None:
+    await world.run(ONBOARD + "\n[Подтвердить]\n!expect Вы записаны!")
+    fake(world).cancel_at_clinic("44", "03.12.2026;13:00;п100.136")
+    await world.run("!clock +6m\n!expect Запись отменена в поликлинике")
+    assert await status(world) == "cancelled"
