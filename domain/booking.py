@@ -147,7 +147,10 @@ async def _taken(uow: BookingUnitOfWork, now: datetime, ctx: SlotContext) -> Slo
 async def _take_remote(
     uow: BookingUnitOfWork, now: datetime, ctx: SlotContext, patient: Patient
 ) -> RemoteTake | None:
-    """Issue 11: a slot of a remote schedule owner is taken there first (None when local)."""
+    """Issue 11: a slot of a remote schedule owner is taken there first (None when local,
+    or when it is not free here anyway: the caller refuses that without asking the owner)."""
+    if ctx.slot.status != "free":
+        return None
     try:
         return await take_remote(uow, ctx.slot, patient)
     except RemoteSlotGone:
