@@ -160,3 +160,11 @@ async def test_reconcile_runs_as_a_job_on_the_clock(world: ConsoleWorld) -> None
     fake(world).cancel_at_clinic("44", "03.12.2026;13:00;п100.136")
     await world.run("!clock +6m\n!expect Запись отменена в поликлинике")
     assert await status(world) == "cancelled"
+
+
+async def test_registry_down_at_confirm_books_nothing_and_says_so(world: ConsoleWorld) -> None:
+    await world.run(ONBOARD)
+    fake(world).fail("/appointment/create", "http500", times=1)
+    await world.run("[Подтвердить]\n!expect сейчас не отвечает\n!expect (812) 241-28-08")
+    assert await status(world) == "None" and fake(world).visits == {}
+    assert fake(world).requests.count("POST /appointment/create") == 1  # never retried
