@@ -1,4 +1,5 @@
-"""Command line: python -m bot console | polling | webhook | migrate | seed-demo | gen-key."""
+"""Command line: python -m bot console | polling | webhook | migrate | seed-demo | gen-key |
+import-fhir | export-fhir | backup | restore | staff | stats (bot/cli/)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="load the demo world into an empty database")
     seed.add_argument("--now", help="the moment the demo schedule starts from, ISO 8601")
     sub.add_parser("gen-key", help="print a new encryption key")
+    from bot.cli import add_commands
+
+    add_commands(sub)  # import-fhir, export-fhir, backup, restore, staff, stats
     return parser
 
 
@@ -40,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(PersonalDataCipher.generate_key())
             return 0
+        from bot import cli
+
+        if args.command in cli.COMMANDS:
+            return asyncio.run(cli.run(args))
         from bot import runner
 
         return asyncio.run(runner.run(args))

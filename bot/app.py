@@ -60,6 +60,9 @@ class App:
         return bot
 
     async def close(self) -> None:
+        from bot.sources.wiring import close_sources
+
+        await close_sources(self)  # issue 11: the Gorzdrav client and fake, if any
         await self.storage.close()
         await self.engine.dispose()
 
@@ -145,4 +148,7 @@ def build_app(
     from bot.scheduler import register_jobs
 
     register_jobs(app)  # the notifier and wait-list jobs (bot/scheduler.py)
+    from bot.sources.wiring import attach_sources
+
+    attach_sources(app)  # issue 11: a region whose schedule another system owns
     return app

@@ -137,7 +137,14 @@ async def prepare_app(settings: Settings) -> App:
     engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
     try:
         await upgrade(engine)
-        return build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+        app = build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+        from bot.sources.wiring import start_sources
+
+        await start_sources(app, app.clock.now())  # issue 11: mirror a remote region first
+        from bot.cli.staff_load import merge_db_staff
+
+        await merge_db_staff(app)  # issue 11: python -m bot staff add …
+        return app
     except BaseException:
         await engine.dispose()
         raise

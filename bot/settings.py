@@ -47,6 +47,20 @@ class WebhookSettings(BaseModel):
     secret_token: SecretStr | None = None
 
 
+class GorzdravSettings(BaseModel):
+    """St Petersburg's Gorzdrav API (issue 11); used by regions that ZAPIS_SOURCES maps to it."""
+
+    base_url: str = "https://gorzdrav.spb.ru/_api/api/v2"
+    districts: list[str] = Field(default_factory=lambda: ["12"])
+    clinics: list[str] = Field(default_factory=list)  # only these lpu ids; [] = all
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=5)
+    requests_per_second: float = Field(default=3.0, gt=0, le=10)
+    mirror_minutes: int = Field(default=10, ge=1)
+    reconcile_minutes: int = Field(default=5, ge=1)
+    fake: bool = False  # serve the recorded fake on loopback instead (console, tests)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZAPIS_",
@@ -73,6 +87,9 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     log_level: str = "INFO"
+    # Which source owns each region's schedule: {"spb": "gorzdrav"}; unlisted → local.
+    sources: dict[str, Literal["local", "gorzdrav"]] = Field(default_factory=dict)
+    gorzdrav: GorzdravSettings = Field(default_factory=GorzdravSettings)
 
     @field_validator("default_tz")
     @classmethod

@@ -39,6 +39,14 @@ from domain.notifications import (
     reminder_items,
 )
 from domain.quiet_hours import QuietWindow
+from domain.schedule_source import (
+    RemoteRefused,
+    RemoteSlotGone,
+    RemoteTake,
+    cancel_remote,
+    take_remote,
+    undo_remote,
+)
 
 __all__ = [
     "BookingPolicy",
@@ -134,6 +142,19 @@ async def alternatives(
 
 async def _taken(uow: BookingUnitOfWork, now: datetime, ctx: SlotContext) -> SlotTaken:
     return SlotTaken(ctx.slot.id, await alternatives(uow, now, ctx.slot.id, ctx=ctx))
+
+
+async def _take_remote(
+    uow: BookingUnitOfWork, now: datetime, ctx: SlotContext, patient: Patient
+) -> RemoteTake | None:
+    """Issue 11: a slot of a remote schedule owner is taken there first (None when local,
+    or when it is not free here anyway: the caller refuses that without asking the owner)."""
+    if ctx.slot.status != "free":
+        return None
+    try:
+        return await take_remote(uow, ctx.slot, patient)
+    except RemoteSlotGone:
+        raise await _taken(uow, now, ctx) from None
 
 
 async def _check_booking_rules(
@@ -286,7 +307,9 @@ async def book(
     if ctx.slot.status == "booked" and ctx.slot.start > now:
         raise await _taken(uow, now, ctx)  # the common loss in a rush: answer it cheaply
     referral_id = await _check_booking_rules(uow, now, user_id, patient, ctx, policy)
+    remote = await _take_remote(uow, now, ctx, patient)
     if ctx.slot.status != "free" or not await repo.take_slot(slot_id, user_id, now):
+        await undo_remote(uow, remote)
         raise await _taken(uow, now, ctx)
     appointment = await repo.insert(
         NewAppointment(
@@ -309,6 +332,7 @@ async def book(
         # Spent by a concurrent booking between our read and now: refuse cleanly, and
         # undo the take and the insert now (the update's unit of work commits later).
         await uow.rollback()
+        await undo_remote(uow, remote)
         raise ReferralRequired(ctx.specialty.code)
     await uow.outbox.add(
         _outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True), now
@@ -360,6 +384,7 @@ async def _cancel(
 ) -> Appointment:
     repo = uow.appointments
     cancelled_by = "clinic" if actor == "staff" else actor
+    await cancel_remote(uow, appointment)  # issue 11: the owner first; a failure keeps it
     if not await repo.set_status(
         appointment.id,
         expected=ACTIVE,
@@ -487,7 +512,9 @@ async def _reschedule(
         raise SlotUnavailable("same_slot")
     await _check_booking_rules(uow, now, actor_user_id, patient, ctx, policy, rescheduling=True)
     # 1. Take the new slot first: if it is gone, nothing has changed.
+    remote = await _take_remote(uow, now, ctx, patient)
     if ctx.slot.status != "free" or not await repo.take_slot(new_slot_id, actor_user_id, now):
+        await undo_remote(uow, remote)
         raise await _taken(uow, now, ctx)
     new = await repo.insert(
         NewAppointment(
@@ -512,8 +539,15 @@ async def _reschedule(
         rescheduled_to=new.id,
     ):
         await uow.rollback()  # the new slot and appointment must not survive the refusal
+        await undo_remote(uow, remote)
         raise InvalidTransition(f"appointment {old.id} is no longer active")
-    # 3. Only now the old slot goes back to the schedule.
+    # 3. Only now the old slot goes back to the schedule (and to its owner, issue 11).
+    try:
+        await cancel_remote(uow, old)
+    except RemoteRefused:
+        await uow.rollback()  # the old visit stays where it was, at the owner and here
+        await undo_remote(uow, remote)
+        raise
     await repo.release_slot(old.slot_id)
     await uow.outbox.cancel_for_appointment(old.id)
     await uow.outbox.add(_outbox_for_new(new, ctx.clinic_tz, now, policy, confirmation=False), now)

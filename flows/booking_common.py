@@ -32,8 +32,10 @@ from domain.errors import (
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
+from domain.schedule_source import RemoteRefused
 from flows.ui.files import files_for
 from flows.ui.format import Details, clip, specialty_name
+from flows.ui.remote_text import remote_refusal_text
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
@@ -178,6 +180,8 @@ def therapist_code_for(patient: Patient, today: date) -> str:
 
 def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patient | None) -> str:
     """Domain refusals in plain words: what was wrong and what to do."""
+    if isinstance(error, RemoteRefused):  # issue 11: the schedule's owner said no
+        return remote_refusal_text(error)
     name = specialty_name(specialty) if specialty else ""
     who = patient.full_name if patient else ""
     if isinstance(error, ReferralRequired):

@@ -25,12 +25,14 @@ from domain import accounts, booking, waitlist
 from domain.errors import AccountNotReady, Duplicate, NotOwner, ValidationFailed
 from domain.models import User
 from domain.ports import Clock
+from domain.schedule_source import RemoteRefused
 from domain.validators import Field
 from flows.notify_settings import NsOpen, no_show_text
 from flows.onboarding import LANG_LABELS, phone_keyboard, registered, sex_keyboard, skip_keyboard
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui.remote_text import remote_refusal_text
 from flows.waitlist import WlMine
 from storage.uow import SqlUnitOfWork
 
@@ -329,7 +331,13 @@ def build_router() -> Router:
             return
         subject = "erased-" + secrets.token_hex(6)
         now = clock.now()
-        await booking.cancel_all_for_account(uow, now, query.from_user.id, "account deleted")
+        try:
+            await booking.cancel_all_for_account(uow, now, query.from_user.id, "account deleted")
+        except RemoteRefused as exc:  # issue 11: a visit the clinic's registry kept: not erased
+            await query.answer()
+            assert isinstance(query.message, Message)
+            await query.message.answer(remote_refusal_text(exc))
+            return
         await waitlist.leave_all(uow, query.from_user.id)
         await accounts.delete_account(uow, query.from_user.id, now, subject)
         await state.clear()

@@ -413,3 +413,84 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# ----------------------------------------------------------------------------- sources
+# What a remote schedule owner (St Petersburg's Gorzdrav; a clinic's FHIR export) calls
+# our rows. Side tables keyed by our ids, so the directory tables and every query on
+# them stay as they are for the local source (issue 11, migration 0002_sources).
+
+clinic_sources = Table(
+    "clinic_sources",
+    metadata,
+    Column("clinic_id", ForeignKey("clinics.id"), primary_key=True, autoincrement=False),
+    Column("source", String(16), nullable=False),  # gorzdrav|fhir
+    Column("external_id", String(64), nullable=False),  # Gorzdrav lpuId (an integer as text)
+    Column("district", String(64), nullable=False, server_default=""),
+    UniqueConstraint("source", "external_id", name="uq_clinic_sources_external"),
+)
+
+# A doctor id of Gorzdrav ("п100.136") is unique only within one clinic.
+doctor_sources = Table(
+    "doctor_sources",
+    metadata,
+    Column("doctor_id", ForeignKey("doctors.id"), primary_key=True, autoincrement=False),
+    Column("clinic_id", ForeignKey("clinics.id"), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    UniqueConstraint("clinic_id", "external_id", name="uq_doctor_sources_external"),
+)
+
+# Specialty ids of Gorzdrav are local to a clinic; ``fer_code`` is the federal code.
+clinic_specialties = Table(
+    "clinic_specialties",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("clinic_id", ForeignKey("clinics.id"), nullable=False),
+    Column("specialty_id", ForeignKey("specialties.id"), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("fer_code", String(16), nullable=False, server_default=""),
+    UniqueConstraint("clinic_id", "external_id", name="uq_clinic_specialties_external"),
+)
+
+# Gorzdrav slot ids look like "17.02.2025;10:30;п100.136"; slots carry a room and address.
+slot_sources = Table(
+    "slot_sources",
+    metadata,
+    Column("slot_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("clinic_id", Integer, nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("room", String(64), nullable=False, server_default=""),
+    Column("address", String(512), nullable=False, server_default=""),
+    UniqueConstraint("clinic_id", "external_id", name="uq_slot_sources_external"),
+)
+
+# The patient's id in a remote clinic's register (Gorzdrav patient/search), per clinic.
+external_patients = Table(
+    "external_patients",
+    metadata,
+    Column("patient_id", ForeignKey("patients.id"), primary_key=True, autoincrement=False),
+    Column("clinic_id", ForeignKey("clinics.id"), primary_key=True, autoincrement=False),
+    Column("external_id", String(64), nullable=False),
+    Column("found_at", DateTime, nullable=False),
+)
+
+# Staff kept by the operator CLI (python -m bot staff add|remove|list), merged with
+# ZAPIS_STAFF at start.
+staff_members = Table(
+    "staff_members",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("clinic_id", ForeignKey("clinics.id"), primary_key=True, autoincrement=False),
+    Column("role", String(16), nullable=False, server_default="registrar"),
+    Column("added_at", DateTime, nullable=False),
+)
+
+# FHIR ids of imported resources that have no column of their own (Location,
+# HealthcareService, PractitionerRole, Schedule), so a re-import updates, not duplicates.
+fhir_links = Table(
+    "fhir_links",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("fhir_id", String(64), primary_key=True),
+    Column("local_id", Integer),
+    Column("data", Text, nullable=False, server_default="{}"),
+)

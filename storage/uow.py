@@ -44,6 +44,8 @@ class SqlUnitOfWork:
         self._rows_token: object | None = None
         self.fsm_rows: dict[str, tuple[str | None, str] | None] = {}
         self.directory_memo: dict[tuple[str, int], object] = {}  # see DirectoryRepository.memo
+        # Issue 11: the booking services' port to a remote schedule owner (None = local only).
+        self.schedule_remote: object | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self.engine.connect()
@@ -134,6 +136,9 @@ class UnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, cipher: PersonalDataCipher) -> None:
         self.engine = engine
         self.cipher = cipher
+        self.schedule_remote: object | None = None  # set by bot/sources/wiring.py
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.cipher)
+        uow = SqlUnitOfWork(self.engine, self.cipher)
+        uow.schedule_remote = self.schedule_remote
+        return uow

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.emulator.harness import ConsoleWorld, ScriptError
 from bot.emulator.setup import interactive_db_url
+from bot.sources.console import source_overrides, start_console_sources
 
 BANNER = (
     "Zapis offline console. Type what a user would send; [Label] presses a button, "
@@ -62,8 +63,10 @@ async def run_console(args: argparse.Namespace) -> int:
         debug=bool(getattr(args, "debug", False)),
         transport=getattr(args, "transport", None) or "http",
         files_dir=getattr(args, "files", None),
+        settings_overrides=source_overrides(getattr(args, "source", None)),
     )
     try:
+        await start_console_sources(world)  # issue 11: --source gorzdrav
         if interactive:
             print(BANNER)
             print(f"database: {world.db_url}")

@@ -18,6 +18,14 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--db", {"metavar": "URL", "help": "database URL (default: a temporary SQLite file)"}),
     ("--lang", {"choices": ["ru", "en"], "help": "Telegram language of the users"}),
     ("--files", {"metavar": "DIR", "help": "save every file the bot sends as DIR/NNN-name"}),
+    (
+        "--source",
+        {
+            "choices": ["local", "gorzdrav"],
+            "default": "local",
+            "help": "gorzdrav: region spb books through a fake Gorzdrav server on loopback",
+        },
+    ),
 )
 
 

@@ -1,0 +1,1 @@
+"""St Petersburg's Gorzdrav public booking API: client, source, mirror, fake server."""

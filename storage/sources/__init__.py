@@ -1,0 +1,1 @@
+"""Storage of the schedule sources (issue 11)."""
