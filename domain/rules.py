@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from domain.booking_ports import Clash
 from domain.errors import (
     AgeSexRestricted,
     AlreadyBooked,
@@ -20,7 +21,6 @@ from domain.errors import (
     SlotUnavailable,
     VisitOverlaps,
 )
-from domain.booking_ports import Clash
 from domain.models import Patient, Referral, Specialty
 
 # Cancelling later than this before the visit needs a second confirmation (SPEC §4).

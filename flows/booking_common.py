@@ -50,6 +50,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
         quiet=QuietWindow(settings.quiet_hours.start, settings.quiet_hours.end),
         no_show_limit=limits.no_show_limit,
         no_show_restriction=limits.no_show_restriction,
+        offer_lead_minutes=limits.offer_lead_minutes,
     )
 
 

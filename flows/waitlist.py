@@ -10,7 +10,7 @@ against the user's own patients / entries; anything else is «устарела»
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
@@ -347,7 +347,13 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
     if not cb.go:
         try:
             await waitlist.decline(
-                uow, now, user.id, cb.e, cb.t, settings.limits.waitlist_offer_minutes
+                uow,
+                now,
+                user.id,
+                cb.e,
+                cb.t,
+                settings.limits.waitlist_offer_minutes,
+                timedelta(minutes=settings.limits.offer_lead_minutes),
             )
         except DomainError:
             await stale(query)

@@ -17,7 +17,6 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, literal, sele
 from sqlalchemy.engine import Row
 
 from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
-from domain.rules import overlaps
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -27,6 +26,7 @@ from domain.models import (
     Slot,
     Specialty,
 )
+from domain.rules import overlaps
 from storage.repos.base import Repository, from_db, to_db
 from storage.repos.users import UserRepository
 from storage.schema import (

@@ -219,8 +219,10 @@ class NotifyContextRepository(Repository):
         clinic_id: int | None = None,
         doctor_id: int | None = None,
         exclude_doctor_id: int | None = None,
+        not_before: datetime | None = None,
     ) -> list[VisitInfo]:
-        """The nearest free slots of a specialty: same clinic first when ``clinic_id`` is given."""
+        """The nearest free slots of a specialty: same clinic first when ``clinic_id`` is given;
+        none starting before ``not_before`` (the offer lead time) when it is given."""
         cond = [
             slots.c.specialty_id == specialty_id,
             slots.c.region_id == region_id,
@@ -235,6 +237,8 @@ class NotifyContextRepository(Repository):
             cond.append(slots.c.doctor_id == doctor_id)
         if exclude_doctor_id is not None:
             cond.append(slots.c.doctor_id != exclude_doctor_id)
+        if not_before is not None:
+            cond.append(slots.c.start_utc >= to_db(not_before))
         return await self._slot_infos(*cond, limit=limit)
 
     async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:

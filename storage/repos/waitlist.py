@@ -142,8 +142,9 @@ class WaitListRepository(Repository):
     async def candidates(
         self, entry: WaitEntry, lo: datetime, hi: datetime, now: datetime, limit: int
     ) -> list[Candidate]:
-        """Free, unheld future slots of the entry's specialty/region (and doctor/clinic),
-        not in a live offer, earliest first; the local day and time are checked by the caller."""
+        """Freed (``freed_at`` set: given back by a cancel or a move), free, unheld slots of
+        the entry's specialty/region (and doctor/clinic) starting in (lo, hi), not in a
+        live offer, earliest first; the local day and time are checked by the caller."""
         s = slots
         held = exists().where(holds.c.slot_id == s.c.id, holds.c.expires_at > to_db(now))
         in_offer = exists().where(
@@ -155,6 +156,7 @@ class WaitListRepository(Repository):
             s.c.specialty_id == entry.specialty_id,
             s.c.region_id == entry.region_id,
             s.c.status == "free",
+            s.c.freed_at.is_not(None),
             s.c.start_utc > to_db(max(lo, now)),
             s.c.start_utc < to_db(hi),
             ~held,
