@@ -20,7 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain import waitlist
-from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken
+from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken, VisitOverlaps
 from domain.models import User
 from domain.waitlist import NewEntry, WaitEntry
 from flows.booking_common import (
@@ -373,6 +373,12 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
     except SlotTaken as exc:
         await _close_offer(query)
         await query.answer(refusal_text(exc, None, None), show_alert=True)
+        return
+    except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
+        await _close_offer(query)
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
         return
     except DomainError as exc:
         await query.answer(refusal_text(exc, None, None), show_alert=True)
