@@ -228,7 +228,7 @@ async def test_double_tap_on_confirm_answers_with_the_booking(world: ConsoleWorl
     """Issue 7 item 3: a second «Подтвердить» of the same hold said «Это время уже заняли»
     about the patient's own fresh booking. It answers with that booking, never a second."""
     await world.run(REGISTER_1001 + TO_DAY_3 + "[10:00]")
-    confirm = [d for d in all_callback_data(world) if d.startswith("bk:")][0]
+    confirm = next(d for d in all_callback_data(world) if d.startswith("bk:"))
     await world.run("[Подтвердить]")
     assert "Вы записаны! Номер записи: A-0000001" in world.last_text()
     await world.run(f"!callback {confirm}")  # the second tap, already on its way
