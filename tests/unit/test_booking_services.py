@@ -476,3 +476,27 @@ def test_overlap_rule_counts_shared_moments_not_touching_ends() -> None:
     assert rules.overlaps(t, 60, t + timedelta(minutes=10), 5)  # inside
     assert not rules.overlaps(t, 20, t + timedelta(minutes=20), 20)  # back to back
     assert not rules.overlaps(t + timedelta(minutes=20), 20, t, 20)
+
+
+async def test_clinic_cancel_alternatives_respect_the_lead_time(
+    world: World, uows: UnitOfWorkFactory
+) -> None:
+    """Issue 7 item 8: the clinic-cancel message proposed slots 10 minutes away."""
+    from bot.notifier import _alternatives
+    from storage.repos.notify_context import NotifyContextRepository
+
+    a = world.user_ids[0]
+    s = world.slots()
+    async with uows() as uow:
+        appt = await booking.book(uow, NOW, a, world.patient_of(a), s[3], POLICY)
+        first = (await uow.appointments.slot_context(s[0])).slot.start  # type: ignore[union-attr]
+    now = first - timedelta(minutes=30)  # the other therapist is free in 30, 90, 150 min
+    async with uows() as uow:
+        await booking.cancel_by_clinic(uow, now, 9001, [1], appt.id, "ill")
+        repo = NotifyContextRepository(uow.conn, uow.cipher)
+        visit = (await repo.appointments([appt.id]))[appt.id]
+        unbounded = await _alternatives(repo, visit, now, now)
+        offered = await _alternatives(repo, visit, now, now + timedelta(minutes=120))
+    assert min(alt.start for alt in unbounded) < now + timedelta(minutes=120)  # they exist
+    assert len(offered) == 3
+    assert all(alt.start >= now + timedelta(minutes=120) for alt in offered)
