@@ -34,6 +34,7 @@ from storage.schema import (
     appointment_events,
     appointments,
     clinics,
+    doctor_roles,
     doctors,
     holds,
     patients,
@@ -73,6 +74,11 @@ def _appointment(row: Row[Any]) -> Appointment:
         cancel_reason=row.cancel_reason,
         rescheduled_to=row.rescheduled_to,
     )
+
+
+def _role_active() -> Any:
+    """The slot's doctor still works there (a blocked doctor's time is never offered)."""
+    return exists().where(doctor_roles.c.id == slots.c.role_id, doctor_roles.c.active.is_(True))
 
 
 def _count_active_for_specialty(patient_id: int, specialty_id: int, now: datetime) -> Select[Any]:
@@ -119,6 +125,7 @@ class AppointmentRepository(Repository):
             await self.conn.execute(
                 select(
                     slots,
+                    doctor_roles.c.active.label("role_active"),
                     clinics.c.tz.label("clinic_tz"),
                     specialties.c.code,
                     specialties.c.name_ru,
@@ -132,6 +139,7 @@ class AppointmentRepository(Repository):
                 )
                 .join(clinics, clinics.c.id == slots.c.clinic_id)
                 .join(specialties, specialties.c.id == slots.c.specialty_id)
+                .join(doctor_roles, doctor_roles.c.id == slots.c.role_id)
                 .where(slots.c.id == slot_id)
             )
         ).first()
@@ -147,7 +155,8 @@ class AppointmentRepository(Repository):
             start=from_db(row.start_utc),
             minutes=row.minutes,
             kind=row.kind,
-            status=row.status,
+            # A doctor the clinic blocked (role inactive) takes no bookings at any time.
+            status=row.status if row.role_active else "blocked",
         )
         specialty = Specialty(
             id=row.specialty_id,
@@ -278,7 +287,7 @@ class AppointmentRepository(Repository):
         within each side."""
         if limit <= 0:
             return []
-        conds = [slots.c.status == "free", slots.c.start_utc > to_db(now)]
+        conds = [slots.c.status == "free", slots.c.start_utc > to_db(now), _role_active()]
         if not_before is not None:
             conds.append(slots.c.start_utc >= to_db(not_before))
         if doctor_id is not None:

@@ -19,6 +19,7 @@ from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,
     clinics,
+    doctor_roles,
     doctors,
     holds,
     patients,
@@ -239,6 +240,10 @@ class NotifyContextRepository(Repository):
             cond.append(slots.c.doctor_id != exclude_doctor_id)
         if not_before is not None:
             cond.append(slots.c.start_utc >= to_db(not_before))
+        # A doctor the clinic blocked is not offered.
+        cond.append(
+            exists().where(doctor_roles.c.id == slots.c.role_id, doctor_roles.c.active.is_(True))
+        )
         return await self._slot_infos(*cond, limit=limit)
 
     async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:

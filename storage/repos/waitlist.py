@@ -15,7 +15,16 @@ from sqlalchemy.engine import Row
 
 from domain.waitlist import LIVE, OFFERED, Candidate, NewEntry, WaitEntry
 from storage.repos.base import Repository, from_db, from_db_opt, to_db
-from storage.schema import clinics, holds, outbox, regions, slots, users, wait_list
+from storage.schema import (
+    clinics,
+    doctor_roles,
+    holds,
+    outbox,
+    regions,
+    slots,
+    users,
+    wait_list,
+)
 
 _W = wait_list
 
@@ -157,6 +166,7 @@ class WaitListRepository(Repository):
             s.c.region_id == entry.region_id,
             s.c.status == "free",
             s.c.freed_at.is_not(None),
+            exists().where(doctor_roles.c.id == s.c.role_id, doctor_roles.c.active.is_(True)),
             s.c.start_utc > to_db(max(lo, now)),
             s.c.start_utc < to_db(hi),
             ~held,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import booking, rules
@@ -27,7 +27,7 @@ from domain.errors import (
 )
 from domain.models import AppointmentStatus
 from storage.crypto import PersonalDataCipher
-from storage.schema import journal, outbox, referrals, users
+from storage.schema import doctor_roles, journal, outbox, referrals, users
 from storage.schema import slots as slots_t
 from storage.uow import UnitOfWorkFactory
 from tests.storage.builders import (
@@ -500,3 +500,23 @@ async def test_clinic_cancel_alternatives_respect_the_lead_time(
     assert min(alt.start for alt in unbounded) < now + timedelta(minutes=120)  # they exist
     assert len(offered) == 3
     assert all(alt.start >= now + timedelta(minutes=120) for alt in offered)
+
+
+async def test_a_blocked_doctor_takes_no_bookings_and_is_not_offered(
+    world: World, uows: UnitOfWorkFactory, sqlite_engine: AsyncEngine
+) -> None:
+    """Issue 7 item 14: slots of a blocked doctor (role inactive) stayed bookable."""
+    a, b = world.user_ids[:2]
+    blocked = world.doctor_of[THERAPIST]
+    async with uows() as uow:
+        await booking.book(uow, NOW, b, world.patient_of(b), world.slots()[0], POLICY)
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(
+            update(doctor_roles).where(doctor_roles.c.doctor_id == blocked).values(active=False)
+        )
+    async with uows() as uow:
+        for call in (booking.hold_slot, booking.book):
+            with pytest.raises(SlotUnavailable):
+                await call(uow, NOW, a, world.patient_of(a), world.slots()[1], POLICY)
+        alts = await booking.alternatives(uow, NOW, world.slots()[0])
+        assert alts and not set(alts) & set(world.slots())
