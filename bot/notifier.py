@@ -110,8 +110,10 @@ class Notifier:
         batch_size: int = 500,
         mark_every: int = 50,
         concurrency: int = 8,
+        offer_lead: timedelta = timedelta(minutes=120),
     ) -> None:
         self.uow_factory = uow_factory
+        self.offer_lead = offer_lead
         self.i18n = i18n
         self.bot = bot
         self.limiter = limiter
@@ -215,7 +217,9 @@ class Notifier:
                 visit = ctx.appointments.get(ref) if ref is not None else None
                 if visit is None:
                     continue
-                ctx.alternatives[row.id] = await _alternatives(repo, visit, now)
+                ctx.alternatives[row.id] = await _alternatives(
+                    repo, visit, now, now + self.offer_lead
+                )
         return recipients, ctx
 
     def _prepare(
@@ -356,10 +360,10 @@ class Notifier:
 
 
 async def _alternatives(
-    repo: NotifyContextRepository, visit: VisitInfo, now: datetime
+    repo: NotifyContextRepository, visit: VisitInfo, now: datetime, not_before: datetime
 ) -> list[VisitInfo]:
-    """Three nearest free times of the specialty, the same clinic first; never the cancelled
-    doctor's same day (that day is off)."""
+    """Three nearest free times of the specialty from ``not_before`` (the lead time) on,
+    the same clinic first; never the cancelled doctor's same day (that day is off)."""
     local_day = visit.start.astimezone(ZoneInfo(visit.clinic_tz)).date()
     pool = await repo.nearest_free(
         specialty_id=visit.specialty_id,
@@ -367,9 +371,14 @@ async def _alternatives(
         after=now,
         limit=20,
         clinic_id=visit.clinic_id,
+        not_before=not_before,
     )
     pool += await repo.nearest_free(
-        specialty_id=visit.specialty_id, region_id=visit.region_id, after=now, limit=20
+        specialty_id=visit.specialty_id,
+        region_id=visit.region_id,
+        after=now,
+        limit=20,
+        not_before=not_before,
     )
     seen: set[int | None] = set()
     picked = []

@@ -49,6 +49,7 @@ def build_notifier(app: App, *, limiter: RateLimiter | None = None) -> Notifier:
         quiet=quiet_window(app),
         reminder_offsets=tuple(s.reminder_offsets_minutes),
         lease=timedelta(minutes=2),
+        offer_lead=timedelta(minutes=s.limits.offer_lead_minutes),
     )
 
 

@@ -30,6 +30,9 @@ class LimitsSettings(BaseModel):
     throttle_per_second: float = Field(default=5.0, gt=0)
     document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
     waitlist_offer_minutes: int = Field(default=15, ge=1)
+    # Wait-list offers and alternatives (taken slot, clinic cancel) start at least this
+    # far ahead: a time ten minutes away is no use to anyone who is not already there.
+    offer_lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     no_show_limit: int = Field(default=3, ge=1)
     no_show_restriction: bool = False
 

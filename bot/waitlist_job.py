@@ -7,7 +7,7 @@ Runs every 60 s on the injected clock (bot/scheduler.py), so the console's
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import waitlist
@@ -20,7 +20,13 @@ log = logging.getLogger("zapis.waitlist")
 
 async def run_waitlist(app: App, now: datetime) -> waitlist.RunStats:
     async with app.uow() as uow:
-        stats = await waitlist.run(uow, now, app.settings.limits.waitlist_offer_minutes)
+        limits = app.settings.limits
+        stats = await waitlist.run(
+            uow,
+            now,
+            limits.waitlist_offer_minutes,
+            timedelta(minutes=limits.offer_lead_minutes),
+        )
     if stats.timed_out or stats.expired or stats.offered:
         log.info("waitlist: %s", stats)
     return stats

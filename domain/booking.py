@@ -52,7 +52,9 @@ __all__ = [
     "BookingPolicy",
     "Hold",
     "alternatives",
+    "block_doctor_time",
     "book",
+    "book_once",
     "cancel",
     "cancel_by_clinic",
     "confirm_attendance",
@@ -86,6 +88,12 @@ class BookingPolicy:
     # Missed-visit rule (SPEC §5): shown always, enforced only when switched on.
     no_show_limit: int = 3
     no_show_restriction: bool = False
+    # Alternatives («Это время уже заняли», a clinic's cancel) and wait-list offers never
+    # start sooner than this from now: nobody can reach a clinic in ten minutes.
+    offer_lead_minutes: int = 120
+
+    def earliest_offer(self, now: datetime) -> datetime:
+        return now + timedelta(minutes=self.offer_lead_minutes)
 
 
 def local_day(moment: datetime, tz: str) -> date:
@@ -116,9 +124,11 @@ async def alternatives(
     n: int = 3,
     *,
     ctx: SlotContext | None = None,
+    not_before: datetime | None = None,
 ) -> tuple[int, ...]:
     """The ``n`` free slots nearest in time to ``slot_id``: same doctor first,
-    then the same specialty in the region. Slots held by anyone are skipped."""
+    then the same specialty in the region. Slots held by anyone are skipped, and
+    none starts before ``not_before`` (the policy's lead time from now)."""
     if ctx is None:
         ctx = await uow.appointments.slot_context(slot_id)
     if ctx is None:
@@ -126,7 +136,12 @@ async def alternatives(
     slot = ctx.slot
     repo = uow.appointments
     found = await repo.nearest_free(
-        around=slot.start, now=now, exclude={slot_id}, limit=n, doctor_id=slot.doctor_id
+        around=slot.start,
+        now=now,
+        exclude={slot_id},
+        limit=n,
+        doctor_id=slot.doctor_id,
+        not_before=not_before,
     )
     if len(found) < n:
         found += await repo.nearest_free(
@@ -136,16 +151,26 @@ async def alternatives(
             limit=n - len(found),
             specialty_id=slot.specialty_id,
             region_id=slot.region_id,
+            not_before=not_before,
         )
     return tuple(found)
 
 
-async def _taken(uow: BookingUnitOfWork, now: datetime, ctx: SlotContext) -> SlotTaken:
-    return SlotTaken(ctx.slot.id, await alternatives(uow, now, ctx.slot.id, ctx=ctx))
+async def _taken(
+    uow: BookingUnitOfWork, now: datetime, ctx: SlotContext, policy: BookingPolicy
+) -> SlotTaken:
+    found = await alternatives(
+        uow, now, ctx.slot.id, ctx=ctx, not_before=policy.earliest_offer(now)
+    )
+    return SlotTaken(ctx.slot.id, found)
 
 
 async def _take_remote(
-    uow: BookingUnitOfWork, now: datetime, ctx: SlotContext, patient: Patient
+    uow: BookingUnitOfWork,
+    now: datetime,
+    ctx: SlotContext,
+    patient: Patient,
+    policy: BookingPolicy,
 ) -> RemoteTake | None:
     """Issue 11: a slot of a remote schedule owner is taken there first (None when local,
     or when it is not free here anyway: the caller refuses that without asking the owner)."""
@@ -154,7 +179,7 @@ async def _take_remote(
     try:
         return await take_remote(uow, ctx.slot, patient)
     except RemoteSlotGone:
-        raise await _taken(uow, now, ctx) from None
+        raise await _taken(uow, now, ctx, policy) from None
 
 
 async def _check_booking_rules(
@@ -166,17 +191,23 @@ async def _check_booking_rules(
     policy: BookingPolicy,
     *,
     rescheduling: bool = False,
+    moving_id: int | None = None,
 ) -> int | None:
     """All rules of SPEC §2–§3 for booking ``ctx.slot`` for ``patient``; returns the
     referral id to spend (None when the specialty is open for self-booking).
 
     A move (``rescheduling``) keeps the old appointment's referral, does not
-    count against one-active-per-specialty nor the daily cap.
+    count against one-active-per-specialty nor the daily cap; the visit being
+    moved (``moving_id``) does not count as an overlap. The overlap rule is
+    race-free only after ``repo.lock_patient`` in the same transaction.
     """
     repo = uow.appointments
     rules.check_slot_bookable(ctx.slot.start, ctx.slot.status, now)
     visit_day = local_day(ctx.slot.start, ctx.clinic_tz)
     rules.check_age_sex(patient, ctx.specialty, visit_day)
+    rules.check_no_overlap(
+        await repo.overlapping(patient.id, ctx.slot.start, ctx.slot.minutes, moving_id)
+    )
     if rescheduling:
         return None
     if policy.no_show_restriction:
@@ -188,7 +219,9 @@ async def _check_booking_rules(
     active, created = await repo.rule_counts(
         patient.id, ctx.specialty.id, user_id, now, now - rules.DAILY_CAP_WINDOW
     )
-    rules.check_one_active(active, policy.one_active_per_specialty)
+    if active and policy.one_active_per_specialty:
+        existing = await repo.active_for_specialty(patient.id, ctx.specialty.id, now)
+        rules.check_one_active(active, True, existing)
     rules.check_daily_cap(created, policy.daily_cap)
     return None if used is None else used.id
 
@@ -244,7 +277,7 @@ async def hold_slot(
     patient = await _owned_patient(uow, user_id, patient_id)
     ctx = await _slot_context(uow, slot_id)
     if ctx.slot.status == "booked" and ctx.slot.start > now:
-        raise await _taken(uow, now, ctx)
+        raise await _taken(uow, now, ctx, policy)
     await _check_booking_rules(
         uow,
         now,
@@ -255,10 +288,10 @@ async def hold_slot(
         rescheduling=rescheduling,
     )
     if ctx.slot.status != "free":
-        raise await _taken(uow, now, ctx)
+        raise await _taken(uow, now, ctx, policy)
     expires = now + timedelta(minutes=policy.hold_minutes)
     if not await uow.appointments.put_hold(user_id, patient_id, slot_id, expires, now):
-        raise await _taken(uow, now, ctx)
+        raise await _taken(uow, now, ctx, policy)
     await uow.commit()
     return Hold(user_id=user_id, slot_id=slot_id, patient_id=patient_id, expires_at=expires)
 
@@ -298,19 +331,47 @@ async def book(
     not held by someone else), the appointment, its first status event, the
     journal entry, the spent referral and the outbox rows (confirmation now,
     reminders at the policy offsets) are written, the user's hold is dropped;
-    then COMMIT. Raises NotOwner, SlotUnavailable, AgeSexRestricted,
+    then COMMIT. Raises NotOwner, SlotUnavailable, AgeSexRestricted, VisitOverlaps,
     ReferralRequired, AlreadyBooked, DailyCapReached or SlotTaken(alternatives).
+    """
+    appointment, _created = await book_once(uow, now, user_id, patient_id, slot_id, policy)
+    return appointment
+
+
+async def book_once(
+    uow: BookingUnitOfWork,
+    now: datetime,
+    user_id: int,
+    patient_id: int,
+    slot_id: int,
+    policy: BookingPolicy,
+) -> tuple[Appointment, bool]:
+    """``book`` that is idempotent per (patient, slot): a repeated confirm of a slot
+    the same account already booked for the same patient (a double tap, a retried
+    update) returns that appointment and ``False`` instead of «taken» or a second
+    appointment; ``True`` when this call created it.
+
+    The patient row is locked first (``lock_patient``; SQLite's writers are serial
+    anyway), so concurrent bookings of one patient run one after another and the
+    second sees the first: the same slot → its appointment, an overlapping one →
+    VisitOverlaps.
     """
     repo = uow.appointments
     patient = await _owned_patient(uow, user_id, patient_id)
+    await repo.lock_patient(patient_id)
+    mine = await repo.active_on_slot(patient_id, slot_id)
+    if mine is not None and mine.user_id == user_id:
+        await repo.delete_hold(user_id)
+        await uow.commit()
+        return mine, False
     ctx = await _slot_context(uow, slot_id)
     if ctx.slot.status == "booked" and ctx.slot.start > now:
-        raise await _taken(uow, now, ctx)  # the common loss in a rush: answer it cheaply
+        raise await _taken(uow, now, ctx, policy)  # the common loss in a rush: answer it cheaply
     referral_id = await _check_booking_rules(uow, now, user_id, patient, ctx, policy)
-    remote = await _take_remote(uow, now, ctx, patient)
+    remote = await _take_remote(uow, now, ctx, patient, policy)
     if ctx.slot.status != "free" or not await repo.take_slot(slot_id, user_id, now):
         await undo_remote(uow, remote)
-        raise await _taken(uow, now, ctx)
+        raise await _taken(uow, now, ctx, policy)
     appointment = await repo.insert(
         NewAppointment(
             patient_id=patient_id,
@@ -340,7 +401,7 @@ async def book(
     await _journal(uow, now, user_id, "appointment.booked", appointment, patient_id=patient_id)
     await repo.delete_hold(user_id)
     await uow.commit()
-    return appointment
+    return appointment, True
 
 
 # --------------------------------------------------------------------------- read side
@@ -381,7 +442,10 @@ async def _cancel(
     actor: str,
     actor_user_id: int | None,
     reason: str | None,
+    block_slot: bool = False,
 ) -> Appointment:
+    """Cancel and give the slot back to the schedule (``freed_at`` = now: the wait list
+    offers it), or with ``block_slot`` close it (a day the clinic called off)."""
     repo = uow.appointments
     cancelled_by = "clinic" if actor == "staff" else actor
     await cancel_remote(uow, appointment)  # issue 11: the owner first; a failure keeps it
@@ -394,7 +458,10 @@ async def _cancel(
         reason=reason,
     ):
         raise InvalidTransition(f"appointment {appointment.id} is no longer active")
-    await repo.release_slot(appointment.slot_id)
+    if block_slot:
+        await repo.block_slot(appointment.slot_id)
+    else:
+        await repo.release_slot(appointment.slot_id, now)
     await uow.outbox.cancel_for_appointment(appointment.id)
     await repo.add_event(
         appointment.id,
@@ -458,9 +525,12 @@ async def cancel_by_clinic(
     reason: str,
     *,
     notify: bool = True,
+    block_slot: bool = False,
 ) -> Appointment:
     """Staff cancel (doctor ill, day cancelled): no 24 h rule, only not past.
 
+    With ``block_slot`` (the clinic called the day off) the slot becomes 'blocked',
+    not free: nobody can book it and the wait list is not offered it.
     With ``notify`` adds the urgent ``clinic_cancelled`` outbox row
     (domain.notifications.clinic_cancelled_item; the notifier reads the reason
     from the appointment and offers ``alternatives()`` at send time). Commits.
@@ -479,11 +549,28 @@ async def cancel_by_clinic(
         actor="staff",
         actor_user_id=staff_user_id,
         reason=reason,
+        block_slot=block_slot,
     )
     if notify:
         await uow.outbox.add([clinic_cancelled_item(appointment, now)], now)
     await uow.commit()
     return result
+
+
+async def block_doctor_time(
+    uow: BookingUnitOfWork,
+    doctor_id: int,
+    staff_clinic_ids: Iterable[int],
+    lo: datetime,
+    hi: datetime,
+) -> int:
+    """Close the doctor's free slots starting in [lo, hi) at the staff member's clinics
+    (the rest of a day the clinic called off): 'blocked', not bookable, not offered to
+    the wait list. Returns how many were closed. Commits."""
+    repo = uow.appointments
+    closed = await repo.block_free_between(doctor_id, tuple(staff_clinic_ids), lo, hi)
+    await uow.commit()
+    return closed
 
 
 # --------------------------------------------------------------------------- reschedule
@@ -510,12 +597,15 @@ async def _reschedule(
         raise SlotUnavailable("other_specialty")
     if new_slot_id == old.slot_id:
         raise SlotUnavailable("same_slot")
-    await _check_booking_rules(uow, now, actor_user_id, patient, ctx, policy, rescheduling=True)
+    await repo.lock_patient(patient.id)
+    await _check_booking_rules(
+        uow, now, actor_user_id, patient, ctx, policy, rescheduling=True, moving_id=old.id
+    )
     # 1. Take the new slot first: if it is gone, nothing has changed.
-    remote = await _take_remote(uow, now, ctx, patient)
+    remote = await _take_remote(uow, now, ctx, patient, policy)
     if ctx.slot.status != "free" or not await repo.take_slot(new_slot_id, actor_user_id, now):
         await undo_remote(uow, remote)
-        raise await _taken(uow, now, ctx)
+        raise await _taken(uow, now, ctx, policy)
     new = await repo.insert(
         NewAppointment(
             patient_id=old.patient_id,
@@ -541,14 +631,14 @@ async def _reschedule(
         await uow.rollback()  # the new slot and appointment must not survive the refusal
         await undo_remote(uow, remote)
         raise InvalidTransition(f"appointment {old.id} is no longer active")
-    # 3. Only now the old slot goes back to the schedule (and to its owner, issue 11).
+    # 3. Only now the old slot goes back to the schedule (to its owner, issue 11, and to the wait list).
     try:
         await cancel_remote(uow, old)
     except RemoteRefused:
         await uow.rollback()  # the old visit stays where it was, at the owner and here
         await undo_remote(uow, remote)
         raise
-    await repo.release_slot(old.slot_id)
+    await repo.release_slot(old.slot_id, now)
     await uow.outbox.cancel_for_appointment(old.id)
     await uow.outbox.add(_outbox_for_new(new, ctx.clinic_tz, now, policy, confirmation=False), now)
     await repo.add_event(

@@ -42,6 +42,20 @@ class SlotContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Clash:
+    """An active visit of the patient that blocks a booking: what the patient is told."""
+
+    appointment_id: int
+    number: str
+    start: datetime  # aware UTC
+    minutes: int
+    clinic_tz: str
+    doctor_name: str
+    specialty_ru: str
+    specialty_en: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewAppointment:
     patient_id: int
     user_id: int
@@ -66,7 +80,11 @@ class BookingRepository(Protocol):
     async def delete_hold(self, user_id: int) -> None: ...
 
     async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool: ...
-    async def release_slot(self, slot_id: int) -> bool: ...
+    async def release_slot(self, slot_id: int, now: datetime) -> bool: ...
+    async def block_slot(self, slot_id: int) -> bool: ...
+    async def block_free_between(
+        self, doctor_id: int, clinic_ids: tuple[int, ...], lo: datetime, hi: datetime
+    ) -> int: ...
     async def nearest_free(
         self,
         *,
@@ -77,7 +95,17 @@ class BookingRepository(Protocol):
         doctor_id: int | None = None,
         specialty_id: int | None = None,
         region_id: str | None = None,
+        not_before: datetime | None = None,
     ) -> list[int]: ...
+
+    async def lock_patient(self, patient_id: int) -> None: ...
+    async def active_on_slot(self, patient_id: int, slot_id: int) -> Appointment | None: ...
+    async def overlapping(
+        self, patient_id: int, start: datetime, minutes: int, exclude_id: int | None
+    ) -> Clash | None: ...
+    async def active_for_specialty(
+        self, patient_id: int, specialty_id: int, now: datetime
+    ) -> Clash | None: ...
 
     async def usable_referral(
         self, patient_id: int, specialty_id: int, visit_day: date

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.booking_ports import Clash
+
 
 class DomainError(Exception):
     """Base of every refusal the user should hear about in plain words."""
@@ -52,7 +57,21 @@ class AgeSexRestricted(DomainError):
 
 
 class AlreadyBooked(DomainError):
-    """One active appointment per patient per specialty."""
+    """One active appointment per patient per specialty; ``existing`` is that visit
+    when the service knows it (the flow shows it with «move» / «cancel»)."""
+
+    def __init__(self, existing: Clash | None = None) -> None:
+        super().__init__("one active appointment per specialty")
+        self.existing = existing
+
+
+class VisitOverlaps(DomainError):
+    """The patient already holds an active visit overlapping this time (any specialty,
+    any clinic); ``clash`` is that visit, to be named to the patient."""
+
+    def __init__(self, clash: Clash) -> None:
+        super().__init__(f"overlaps appointment {clash.number}")
+        self.clash = clash
 
 
 class DailyCapReached(DomainError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from domain.booking_ports import Clash
 from domain.errors import (
     AgeSexRestricted,
     AlreadyBooked,
@@ -18,6 +19,7 @@ from domain.errors import (
     NoShowRestricted,
     ReferralRequired,
     SlotUnavailable,
+    VisitOverlaps,
 )
 from domain.models import Patient, Referral, Specialty
 
@@ -89,10 +91,27 @@ def check_slot_bookable(slot_start: datetime, slot_status: str, now: datetime) -
         raise SlotUnavailable(slot_status)
 
 
-def check_one_active(active_same_specialty: int, enabled: bool) -> None:
-    """One upcoming active appointment per patient per specialty (configurable)."""
+def check_one_active(
+    active_same_specialty: int, enabled: bool, existing: Clash | None = None
+) -> None:
+    """One upcoming active appointment per patient per specialty (configurable);
+    ``existing`` (that appointment, when known) is named in the refusal."""
     if enabled and active_same_specialty > 0:
-        raise AlreadyBooked()
+        raise AlreadyBooked(existing)
+
+
+def overlaps(a_start: datetime, a_minutes: int, b_start: datetime, b_minutes: int) -> bool:
+    """Two visits [start, start + minutes) share any moment (touching ends do not)."""
+    a_end = a_start + timedelta(minutes=a_minutes)
+    b_end = b_start + timedelta(minutes=b_minutes)
+    return a_start < b_end and b_start < a_end
+
+
+def check_no_overlap(clash: Clash | None) -> None:
+    """A patient cannot be in two places at once: any active visit overlapping the new
+    one (any specialty, any clinic) refuses it, naming that visit."""
+    if clash is not None:
+        raise VisitOverlaps(clash)
 
 
 def check_daily_cap(created_in_window: int, cap: int) -> None:

@@ -1,20 +1,21 @@
 """The wait list (SPEC §5): fair, first-come offers of freed slots, held for a set time.
 
-Design: the slot table is the truth, so matching is a scan rather than a hook.
-``run`` (the wait-list job, every 60 s on the injected clock) does three
-things, each in its own committed transaction:
+Design: a slot given back records it (``slots.freed_at``, stamped by the booking
+services when a patient cancels or a visit moves), and matching looks only at
+such freed slots. ``run`` (the wait-list job, every 60 s on the injected clock)
+does three things, each in its own committed transaction:
 
 1. offers that ran out become passes and the entry is active again;
 2. entries whose date range has ended expire;
-3. active entries, oldest first, each get the earliest matching slot that is
-   free, not held by anyone, not in another live offer and never offered to
-   this entry before — held for them (holds, purpose 'waitlist') and announced
-   through the outbox (``waitlist_offer``).
+3. active entries, oldest first, each get the earliest matching slot that was
+   freed, is free now, not held by anyone, not in another live offer, never
+   offered to this entry before and starts no sooner than the lead time from
+   now — held for them (holds, purpose 'waitlist') and announced through the
+   outbox (``waitlist_offer``).
 
-So any way a slot becomes free — a patient's or the clinic's cancel, a
-reschedule freeing the old slot, an expired booking hold, a clinic publishing
-or unblocking time — reaches the first matching subscriber within one job
-period, and nothing in domain/booking.py has to know about the wait list.
+Time that was simply never booked is not news and is never offered (it is in
+the schedule for anyone to book); a day the clinic called off is 'blocked',
+not freed, so it is never offered either.
 «Пропустить» (``decline``) passes the slot on at once, in the same transaction.
 
 "Never offered this slot before" is read from the outbox: each offer row has
@@ -51,6 +52,7 @@ _TOD_BOUNDS: dict[str, tuple[time, time]] = {
 }
 RANGE_DAYS = (1, 7, 14, 30)  # 1 = today only: «a time today, if someone cancels»
 MAX_LIVE_ENTRIES = 5  # per account: against abuse
+DEFAULT_LEAD = timedelta(minutes=120)  # settings.limits.offer_lead_minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +216,20 @@ async def _live_offer(
 
 
 async def decline(
-    uow: WaitListUnitOfWork, now: datetime, user_id: int, entry_id: int, slot_id: int, minutes: int
+    uow: WaitListUnitOfWork,
+    now: datetime,
+    user_id: int,
+    entry_id: int,
+    slot_id: int,
+    minutes: int,
+    lead: timedelta = DEFAULT_LEAD,
 ) -> None:
     """«Пропустить»: the entry stays on the list, the slot goes to the next subscriber now.
     Commits."""
     entry = await _live_offer(uow, now, user_id, entry_id, slot_id)
     await _pass(uow, entry)
     await uow.commit()
-    await match(uow, now, minutes)
+    await match(uow, now, minutes, lead)
 
 
 async def accept(
@@ -255,8 +263,11 @@ async def _pass(uow: WaitListUnitOfWork, entry: WaitEntry) -> None:
         await uow.waitlist.drop_hold(entry.user_id, entry.offered_slot_id)
 
 
-async def run(uow: WaitListUnitOfWork, now: datetime, minutes: int) -> RunStats:
-    """The job: time out offers, expire ended entries, then offer free slots in order."""
+async def run(
+    uow: WaitListUnitOfWork, now: datetime, minutes: int, lead: timedelta = DEFAULT_LEAD
+) -> RunStats:
+    """The job: time out offers, expire ended entries, then offer freed slots in order;
+    none starting sooner than ``lead`` from now."""
     stats = RunStats()
     for entry in await uow.waitlist.offers_due(now):
         await _pass(uow, entry)
@@ -269,15 +280,21 @@ async def run(uow: WaitListUnitOfWork, now: datetime, minutes: int) -> RunStats:
             await uow.waitlist.set_status(entry.id, (ACTIVE,), EXPIRED)
             stats.expired += 1
     await uow.commit()
-    stats.offered = await match(uow, now, minutes)
+    stats.offered = await match(uow, now, minutes, lead)
     return stats
 
 
-async def match(uow: WaitListUnitOfWork, now: datetime, minutes: int, limit: int = 500) -> int:
-    """Offer each active entry (oldest first) its earliest fitting free slot. Commits."""
+async def match(
+    uow: WaitListUnitOfWork,
+    now: datetime,
+    minutes: int,
+    lead: timedelta = DEFAULT_LEAD,
+    limit: int = 500,
+) -> int:
+    """Offer each active entry (oldest first) its earliest fitting freed slot. Commits."""
     offered = 0
     for entry in await uow.waitlist.active_in_order(limit):
-        if await _offer_one(uow, now, entry, minutes):
+        if await _offer_one(uow, now, entry, minutes, lead):
             offered += 1
             await uow.commit()
     await uow.commit()
@@ -285,9 +302,9 @@ async def match(uow: WaitListUnitOfWork, now: datetime, minutes: int, limit: int
 
 
 async def _offer_one(
-    uow: WaitListUnitOfWork, now: datetime, entry: WaitEntry, minutes: int
+    uow: WaitListUnitOfWork, now: datetime, entry: WaitEntry, minutes: int, lead: timedelta
 ) -> bool:
-    lo = now
+    lo = now + lead
     if entry.date_from is not None:
         lo = max(lo, datetime.combine(entry.date_from, time(0), ZoneInfo(entry.region_tz)))
     hi = now + timedelta(days=60)
@@ -305,6 +322,8 @@ async def _offer_one(
         ctx = await uow.appointments.slot_context(cand.slot_id)
         if ctx is None or not await _allowed(uow, now, patient, ctx):
             return False  # rules depend on the patient, not on which slot: skip this entry
+        if await uow.appointments.overlapping(patient.id, cand.start, ctx.slot.minutes, None):
+            continue  # the patient is elsewhere at that time: a later slot may fit
         # Never held past the visit's start: a time later today is offered until it begins.
         until = min(now + timedelta(minutes=minutes), cand.start)
         if not await uow.waitlist.hold_for(

@@ -22,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.settings import Settings
 from domain import booking, rules
 from domain.directory import local_date
-from domain.errors import DomainError, NotOwner, SlotTaken
+from domain.errors import AlreadyBooked, DomainError, NotOwner, SlotTaken, VisitOverlaps
 from domain.models import AccountLevel, Patient, Specialty, User
 from domain.ports import Clock
 from flows import booking_views as views
@@ -39,6 +39,8 @@ from flows.booking_common import (
 )
 from flows.ui import menu as menu_ui
 from flows.ui.callbacks import (
+    ApCancel,
+    ApMove,
     BkBack,
     BkClinic,
     BkClinicPage,
@@ -133,13 +135,18 @@ async def _region(ctx: Ctx, patient: Patient) -> str:
 
 
 async def _precheck(ctx: Ctx, patient: Patient, spec: Specialty) -> DomainError | None:
-    """Refuse early (at the specialty) what hold_slot would refuse later: age/sex, referral."""
+    """Refuse early (at the specialty) what hold_slot would refuse later: age/sex, referral,
+    one active appointment per specialty (named, with «move» / «cancel»). The take
+    checks them all again."""
     today = local_date(ctx.now, ctx.home_tz)
     try:
         rules.check_age_sex(patient, spec, today)
         if spec.referral_required:
             referral = await ctx.uow.appointments.usable_referral(patient.id, spec.id, today)
             rules.check_referral(spec, patient.id, referral, today)
+        if ctx.settings.limits.one_active_per_specialty:
+            existing = await ctx.uow.appointments.active_for_specialty(patient.id, spec.id, ctx.now)
+            rules.check_one_active(int(existing is not None), True, existing)
     except DomainError as exc:
         return exc
     return None
@@ -148,11 +155,22 @@ async def _precheck(ctx: Ctx, patient: Patient, spec: Specialty) -> DomainError 
 async def _refuse(
     event: Event, ctx: Ctx, error: DomainError, spec: Specialty | None, patient: Patient | None
 ) -> None:
-    """A refusal in words plus the way forward (the therapist, other specialties)."""
+    """A refusal in words plus the way forward (the therapist, other specialties; the
+    visit in the way can be moved or cancelled right here)."""
     rows = []
+    visit = error.clash if isinstance(error, VisitOverlaps) else None
+    if isinstance(error, AlreadyBooked):
+        visit = error.existing
+    if visit is not None:
+        rows.append(
+            [
+                button(_("Reschedule"), ApMove(a=visit.appointment_id)),
+                button(_("Cancel appointment"), ApCancel(a=visit.appointment_id, step=0)),
+            ]
+        )
     if patient is not None and not isinstance(error, NotOwner):
         code = therapist_code_for(patient, local_date(ctx.now, ctx.home_tz))
-        if spec is None or spec.code != code:
+        if visit is None and (spec is None or spec.code != code):
             other = await ctx.uow.directory.specialty_by_code(code)
             if other is not None:
                 rows.append(
@@ -505,7 +523,7 @@ async def on_confirm(
     slot = await ctx.uow.directory.slot(callback_data.t)
     spec = await ctx.uow.directory.specialty(slot.specialty_id) if slot else None
     try:
-        appointment = await booking.book(
+        appointment, created = await booking.book_once(
             ctx.uow, ctx.now, ctx.user.id, patient.id, callback_data.t, policy
         )
     except SlotTaken as taken:
@@ -528,6 +546,12 @@ async def on_confirm(
             _("Booked. Appointment number: {number}").format(number=appointment.number),
             new=True,
         )
+        return
+    if not created:  # a second tap on «Подтвердить»: the booking it already made
+        text = _("You are already booked for this time. Appointment number: {number}").format(
+            number=appointment.number
+        )
+        await show(query, text + "\n\n" + details_text(details, ctx.home_tz), new=True)
         return
     text = _("Booked! Appointment number: {number}").format(number=appointment.number)
     text += "\n\n" + details_text(details, ctx.home_tz)

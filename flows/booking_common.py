@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 from domain.booking import BookingPolicy
+from domain.booking_ports import Clash
 from domain.errors import (
     AgeSexRestricted,
     AlreadyBooked,
@@ -28,13 +29,22 @@ from domain.errors import (
     ReferralRequired,
     SlotTaken,
     SlotUnavailable,
+    VisitOverlaps,
 )
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
 from domain.schedule_source import RemoteRefused
 from flows.ui.files import files_for
-from flows.ui.format import Details, clip, specialty_name
+from flows.ui.format import (
+    Details,
+    clip,
+    current_locale,
+    fmt_day,
+    fmt_time,
+    local,
+    specialty_name,
+)
 from flows.ui.remote_text import remote_refusal_text
 
 if TYPE_CHECKING:
@@ -55,6 +65,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
         ),
         no_show_limit=limits.no_show_limit,
         no_show_restriction=limits.no_show_restriction,
+        offer_lead_minutes=limits.offer_lead_minutes,
     )
 
 
@@ -178,12 +189,31 @@ def therapist_code_for(patient: Patient, today: date) -> str:
     return "therapist"
 
 
+def clash_line(clash: Clash) -> str:
+    """«Терапевт, Соколова Елена Викторовна, чт, 3 декабря 2026, 10:00 (№ A-0000001)»."""
+    spec = clash.specialty_en if current_locale() == "en" else clash.specialty_ru
+    when = f"{fmt_day(local(clash.start, clash.clinic_tz).date())}, "
+    when += fmt_time(clash.start, clash.clinic_tz)
+    return f"{spec}, {clash.doctor_name}, {when} (№ {clash.number})"
+
+
 def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patient | None) -> str:
     """Domain refusals in plain words: what was wrong and what to do."""
     if isinstance(error, RemoteRefused):  # issue 11: the schedule's owner said no
         return remote_refusal_text(error)
     name = specialty_name(specialty) if specialty else ""
     who = patient.full_name if patient else ""
+    if isinstance(error, VisitOverlaps):
+        return _(
+            "This time overlaps a visit you already have: {visit}.\n"
+            "Nobody can be at two visits at once: please choose another time, or move or "
+            "cancel that visit."
+        ).format(visit=clash_line(error.clash))
+    if isinstance(error, AlreadyBooked) and error.existing is not None:
+        return _(
+            "{patient} already has an upcoming appointment with this specialty: {visit}.\n"
+            "Only one is allowed: move or cancel it, or choose another specialty."
+        ).format(patient=who or _("The patient"), visit=clash_line(error.existing))
     if isinstance(error, ReferralRequired):
         return _(
             "{specialty} sees patients only with a referral (направление), and {patient} "

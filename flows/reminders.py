@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain import booking
-from domain.errors import DomainError, NotFound, NotOwner, SlotTaken
+from domain.errors import DomainError, NotFound, NotOwner, SlotTaken, VisitOverlaps
 from domain.models import AppointmentStatus, User
 from flows.booking_common import (
     load_details,
@@ -108,6 +108,11 @@ async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) ->
         return
     except NotOwner:
         await stale(query)
+        return
+    except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
         return
     except DomainError as exc:
         await query.answer(refusal_text(exc, None, None), show_alert=True)

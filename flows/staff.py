@@ -4,6 +4,8 @@
 visits) → a day or all upcoming days → the reason, typed → confirm → every
 affected appointment is cancelled by the clinic; each patient gets an urgent
 message with the reason and the three nearest alternatives (bot/notifier.py).
+The cancelled slots and the rest of those days of the doctor become 'blocked':
+the day is off, so nobody can book it and the wait list is not offered it.
 «Перенести приём»: one visit to another free time of the same doctor (flows/staff_move.py).
 «Отметить визит»: visits of the last day → completed / no-show.
 Every id from a button is re-checked against the staff member's clinics; a
@@ -12,8 +14,9 @@ forged one gets «Эта кнопка устарела».
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -295,10 +298,13 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
     done = 0
     for visit in chosen:
         try:
-            await booking.cancel_by_clinic(uow, now, user_id, staff.clinics, visit.id, reason)
+            await booking.cancel_by_clinic(
+                uow, now, user_id, staff.clinics, visit.id, reason, block_slot=True
+            )
             done += 1
         except DomainError:
             await uow.rollback()
+    await _close_days(uow, staff, callback_data.d, chosen, now)
     await state.clear()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -307,6 +313,19 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
         await query.message.answer(
             _("Cancelled {count} visits. The patients are being notified.").format(count=done)
         )
+
+
+async def _close_days(
+    uow: SqlUnitOfWork, staff: StaffMember, doctor_id: int, cancelled: list[StaffVisit], now: Any
+) -> None:
+    """The clinic called these days off («врач заболел»): the rest of each day of the
+    doctor is closed too ('blocked'), so nobody books it and the wait list is not
+    offered it. Days are the clinic's local days of the cancelled visits."""
+    for day, tz in sorted({(local(v.start, v.tz).date(), v.tz) for v in cancelled}):
+        zone = ZoneInfo(tz)
+        lo = datetime.combine(day, time(0), zone)
+        hi = datetime.combine(day + timedelta(days=1), time(0), zone)
+        await booking.block_doctor_time(uow, doctor_id, staff.clinics, max(lo, now), hi)
 
 
 async def on_visit(query: CallbackQuery, callback_data: StVisit, **data: Any) -> None:

@@ -10,7 +10,7 @@ against the user's own patients / entries; anything else is «устарела»
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
@@ -20,7 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain import waitlist
-from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken
+from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken, VisitOverlaps
 from domain.models import User
 from domain.waitlist import NewEntry, WaitEntry
 from flows.booking_common import (
@@ -347,7 +347,13 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
     if not cb.go:
         try:
             await waitlist.decline(
-                uow, now, user.id, cb.e, cb.t, settings.limits.waitlist_offer_minutes
+                uow,
+                now,
+                user.id,
+                cb.e,
+                cb.t,
+                settings.limits.waitlist_offer_minutes,
+                timedelta(minutes=settings.limits.offer_lead_minutes),
             )
         except DomainError:
             await stale(query)
@@ -367,6 +373,12 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
     except SlotTaken as exc:
         await _close_offer(query)
         await query.answer(refusal_text(exc, None, None), show_alert=True)
+        return
+    except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
+        await _close_offer(query)
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
         return
     except DomainError as exc:
         await query.answer(refusal_text(exc, None, None), show_alert=True)

@@ -177,6 +177,9 @@ slots = Table(
     Column("minutes", Integer, nullable=False),
     Column("kind", String(16), nullable=False, server_default="consultation"),
     Column("status", String(16), nullable=False, server_default="free"),  # free|booked|blocked
+    # When a booked slot was last given back (a cancel or a move): the wait list offers
+    # only such freed time, never time that was simply never booked.
+    Column("freed_at", DateTime),
     Index("ix_slots_spec_region_free", "specialty_id", "region_id", "status", "start_utc"),
     Index("ix_slots_doctor_free", "doctor_id", "status", "start_utc"),
     Index("ix_slots_clinic_spec_free", "clinic_id", "specialty_id", "status", "start_utc"),

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Row
 
-from domain.booking_ports import Hold, NewAppointment, SlotContext
+from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -26,6 +26,7 @@ from domain.models import (
     Slot,
     Specialty,
 )
+from domain.rules import overlaps
 from storage.repos.base import Repository, from_db, to_db
 from storage.repos.users import UserRepository
 from storage.schema import (
@@ -33,6 +34,8 @@ from storage.schema import (
     appointment_events,
     appointments,
     clinics,
+    doctor_roles,
+    doctors,
     holds,
     patients,
     referrals,
@@ -82,6 +85,11 @@ def _appointment(row: Row[Any]) -> Appointment:
     )
 
 
+def _role_active() -> Any:
+    """The slot's doctor still works there (a blocked doctor's time is never offered)."""
+    return exists().where(doctor_roles.c.id == slots.c.role_id, doctor_roles.c.active.is_(True))
+
+
 def _count_active_for_specialty(patient_id: int, specialty_id: int, now: datetime) -> Select[Any]:
     """COUNT of the patient's upcoming active appointments in the specialty."""
     return (
@@ -126,6 +134,7 @@ class AppointmentRepository(Repository):
             await self.conn.execute(
                 select(
                     slots,
+                    doctor_roles.c.active.label("role_active"),
                     clinics.c.tz.label("clinic_tz"),
                     specialties.c.code,
                     specialties.c.name_ru,
@@ -139,6 +148,7 @@ class AppointmentRepository(Repository):
                 )
                 .join(clinics, clinics.c.id == slots.c.clinic_id)
                 .join(specialties, specialties.c.id == slots.c.specialty_id)
+                .join(doctor_roles, doctor_roles.c.id == slots.c.role_id)
                 .where(slots.c.id == slot_id)
             )
         ).first()
@@ -154,7 +164,8 @@ class AppointmentRepository(Repository):
             start=from_db(row.start_utc),
             minutes=row.minutes,
             kind=row.kind,
-            status=row.status,
+            # A doctor the clinic blocked (role inactive) takes no bookings at any time.
+            status=row.status if row.role_active else "blocked",
         )
         specialty = Specialty(
             id=row.specialty_id,
@@ -231,14 +242,42 @@ class AppointmentRepository(Repository):
         )
         return int(result.rowcount) == 1
 
-    async def release_slot(self, slot_id: int) -> bool:
-        """booked → free (the schedule gets it back at once); True if it was booked."""
+    async def release_slot(self, slot_id: int, now: datetime) -> bool:
+        """booked → free (the schedule gets it back at once), stamped ``freed_at`` so the
+        wait list knows this time was given back; True if it was booked."""
         result = await self.conn.execute(
             update(slots)
             .where(slots.c.id == slot_id, slots.c.status == "booked")
-            .values(status="free")
+            .values(status="free", freed_at=to_db(now))
         )
         return int(result.rowcount) == 1
+
+    async def block_slot(self, slot_id: int) -> bool:
+        """booked/free → blocked (the clinic closed this time); True if it changed."""
+        result = await self.conn.execute(
+            update(slots)
+            .where(slots.c.id == slot_id, slots.c.status.in_(("booked", "free")))
+            .values(status="blocked", freed_at=None)
+        )
+        return int(result.rowcount) == 1
+
+    async def block_free_between(
+        self, doctor_id: int, clinic_ids: tuple[int, ...], lo: datetime, hi: datetime
+    ) -> int:
+        """Every free slot of the doctor at these clinics starting in [lo, hi) → blocked.
+        A slot on someone's booking summary (a hold) is closed too: the take refuses it."""
+        result = await self.conn.execute(
+            update(slots)
+            .where(
+                slots.c.doctor_id == doctor_id,
+                slots.c.clinic_id.in_(clinic_ids),
+                slots.c.status == "free",
+                slots.c.start_utc >= to_db(lo),
+                slots.c.start_utc < to_db(hi),
+            )
+            .values(status="blocked", freed_at=None)
+        )
+        return int(result.rowcount)
 
     async def nearest_free(
         self,
@@ -250,12 +289,16 @@ class AppointmentRepository(Repository):
         doctor_id: int | None = None,
         specialty_id: int | None = None,
         region_id: str | None = None,
+        not_before: datetime | None = None,
     ) -> list[int]:
         """Free, unheld, future slot ids nearest to ``around``: later ones first, then
-        earlier ones (still after ``now``), nearest first within each side."""
+        earlier ones (still after ``now`` and from ``not_before`` on), nearest first
+        within each side."""
         if limit <= 0:
             return []
-        conds = [slots.c.status == "free", slots.c.start_utc > to_db(now)]
+        conds = [slots.c.status == "free", slots.c.start_utc > to_db(now), _role_active()]
+        if not_before is not None:
+            conds.append(slots.c.start_utc >= to_db(not_before))
         if doctor_id is not None:
             conds.append(slots.c.doctor_id == doctor_id)
         if specialty_id is not None:
@@ -285,6 +328,91 @@ class AppointmentRepository(Repository):
         return found
 
     # ------------------------------------------------------------------ rule facts
+
+    async def lock_patient(self, patient_id: int) -> None:
+        """Serialise bookings of one patient: ``SELECT … FOR UPDATE`` of the patient row on
+        PostgreSQL (SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE writers are serial),
+        so the overlap and idempotency checks that follow see every committed booking."""
+        await self.conn.execute(
+            select(patients.c.id).where(patients.c.id == patient_id).with_for_update()
+        )
+
+    async def active_on_slot(self, patient_id: int, slot_id: int) -> Appointment | None:
+        """The patient's active appointment on this very slot (a repeated confirm)."""
+        row = (
+            await self.conn.execute(
+                select(appointments).where(
+                    appointments.c.patient_id == patient_id,
+                    appointments.c.slot_id == slot_id,
+                    appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+                )
+            )
+        ).first()
+        return None if row is None else _appointment(row)
+
+    async def _clashes(self, *cond: Any) -> list[Clash]:
+        rows = await self.conn.execute(
+            select(
+                appointments.c.id,
+                appointments.c.number,
+                appointments.c.start_utc,
+                appointments.c.minutes,
+                clinics.c.tz,
+                doctors.c.surname,
+                doctors.c.name,
+                doctors.c.patronymic,
+                specialties.c.name_ru,
+                specialties.c.name_en,
+            )
+            .join(clinics, clinics.c.id == appointments.c.clinic_id)
+            .join(doctors, doctors.c.id == appointments.c.doctor_id)
+            .join(specialties, specialties.c.id == appointments.c.specialty_id)
+            .where(appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES), *cond)
+            .order_by(appointments.c.start_utc, appointments.c.id)
+        )
+        return [
+            Clash(
+                appointment_id=r.id,
+                number=r.number,
+                start=from_db(r.start_utc),
+                minutes=r.minutes,
+                clinic_tz=r.tz,
+                doctor_name=" ".join(x for x in (r.surname, r.name, r.patronymic) if x),
+                specialty_ru=r.name_ru,
+                specialty_en=r.name_en,
+            )
+            for r in rows
+        ]
+
+    async def overlapping(
+        self, patient_id: int, start: datetime, minutes: int, exclude_id: int | None
+    ) -> Clash | None:
+        """The patient's first active visit sharing any moment with [start, start+minutes).
+        Date arithmetic differs between the engines: a coarse SQL bound, the exact
+        test in Python (domain.rules.overlaps)."""
+        end = start + timedelta(minutes=minutes)
+        found = await self._clashes(
+            appointments.c.patient_id == patient_id,
+            appointments.c.start_utc < to_db(end),
+            appointments.c.start_utc > to_db(start - _MAX_VISIT),
+        )
+        for clash in found:
+            if clash.appointment_id != exclude_id and overlaps(
+                clash.start, clash.minutes, start, minutes
+            ):
+                return clash
+        return None
+
+    async def active_for_specialty(
+        self, patient_id: int, specialty_id: int, now: datetime
+    ) -> Clash | None:
+        """The patient's nearest upcoming active visit in the specialty (one-active rule)."""
+        found = await self._clashes(
+            appointments.c.patient_id == patient_id,
+            appointments.c.specialty_id == specialty_id,
+            appointments.c.start_utc >= to_db(now),
+        )
+        return found[0] if found else None
 
     async def usable_referral(
         self, patient_id: int, specialty_id: int, visit_day: date

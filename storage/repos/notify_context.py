@@ -20,6 +20,7 @@ from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,
     clinics,
+    doctor_roles,
     doctors,
     holds,
     patients,
@@ -226,8 +227,10 @@ class NotifyContextRepository(Repository):
         clinic_id: int | None = None,
         doctor_id: int | None = None,
         exclude_doctor_id: int | None = None,
+        not_before: datetime | None = None,
     ) -> list[VisitInfo]:
-        """The nearest free slots of a specialty: same clinic first when ``clinic_id`` is given."""
+        """The nearest free slots of a specialty: same clinic first when ``clinic_id`` is given;
+        none starting before ``not_before`` (the offer lead time) when it is given."""
         cond = [
             slots.c.specialty_id == specialty_id,
             slots.c.region_id == region_id,
@@ -242,6 +245,12 @@ class NotifyContextRepository(Repository):
             cond.append(slots.c.doctor_id == doctor_id)
         if exclude_doctor_id is not None:
             cond.append(slots.c.doctor_id != exclude_doctor_id)
+        if not_before is not None:
+            cond.append(slots.c.start_utc >= to_db(not_before))
+        # A doctor the clinic blocked is not offered.
+        cond.append(
+            exists().where(doctor_roles.c.id == slots.c.role_id, doctor_roles.c.active.is_(True))
+        )
         return await self._slot_infos(*cond, limit=limit)
 
     async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:

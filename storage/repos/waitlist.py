@@ -15,7 +15,16 @@ from sqlalchemy.engine import Row
 
 from domain.waitlist import LIVE, OFFERED, Candidate, NewEntry, WaitEntry
 from storage.repos.base import Repository, from_db, from_db_opt, to_db
-from storage.schema import clinics, holds, outbox, regions, slots, users, wait_list
+from storage.schema import (
+    clinics,
+    doctor_roles,
+    holds,
+    outbox,
+    regions,
+    slots,
+    users,
+    wait_list,
+)
 
 _W = wait_list
 
@@ -142,8 +151,9 @@ class WaitListRepository(Repository):
     async def candidates(
         self, entry: WaitEntry, lo: datetime, hi: datetime, now: datetime, limit: int
     ) -> list[Candidate]:
-        """Free, unheld future slots of the entry's specialty/region (and doctor/clinic),
-        not in a live offer, earliest first; the local day and time are checked by the caller."""
+        """Freed (``freed_at`` set: given back by a cancel or a move), free, unheld slots of
+        the entry's specialty/region (and doctor/clinic) starting in (lo, hi), not in a
+        live offer, earliest first; the local day and time are checked by the caller."""
         s = slots
         held = exists().where(holds.c.slot_id == s.c.id, holds.c.expires_at > to_db(now))
         in_offer = exists().where(
@@ -155,6 +165,8 @@ class WaitListRepository(Repository):
             s.c.specialty_id == entry.specialty_id,
             s.c.region_id == entry.region_id,
             s.c.status == "free",
+            s.c.freed_at.is_not(None),
+            exists().where(doctor_roles.c.id == s.c.role_id, doctor_roles.c.active.is_(True)),
             s.c.start_utc > to_db(max(lo, now)),
             s.c.start_utc < to_db(hi),
             ~held,

@@ -217,3 +217,61 @@ Ivanov Ivan
     assert "Please check the booking" in world.last_text()
     await world.run("[Confirm]")
     assert "Booked! Appointment number: A-0000001" in world.last_text()
+
+
+async def _patient_of(world: ConsoleWorld, user_id: int) -> int:
+    found = await rows(world, "SELECT id FROM patients WHERE owner_user_id = :u", u=user_id)
+    return int(found[0][0])  # type: ignore[call-overload]
+
+
+async def test_double_tap_on_confirm_answers_with_the_booking(world: ConsoleWorld) -> None:
+    """Issue 7 item 3: a second «Подтвердить» of the same hold said «Это время уже заняли»
+    about the patient's own fresh booking. It answers with that booking, never a second."""
+    await world.run(REGISTER_1001 + TO_DAY_3 + "[10:00]")
+    confirm = next(d for d in all_callback_data(world) if d.startswith("bk:"))
+    await world.run("[Подтвердить]")
+    assert "Вы записаны! Номер записи: A-0000001" in world.last_text()
+    await world.run(f"!callback {confirm}")  # the second tap, already on its way
+    last = world.last_text()
+    assert "Вы уже записаны на это время. Номер записи: A-0000001" in last
+    assert "заняли" not in last
+    assert await appointments(world) == {"A-0000001": "pending"}
+
+
+async def test_two_overlapping_visits_of_one_patient_are_refused(world: ConsoleWorld) -> None:
+    """Issue 7 item 2: one patient held four visits at one time in four specialties.
+    Another specialty's slot overlapping the booked visit is refused, naming that visit."""
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
+    patient = await _patient_of(world, 1001)
+    # 10:00–10:20 Moscow on 3 Dec is 07:00–07:20 UTC: a slot of another open specialty
+    clash = await rows(
+        world,
+        "SELECT s.id FROM slots s JOIN specialties p ON p.id = s.specialty_id "
+        "WHERE s.status = 'free' AND p.code <> 'therapist' AND NOT p.referral_required "
+        "AND p.sex IS NULL AND p.max_age IS NULL AND s.region_id = 'msk' "
+        "AND s.start_utc >= '2026-12-03 07:00:00' AND s.start_utc < '2026-12-03 07:20:00' "
+        "LIMIT 1",
+    )
+    slot_id = int(clash[0][0])  # type: ignore[call-overload]
+    for step in ("bt", "bk"):  # at the summary and at the final take
+        await world.run(f"!callback {step}:{patient}:{slot_id}")
+        last = world.last_text()
+        assert "На это время у вас уже есть запись" in last
+        assert "Соколова" in last and "10:00" in last and "A-0000001" in last
+    assert await appointments(world) == {"A-0000001": "pending"}
+    assert await rows(world, "SELECT * FROM holds") == []
+
+
+async def test_one_active_per_specialty_is_said_when_the_specialty_is_chosen(
+    world: ConsoleWorld,
+) -> None:
+    """Issue 7 item 9: a second therapist visit was refused only after «Подтвердить». It is
+    said at the specialty, with the existing visit and buttons to move or cancel it."""
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10 + "[Записаться к врачу]\n[Терапевт]")
+    last = world.last_text()
+    assert "уже есть предстоящая запись к этому специалисту" in last
+    assert "Соколова" in last and "A-0000001" in last
+    labels = [label for row in world.buttons() for label, _d in row]
+    assert "Перенести" in labels and "Отменить запись" in labels
+    await world.run("[Перенести]")
+    assert "Перенос записи № A-0000001" in world.last_text()

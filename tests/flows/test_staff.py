@@ -13,7 +13,14 @@ import pytest
 import pytest_asyncio
 
 from bot.emulator.harness import ConsoleWorld
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments, rows
+from tests.flows.booking_helpers import (
+    BOOK_3_DEC_10,
+    NOW,
+    REGISTER_1001,
+    REGISTER_1002,
+    appointments,
+    rows,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -69,10 +76,46 @@ async def test_staff_cancel_with_alternatives_and_one_tap_rebook(world: ConsoleW
     assert (await appointments(world)).get("A-0000003") == "pending"
 
 
+async def test_day_cancelled_by_clinic_cannot_be_booked_by_another_patient(
+    world: ConsoleWorld,
+) -> None:
+    """Issue 7 item 14: after «врач заболел» the freed slot and the rest of that day went
+    back to the schedule and another patient booked the exact cancelled slot."""
+    cancelled = await rows(
+        world,
+        "SELECT slot_id, doctor_id, start_utc FROM appointments WHERE number = 'A-0000002'",
+    )
+    slot_id, doctor_id = int(cancelled[0][0]), int(cancelled[0][1])  # type: ignore[call-overload]
+    day = str(cancelled[0][2])[:10]  # 4 Dec: 14:00 Moscow is 11:00 UTC, the same date
+    same_day = await rows(
+        world,
+        "SELECT id, status FROM slots WHERE doctor_id = :d AND start_utc >= :lo "
+        "AND start_utc < :hi ORDER BY start_utc",
+        d=doctor_id,
+        lo=f"{day} 00:00:00",
+        hi=f"{day} 21:00:00",
+    )
+    assert len(same_day) > 1 and {status for _id, status in same_day} == {"blocked"}
+    await world.run(REGISTER_1002)
+    patient = int((await rows(world, "SELECT id FROM patients WHERE owner_user_id = 1002"))[0][0])  # type: ignore[call-overload]
+    other = next(int(i) for i, _s in same_day if int(i) != slot_id)  # type: ignore[call-overload]
+    for target in (slot_id, other):
+        await world.run(f"@1002\n!callback bt:{patient}:{target}")
+        assert "записаться уже нельзя" in world.last_text(1002)
+        await world.run(f"!callback bk:{patient}:{target}")
+    assert await rows(world, "SELECT * FROM holds WHERE user_id = 1002") == []
+    assert await rows(world, "SELECT number FROM appointments WHERE user_id = 1002") == []
+    # and the wait list is never offered that day: it is blocked, not freed
+    assert (
+        await rows(world, "SELECT id FROM slots WHERE status = 'free' AND id = :i", i=slot_id) == []
+    )
+
+
 async def test_forged_day_codes_are_stale_buttons(world: ConsoleWorld) -> None:
     """Regression: a day code that is no date (20261399) reached the error handler."""
     before = await appointments(world)
-    await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]")
+    await world.run("@9001\n/staff\n[Отменить приём]")
+    await world.run("!callback " + callbacks(world, 9001, "sd:")[0])  # whoever has visits
     doctor = callbacks(world, 9001, "sy:")[0].split(":")[1]
     for forged in (f"sy:{doctor}:20261399", f"sg:{doctor}:20261399"):
         transcript = await world.run(f"!callback {forged}")

@@ -7,6 +7,7 @@ in order and build on each other, like one long console session.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -118,12 +119,68 @@ async def test_timeout_ends_the_offer_and_nobody_gets_it_twice(world: ConsoleWor
     assert await rows(world, "SELECT user_id FROM holds") == []
 
 
-async def test_book_from_the_offer(world: ConsoleWorld) -> None:
-    slot = await blocked_slot(world)  # the clinic opens it again
-    async with world.app.engine.begin() as conn:
-        from sqlalchemy import text
+async def _open(world: ConsoleWorld, slot: int, *, freed: bool) -> None:
+    """The clinic opens a closed slot; ``freed`` also records it as given back."""
+    from sqlalchemy import text
 
-        await conn.execute(text("UPDATE slots SET status = 'free' WHERE id = :i"), {"i": slot})
+    async with world.app.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE slots SET status = 'free', freed_at = :f WHERE id = :i"),
+            {"i": slot, "f": world.clock.now().replace(tzinfo=None) if freed else None},
+        )
+
+
+async def offers_of(world: ConsoleWorld, slot: int) -> int:
+    found = await rows(
+        world, "SELECT COUNT(*) FROM outbox WHERE idem_key LIKE :k", k=f"wl:%:offer:{slot}:%"
+    )
+    return int(found[0][0])  # type: ignore[call-overload]
+
+
+async def test_ordinary_free_time_is_never_offered(world: ConsoleWorld) -> None:
+    """Issue 7 item 8: ordinary free slots were offered as «Освободилось время», a new
+    offer every 15 minutes. Time that was never booked is not news: no offer, ever."""
+    slot = await blocked_slot(world)
+    await _open(world, slot, freed=False)
+    for _step in range(3):
+        out = await world.run("!clock +16m")
+        assert "<@1002" not in out and "<@1003" not in out
+    assert await entries(world) == {1002: "active", 1003: "active"}
+    assert await offers_of(world, slot) == 0
+
+
+async def test_freed_time_sooner_than_the_lead_time_is_not_offered(world: ConsoleWorld) -> None:
+    """Issue 7 item 8: a freed slot 10–15 minutes away was offered. Nothing starting
+    sooner than the lead time (120 min by default) is offered."""
+    now = world.clock.now().replace(tzinfo=None)
+    soon = await rows(
+        world,
+        "SELECT id FROM slots WHERE status = 'blocked' AND doctor_id = "
+        "(SELECT doctor_id FROM appointments WHERE number = 'A-0000001') "
+        "AND start_utc > :lo AND start_utc < :hi ORDER BY start_utc LIMIT 1",
+        lo=str(now + timedelta(minutes=10)),
+        hi=str(now + timedelta(minutes=110)),
+    )
+    slot = int(soon[0][0])  # type: ignore[call-overload]
+    await _open(world, slot, freed=True)
+    out = await world.run("!clock +1m")
+    assert "<@1002" not in out and "<@1003" not in out
+    assert await offers_of(world, slot) == 0
+
+
+async def test_book_from_the_offer(world: ConsoleWorld) -> None:
+    # 1001 books the time opened above and gives it back: that is a freed slot
+    later = await rows(
+        world,
+        "SELECT id FROM slots WHERE status = 'free' AND freed_at IS NULL AND doctor_id = "
+        "(SELECT doctor_id FROM appointments WHERE number = 'A-0000001') ORDER BY start_utc",
+    )
+    slot = int(later[0][0])  # type: ignore[call-overload]
+    patient = (await rows(world, "SELECT id FROM patients WHERE owner_user_id = 1001"))[0][0]
+    await world.run(f"@1001\n!callback bt:{patient}:{slot}\n[Подтвердить]")
+    assert "Вы записаны! Номер записи: A-0000002" in world.last_text(1001)
+    await world.run("[Мои записи]\n[~№ A-0000002]\n[Отменить запись]\n[Отменить запись]")
+    assert (await rows(world, "SELECT status FROM slots WHERE id = :i", i=slot)) == [("free",)]
     await world.run("!clock +1m")
     assert await entries(world) == {1002: "offered", 1003: "active"}
     await world.run("@1002\n[Записаться]")

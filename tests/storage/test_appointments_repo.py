@@ -74,8 +74,8 @@ async def test_take_release_and_numbering(world: World, uow_factory: UnitOfWorkF
             cancelled_by="patient",
             reason="why",
         )
-        assert await repo.release_slot(slot_id)
-        assert not await repo.release_slot(slot_id)
+        assert await repo.release_slot(slot_id, NOW)
+        assert not await repo.release_slot(slot_id, NOW)
         got = await repo.get(appt.id)
         assert got is not None and got.cancel_reason == "why"
         await uow.commit()

@@ -5,6 +5,8 @@ work (its own connection and transaction), all launched at once.
 - cancel vs reschedule of one appointment → either cancelled (slot free) or
   rescheduled (exactly one active appointment, on the new slot; old slot free).
 - two reschedules into one slot → one wins, the loser keeps its appointment.
+- one patient, two overlapping slots of different specialties at once → one booked.
+- one patient confirming the same slot twice at once → one appointment, both get it.
 The invariants (tests/storage/invariants.py) are checked after every test.
 """
 
@@ -19,14 +21,14 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import booking
-from domain.errors import InvalidTransition, SlotTaken
+from domain.errors import InvalidTransition, SlotTaken, VisitOverlaps
 from domain.models import Appointment, AppointmentStatus
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.schema import appointments, slots
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import requires_pg
-from tests.storage.builders import NOW, World
+from tests.storage.builders import GYNAECOLOGIST, NOW, THERAPIST, World
 from tests.storage.invariants import assert_invariants
 
 POLICY = booking.BookingPolicy(daily_cap=100)
@@ -216,3 +218,57 @@ async def test_two_reschedules_into_one_slot(
         assert await _slot_status(engine, target) == "booked"
         await assert_invariants(engine)
     assert await _active_count(engine) == 20
+
+
+async def test_one_patient_two_specialties_at_the_same_time_concurrently(
+    engine: AsyncEngine, wide_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    """Issue 7 item 2: four visits at one time were booked by one patient. Two slots of
+    different specialties at the same moment, booked at once by one patient: one wins,
+    the other is refused naming the winner (the patient row lock serialises them)."""
+    world = await World.build(engine, n_slots=6, n_users=6, sex="F")
+    factory = UnitOfWorkFactory(wide_engine, cipher)
+    for round_no, user_id in enumerate(world.user_ids):
+        therapist = world.slots(THERAPIST)[round_no]
+        gynaecologist = world.slots(GYNAECOLOGIST)[round_no]  # the same start time
+
+        async def attempt(slot_id: int, user_id: int = user_id) -> str:
+            async with factory() as uow:
+                try:
+                    await booking.book(
+                        uow, NOW, user_id, world.patient_of(user_id), slot_id, POLICY
+                    )
+                except VisitOverlaps as exc:
+                    return f"overlap:{exc.clash.number}"
+            return "booked"
+
+        results = await asyncio.gather(attempt(therapist), attempt(gynaecologist))
+        assert sorted(r.split(":")[0] for r in results) == ["booked", "overlap"], results
+    assert await _active_count(engine) == len(world.user_ids)
+    async with engine.connect() as conn:
+        numbers = set((await conn.execute(select(appointments.c.number))).scalars())
+        await conn.rollback()
+    assert len(numbers) == len(world.user_ids)
+
+
+async def test_double_confirm_of_one_hold_concurrently_gives_one_appointment(
+    engine: AsyncEngine, wide_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    """Issue 7 item 3: a double tap on «Подтвердить» answered «уже заняли». Both
+    confirms of the same slot by the same patient return the same appointment."""
+    world = await World.build(engine, n_slots=8, n_users=8)
+    factory = UnitOfWorkFactory(wide_engine, cipher)
+    for round_no, user_id in enumerate(world.user_ids):
+        slot_id = world.slots()[round_no]
+
+        async def confirm(user_id: int = user_id, slot_id: int = slot_id) -> tuple[int, bool]:
+            async with factory() as uow:
+                appt, created = await booking.book_once(
+                    uow, NOW, user_id, world.patient_of(user_id), slot_id, POLICY
+                )
+            return appt.id, created
+
+        (a1, c1), (a2, c2) = await asyncio.gather(confirm(), confirm())
+        assert a1 == a2
+        assert sorted([c1, c2]) == [False, True]
+    assert await _active_count(engine) == len(world.user_ids)

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import booking
+from domain import booking, rules
 from domain.errors import (
     AgeSexRestricted,
     AlreadyBooked,
@@ -23,12 +23,21 @@ from domain.errors import (
     ReferralRequired,
     SlotTaken,
     SlotUnavailable,
+    VisitOverlaps,
 )
 from domain.models import AppointmentStatus
 from storage.crypto import PersonalDataCipher
-from storage.schema import journal, outbox, referrals, users
+from storage.schema import doctor_roles, journal, outbox, referrals, users
+from storage.schema import slots as slots_t
 from storage.uow import UnitOfWorkFactory
-from tests.storage.builders import CARDIOLOGIST, GYNAECOLOGIST, NOW, PAEDIATRICIAN, World
+from tests.storage.builders import (
+    CARDIOLOGIST,
+    GYNAECOLOGIST,
+    NOW,
+    PAEDIATRICIAN,
+    THERAPIST,
+    World,
+)
 from tests.storage.invariants import assert_invariants
 
 POLICY = booking.BookingPolicy(hold_minutes=5, daily_cap=3)
@@ -351,3 +360,163 @@ async def test_erasing_an_account_cancels_its_visits_first(
         assert (await uow.appointments.slot_context(slot)).slot.status == "free"  # type: ignore[union-attr]
         pending = await uow.outbox.for_user(user)
         assert all(row["state"] != "pending" for row in pending)
+
+
+@pytest.fixture
+async def woman(sqlite_engine: AsyncEngine) -> AsyncIterator[World]:
+    """A world of women: a therapist and a gynaecologist see them at the same hours."""
+    yield await World.build(sqlite_engine, n_slots=6, n_users=2, sex="F")
+    await assert_invariants(sqlite_engine)
+
+
+async def test_overlapping_visits_refused_on_book_move_and_rebook(
+    woman: World, uows: UnitOfWorkFactory
+) -> None:
+    """Issue 7 item 2: one patient held four visits at one time, and the one-tap rebook
+    after a clinic cancel put a visit on top of another. Any overlap is refused, naming
+    the visit in the way; the visit being moved does not count against itself."""
+    a = woman.user_ids[0]
+    p = woman.patient_of(a)
+    therapist, gyn = woman.slots(THERAPIST), woman.slots(GYNAECOLOGIST)
+    other_therapist = woman.slots_of[woman.doctor_of[THERAPIST] + 1]
+    async with uows() as uow:
+        first = await booking.book(uow, NOW, a, p, therapist[0], POLICY)
+    for call in (booking.hold_slot, booking.book):
+        async with uows() as uow:
+            with pytest.raises(VisitOverlaps) as refused:
+                await call(uow, NOW, a, p, gyn[0], POLICY)
+        clash = refused.value.clash
+        assert clash.number == first.number and clash.start == first.start
+        assert clash.specialty_ru == "Терапевт" and clash.doctor_name.startswith("Врачев")
+    async with uows() as uow:
+        second = await booking.book(uow, NOW, a, p, gyn[1], POLICY)  # an hour later: fine
+    async with uows() as uow:  # moving onto the other visit's time
+        with pytest.raises(VisitOverlaps):
+            await booking.reschedule(uow, NOW, a, second.id, gyn[0], POLICY)
+    async with uows() as uow:  # the same time at another doctor: only itself overlaps
+        moved = await booking.reschedule(uow, NOW, a, first.id, other_therapist[0], POLICY)
+    async with uows() as uow:  # the clinic cancels; the one-tap rebook lands on the gyn visit
+        await booking.cancel_by_clinic(uow, NOW, 9001, [1], moved.id, "doctor ill")
+    async with uows() as uow:
+        with pytest.raises(VisitOverlaps) as refused:
+            await booking.book(uow, NOW, a, p, therapist[1], POLICY)
+        assert refused.value.clash.number == second.number
+
+
+async def test_a_repeated_confirm_returns_the_same_appointment(
+    world: World, uows: UnitOfWorkFactory
+) -> None:
+    """Issue 7 item 3: the second «Подтвердить» got SlotTaken about the patient's own visit."""
+    a, b = world.user_ids[:2]
+    slot = world.slots()[0]
+    async with uows() as uow:
+        first, created = await booking.book_once(uow, NOW, a, world.patient_of(a), slot, POLICY)
+    assert created
+    async with uows() as uow:
+        again, created = await booking.book_once(uow, NOW, a, world.patient_of(a), slot, POLICY)
+    assert not created and again.id == first.id
+    async with uows() as uow:
+        assert (await booking.book(uow, NOW, a, world.patient_of(a), slot, POLICY)).id == first.id
+        with pytest.raises(SlotTaken):  # anyone else still finds it taken
+            await booking.book(uow, NOW, b, world.patient_of(b), slot, POLICY)
+
+
+async def test_alternatives_never_start_sooner_than_the_lead_time(
+    world: World, uows: UnitOfWorkFactory
+) -> None:
+    """Issue 7 item 8: «Это время уже заняли» offered times minutes away."""
+    a, b = world.user_ids[:2]
+    slots = world.slots()
+    async with uows() as uow:
+        start = (await uow.appointments.slot_context(slots[0])).slot.start  # type: ignore[union-attr]
+    now = start - timedelta(minutes=30)  # slots[1] starts in 90 min, slots[2] in 150
+    async with uows() as uow:
+        await booking.book(uow, now, b, world.patient_of(b), slots[0], POLICY)
+    async with uows() as uow:
+        with pytest.raises(SlotTaken) as taken:
+            await booking.book(uow, now, a, world.patient_of(a), slots[0], POLICY)
+        alts = taken.value.alternatives
+        assert len(alts) == 3 and slots[1] not in alts and slots[2] in alts
+        for alt in alts:
+            ctx = await uow.appointments.slot_context(alt)
+            assert ctx is not None and ctx.slot.start >= now + timedelta(minutes=120)
+
+
+async def test_freed_and_blocked_slots(
+    world: World, uows: UnitOfWorkFactory, sqlite_engine: AsyncEngine
+) -> None:
+    """Issue 7 items 8 and 14: a patient's cancel records the freeing (the wait list offers
+    only that); the clinic's day cancel blocks the slot and the rest of the day."""
+    a, b = world.user_ids[:2]
+    s = world.slots()
+    async with uows() as uow:
+        mine = await booking.book(uow, NOW, a, world.patient_of(a), s[0], POLICY)
+        theirs = await booking.book(uow, NOW, b, world.patient_of(b), s[2], POLICY)
+    later = NOW + timedelta(minutes=7)
+    async with uows() as uow:
+        await booking.cancel(uow, later, a, mine.id, confirmed_twice=True)
+        await booking.cancel_by_clinic(uow, later, 9001, [1], theirs.id, "ill", block_slot=True)
+        closed = await booking.block_doctor_time(
+            uow, world.doctor_of[THERAPIST], [1], theirs.start, theirs.start + timedelta(hours=3)
+        )
+    assert closed == 2  # s[3], s[4] (hourly): s[2] was blocked by the cancel itself
+    found = {r.id: (r.status, r.freed_at) for r in await rows(sqlite_engine, slots_t)}
+    assert found[s[0]] == ("free", later.replace(tzinfo=None))
+    assert [found[i][0] for i in s[1:7]] == ["free"] + ["blocked"] * 3 + ["free"] * 2
+    assert found[s[2]][1] is None and found[s[1]][1] is None
+    async with uows() as uow:
+        for slot in (s[2], s[3]):
+            with pytest.raises(SlotUnavailable):
+                await booking.book(uow, later, a, world.patient_of(a), slot, POLICY)
+
+
+def test_overlap_rule_counts_shared_moments_not_touching_ends() -> None:
+    t = NOW
+    assert rules.overlaps(t, 20, t + timedelta(minutes=10), 20)
+    assert rules.overlaps(t, 60, t + timedelta(minutes=10), 5)  # inside
+    assert not rules.overlaps(t, 20, t + timedelta(minutes=20), 20)  # back to back
+    assert not rules.overlaps(t + timedelta(minutes=20), 20, t, 20)
+
+
+async def test_clinic_cancel_alternatives_respect_the_lead_time(
+    world: World, uows: UnitOfWorkFactory
+) -> None:
+    """Issue 7 item 8: the clinic-cancel message proposed slots 10 minutes away."""
+    from bot.notifier import _alternatives
+    from storage.repos.notify_context import NotifyContextRepository
+
+    a = world.user_ids[0]
+    s = world.slots()
+    async with uows() as uow:
+        appt = await booking.book(uow, NOW, a, world.patient_of(a), s[3], POLICY)
+        first = (await uow.appointments.slot_context(s[0])).slot.start  # type: ignore[union-attr]
+    now = first - timedelta(minutes=30)  # the other therapist is free in 30, 90, 150 min
+    async with uows() as uow:
+        await booking.cancel_by_clinic(uow, now, 9001, [1], appt.id, "ill")
+        repo = NotifyContextRepository(uow.conn, uow.cipher)
+        visit = (await repo.appointments([appt.id]))[appt.id]
+        unbounded = await _alternatives(repo, visit, now, now)
+        offered = await _alternatives(repo, visit, now, now + timedelta(minutes=120))
+    assert min(alt.start for alt in unbounded) < now + timedelta(minutes=120)  # they exist
+    assert len(offered) == 3
+    assert all(alt.start >= now + timedelta(minutes=120) for alt in offered)
+
+
+async def test_a_blocked_doctor_takes_no_bookings_and_is_not_offered(
+    world: World, uows: UnitOfWorkFactory, sqlite_engine: AsyncEngine
+) -> None:
+    """Issue 7 item 14: slots of a blocked doctor (role inactive) stayed bookable."""
+    a, b = world.user_ids[:2]
+    blocked = world.doctor_of[THERAPIST]
+    async with uows() as uow:
+        await booking.book(uow, NOW, b, world.patient_of(b), world.slots()[0], POLICY)
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(
+            update(doctor_roles).where(doctor_roles.c.doctor_id == blocked).values(active=False)
+        )
+    async with uows() as uow:
+        for call in (booking.hold_slot, booking.book):
+            with pytest.raises(SlotUnavailable):
+                await call(uow, NOW, a, world.patient_of(a), world.slots()[1], POLICY)
+        alts = await booking.alternatives(uow, NOW, world.slots()[0])
+        assert alts and not set(alts) & set(world.slots())
