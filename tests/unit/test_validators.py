@@ -89,7 +89,19 @@ def _sum(body: str) -> int:
     return sum(int(d) * w for d, w in zip(body, range(9, 0, -1), strict=True))
 
 
-snils_bodies = st.integers(min_value=1_001_999, max_value=999_999_999).map(lambda n: f"{n:09d}")
+snils_bodies = (
+    st.integers(min_value=1_001_999, max_value=999_999_999)
+    .map(lambda n: f"{n:09d}")
+    .filter(lambda body: len(set(body)) > 1)  # one digit throughout is never issued
+)
+
+
+@pytest.mark.parametrize(
+    "text", ["000-000-000 00", "00000000000", "111-111-111 45", "999-999-999 01", "555555555 00"]
+)
+def test_all_zero_snils_was_accepted(text: str) -> None:
+    """Issue 7 item 18: the checksum accepts these (or does not apply); nobody has them."""
+    assert reason_of(parse_snils, text) == Reason.NOT_ISSUED
 
 
 @given(snils_bodies)
