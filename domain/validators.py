@@ -217,8 +217,8 @@ def name_key(surname: str, name: str, patronymic: str) -> str:
     """The form a full name is matched on: case, spaces, hyphens, apostrophes and ё/е
     do not matter, and Cyrillic equals its ICAO Latin spelling (Иванов = Ivanov), so
     a name typed in English matches the register's Russian one."""
-    full = " ".join((surname, name, patronymic)).lower().translate(_ICAO)
-    return "".join(ch for ch in full if ch.isalnum())
+    parts = (p.lower().translate(_ICAO) for p in (surname, name, patronymic))
+    return " ".join("".join(ch for ch in p if ch.isalnum()) for p in parts)
 
 
 # --- Date of birth -------------------------------------------------------

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from domain.errors import ValidationFailed
 from domain.validators import (
     Reason,
+    check_holder_age,
     format_snils,
     luhn_check_digit,
     luhn_ok,
     mask_policy,
+    name_key,
     mask_snils,
     normalize_phone,
     parse_birth_date,
@@ -344,3 +346,20 @@ def test_phone_normalised(text: str) -> None:
 def test_phone_bad(text: str) -> None:
     with pytest.raises(ValidationFailed):
         normalize_phone(text)
+
+
+def test_account_holder_younger_than_14_was_accepted() -> None:
+    """Issue 7 item 5: as on Gosuslugi, an account holder is 14 or older on the clock's day."""
+    check_holder_age(date(2012, 12, 1), TODAY)  # 14th birthday today
+    assert reason_of(check_holder_age, date(2012, 12, 2), TODAY) == Reason.TOO_YOUNG
+    assert reason_of(check_holder_age, date(2020, 1, 1), TODAY) == Reason.TOO_YOUNG
+
+
+def test_name_key_matches_spellings_of_one_name_only() -> None:
+    base = name_key("Кузнецов", "Пётр", "Андреевич")
+    assert name_key("КУЗНЕЦОВ", "петр", "андреевич") == base
+    assert name_key("Kuznetsov", "Petr", "Andreevich") == base  # ICAO, as in a passport
+    assert name_key("Кузнецов", "Пётр", "") != base
+    assert name_key("Кузнецова", "Пётр", "Андреевич") != base
+    assert name_key("Иван", "Ов", "") != name_key("Ивано", "В", "")  # parts stay apart
+    assert name_key("Салтыков-Щедрин", "Михаил", "") == name_key("Салтыков Щедрин", "Михаил", "")
