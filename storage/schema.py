@@ -90,9 +90,9 @@ patients = Table(
     "patients",
     metadata,
     Column("id", Integer, primary_key=True),
-    # NULL once the account is erased: the row stays only as the anonymous
-    # patient of the clinic's appointment records.
-    Column("owner_user_id", ForeignKey("users.id"), index=True),
+    # 0 (a placeholder account row) once the owner is erased: the row stays
+    # only as the anonymous patient of the clinic's appointment records.
+    Column("owner_user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("relation", String(16), nullable=False),  # self|child|spouse|parent|other
     Column("name_enc", Text),  # JSON [surname, name, patronymic], encrypted
     Column("birth_date_enc", Text),  # ISO date, encrypted

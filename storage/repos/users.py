@@ -34,6 +34,9 @@ from storage.schema import (
 )
 
 SELF = "self"
+# Erased patients (and the appointments kept for the clinic) belong to this
+# placeholder account: no Telegram user has id 0, so nothing links them to a person.
+ERASED_OWNER = 0
 
 
 class UserRepository(Repository):
@@ -98,7 +101,7 @@ class UserRepository(Repository):
         born = self.cipher.decrypt(row.birth_date_enc)
         return Patient(
             id=row.id,
-            owner_user_id=row.owner_user_id or 0,
+            owner_user_id=row.owner_user_id,
             relation=row.relation,
             surname=surname,
             name=name,
@@ -265,18 +268,22 @@ class UserRepository(Repository):
         row deleted) and unlink what is kept from the Telegram id.
 
         Kept, for the clinic's records: appointments and their history, under a
-        patient row with no data and no owner (``owner_user_id`` NULL,
-        ``appointments.user_id`` 0), so a new registration from the same
-        Telegram account sees none of it. Documents, certificate requests,
+        patient row with no data owned by the placeholder account
+        ERASED_OWNER (as is ``appointments.user_id``), so a new registration
+        from the same Telegram account sees none of it. Documents, certificate requests,
         support tickets, holds, wait-list entries and the account's
         notifications go. The journal is anonymised by the caller.
         """
         moment = to_db(now)
+        await self.insert_unless_conflict(
+            users,
+            {"id": ERASED_OWNER, "created_at": moment, "level": "none", "status": "deleted"},
+        )
         await self.conn.execute(
             update(patients)
             .where(patients.c.owner_user_id == user_id)
             .values(
-                owner_user_id=None,
+                owner_user_id=ERASED_OWNER,
                 name_enc=None,
                 birth_date_enc=None,
                 sex=None,
@@ -291,7 +298,9 @@ class UserRepository(Repository):
             )
         )
         await self.conn.execute(
-            update(appointments).where(appointments.c.user_id == user_id).values(user_id=0)
+            update(appointments)
+            .where(appointments.c.user_id == user_id)
+            .values(user_id=ERASED_OWNER)
         )
         await self.conn.execute(
             update(appointment_events)

@@ -46,7 +46,7 @@ async def test_erased_accounts_visit_came_back_after_a_new_registration(
         "SELECT owner_user_id, name_enc, birth_date_enc, sex, snils_enc, snils_hash, "
         "policy_enc, email_enc FROM patients",
     )
-    assert patient == [(None,) * 8]
+    assert patient == [(0,) + (None,) * 7]  # owned by the placeholder account 0
     for table, column in (
         ("appointment_events", "actor_user_id"),
         ("outbox", "user_id"),

@@ -76,3 +76,37 @@ async def test_migration_without_a_key_refuses_to_leave_names_in_plaintext(
     await _old_patient(bare_engine)
     with pytest.raises(RuntimeError, match="ZAPIS_ENCRYPTION_KEY"):
         await upgrade(bare_engine)
+
+
+async def test_accounts_erased_before_the_fix_stay_linked_no_more(
+    bare_engine: AsyncEngine,
+) -> None:
+    """Issue 7 item 4 on an existing database: an account erased by the old code had its
+    blank patient row and kept visit still linked to the Telegram id, with the reason
+    «account deleted» stored untranslated."""
+    await _old_patient(bare_engine)
+    async with bare_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO patients (id, owner_user_id, relation, surname, name, patronymic, "
+                "created_at, deleted_at) VALUES (50, 7, 'self', '', '', '', '2026-10-01', "
+                "'2026-10-02')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO appointments (number, patient_id, user_id, slot_id, doctor_id, "
+                "clinic_id, specialty_id, start_utc, minutes, status, cancelled_by, "
+                "cancel_reason, created_at, updated_at) VALUES ('A-1', 50, 7, 1, 1, 1, 1, "
+                "'2026-10-05 10:00:00', 20, 'cancelled', 'patient', 'account deleted', "
+                "'2026-10-01', '2026-10-02')"
+            )
+        )
+    await upgrade(bare_engine, encryption_key=TEST_KEY)
+    async with bare_engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT user_id, cancel_reason FROM appointments"))).all()
+        owner = (await conn.execute(text("SELECT owner_user_id FROM patients WHERE id = 50"))).all()
+    assert [tuple(r) for r in kept] == [(0, None)]
+    assert [tuple(r) for r in owner] == [(0,)]
+    async with UnitOfWorkFactory(bare_engine, PersonalDataCipher(TEST_KEY))() as uow:
+        assert await uow.appointments.list_for_owner(7, None) == []

@@ -198,7 +198,8 @@ async def test_erase_blanks_personal_data_and_keeps_appointment_ids(
         row = (await uow.conn.execute(text("SELECT * FROM patients"))).one()
         assert row.id == patient_id
         assert (row.name_enc, row.birth_date_enc, row.snils_enc, row.policy_enc) == (None,) * 4
-        assert (row.email_enc, row.sex, row.snils_hash, row.owner_user_id) == (None,) * 4
+        assert (row.email_enc, row.sex, row.snils_hash) == (None,) * 3
+        assert row.owner_user_id == 0  # the placeholder account: no Telegram id
         assert await uow.journal.for_user(1001) == []
         journal = (await uow.conn.execute(text("SELECT user_id, subject FROM journal"))).all()
         assert [tuple(j) for j in journal] == [(None, "erased-x")]

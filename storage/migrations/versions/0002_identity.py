@@ -8,8 +8,9 @@ Create Date: 2026-11-30
   ``name_enc`` / ``birth_date_enc`` (Fernet). Existing rows are encrypted here
   with the key handed over by storage.migrate.upgrade (or ZAPIS_ENCRYPTION_KEY);
   without a key a database that holds names stops with one clear line.
-* ``patients.owner_user_id`` becomes nullable: /delete_me unlinks the kept
-  appointment records from the Telegram account.
+* Accounts erased earlier are unlinked from their Telegram id here, as
+  /delete_me now does: their blank patient rows and kept visits move to the
+  placeholder account 0, so they no longer come back on a new registration.
 * ``attachments`` gains keyed hashes of the listed person's name, birth date
   and sex. Register rows loaded before this revision have none and so confirm
   nobody until the register is loaded again (``python -m bot seed-demo`` on a
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -44,13 +45,46 @@ def _cipher():  # type: ignore[no-untyped-def]
     return PersonalDataCipher(key)
 
 
+def _drop_columns(table: str, *columns: str) -> None:
+    """Drop plain columns without rebuilding the table: on SQLite a rebuild (copy,
+    DROP, rename) of ``patients`` fails its foreign keys while appointments point
+    at it, so SQLite's own ALTER TABLE … DROP COLUMN (3.35+) is used there."""
+    if op.get_bind().dialect.name == "sqlite":
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        for column in columns:
+            op.drop_column(table, column)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("name_enc", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("birth_date_enc", sa.Text(), nullable=True))
-        batch_op.alter_column("owner_user_id", existing_type=sa.BigInteger(), nullable=True)
+    op.add_column("patients", sa.Column("name_enc", sa.Text(), nullable=True))
+    op.add_column("patients", sa.Column("birth_date_enc", sa.Text(), nullable=True))
 
     bind = op.get_bind()
+    # Accounts erased before this revision: their blanked patient rows and kept
+    # appointments were still linked to the Telegram id (and came back on a new
+    # registration); move them to the placeholder account 0 (ERASED_OWNER in
+    # storage/repos/users.py) and drop the untranslated stored reason.
+    erased = "SELECT id FROM patients WHERE deleted_at IS NOT NULL AND surname = '' AND name = ''"
+    if bind.execute(sa.text(erased)).first() is not None:
+        if bind.execute(sa.text("SELECT 1 FROM users WHERE id = 0")).first() is None:
+            bind.execute(
+                sa.text(
+                    "INSERT INTO users (id, created_at, level, status, unreachable, "
+                    "notify_optout, no_show_count) VALUES (0, :now, 'none', 'deleted', "
+                    ":false, '', 0)"
+                ),
+                {"now": datetime.now(UTC).replace(tzinfo=None), "false": False},
+            )
+        bind.execute(sa.text(f"UPDATE appointments SET user_id = 0 WHERE patient_id IN ({erased})"))
+        bind.execute(sa.text(f"UPDATE patients SET owner_user_id = 0 WHERE id IN ({erased})"))
+    bind.execute(
+        sa.text(
+            "UPDATE appointments SET cancel_reason = NULL WHERE cancel_reason = 'account deleted'"
+        )
+    )
+
     rows = bind.execute(
         sa.text("SELECT id, surname, name, patronymic, birth_date FROM patients")
     ).fetchall()
@@ -70,36 +104,23 @@ def upgrade() -> None:
                     "i": r.id,
                 },
             )
+    _drop_columns("patients", "surname", "name", "patronymic", "birth_date")
 
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_column("surname")
-        batch_op.drop_column("name")
-        batch_op.drop_column("patronymic")
-        batch_op.drop_column("birth_date")
-
-    with op.batch_alter_table("attachments", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("name_hash", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("birth_date_hash", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("sex_hash", sa.String(length=64), nullable=True))
+    op.add_column("attachments", sa.Column("name_hash", sa.String(length=64), nullable=True))
+    op.add_column(
+        "attachments", sa.Column("birth_date_hash", sa.String(length=64), nullable=True)
+    )
+    op.add_column("attachments", sa.Column("sex_hash", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("attachments", schema=None) as batch_op:
-        batch_op.drop_column("sex_hash")
-        batch_op.drop_column("birth_date_hash")
-        batch_op.drop_column("name_hash")
-
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("surname", sa.String(length=128), server_default="", nullable=False)
+    _drop_columns("attachments", "sex_hash", "birth_date_hash", "name_hash")
+    for column in ("surname", "name", "patronymic"):
+        op.add_column(
+            "patients",
+            sa.Column(column, sa.String(length=128), server_default="", nullable=False),
         )
-        batch_op.add_column(
-            sa.Column("name", sa.String(length=128), server_default="", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("patronymic", sa.String(length=128), server_default="", nullable=False)
-        )
-        batch_op.add_column(sa.Column("birth_date", sa.Date(), nullable=True))
+    op.add_column("patients", sa.Column("birth_date", sa.Date(), nullable=True))
 
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, name_enc, birth_date_enc FROM patients")).fetchall()
@@ -123,7 +144,4 @@ def downgrade() -> None:
                 },
             )
 
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_column("birth_date_enc")
-        batch_op.drop_column("name_enc")
-    # Erased patients (owner NULL) cannot get an owner back: the column stays nullable.
+    _drop_columns("patients", "birth_date_enc", "name_enc")
