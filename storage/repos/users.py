@@ -249,8 +249,8 @@ class UserRepository(Repository):
                 )
             )
         ).first()
-        if row is None:
-            return None
+        if row is None or row.name_hash is None:
+            return None  # not listed, or a register row loaded before 0002 (no person data)
         c = self.cipher
         born = patient.birth_date.isoformat() if patient.birth_date else ""
         sex = patient.sex.value if patient.sex else ""
