@@ -145,3 +145,11 @@ async def test_all_zero_snils_was_accepted_in_onboarding(world: ConsoleWorld, sn
     await world.run(START_RU + f"Иванов Иван Иванович\n12.04.1985\n[Мужской]\n{snils}")
     assert "не выдаются" in world.last_text()
     assert "полиса ОМС" not in world.last_text()
+
+
+async def test_consent_did_not_say_names_and_birth_dates_are_encrypted(
+    world: ConsoleWorld,
+) -> None:
+    await world.run("/start\n[Русский]")
+    text = world.last_text()
+    assert "В зашифрованном виде хранятся: ФИО, дата рождения, СНИЛС, полис, телефон" in text
