@@ -110,3 +110,27 @@ async def test_accounts_erased_before_the_fix_stay_linked_no_more(
     assert [tuple(r) for r in owner] == [(0,)]
     async with UnitOfWorkFactory(bare_engine, PersonalDataCipher(TEST_KEY))() as uow:
         assert await uow.appointments.list_for_owner(7, None) == []
+
+
+async def test_downgrade_restores_the_plain_columns(bare_engine: AsyncEngine) -> None:
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    await _old_patient(bare_engine)
+    await upgrade(bare_engine, encryption_key=TEST_KEY)
+    cfg = alembic_config()
+    cfg.attributes["encryption_key"] = TEST_KEY
+
+    def _down(sync_conn: object) -> None:
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, "0001")
+
+    async with bare_engine.connect() as conn:
+        await conn.run_sync(_down)
+        await conn.commit()
+    async with bare_engine.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT surname, name, patronymic, birth_date FROM patients"))
+        ).one()
+    assert tuple(str(v) for v in row) == ("Смирнова", "Анна", "Сергеевна", "1990-09-03")
