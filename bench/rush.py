@@ -122,8 +122,6 @@ async def seed(engine: AsyncEngine, n_users: int, n_slots: int) -> list[int]:
                         "id": u - 100_000,
                         "owner_user_id": u,
                         "relation": "self",
-                        "surname": "Иванов",
-                        "name": "Иван",
                         "created_at": created,
                     }
                     for u in part

@@ -90,15 +90,18 @@ def build_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Dialogue state: Redis when configured (several processes), else our database.
 
-    In the database the dialogue data is encrypted like other personal data,
-    since a half-finished onboarding holds what the user typed so far.
+    In both the dialogue data is encrypted like other personal data, since a
+    half-finished onboarding holds what the user typed so far.
     """
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
+        from storage.fsm import redis_storage as encrypted_redis
+
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        redis_storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        redis_storage = encrypted_redis(settings.redis_url, keys, cipher)
+        assert isinstance(redis_storage, RedisStorage)
         return redis_storage, RedisEventIsolation(redis_storage.redis, key_builder=keys)
     return DatabaseStorage(engine, cipher=cipher), SimpleEventIsolation()
 

@@ -136,7 +136,7 @@ async def prepare_app(settings: Settings) -> App:
     key = resolve_encryption_key(settings)  # no dev key file: ConfigError when unset
     engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
     try:
-        await upgrade(engine)
+        await upgrade(engine, encryption_key=key)
         app = build_app(settings, SystemClock(), encryption_key=key, engine=engine)
         from bot.sources.wiring import start_sources
 

@@ -20,7 +20,8 @@ async def run(args: argparse.Namespace) -> int:
         from storage.migrate import upgrade
 
         engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
-        await upgrade(engine)
+        key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+        await upgrade(engine, encryption_key=key)
         await engine.dispose()
         print("migrations applied")
         return 0
@@ -30,7 +31,8 @@ async def run(args: argparse.Namespace) -> int:
         from storage.migrate import upgrade
 
         engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
-        await upgrade(engine)
+        key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+        await upgrade(engine, encryption_key=key)
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)

@@ -17,6 +17,7 @@ from domain.models import AccountLevel, JournalEntry, Patient, Sex, User
 from domain.validators import (
     Field,
     Reason,
+    check_holder_age,
     normalize_phone,
     parse_birth_date,
     parse_email,
@@ -56,7 +57,7 @@ class UsersPort(Protocol):
     async def set_confirmation(
         self, patient_id: int, *, confirmed: bool, clinic_id: int | None
     ) -> None: ...
-    async def attached_clinic(self, snils: str, policy: str) -> int | None: ...
+    async def register_check(self, patient: Patient) -> RegisterCheck | None: ...
     async def patients_with_snils(self, snils: str) -> list[Patient]: ...
     async def erase(self, user_id: int, now: datetime) -> None: ...
 
@@ -77,6 +78,22 @@ class AccountsUoW(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterCheck:
+    """The attachment register's answer for a SNILS + policy: the clinic, and whether
+    the person it lists has the patient's name, birth date and sex (never the values)."""
+
+    clinic_id: int
+    name_ok: bool
+    birth_date_ok: bool
+    sex_ok: bool
+
+    @property
+    def mismatched(self) -> tuple[str, ...]:
+        pairs = ((Field.NAME, self.name_ok), (Field.BIRTH_DATE, self.birth_date_ok))
+        return tuple(f for f, ok in (*pairs, (Field.SEX, self.sex_ok)) if not ok)
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """Validated profile values (canonical forms from domain.validators)."""
 
@@ -94,6 +111,9 @@ class Profile:
 class Verification:
     level: AccountLevel
     clinic_id: int | None
+    # The register lists this SNILS + policy but these fields differ (the person
+    # is told which to check, never the register's values).
+    to_check: tuple[str, ...] = ()
 
     @property
     def confirmed(self) -> bool:
@@ -156,14 +176,6 @@ async def set_phone(
     return e164
 
 
-async def snils_free(uow: AccountsUoW, user_id: int, snils: str) -> bool:
-    """False when the SNILS is already the account holder of another account."""
-    return not any(
-        p.relation == "self" and p.owner_user_id != user_id
-        for p in await uow.users.patients_with_snils(snils)
-    )
-
-
 async def register_profile(
     uow: AccountsUoW, user_id: int, profile: Profile, now: datetime
 ) -> Verification:
@@ -173,6 +185,7 @@ async def register_profile(
         raise AccountNotReady("consent")
     if user.phone is None:
         raise AccountNotReady("phone")
+    check_holder_age(profile.birth_date, now.date())
     await uow.users.save_self_patient(
         user_id,
         surname=profile.surname,
@@ -191,20 +204,31 @@ async def register_profile(
 
 
 async def confirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification:
-    """Match SNILS + policy against the attachment register: confirmed, or standard."""
+    """Match the attachment register: confirmed only when SNILS + policy are listed
+    and the listed person's full name, birth date and sex are the patient's too."""
     patient = await uow.users.self_patient(user_id)
     if patient is None:
         raise AccountNotReady("profile")
-    clinic_id = None
+    found = None
     if patient.snils and patient.policy:
-        clinic_id = await uow.users.attached_clinic(patient.snils, patient.policy)
+        found = await uow.users.register_check(patient)
+    to_check = found.mismatched if found is not None else ()
+    clinic_id = found.clinic_id if found is not None and not to_check else None
     level = AccountLevel.CONFIRMED if clinic_id is not None else AccountLevel.STANDARD
     await uow.users.set_confirmation(
         patient.id, confirmed=clinic_id is not None, clinic_id=clinic_id
     )
     await uow.users.set_level(user_id, level)
-    await _log(uow, user_id, now, "account.verification", level=level.value, clinic_id=clinic_id)
-    return Verification(level=level, clinic_id=clinic_id)
+    await _log(
+        uow,
+        user_id,
+        now,
+        "account.verification",
+        level=level.value,
+        clinic_id=clinic_id,
+        to_check=list(to_check),
+    )
+    return Verification(level=level, clinic_id=clinic_id, to_check=to_check)
 
 
 async def _reconfirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification:
@@ -221,7 +245,8 @@ async def _reconfirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verificat
 # --- Profile edits -------------------------------------------------------------
 
 EDITABLE = (Field.NAME, Field.BIRTH_DATE, Field.SEX, Field.SNILS, Field.POLICY, Field.EMAIL)
-RECONFIRM_FIELDS = (Field.SNILS, Field.POLICY, Field.PHONE)
+# Everything the register is matched on (and the phone) sends the account back to it.
+RECONFIRM_FIELDS = (Field.NAME, Field.BIRTH_DATE, Field.SEX, Field.SNILS, Field.POLICY, Field.PHONE)
 
 
 def parse_sex(text: str) -> Sex:
@@ -255,7 +280,8 @@ async def edit_field(
     if field == Field.NAME:
         values["surname"], values["name"], values["patronymic"] = parse_full_name(text or "")
     elif field == Field.BIRTH_DATE:
-        values["birth_date"] = parse_birth_date(text or "", today)
+        values["birth_date"] = born = parse_birth_date(text or "", today)
+        check_holder_age(born, today)
     elif field == Field.SEX:
         values["sex"] = parse_sex(text or "")
     elif field == Field.SNILS:
@@ -266,7 +292,7 @@ async def edit_field(
         values["email"] = None if text is None else parse_email(text)
     else:
         raise ValidationFailed(field, Reason.FORMAT)
-    changed = values[_column(field)] != getattr(patient, _column(field))
+    changed = any(values[k] != getattr(patient, k) for k in _columns(field))
     await uow.users.save_self_patient(user_id, now=now, **values)  # type: ignore[arg-type]
     await _log(uow, user_id, now, "profile.edited", field=field)
     if field in RECONFIRM_FIELDS and changed:
@@ -276,15 +302,19 @@ async def edit_field(
     return Verification(level=level, clinic_id=patient.attached_clinic_id)
 
 
-def _column(field: str) -> str:
-    return "surname" if field == Field.NAME else field
+def _columns(field: str) -> tuple[str, ...]:
+    return ("surname", "name", "patronymic") if field == Field.NAME else (field,)
 
 
 # --- Erasure -------------------------------------------------------------------
 
 
 async def delete_account(uow: AccountsUoW, user_id: int, now: datetime, subject: str) -> None:
-    """/delete_me: erase personal data; the journal stays, under an anonymous ``subject`` tag."""
+    """/delete_me: erase personal data; the journal stays, under an anonymous ``subject`` tag.
+
+    The clinic's appointment records stay as anonymous history, unlinked from the
+    Telegram account: a new registration from the same account starts empty.
+    """
     await _log(uow, user_id, now, "account.deleted")
     await uow.users.erase(user_id, now)
     await uow.journal.anonymise_user(user_id, subject)

@@ -39,11 +39,14 @@ class Reason:
     NO_SUCH_DATE = "no_such_date"  # 31.02.2000
     FUTURE = "future"
     TOO_OLD = "too_old"
+    TOO_YOUNG = "too_young"  # an account holder must be MIN_HOLDER_AGE or older
+    NOT_ISSUED = "not_issued"  # passes the checksum but no such number is issued
 
 
 MAX_INPUT = 300  # anything longer is refused before any parsing work
 MAX_NAME_PART = 60
 MAX_AGE_YEARS = 120
+MIN_HOLDER_AGE = 14  # as on Gosuslugi: younger children are relatives of a parent's account
 SNILS_UNCHECKED_MAX = 1_001_998  # numbers up to 001-001-998 carry no checksum
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—]+")
@@ -85,6 +88,10 @@ def parse_snils(text: str) -> str:
     if len(digits) != 11:
         raise ValidationFailed(Field.SNILS, Reason.FORMAT)
     body, control = digits[:9], int(digits[9:])
+    if len(set(body)) == 1:
+        # 000-000-000 00, 111-111-111 45 …: the checksum accepts them, the Pension
+        # Fund never issues them (a number with one digit repeated throughout).
+        raise ValidationFailed(Field.SNILS, Reason.NOT_ISSUED)
     if int(body) > SNILS_UNCHECKED_MAX and snils_checksum(body) != control:
         raise ValidationFailed(Field.SNILS, Reason.CHECKSUM)
     return format_snils(digits)
@@ -194,6 +201,26 @@ def parse_full_name(text: str) -> tuple[str, str, str]:
     return surname, name, patronymic
 
 
+# Russian passports spell names in Latin letters by ICAO Doc 9303 (since 2013).
+_ICAO = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+        "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e",
+        "ю": "iu", "я": "ia",
+    }
+)  # fmt: skip
+
+
+def name_key(surname: str, name: str, patronymic: str) -> str:
+    """The form a full name is matched on: case, spaces, hyphens, apostrophes and ё/е
+    do not matter, and Cyrillic equals its ICAO Latin spelling (Иванов = Ivanov), so
+    a name typed in English matches the register's Russian one."""
+    parts = (p.lower().translate(_ICAO) for p in (surname, name, patronymic))
+    return " ".join("".join(ch for ch in p if ch.isalnum()) for p in parts)
+
+
 # --- Date of birth -------------------------------------------------------
 
 _DATE = re.compile(r"^(\d{1,2})[./\-\s](\d{1,2})[./\-\s](\d{4})$")
@@ -219,6 +246,12 @@ def parse_birth_date(text: str, today: date) -> date:
     if age_on(born, today) > MAX_AGE_YEARS:
         raise ValidationFailed(Field.BIRTH_DATE, Reason.TOO_OLD)
     return born
+
+
+def check_holder_age(born: date, today: date) -> None:
+    """An account holder is at least MIN_HOLDER_AGE on ``today`` (TOO_YOUNG otherwise)."""
+    if age_on(born, today) < MIN_HOLDER_AGE:
+        raise ValidationFailed(Field.BIRTH_DATE, Reason.TOO_YOUNG)
 
 
 def age_on(born: date, today: date) -> int:

@@ -7,7 +7,7 @@ Every step validates where the value is typed and stays on the step with
 the reason when it is wrong. Values entered so far live in the FSM data (the
 FSM is stored in the database, so a restart resumes at the same step),
 encrypted with the personal-data cipher: the dialogue table never holds a
-plaintext SNILS or policy.
+plaintext name, birth date, SNILS or policy.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from domain.models import AccountLevel, Sex, User
 from domain.ports import Clock
 from domain.validators import (
     Field,
+    check_holder_age,
     parse_birth_date,
     parse_email,
     parse_full_name,
@@ -109,8 +110,9 @@ def consent_text() -> str:
         "What we store: your phone number, full name, date of birth, sex, SNILS, OMS policy "
         "number and, if you give it, e-mail; your appointments and an activity journal.\n"
         "Why: to book you at a polyclinic, to check your attachment to a clinic and to remind "
-        "you of visits. SNILS, policy, e-mail and phone are stored encrypted and are shared "
-        "only with the clinic you book at.\n"
+        "you of visits. Stored encrypted: your full name, date of birth, SNILS, policy, phone, "
+        "e-mail and what you type during a dialogue; they are shared only with the clinic "
+        "you book at.\n"
         "You can see and change the data in «Profile» and erase it at any time with /delete_me.\n\n"
         "Press «I agree» to continue."
     )
@@ -255,6 +257,7 @@ def build_router() -> Router:
     ) -> None:
         try:
             born = parse_birth_date(message.text or "", clock.now().date())
+            check_holder_age(born, clock.now().date())
         except ValidationFailed as exc:
             return await reask(message, state, exc)
         await put_draft(state, cipher, birth_date=born.isoformat())
@@ -269,17 +272,14 @@ def build_router() -> Router:
         await ask(message, state, Onboarding.snils)
 
     @router.message(StateFilter(Onboarding.snils), F.text)
-    async def on_snils(
-        message: Message, state: FSMContext, cipher: PersonalDataCipher, uow: SqlUnitOfWork
-    ) -> None:
-        assert message.from_user is not None
+    async def on_snils(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
+        # Whether another account uses this SNILS is not told here (nor anywhere):
+        # the answer would let anyone probe numbers. A clash refuses the whole
+        # profile at the end with a neutral message (duplicate_snils_text).
         try:
             snils = parse_snils(message.text or "")
         except ValidationFailed as exc:
             return await reask(message, state, exc)
-        if not await accounts.snils_free(uow, message.from_user.id, snils):
-            await message.answer(duplicate_snils_text())
-            return
         await put_draft(state, cipher, snils=snils)
         await ask(message, state, Onboarding.policy)
 
@@ -325,12 +325,15 @@ def build_router() -> Router:
         except Duplicate:
             await ask(message, state, Onboarding.snils, duplicate_snils_text())
             return
+        except ValidationFailed as exc:  # too young by the time the profile is saved
+            await ask(message, state, Onboarding.birth_date, pt.error(exc.field, exc.reason))
+            return
         await state.clear()
         clinic = await uow.directory.clinic(result.clinic_id) if result.clinic_id else None
         await message.answer(
             _("Your account is created.")
             + "\n"
-            + pt.level_line(result.level, clinic.name if clinic else None),
+            + pt.level_line(result.level, clinic.name if clinic else None, result.to_check),
             reply_markup=main_menu(),
         )
 
@@ -362,9 +365,11 @@ async def reask(message: Message, state: FSMContext, exc: ValidationFailed) -> N
 
 
 def duplicate_snils_text() -> str:
+    """Neutral on purpose: it neither confirms nor denies that a SNILS is in use."""
     return _(
-        "This SNILS is already registered to another Telegram account. If it is yours, "
-        "erase that account with /delete_me there, or contact support. Please check the number."
+        "I could not register the profile with these data. Please check the SNILS (and "
+        "then the policy) you entered; if they are right, contact your clinic's registry "
+        "or support (the «Support» section) and we will sort it out."
     )
 
 

@@ -28,7 +28,14 @@ from domain.ports import Clock
 from domain.schedule_source import RemoteRefused
 from domain.validators import Field
 from flows.notify_settings import NsOpen, no_show_text
-from flows.onboarding import LANG_LABELS, phone_keyboard, registered, sex_keyboard, skip_keyboard
+from flows.onboarding import (
+    LANG_LABELS,
+    duplicate_snils_text,
+    phone_keyboard,
+    registered,
+    sex_keyboard,
+    skip_keyboard,
+)
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
@@ -209,7 +216,7 @@ def build_router() -> Router:
             await message.answer(pt.error(exc.field, exc.reason))
             return
         except Duplicate:
-            await message.answer(_("This SNILS is already registered to another account."))
+            await message.answer(duplicate_snils_text())
             return
         except AccountNotReady:
             await state.clear()
@@ -331,8 +338,10 @@ def build_router() -> Router:
             return
         subject = "erased-" + secrets.token_hex(6)
         now = clock.now()
+        # No reason text: the kept records are anonymous, and a stored English
+        # phrase would be shown untranslated wherever a reason is displayed.
         try:
-            await booking.cancel_all_for_account(uow, now, query.from_user.id, "account deleted")
+            await booking.cancel_all_for_account(uow, now, query.from_user.id, "")
         except RemoteRefused as exc:  # issue 11: a visit the clinic's registry kept: not erased
             await query.answer()
             assert isinstance(query.message, Message)
@@ -357,10 +366,14 @@ def build_router() -> Router:
 def delete_text() -> str:
     return _(
         "Erase your personal data?\n\n"
+        "Your upcoming visits will be cancelled (the time goes back to the schedule) and "
+        "you leave the wait list.\n"
         "Erased: your phone, full name, date of birth, sex, SNILS, OMS policy, e-mail, "
-        "your relatives' data, your documents and pending notifications.\n"
-        "Kept, without your name: the activity journal and the clinic's appointment "
-        "records (the law requires them), no longer linked to you.\n\n"
+        "your relatives' data, your documents, notification settings and notifications.\n"
+        "Kept, without any name and no longer linked to your Telegram account: the "
+        "clinic's records of past and cancelled visits (date, doctor, status) and the "
+        "activity journal — medical organisations must keep their records of care. If you "
+        "register again, you start with an empty account.\n\n"
         "This cannot be undone."
     )
 
@@ -375,6 +388,9 @@ def delete_keyboard() -> InlineKeyboardMarkup:
 
 
 def level_change(before: User | None, result: accounts.Verification) -> str:
-    if before is None or before.level == result.level:
-        return ""
-    return _("The account level changed.")
+    lines = []
+    if before is not None and before.level != result.level:
+        lines.append(_("The account level changed."))
+    if result.to_check:  # which field to check against the register (not its values)
+        lines.append(pt.level_line(result.level, None, result.to_check))
+    return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Encryption at rest for personal data and keyed hashes for lookups.
 
-SNILS, policy numbers, e-mail, phone and document metadata are stored as
-Fernet ciphertext; equality lookups (find a patient by SNILS, match the
-attachment register) use an HMAC-SHA256 of the normalised value under a key
-derived from the same secret, so the database alone reveals neither.
+Full names, birth dates, SNILS, policy numbers, e-mail, phone, document
+metadata and dialogue data are stored as Fernet ciphertext; equality lookups
+(find a patient by SNILS, match the attachment register on SNILS, policy,
+name, birth date and sex) use an HMAC-SHA256 of the normalised value under a
+key derived from the same secret, so the database alone reveals none of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from domain.validators import name_key
 
 
 class PersonalDataCipher:
@@ -44,6 +47,14 @@ class PersonalDataCipher:
             return None
         normalised = "".join(ch for ch in value if ch.isalnum()).lower()
         return hmac.new(self._hash_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    def name_hash(self, surname: str, name: str, patronymic: str) -> str:
+        """Keyed hash of a full name in its matching form (domain.validators.name_key)."""
+        return self.lookup_hash("name:" + name_key(surname, name, patronymic)) or ""
+
+    def tagged_hash(self, tag: str, value: str) -> str:
+        """Keyed hash of a short value (birth date, sex) under its own tag."""
+        return self.lookup_hash(f"{tag}:{value}") or ""
 
     @staticmethod
     def generate_key() -> str:

@@ -181,6 +181,9 @@ def build_demo_rows(cipher: PersonalDataCipher, now: datetime) -> dict[str, list
                 "id": n,
                 "snils_hash": cipher.lookup_hash(_digits(p["snils"])),
                 "policy_hash": cipher.lookup_hash(_digits(p["policy"])),
+                "name_hash": cipher.name_hash(p["surname"], p["name"], p["patronymic"]),
+                "birth_date_hash": cipher.tagged_hash("birth", p["birth_date"].isoformat()),
+                "sex_hash": cipher.tagged_hash("sex", p["sex"]),
                 "clinic_id": p["clinic_id"],
             }
         )

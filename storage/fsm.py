@@ -160,3 +160,31 @@ class DatabaseStorage(BaseStorage):
 
     async def close(self) -> None:
         return None
+
+
+# --- Redis (several processes): aiogram's RedisStorage, data encrypted the same way ------
+
+
+def encrypted_json(cipher: PersonalDataCipher) -> tuple[Any, Any]:
+    """``json_dumps`` / ``json_loads`` for aiogram's RedisStorage that store the
+    dialogue data as ``fernet:<token>`` like DatabaseStorage; plain JSON written
+    before encryption was switched on is still read."""
+
+    def dumps(data: Any) -> str:
+        return ENCRYPTED + (cipher.encrypt(json.dumps(data, ensure_ascii=False)) or "")
+
+    def loads(raw: str | bytes) -> Any:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if text.startswith(ENCRYPTED):
+            text = cipher.decrypt(text[len(ENCRYPTED) :]) or "{}"
+        return json.loads(text)
+
+    return dumps, loads
+
+
+def redis_storage(url: str, key_builder: KeyBuilder, cipher: PersonalDataCipher) -> BaseStorage:
+    """aiogram's RedisStorage with the dialogue data encrypted at rest."""
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    dumps, loads = encrypted_json(cipher)
+    return RedisStorage.from_url(url, key_builder=key_builder, json_dumps=dumps, json_loads=loads)

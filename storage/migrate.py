@@ -18,8 +18,14 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, encryption_key: str | None = None
+) -> None:
+    """Migrate to ``revision``; ``encryption_key`` lets a data migration encrypt
+    personal data already stored (0002_identity: patient names and birth dates)."""
     cfg = alembic_config()
+    if encryption_key:
+        cfg.attributes["encryption_key"] = encryption_key
 
     def _run(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn

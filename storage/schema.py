@@ -4,7 +4,8 @@ Instants are stored as naive UTC ``DateTime`` (both engines compare them the
 same way; asyncpg wants naive values for ``TIMESTAMP WITHOUT TIME ZONE``).
 Local dates of a clinic are ``Date``. Personal data columns end in ``_enc``
 (Fernet ciphertext) and lookups go through ``_hash`` columns (keyed HMAC), so
-a raw dump of the database never shows a SNILS, a policy or an e-mail.
+a raw dump of the database never shows a patient's name, birth date, SNILS,
+policy, phone or e-mail.
 """
 
 from __future__ import annotations
@@ -89,12 +90,12 @@ patients = Table(
     "patients",
     metadata,
     Column("id", Integer, primary_key=True),
+    # 0 (a placeholder account row) once the owner is erased: the row stays
+    # only as the anonymous patient of the clinic's appointment records.
     Column("owner_user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("relation", String(16), nullable=False),  # self|child|spouse|parent|other
-    Column("surname", String(128), nullable=False, server_default=""),
-    Column("name", String(128), nullable=False, server_default=""),
-    Column("patronymic", String(128), nullable=False, server_default=""),
-    Column("birth_date", Date),
+    Column("name_enc", Text),  # JSON [surname, name, patronymic], encrypted
+    Column("birth_date_enc", Text),  # ISO date, encrypted
     Column("sex", String(1)),  # M|F
     Column("snils_enc", Text),
     Column("snils_hash", String(64), index=True),
@@ -275,6 +276,10 @@ attachments = Table(
     Column("id", Integer, primary_key=True),
     Column("snils_hash", String(64), nullable=False),
     Column("policy_hash", String(64), nullable=False),
+    # The person the register lists: a confirmed account must match these too.
+    Column("name_hash", String(64)),
+    Column("birth_date_hash", String(64)),
+    Column("sex_hash", String(64)),
     Column("clinic_id", ForeignKey("clinics.id"), nullable=False),
     UniqueConstraint("snils_hash", "policy_hash", name="uq_attachments_person"),
 )

@@ -27,6 +27,7 @@ from storage.schema import (
     specialties,
     users,
 )
+from tests.storage.builders import sealed_person
 
 TZ = "Europe/Moscow"
 
@@ -81,9 +82,7 @@ class World:
                     id=user_id,
                     owner_user_id=user_id,
                     relation="self",
-                    surname="Иванов",
-                    name="Иван",
-                    birth_date=date(1980, 1, 1),
+                    **sealed_person("Иванов", "Иван", date(1980, 1, 1)),
                     sex="M",
                     created_at=to_db(self.now),
                 )
@@ -189,8 +188,7 @@ async def bulk_booked(
                     "id": u,
                     "owner_user_id": u,
                     "relation": "self",
-                    "surname": "Иванов",
-                    "name": "Иван",
+                    **sealed_person("Иванов", "Иван"),
                     "created_at": when,
                 }
                 for u in uids

@@ -104,7 +104,7 @@ async def build_world(
     key = encryption_key(settings, db_url)
     engine = create_engine(db_url)
     try:
-        await upgrade(engine)
+        await upgrade(engine, encryption_key=key)
         start = now or datetime.now(UTC)
         stored = await get_meta(engine, CLOCK_KEY)
         if stored:

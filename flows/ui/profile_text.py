@@ -85,6 +85,12 @@ def error(field: str, reason: str) -> str:
                 "With this date the age would be over 120 years. Please check the year and "
                 "send the date as DD.MM.YYYY, for example 05.03.1985."
             )
+        if reason == Reason.TOO_YOUNG:
+            return _(
+                "An account can be opened from the age of 14 (as on Gosuslugi). A younger "
+                "child is added as a relative by a parent or guardian in their own account "
+                "(the «Family» section). If the date is wrong, send it again as DD.MM.YYYY."
+            )
         return _(
             "I could not read a date. Please send the date of birth as DD.MM.YYYY, "
             "for example 05.03.1985."
@@ -95,6 +101,11 @@ def error(field: str, reason: str) -> str:
                 "This SNILS does not pass the check: its last two digits (the check number) "
                 "do not match the first nine, so there is a typo. Please compare it with your "
                 "card and send it again as 123-456-789 64."
+            )
+        if reason == Reason.NOT_ISSUED:
+            return _(
+                "No SNILS like this is ever issued (the same digit throughout). Please "
+                "compare the number with your card and send it again as 123-456-789 64."
             )
         return _(
             "A SNILS has exactly 11 digits. Please send it as 123-456-789 64 or as 11 digits "
@@ -157,14 +168,30 @@ def parse_sex_text(text: str) -> Sex | None:
     return None
 
 
-def level_line(level: AccountLevel, clinic_name: str | None) -> str:
+def field_label(field: str) -> str:
+    labels = {
+        Field.NAME: _("full name"),
+        Field.BIRTH_DATE: _("date of birth"),
+        Field.SEX: _("sex"),
+    }
+    return labels.get(field, field)
+
+
+def level_line(level: AccountLevel, clinic_name: str | None, to_check: tuple[str, ...] = ()) -> str:
     if level == AccountLevel.CONFIRMED:
         return _(
-            "Account: confirmed — your SNILS and policy are in the attachment register; "
-            "attached clinic: {clinic}."
+            "Account: confirmed — your SNILS, policy, full name, date of birth and sex match "
+            "the attachment register; attached clinic: {clinic}."
         ).format(clinic=clinic_name or "—")
+    if to_check:
+        # Which field differs, never what the register holds.
+        return _(
+            "Account: standard — the attachment register does not confirm these data: "
+            "{fields}. Please check them in «Profile» (exactly as in your passport); if they "
+            "are right, ask your clinic's registry. You can book appointments meanwhile."
+        ).format(fields=", ".join(field_label(f) for f in to_check))
     return _(
-        "Account: standard — your SNILS and policy were not found in a clinic's attachment "
+        "Account: standard — your data were not confirmed by a clinic's attachment "
         "register. You can book appointments; visit history, documents and certificates need a "
         "confirmed account (ask your clinic's registry to attach you)."
     )

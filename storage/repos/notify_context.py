@@ -7,6 +7,7 @@ notifications is not 100,000 round trips.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,8 +189,7 @@ class NotifyContextRepository(Repository):
                 a.c.clinic_id,
                 a.c.specialty_id,
                 *_PLACE_COLUMNS,
-                p.c.surname.label("p_surname"),
-                p.c.name.label("p_name"),
+                p.c.name_enc,
                 p.c.relation,
             )
             .select_from(_with_place(a).join(p, p.c.id == a.c.patient_id))
@@ -202,7 +202,8 @@ class NotifyContextRepository(Repository):
                 appointment_id=r.id,
                 number=r.number,
                 status=AppointmentStatus(r.status),
-                patient_name=" ".join(x for x in (r.p_name, r.p_surname) if x),
+                # Only a relative's name is shown, so only that one is decrypted.
+                patient_name="" if r.relation == "self" else self._patient_name(r.name_enc),
                 patient_relation=r.relation,
                 cancel_reason=r.cancel_reason,
                 slot_id=r.slot_id,
@@ -210,6 +211,13 @@ class NotifyContextRepository(Repository):
                 calendar_seq=r.calendar_seq or 0,
             )
         return out
+
+    def _patient_name(self, name_enc: str | None) -> str:
+        """«Name Surname» of the patient (stored encrypted); empty once erased."""
+        if not name_enc:
+            return ""
+        surname, name, _patronymic = json.loads(self.cipher.decrypt(name_enc) or "[]")
+        return " ".join(x for x in (name, surname) if x)
 
     async def slots(self, ids: Iterable[int]) -> dict[int, VisitInfo]:
         wanted = sorted(set(ids))

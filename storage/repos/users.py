@@ -1,24 +1,42 @@
 """Accounts and their patients (self and relatives); personal data encrypted at rest.
 
-SNILS, policy, e-mail and phone go into ``*_enc`` (Fernet) and equality
-lookups use ``*_hash`` (keyed HMAC), so a raw dump of the database shows
-neither. Names and birth dates are plain columns (needed to sort and show);
-``erase`` blanks all of them for /delete_me.
+Full name, birth date, SNILS, policy, e-mail and phone go into ``*_enc``
+(Fernet) and equality lookups use ``*_hash`` (keyed HMAC), so a raw dump of the
+database shows none of them. Nothing is looked up or sorted by name or birth
+date in SQL. ``erase`` sets all of them to NULL for /delete_me and unlinks what
+is kept (the clinic's appointment records) from the Telegram account.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from domain.accounts import RegisterCheck
 from domain.errors import Duplicate, NotFound
 from domain.models import AccountLevel, Patient, Sex, User
 from storage.repos.base import Repository, from_db_opt, to_db
-from storage.schema import attachments, documents, holds, outbox, patients, users
+from storage.schema import (
+    appointment_events,
+    appointments,
+    attachments,
+    certificate_requests,
+    documents,
+    holds,
+    outbox,
+    patients,
+    tickets,
+    users,
+    wait_list,
+)
 
 SELF = "self"
+# Erased patients (and the appointments kept for the clinic) belong to this
+# placeholder account: no Telegram user has id 0, so nothing links them to a person.
+ERASED_OWNER = 0
 
 
 class UserRepository(Repository):
@@ -79,14 +97,16 @@ class UserRepository(Repository):
     # --- patients ----------------------------------------------------------
 
     def _patient(self, row: Any) -> Patient:
+        surname, name, patronymic = json.loads(self.cipher.decrypt(row.name_enc) or '["","",""]')
+        born = self.cipher.decrypt(row.birth_date_enc)
         return Patient(
             id=row.id,
             owner_user_id=row.owner_user_id,
             relation=row.relation,
-            surname=row.surname,
-            name=row.name,
-            patronymic=row.patronymic,
-            birth_date=row.birth_date,
+            surname=surname,
+            name=name,
+            patronymic=patronymic,
+            birth_date=date.fromisoformat(born) if born else None,
             sex=Sex(row.sex) if row.sex else None,
             snils=self.cipher.decrypt(row.snils_enc),
             policy=self.cipher.decrypt(row.policy_enc),
@@ -107,11 +127,10 @@ class UserRepository(Repository):
         policy: str | None,
         email: str | None,
     ) -> dict[str, Any]:
+        full_name = json.dumps([surname, name, patronymic], ensure_ascii=False)
         return {
-            "surname": surname,
-            "name": name,
-            "patronymic": patronymic,
-            "birth_date": birth_date,
+            "name_enc": self.cipher.encrypt(full_name),
+            "birth_date_enc": self.cipher.encrypt(birth_date.isoformat() if birth_date else None),
             "sex": sex.value if sex else None,
             "snils_enc": self.cipher.encrypt(snils),
             "snils_hash": self.cipher.lookup_hash(snils),
@@ -219,36 +238,54 @@ class UserRepository(Repository):
             .values(confirmed=confirmed, attached_clinic_id=clinic_id)
         )
 
-    async def attached_clinic(self, snils: str, policy: str) -> int | None:
-        """The clinic the attachment register lists for this SNILS + policy, if any."""
+    async def register_check(self, patient: Patient) -> RegisterCheck | None:
+        """The register's entry for the patient's SNILS + policy, compared field by field
+        with the patient (hash against hash: the register holds no plaintext)."""
         row = (
             await self.conn.execute(
-                select(attachments.c.clinic_id).where(
-                    attachments.c.snils_hash == self.cipher.lookup_hash(snils),
-                    attachments.c.policy_hash == self.cipher.lookup_hash(policy),
+                select(attachments).where(
+                    attachments.c.snils_hash == self.cipher.lookup_hash(patient.snils),
+                    attachments.c.policy_hash == self.cipher.lookup_hash(patient.policy),
                 )
             )
         ).first()
-        return None if row is None else int(row.clinic_id)
+        if row is None or row.name_hash is None:
+            return None  # not listed, or a register row loaded before 0002 (no person data)
+        c = self.cipher
+        born = patient.birth_date.isoformat() if patient.birth_date else ""
+        sex = patient.sex.value if patient.sex else ""
+        return RegisterCheck(
+            clinic_id=int(row.clinic_id),
+            name_ok=row.name_hash == c.name_hash(patient.surname, patient.name, patient.patronymic),
+            birth_date_ok=row.birth_date_hash == c.tagged_hash("birth", born),
+            sex_ok=row.sex_hash == c.tagged_hash("sex", sex),
+        )
 
     # --- /delete_me --------------------------------------------------------
 
     async def erase(self, user_id: int, now: datetime) -> None:
-        """Blank every personal-data column of the account and its patients.
+        """Remove every personal-data value of the account and its patients (NULL or
+        row deleted) and unlink what is kept from the Telegram id.
 
-        Appointment rows stay (the clinic's records need them) and still point
-        at the now-empty patient ids; pending notifications, holds and stored
-        document references go. The journal is anonymised by the caller.
+        Kept, for the clinic's records: appointments and their history, under a
+        patient row with no data owned by the placeholder account
+        ERASED_OWNER (as is ``appointments.user_id``), so a new registration
+        from the same Telegram account sees none of it. Documents, certificate requests,
+        support tickets, holds, wait-list entries and the account's
+        notifications go. The journal is anonymised by the caller.
         """
         moment = to_db(now)
+        await self.insert_unless_conflict(
+            users,
+            {"id": ERASED_OWNER, "created_at": moment, "level": "none", "status": "deleted"},
+        )
         await self.conn.execute(
             update(patients)
             .where(patients.c.owner_user_id == user_id)
             .values(
-                surname="",
-                name="",
-                patronymic="",
-                birth_date=None,
+                owner_user_id=ERASED_OWNER,
+                name_enc=None,
+                birth_date_enc=None,
                 sex=None,
                 snils_enc=None,
                 snils_hash=None,
@@ -261,16 +298,23 @@ class UserRepository(Repository):
             )
         )
         await self.conn.execute(
-            update(documents)
-            .where(documents.c.user_id == user_id)
-            .values(tg_file_id="", meta_enc="", deleted_at=moment)
+            update(appointments)
+            .where(appointments.c.user_id == user_id)
+            .values(user_id=ERASED_OWNER)
         )
-        await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
         await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.user_id == user_id, outbox.c.state == "pending")
-            .values(state="cancelled")
+            update(appointment_events)
+            .where(appointment_events.c.actor_user_id == user_id)
+            .values(actor_user_id=None)
         )
+        await self.conn.execute(delete(documents).where(documents.c.user_id == user_id))
+        await self.conn.execute(
+            delete(certificate_requests).where(certificate_requests.c.user_id == user_id)
+        )
+        await self.conn.execute(delete(tickets).where(tickets.c.user_id == user_id))
+        await self.conn.execute(delete(wait_list).where(wait_list.c.user_id == user_id))
+        await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
+        await self.conn.execute(delete(outbox).where(outbox.c.user_id == user_id))
         await self._update_user(
             user_id,
             phone_enc=None,
@@ -280,4 +324,6 @@ class UserRepository(Repository):
             status="deleted",
             deleted_at=moment,
             notify_optout="",
+            unreachable=False,
+            no_show_count=0,
         )

@@ -10,6 +10,7 @@ ids equal ``user_id - 1000``. Reusable by other helpers' tests.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.crypto import PersonalDataCipher
 from storage.schema import (
     clinics,
     doctor_roles,
@@ -28,6 +30,24 @@ from storage.schema import (
     specialties,
     users,
 )
+
+_TEST_CIPHER: PersonalDataCipher | None = None
+
+
+def sealed_person(surname: str, name: str, birth_date: date | None = None) -> dict[str, Any]:
+    """Patient name and birth date columns as the repository writes them (encrypted
+    with the tests' key, tests.conftest.TEST_KEY)."""
+    global _TEST_CIPHER
+    if _TEST_CIPHER is None:
+        from tests.conftest import TEST_KEY
+
+        _TEST_CIPHER = PersonalDataCipher(TEST_KEY)
+    c = _TEST_CIPHER
+    return {
+        "name_enc": c.encrypt(json.dumps([surname, name, ""], ensure_ascii=False)),
+        "birth_date_enc": c.encrypt(birth_date.isoformat()) if birth_date else None,
+    }
+
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 USER_BASE = 1000
@@ -185,9 +205,7 @@ class World:
                         "id": uid - USER_BASE,
                         "owner_user_id": uid,
                         "relation": "self",
-                        "surname": "Иванов",
-                        "name": f"Иван{uid}",
-                        "birth_date": birth_date,
+                        **sealed_person("Иванов", f"Иван{uid}", birth_date),
                         "sex": sex,
                         "created_at": created,
                     }
@@ -213,9 +231,7 @@ class World:
                     id=patient_id,
                     owner_user_id=owner_user_id,
                     relation=relation,
-                    surname="Иванова",
-                    name="Маша",
-                    birth_date=birth_date,
+                    **sealed_person("Иванова", "Маша", birth_date),
                     sex=sex,
                     created_at=naive(self.now),
                 )

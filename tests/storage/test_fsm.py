@@ -286,3 +286,37 @@ async def test_data_can_be_encrypted_at_rest(
     plain = DatabaseStorage(engine)
     await plain.set_data(key(chat=10, user=10), {"a": 1})
     assert await storage.get_data(key(chat=10, user=10)) == {"a": 1}
+
+
+@requires_redis
+async def test_redis_dialogue_data_was_stored_in_plaintext(
+    sqlite_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    """Issue 7 item 15: the Redis FSM storage the app builds encrypts the dialogue data
+    like the database storage does (the raw Redis value shows no name, date or SNILS)."""
+    from redis.asyncio import Redis
+
+    from bot.app import build_storage
+    from bot.settings import load_settings
+
+    assert REDIS_URL is not None
+    settings = load_settings(redis_url=REDIS_URL)
+    storage, isolation = build_storage(settings, sqlite_engine, cipher)
+    k = key(chat=secrets.randbelow(10**9) + 10**9, user=77)
+    data = {"draft": "…", "name": "Смирнова Анна", "birth": "03.09.1990", "snils": "203-948-576 79"}
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await storage.set_data(k, data)
+        built = DefaultKeyBuilder(with_bot_id=True, with_destiny=True).build(k, "data")
+        raw = (await redis.get(built)).decode()
+        for secret in ("Смирнова", "Анна", "1990", "203-948"):
+            assert secret not in raw
+        assert raw.startswith("fernet:")
+        assert await storage.get_data(k) == data
+        await redis.set(built, '{"legacy": 1}')  # written before encryption: still read
+        assert await storage.get_data(k) == {"legacy": 1}
+    finally:
+        await redis.delete(built)
+        await redis.aclose()
+        await storage.close()
+        await isolation.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -34,6 +35,9 @@ async def add_register(uow_factory: UnitOfWorkFactory, cipher: PersonalDataCiphe
             insert(attachments).values(
                 snils_hash=cipher.lookup_hash("11223344595"),
                 policy_hash=cipher.lookup_hash(POLICY),
+                name_hash=cipher.name_hash("Петров", "Иван", "Сергеевич"),
+                birth_date_hash=cipher.tagged_hash("birth", "1985-04-12"),
+                sex_hash=cipher.tagged_hash("sex", "M"),
                 clinic_id=1,
             )
         )
@@ -105,6 +109,19 @@ async def test_save_self_patient_updates_in_place(uow_factory: UnitOfWorkFactory
     assert (again.patronymic, again.policy, again.email) == ("", "1234567890123452", None)
 
 
+async def test_names_and_birth_dates_are_stored_in_plaintext_no_more(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Issue 7 item 15: the raw patients row shows no name and no birth date."""
+    await make_user(uow_factory)
+    async with uow_factory() as uow:
+        rows = (await uow.conn.execute(text("SELECT * FROM patients"))).mappings().all()
+    raw = " ".join(f"{k}={v}" for row in rows for k, v in row.items())
+    for secret in ("Петров", "Иван", "Сергеевич", "1985", "12.04", "04-12"):
+        assert secret not in raw, secret
+    assert {"surname", "name", "patronymic", "birth_date"}.isdisjoint(rows[0].keys())
+
+
 async def test_personal_data_is_encrypted_at_rest(uow_factory: UnitOfWorkFactory) -> None:
     await make_user(uow_factory)
     async with uow_factory() as uow:
@@ -140,9 +157,17 @@ async def test_attachment_lookup_and_confirmation(
     await add_register(uow_factory, cipher)
     patient_id = await make_user(uow_factory)
     async with uow_factory() as uow:
-        assert await uow.users.attached_clinic(SNILS, POLICY) == 1
-        assert await uow.users.attached_clinic("11223344595", "8451 9991 2289 9990") == 1
-        assert await uow.users.attached_clinic(SNILS, "1234567890123452") is None
+        patient = await uow.users.patient(patient_id)
+        assert patient is not None
+        found = await uow.users.register_check(patient)
+        assert found is not None and found.clinic_id == 1 and found.mismatched == ()
+        other = replace(patient, surname="ПЕТРОВ", name="иван", sex=Sex.FEMALE)
+        found = await uow.users.register_check(other)  # case does not matter, sex does
+        assert found is not None and found.mismatched == ("sex",)
+        older = replace(patient, birth_date=date(1984, 4, 12), name="Пётр")
+        found = await uow.users.register_check(older)
+        assert found is not None and found.mismatched == ("name", "birth_date")
+        assert await uow.users.register_check(replace(patient, policy="1234567890123452")) is None
         await uow.users.set_confirmation(patient_id, confirmed=True, clinic_id=1)
         await uow.commit()
     async with uow_factory() as uow:
@@ -172,14 +197,9 @@ async def test_erase_blanks_personal_data_and_keeps_appointment_ids(
         assert await uow.users.patient(patient_id) is None
         row = (await uow.conn.execute(text("SELECT * FROM patients"))).one()
         assert row.id == patient_id
-        assert (row.surname, row.name, row.snils_enc, row.policy_enc, row.email_enc) == (
-            "",
-            "",
-            None,
-            None,
-            None,
-        )
-        assert row.birth_date is None and row.snils_hash is None
+        assert (row.name_enc, row.birth_date_enc, row.snils_enc, row.policy_enc) == (None,) * 4
+        assert (row.email_enc, row.sex, row.snils_hash) == (None,) * 3
+        assert row.owner_user_id == 0  # the placeholder account: no Telegram id
         assert await uow.journal.for_user(1001) == []
         journal = (await uow.conn.execute(text("SELECT user_id, subject FROM journal"))).all()
         assert [tuple(j) for j in journal] == [(None, "erased-x")]

@@ -78,6 +78,27 @@ async def test_register_standard_when_not_in_register(
     assert result == accounts.Verification(AccountLevel.STANDARD, None)
 
 
+async def test_snils_and_policy_alone_confirmed_someone_else(
+    uow_factory: UnitOfWorkFactory, register: None
+) -> None:
+    """Issue 7 item 5: the register's name, birth date and sex must match too."""
+    other = {"surname": "И", "name": "И", "patronymic": "", "sex": Sex.FEMALE}
+    profile = accounts.Profile(**{**_asdict(PROFILE), **other})
+    result = await onboard(uow_factory, profile=profile)
+    assert result == accounts.Verification(AccountLevel.STANDARD, None, ("name", "sex"))
+    async with uow_factory() as uow:
+        patient = await uow.users.self_patient(1001)
+        assert patient is not None and not patient.confirmed
+        assert patient.attached_clinic_id is None
+
+
+async def test_account_holder_under_14_was_registered(uow_factory: UnitOfWorkFactory) -> None:
+    young = accounts.Profile(**{**_asdict(PROFILE), "birth_date": date(2013, 1, 1)})
+    with pytest.raises(ValidationFailed) as caught:
+        await onboard(uow_factory, profile=young)
+    assert caught.value.reason == "too_young"
+
+
 def _asdict(p: accounts.Profile) -> dict[str, object]:
     return {f: getattr(p, f) for f in p.__slots__}  # type: ignore[attr-defined]
 

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from domain.errors import ValidationFailed
 from domain.validators import (
     Reason,
+    check_holder_age,
     format_snils,
     luhn_check_digit,
     luhn_ok,
     mask_policy,
     mask_snils,
+    name_key,
     normalize_phone,
     parse_birth_date,
     parse_email,
@@ -89,7 +91,19 @@ def _sum(body: str) -> int:
     return sum(int(d) * w for d, w in zip(body, range(9, 0, -1), strict=True))
 
 
-snils_bodies = st.integers(min_value=1_001_999, max_value=999_999_999).map(lambda n: f"{n:09d}")
+snils_bodies = (
+    st.integers(min_value=1_001_999, max_value=999_999_999)
+    .map(lambda n: f"{n:09d}")
+    .filter(lambda body: len(set(body)) > 1)  # one digit throughout is never issued
+)
+
+
+@pytest.mark.parametrize(
+    "text", ["000-000-000 00", "00000000000", "111-111-111 45", "999-999-999 01", "555555555 00"]
+)
+def test_all_zero_snils_was_accepted(text: str) -> None:
+    """Issue 7 item 18: the checksum accepts these (or does not apply); nobody has them."""
+    assert reason_of(parse_snils, text) == Reason.NOT_ISSUED
 
 
 @given(snils_bodies)
@@ -332,3 +346,20 @@ def test_phone_normalised(text: str) -> None:
 def test_phone_bad(text: str) -> None:
     with pytest.raises(ValidationFailed):
         normalize_phone(text)
+
+
+def test_account_holder_younger_than_14_was_accepted() -> None:
+    """Issue 7 item 5: as on Gosuslugi, an account holder is 14 or older on the clock's day."""
+    check_holder_age(date(2012, 12, 1), TODAY)  # 14th birthday today
+    assert reason_of(check_holder_age, date(2012, 12, 2), TODAY) == Reason.TOO_YOUNG
+    assert reason_of(check_holder_age, date(2020, 1, 1), TODAY) == Reason.TOO_YOUNG
+
+
+def test_name_key_matches_spellings_of_one_name_only() -> None:
+    base = name_key("Кузнецов", "Пётр", "Андреевич")
+    assert name_key("КУЗНЕЦОВ", "петр", "андреевич") == base
+    assert name_key("Kuznetsov", "Petr", "Andreevich") == base  # ICAO, as in a passport
+    assert name_key("Кузнецов", "Пётр", "") != base
+    assert name_key("Кузнецова", "Пётр", "Андреевич") != base
+    assert name_key("Иван", "Ов", "") != name_key("Ивано", "В", "")  # parts stay apart
+    assert name_key("Салтыков-Щедрин", "Михаил", "") == name_key("Салтыков Щедрин", "Михаил", "")
