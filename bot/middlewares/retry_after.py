@@ -50,7 +50,7 @@ class RetryAfter429(BaseRequestMiddleware):
     def __init__(
         self,
         *,
-        max_attempts: int = 5,
+        max_attempts: int = 8,
         max_total_wait: float = 30.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
