@@ -27,13 +27,16 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.methods import TelegramMethod
+from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import gettext as _
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from sqlalchemy import text
 
 from bot.app import App, build_app, resolve_encryption_key
 from bot.clock import SystemClock
+from bot.errors import log_unprocessable
 from bot.scheduler import RunningJobs, start_scheduler
 from bot.settings import ConfigError, Settings
 
@@ -70,6 +73,44 @@ class SecretTokenRequestHandler(SimpleRequestHandler):
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         given = telegram_secret_token.encode("utf-8", "surrogateescape")
         return hmac.compare_digest(given, self._secret)
+
+    # An update we cannot parse or process is answered 200 (a 500 makes Telegram
+    # send it again, forever) and logged once with an error id; the next goes on.
+
+    async def _read(self, bot: Bot, request: web.Request) -> Update | None:
+        raw: Any = None
+        try:
+            raw = await request.json(loads=bot.session.json_loads)
+            return Update.model_validate(raw, context={"bot": bot})
+        except (ValueError, TypeError) as exc:  # bad JSON, pydantic's ValidationError
+            log_unprocessable(raw, exc, what="cannot parse")
+            return None
+
+    async def _process(self, bot: Bot, update: Update) -> TelegramMethod[Any] | None:
+        try:
+            result = await self.dispatcher.feed_update(bot, update, **self.data)
+        except Exception as exc:  # the error handler did not take it (e.g. it failed itself)
+            log_unprocessable(update.model_dump(), exc, what="cannot process")
+            return None
+        return result if isinstance(result, TelegramMethod) else None
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await self._read(bot, request)
+        result = None if update is None else await self._process(bot, update)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await self._read(bot, request)
+        if update is not None:
+            task = asyncio.create_task(self._background(bot, update))
+            self._background_feed_update_tasks.add(task)
+            task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _background(self, bot: Bot, update: Update) -> None:
+        result = await self._process(bot, update)
+        if result is not None:
+            await self.dispatcher.silent_call_request(bot=bot, result=result)
 
 
 def webhook_url(settings: Settings) -> str:
@@ -113,10 +154,42 @@ def build_webhook_app(
     setup_application(webapp, app.dispatcher, bot=bot)
 
     async def healthz(_request: web.Request) -> web.Response:
+        problem = await health_problem(app)
+        if problem is not None:
+            return web.Response(status=503, text=problem)
         return web.Response(text="ok")
 
     webapp.router.add_get("/healthz", healthz)
     return webapp
+
+
+HEALTH_TIMEOUT = 3.0
+
+
+async def health_problem(app: App) -> str | None:
+    """None when the database answers ``SELECT 1`` (and Redis a PING, when configured)."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            async with app.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health: database down: %s", type(exc).__name__)
+        return "database unavailable"
+    redis = getattr(app.storage, "redis", None)
+    if redis is not None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                await redis.ping()
+        except Exception as exc:
+            log.warning("health: redis down: %s", type(exc).__name__)
+            return "redis unavailable"
+    return None
+
+
+def allowed_updates(dp: Dispatcher) -> list[str]:
+    """The kinds our handlers use, and my_chat_member: seen by a middleware, not a handler
+    (blocked/unblocked in a private chat, added to a group — bot/middlewares/chat_guard.py)."""
+    return sorted({*dp.resolve_used_update_types(), "my_chat_member"})
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -166,7 +239,7 @@ async def run_polling(settings: Settings) -> int:
         me = await bot.get_me()
         log.info("polling as @%s", me.username)
         dp = app.dispatcher
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        await dp.start_polling(bot, allowed_updates=allowed_updates(dp))
         return 0
     finally:
         if jobs is not None:
@@ -187,7 +260,7 @@ async def run_webhook(settings: Settings) -> int:
         await bot.set_webhook(
             webhook_url(settings),
             secret_token=secret,
-            allowed_updates=dp.resolve_used_update_types(),
+            allowed_updates=allowed_updates(dp),
         )
         await set_commands(app, bot)
         jobs = start_scheduler(app, bot)
