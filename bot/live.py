@@ -30,6 +30,7 @@ from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy import text
@@ -38,10 +39,14 @@ from bot.app import App, build_app, resolve_encryption_key
 from bot.clock import SystemClock
 from bot.errors import log_unprocessable
 from bot.scheduler import RunningJobs, start_scheduler
-from bot.settings import ConfigError, Settings
+from bot.settings import ConfigError, Settings, StartupError
+from bot.startup import step
+from storage.crypto import PersonalDataCipher
+from storage.keycheck import KeyMismatch, check_encryption_key
 
 log = logging.getLogger("zapis.live")
 
+TELEGRAM_STEP = "cannot reach Telegram (check ZAPIS_BOT_TOKEN and the network)"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's own rule for setWebhook's secret_token.
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -195,10 +200,15 @@ def allowed_updates(dp: Dispatcher) -> list[str]:
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise ConfigError("configuration error: ZAPIS_BOT_TOKEN is required for this mode")
-    return Bot(
-        settings.bot_token.get_secret_value(),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-    )
+    try:
+        return Bot(
+            settings.bot_token.get_secret_value(),
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    except TokenValidationError:
+        raise ConfigError(
+            "configuration error: ZAPIS_BOT_TOKEN: not a Bot API token (123456:ABC-DEF…)"
+        ) from None
 
 
 async def prepare_app(settings: Settings) -> App:
@@ -207,10 +217,30 @@ async def prepare_app(settings: Settings) -> App:
     from storage.migrate import upgrade
 
     key = resolve_encryption_key(settings)  # no dev key file: ConfigError when unset
+    try:
+        cipher = PersonalDataCipher(key)
+    except ValueError:
+        raise ConfigError(
+            "configuration error: ZAPIS_ENCRYPTION_KEY: not a Fernet key "
+            "(generate one: python -m bot gen-key)"
+        ) from None
     engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
     try:
-        await upgrade(engine)
-        return build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+        async with step("cannot use the database (ZAPIS_DATABASE_URL)"):
+            await upgrade(engine)
+            try:
+                await check_encryption_key(engine, cipher)
+            except KeyMismatch:
+                raise StartupError(
+                    "start-up error: ZAPIS_ENCRYPTION_KEY is not the key this database was "
+                    "written with; refusing to start (personal data would be unreadable)"
+                ) from None
+        app = build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+        redis = getattr(app.storage, "redis", None)
+        if redis is not None:
+            async with step("cannot reach Redis (ZAPIS_REDIS_URL)"):
+                await redis.ping()
+        return app
     except BaseException:
         await engine.dispose()
         raise
@@ -233,10 +263,11 @@ async def run_polling(settings: Settings) -> int:
     app.attach_bot(bot)
     jobs: RunningJobs | None = None
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
-        await set_commands(app, bot)
+        async with step(TELEGRAM_STEP):
+            await bot.delete_webhook(drop_pending_updates=False)
+            await set_commands(app, bot)
+            me = await bot.get_me()
         jobs = start_scheduler(app, bot)
-        me = await bot.get_me()
         log.info("polling as @%s", me.username)
         dp = app.dispatcher
         await dp.start_polling(bot, allowed_updates=allowed_updates(dp))
@@ -257,17 +288,19 @@ async def run_webhook(settings: Settings) -> int:
     runner: web.AppRunner | None = None
     try:
         dp = app.dispatcher
-        await bot.set_webhook(
-            webhook_url(settings),
-            secret_token=secret,
-            allowed_updates=allowed_updates(dp),
-        )
-        await set_commands(app, bot)
+        async with step(TELEGRAM_STEP):
+            await bot.set_webhook(
+                webhook_url(settings),
+                secret_token=secret,
+                allowed_updates=allowed_updates(dp),
+            )
+            await set_commands(app, bot)
         jobs = start_scheduler(app, bot)
         runner = web.AppRunner(build_webhook_app(app, bot, secret))
         await runner.setup()
-        site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
-        await site.start()
+        host, port = settings.webhook.host, settings.webhook.port
+        async with step(f"cannot listen on {host}:{port} (ZAPIS_WEBHOOK__HOST, __PORT)"):
+            await web.TCPSite(runner, host, port).start()
         log.info(
             "webhook listening on %s:%s%s",
             settings.webhook.host,
