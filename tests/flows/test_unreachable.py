@@ -13,15 +13,9 @@ from aiogram.types import Update
 
 from bot.emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, rows
+from tests.flows.test_notify_settings import STAFF_CANCEL_DAY_3
 
-CANCEL_DAY = """@9001
-/staff
-[Отменить приём]
-[~Соколова]
-[~3 декабря]
-врач заболел
-[Подтвердить]
-"""
+CANCEL_DAY = STAFF_CANCEL_DAY_3  # the registrar cancels Соколова's 3 December: «врач заболел»
 NOTICE = "Поликлиника отменила вашу запись"
 _ids = itertools.count(800_000)
 

@@ -21,7 +21,7 @@ from bot.app import App, build_app
 from bot.clock import VirtualClock
 from bot.live import SECRET_HEADER, build_webhook_app, check_webhook_settings, webhook_url
 from bot.settings import ConfigError, load_settings
-from tests.conftest import TEST_KEY
+from tests.conftest import REDIS_URL, TEST_KEY, requires_redis
 from tests.flows.recording_session import RecordingSession, make_bot, message_update
 
 SECRET = "s3cr3t-Token_42"
@@ -247,14 +247,22 @@ async def test_healthz_is_503_when_the_database_is_down(app: App) -> None:
         app.engine = working
 
 
-async def test_healthz_is_503_when_the_configured_redis_is_down(
-    sqlite_engine: AsyncEngine, clock: VirtualClock
+@pytest.mark.parametrize(
+    ("redis_url", "expected"),
+    [
+        ("redis://127.0.0.1:9/0", (503, "redis unavailable")),
+        pytest.param(REDIS_URL, (200, "ok"), marks=requires_redis, id="redis-up"),
+    ],
+    ids=["redis-down", "redis-up"],
+)
+async def test_healthz_checks_the_configured_redis(
+    sqlite_engine: AsyncEngine, clock: VirtualClock, redis_url: str, expected: tuple[int, str]
 ) -> None:
-    settings = load_settings(redis_url="redis://127.0.0.1:9/0")
+    settings = load_settings(redis_url=redis_url)
     application = build_app(
         settings, clock, encryption_key=TEST_KEY, engine=sqlite_engine, throttling=False
     )
     try:
-        assert await _health(application) == (503, "redis unavailable")
+        assert await _health(application) == expected
     finally:
         await application.storage.close()

@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,34 +21,17 @@ from storage.keycheck import KeyMismatch, check_encryption_key
 from storage.migrate import upgrade
 from storage.schema import users
 from tests.conftest import TEST_KEY
+from tests.unit.test_settings import _run_bot, clean_env
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["clean_env"]  # autouse: no ZAPIS_ variable of the shell leaks in
+
 OTHER_KEY = PersonalDataCipher.generate_key()
 DOWN_PG = "postgresql+asyncpg://postgres@127.0.0.1:9/zapis"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("ZAPIS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-
-
 def run_bot(tmp_path: Path, mode: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ZAPIS_")}
-    clean["PYTHONPATH"] = str(ROOT)
-    clean["ZAPIS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    clean["ZAPIS_LOG_LEVEL"] = "WARNING"  # so the INFO lines of a normal start are not shown
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", mode],
-        cwd=tmp_path,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # WARNING: the INFO lines of a normal start (alembic's) are not shown above the error.
+    return _run_bot(tmp_path, mode, **{"ZAPIS_LOG_LEVEL": "WARNING", **env})
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
