@@ -78,7 +78,6 @@ async def outbox_rate(db_url: str | None, rows: int) -> tuple[float, int]:
             bot=bot,
             limiter=RateLimiter(enabled=False),
             batch_size=1000,
-            mark_every=200,
             concurrency=1,
         )
         started = time.perf_counter()

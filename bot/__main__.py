@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.emulator.options import add_console_arguments
-from bot.settings import ConfigError
+from bot.settings import StartupError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if args.command == "console" else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic lists its plugins at INFO on every start: noise above a start-up error.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         if args.command == "gen-key":
             from storage.crypto import PersonalDataCipher
@@ -51,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import runner
 
         return asyncio.run(runner.run(args))
-    except ConfigError as exc:
+    except StartupError as exc:  # a setting, the database, Redis, Telegram, the port: one line
         print(str(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
+from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.commit_before_send import CommitBeforeSend
 from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.retry_after import RetryAfter429
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.settings import ConfigError, Settings
 from domain.ports import Clock
@@ -53,9 +55,12 @@ class App:
     bot: Bot | None = None  # the Bot jobs send through (set by attach_bot)
 
     def attach_bot(self, bot: Bot) -> Bot:
-        """Every Bot that serves this app must go through here (see CommitBeforeSend)."""
+        """Every Bot that serves this app must go through here (CommitBeforeSend, RetryAfter429)."""
         self.bot = bot
-        if not any(isinstance(m, CommitBeforeSend) for m in bot.session.middleware._middlewares):
+        installed = bot.session.middleware._middlewares
+        if not any(isinstance(m, RetryAfter429) for m in installed):
+            bot.session.middleware(RetryAfter429())  # a 429 waits and repeats, bounded
+        if not any(isinstance(m, CommitBeforeSend) for m in installed):
             bot.session.middleware(CommitBeforeSend())
         return bot
 
@@ -132,7 +137,10 @@ def build_app(
         cipher=cipher,
     )
     if throttling:
-        dp.update.outer_middleware(ThrottlingMiddleware(settings.limits.throttle_per_second))
+        dp.update.outer_middleware(
+            ThrottlingMiddleware(settings.limits.throttle_per_second, i18n=i18n)
+        )
+    dp.update.outer_middleware(PrivateChatsOnly(i18n, clock, uow))  # before any personal data
     dp.update.outer_middleware(DatabaseMiddleware(uow, settings))
     ZapisI18nMiddleware(i18n).setup(dp)
     dp.errors.register(make_error_handler(i18n))

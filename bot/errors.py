@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -15,9 +16,40 @@ from bot.i18n import telegram_locale
 log = logging.getLogger("zapis.errors")
 
 
+def new_error_id() -> str:
+    """The short id a log line and what the user (or Telegram) sees have in common."""
+    return secrets.token_hex(4)
+
+
+def log_unprocessable(raw: object, exc: BaseException, *, what: str) -> str:
+    """One log line, with an id, for an update that cannot be processed; returns the id.
+
+    ``what`` says at which step (e.g. "cannot parse"); the exception's first
+    lines (for a validation error: the first missing field) find the cause — no traceback, so a replayed example or
+    a probe cannot fill the log.
+    """
+    error_id = new_error_id()
+    update_id = raw.get("update_id") if isinstance(raw, dict) else None
+    first = " / ".join(line.strip() for line in str(exc).strip().splitlines()[:3])[:300]
+    log.error(
+        "%s update %s (error id %s): %s: %s", what, update_id, error_id, type(exc).__name__, first
+    )
+    return error_id
+
+
 def make_error_handler(i18n: I18n) -> Callable[[ErrorEvent], Awaitable[bool]]:
     async def on_error(event: ErrorEvent) -> bool:
-        error_id = secrets.token_hex(4)
+        error_id = new_error_id()
+        if isinstance(event.exception, TelegramRetryAfter):
+            # Still rate-limited after the session's bounded retries (RetryAfter429): an
+            # apology would meet the same 429; the user's next tap works again.
+            log.warning(
+                "rate limited %s in update %s: retry after %ss",
+                error_id,
+                event.update.update_id,
+                event.exception.retry_after,
+            )
+            return True
         log.error(
             "unhandled error %s in update %s: %s",
             error_id,

@@ -27,18 +27,26 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.methods import TelegramMethod
+from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from sqlalchemy import text
 
 from bot.app import App, build_app, resolve_encryption_key
 from bot.clock import SystemClock
+from bot.errors import log_unprocessable
 from bot.scheduler import RunningJobs, start_scheduler
-from bot.settings import ConfigError, Settings
+from bot.settings import ConfigError, Settings, StartupError
+from bot.startup import step
+from storage.crypto import PersonalDataCipher
+from storage.keycheck import KeyMismatch, check_encryption_key
 
 log = logging.getLogger("zapis.live")
 
+TELEGRAM_STEP = "cannot reach Telegram (check ZAPIS_BOT_TOKEN and the network)"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's own rule for setWebhook's secret_token.
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -70,6 +78,44 @@ class SecretTokenRequestHandler(SimpleRequestHandler):
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         given = telegram_secret_token.encode("utf-8", "surrogateescape")
         return hmac.compare_digest(given, self._secret)
+
+    # An update we cannot parse or process is answered 200 (a 500 makes Telegram
+    # send it again, forever) and logged once with an error id; the next goes on.
+
+    async def _read(self, bot: Bot, request: web.Request) -> Update | None:
+        raw: Any = None
+        try:
+            raw = await request.json(loads=bot.session.json_loads)
+            return Update.model_validate(raw, context={"bot": bot})
+        except (ValueError, TypeError) as exc:  # bad JSON, pydantic's ValidationError
+            log_unprocessable(raw, exc, what="cannot parse")
+            return None
+
+    async def _process(self, bot: Bot, update: Update) -> TelegramMethod[Any] | None:
+        try:
+            result = await self.dispatcher.feed_update(bot, update, **self.data)
+        except Exception as exc:  # the error handler did not take it (e.g. it failed itself)
+            log_unprocessable(update.model_dump(), exc, what="cannot process")
+            return None
+        return result if isinstance(result, TelegramMethod) else None
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await self._read(bot, request)
+        result = None if update is None else await self._process(bot, update)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await self._read(bot, request)
+        if update is not None:
+            task = asyncio.create_task(self._background(bot, update))
+            self._background_feed_update_tasks.add(task)
+            task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _background(self, bot: Bot, update: Update) -> None:
+        result = await self._process(bot, update)
+        if result is not None:
+            await self.dispatcher.silent_call_request(bot=bot, result=result)
 
 
 def webhook_url(settings: Settings) -> str:
@@ -113,19 +159,56 @@ def build_webhook_app(
     setup_application(webapp, app.dispatcher, bot=bot)
 
     async def healthz(_request: web.Request) -> web.Response:
+        problem = await health_problem(app)
+        if problem is not None:
+            return web.Response(status=503, text=problem)
         return web.Response(text="ok")
 
     webapp.router.add_get("/healthz", healthz)
     return webapp
 
 
+HEALTH_TIMEOUT = 3.0
+
+
+async def health_problem(app: App) -> str | None:
+    """None when the database answers ``SELECT 1`` (and Redis a PING, when configured)."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            async with app.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health: database down: %s", type(exc).__name__)
+        return "database unavailable"
+    redis = getattr(app.storage, "redis", None)
+    if redis is not None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                await redis.ping()
+        except Exception as exc:
+            log.warning("health: redis down: %s", type(exc).__name__)
+            return "redis unavailable"
+    return None
+
+
+def allowed_updates(dp: Dispatcher) -> list[str]:
+    """The kinds our handlers use, and my_chat_member: seen by a middleware, not a handler
+    (blocked/unblocked in a private chat, added to a group — bot/middlewares/chat_guard.py)."""
+    return sorted({*dp.resolve_used_update_types(), "my_chat_member"})
+
+
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise ConfigError("configuration error: ZAPIS_BOT_TOKEN is required for this mode")
-    return Bot(
-        settings.bot_token.get_secret_value(),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-    )
+    try:
+        return Bot(
+            settings.bot_token.get_secret_value(),
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    except TokenValidationError:
+        raise ConfigError(
+            "configuration error: ZAPIS_BOT_TOKEN: not a Bot API token (123456:ABC-DEF…)"
+        ) from None
 
 
 async def prepare_app(settings: Settings) -> App:
@@ -134,10 +217,29 @@ async def prepare_app(settings: Settings) -> App:
     from storage.migrate import upgrade
 
     key = resolve_encryption_key(settings)  # no dev key file: ConfigError when unset
+    try:
+        cipher = PersonalDataCipher(key)
+    except ValueError:
+        raise ConfigError(
+            "configuration error: ZAPIS_ENCRYPTION_KEY: not a Fernet key "
+            "(generate one: python -m bot gen-key)"
+        ) from None
     engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
     try:
-        await upgrade(engine, encryption_key=key)
+        async with step("cannot use the database (ZAPIS_DATABASE_URL)"):
+            await upgrade(engine, encryption_key=key)
+            try:
+                await check_encryption_key(engine, cipher)
+            except KeyMismatch:
+                raise StartupError(
+                    "start-up error: ZAPIS_ENCRYPTION_KEY is not the key this database was "
+                    "written with; refusing to start (personal data would be unreadable)"
+                ) from None
         app = build_app(settings, SystemClock(), encryption_key=key, engine=engine)
+        redis = getattr(app.storage, "redis", None)
+        if redis is not None:
+            async with step("cannot reach Redis (ZAPIS_REDIS_URL)"):
+                await redis.ping()
         from bot.sources.wiring import start_sources
 
         await start_sources(app, app.clock.now())  # issue 11: mirror a remote region first
@@ -167,13 +269,14 @@ async def run_polling(settings: Settings) -> int:
     app.attach_bot(bot)
     jobs: RunningJobs | None = None
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
-        await set_commands(app, bot)
+        async with step(TELEGRAM_STEP):
+            await bot.delete_webhook(drop_pending_updates=False)
+            await set_commands(app, bot)
+            me = await bot.get_me()
         jobs = start_scheduler(app, bot)
-        me = await bot.get_me()
         log.info("polling as @%s", me.username)
         dp = app.dispatcher
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        await dp.start_polling(bot, allowed_updates=allowed_updates(dp))
         return 0
     finally:
         if jobs is not None:
@@ -191,17 +294,19 @@ async def run_webhook(settings: Settings) -> int:
     runner: web.AppRunner | None = None
     try:
         dp = app.dispatcher
-        await bot.set_webhook(
-            webhook_url(settings),
-            secret_token=secret,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
-        await set_commands(app, bot)
+        async with step(TELEGRAM_STEP):
+            await bot.set_webhook(
+                webhook_url(settings),
+                secret_token=secret,
+                allowed_updates=allowed_updates(dp),
+            )
+            await set_commands(app, bot)
         jobs = start_scheduler(app, bot)
         runner = web.AppRunner(build_webhook_app(app, bot, secret))
         await runner.setup()
-        site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
-        await site.start()
+        host, port = settings.webhook.host, settings.webhook.port
+        async with step(f"cannot listen on {host}:{port} (ZAPIS_WEBHOOK__HOST, __PORT)"):
+            await web.TCPSite(runner, host, port).start()
         log.info(
             "webhook listening on %s:%s%s",
             settings.webhook.host,

@@ -5,14 +5,17 @@ the claim is durable before anything is sent; (2) load everything the batch
 renders from in a few queries; (3) decide per row whether it still makes
 sense (opt-out, unreachable user, a visit that already began …); (4) render
 under ``with i18n.context(), i18n.use_locale(loc)``; (5) send through the
-rate limiter; (6) mark rows sent in small groups as they go, so a process
-killed mid-batch re-sends at most the rows in flight at the kill (their lease
-runs out and another pass claims them again).
+rate limiter; (6) mark each row right after its send (before its send slot
+is released; sends finishing together share one commit), so a process killed
+mid-batch re-sends at most the rows in flight at the kill — at most
+``concurrency`` — once their lease runs out and another pass claims them.
 
 Telegram's answers: 429 → pause everybody for ``retry_after`` and try the
 same row again (a long pause is not waited out in the job: the row goes back
 to pending at now + retry_after, not counted as an attempt); 403 → the user
-blocked the bot: mark them unreachable and cancel their pending rows; 400 →
+blocked the bot: mark them unreachable, hold their urgent rows (``held``: sent
+again when they come back, see UserRepository.mark_reachable) and cancel the
+rest; a row for a chat id that is not a user's private chat is never sent; 400 →
 failed with the description (a retry would fail the same way); anything else
 → back to pending with exponential backoff, failed after MAX_ATTEMPTS.
 """
@@ -36,6 +39,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 
+from bot.middlewares.retry_after import own_429_policy
 from bot.notify_render import RenderContext, Rendered, Unrenderable, render
 from bot.ratelimit import RateLimiter
 from domain.notifications import (
@@ -73,9 +77,10 @@ class DispatchStats:
     cancelled: int = 0
     retried: int = 0
     throttled: int = 0  # 429 answers received
+    held: int = 0  # urgent, for a user who blocked the bot: sent again on their return
 
     def add(self, other: DispatchStats) -> None:
-        for name in ("claimed", "sent", "failed", "cancelled", "retried", "throttled"):
+        for name in ("claimed", "sent", "failed", "cancelled", "retried", "throttled", "held"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -86,11 +91,18 @@ class _Marks:
     sent: list[int] = field(default_factory=list)
     cancelled: list[tuple[int, str]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    held: list[tuple[int, str]] = field(default_factory=list)
     retry: list[tuple[int, datetime, str, bool]] = field(default_factory=list)
     blocked_users: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.cancelled) + len(self.failed) + len(self.retry)
+        return (
+            len(self.sent)
+            + len(self.cancelled)
+            + len(self.failed)
+            + len(self.held)
+            + len(self.retry)
+        )
 
 
 class Notifier:
@@ -108,7 +120,6 @@ class Notifier:
         worker_id: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         batch_size: int = 500,
-        mark_every: int = 50,
         concurrency: int = 8,
         offer_lead: timedelta = timedelta(minutes=120),
     ) -> None:
@@ -124,7 +135,6 @@ class Notifier:
         self.worker_id = worker_id or default_worker_id()
         self.lease = lease
         self.batch_size = batch_size
-        self.mark_every = mark_every
         self.concurrency = concurrency
 
     # ------------------------------------------------------------------ the job
@@ -162,16 +172,18 @@ class Notifier:
         async def one(row: OutboxRow, rendered: Rendered) -> None:
             async with sem:
                 await self._send(row, rendered, now, marks, stats)
-            if len(marks) >= self.mark_every:
+                # Marked before the send slot is released, so a crash re-sends at most
+                # the rows in flight. Sends that finish while a flush runs are marked
+                # together by the next one (group commit): one transaction, not one each.
                 async with lock:
-                    if len(marks) >= self.mark_every:
-                        await self._flush(marks, now, stats)
+                    await self._flush(marks, now, stats)
 
-        if self.concurrency <= 1:
-            for row, rendered in to_send:
-                await one(row, rendered)
-        else:
-            await asyncio.gather(*(one(r, t) for r, t in to_send))
+        with own_429_policy():  # the session-level retry stays out of the notifier's way
+            if self.concurrency <= 1:
+                for row, rendered in to_send:
+                    await one(row, rendered)
+            else:
+                await asyncio.gather(*(one(r, t) for r, t in to_send))
         await self._flush(marks, now, stats)
         return stats
 
@@ -231,11 +243,17 @@ class Notifier:
         marks: _Marks,
     ) -> Rendered | None:
         """None when the row is not to be sent now (its outcome is recorded in ``marks``)."""
+        if row.user_id <= 0:  # a group, supergroup or channel id: never anything personal
+            marks.cancelled.append((row.id, "not a private chat"))
+            return None
         if recipient is None or recipient.status != "active":
             marks.cancelled.append((row.id, "no such user"))
             return None
         if recipient.unreachable:
-            marks.cancelled.append((row.id, "user unreachable"))
+            if row.urgent:  # sent when the user comes back (UserRepository.mark_reachable)
+                marks.held.append((row.id, "user unreachable"))
+            else:
+                marks.cancelled.append((row.id, "user unreachable"))
             return None
         if row.kind in OPTIONAL_KINDS and row.kind in recipient.optout:
             marks.cancelled.append((row.id, "opted out"))
@@ -301,7 +319,8 @@ class Notifier:
                     return
                 continue  # the limiter waits out the pause
             except TelegramForbiddenError as exc:
-                marks.failed.append((row.id, f"403: {exc.message}"))
+                outcome = marks.held if row.urgent else marks.failed
+                outcome.append((row.id, f"403: {exc.message}"))
                 marks.blocked_users.add(row.user_id)
                 return
             except TelegramBadRequest as exc:
@@ -338,25 +357,29 @@ class Notifier:
         if not len(marks) and not marks.blocked_users:
             return
         sent, cancelled, failed, retry = marks.sent, marks.cancelled, marks.failed, marks.retry
-        blocked = marks.blocked_users
+        blocked, held = marks.blocked_users, marks.held
         marks.sent, marks.cancelled, marks.failed, marks.retry = [], [], [], []
-        marks.blocked_users = set()
+        marks.blocked_users, marks.held = set(), []
         async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(sent, now)
             for row_id, reason in cancelled:
                 await uow.outbox.mark_cancelled(row_id, reason)
             for row_id, reason in failed:
                 await uow.outbox.mark_failed(row_id, reason)
+            for row_id, reason in held:
+                await uow.outbox.mark_held(row_id, reason)
             for row_id, due, reason, counts in retry:
                 await uow.outbox.reschedule_retry(row_id, due, reason, count_attempt=counts)
             for user_id in blocked:
                 await uow.outbox.mark_user_unreachable(user_id)
+                await uow.outbox.hold_urgent_for_user(user_id, "user blocked the bot")
                 await uow.outbox.cancel_for_user(user_id, "user blocked the bot")
             await uow.commit()
         stats.sent += len(sent)
         stats.cancelled += len(cancelled)
         stats.failed += len(failed)
         stats.retried += len(retry)
+        stats.held += len(held)
 
 
 async def _alternatives(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import UTC, datetime
 
 from bot.settings import load_settings, require
+from bot.startup import step
+
+DATABASE_STEP = "cannot use the database (ZAPIS_DATABASE_URL)"
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -15,14 +19,18 @@ async def run(args: argparse.Namespace) -> int:
         return await run_console(args)
 
     settings = load_settings()
+    logging.getLogger().setLevel(settings.log_level)  # ZAPIS_LOG_LEVEL
     if args.command == "migrate":
         from storage.db import create_engine
         from storage.migrate import upgrade
 
         engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
         key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
-        await upgrade(engine, encryption_key=key)
-        await engine.dispose()
+        try:
+            async with step(DATABASE_STEP):
+                await upgrade(engine, encryption_key=key)
+        finally:
+            await engine.dispose()
         print("migrations applied")
         return 0
     if args.command == "seed-demo":
@@ -32,7 +40,12 @@ async def run(args: argparse.Namespace) -> int:
 
         engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
         key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
-        await upgrade(engine, encryption_key=key)
+        try:
+            async with step(DATABASE_STEP):
+                await upgrade(engine, encryption_key=key)
+        except BaseException:
+            await engine.dispose()
+            raise
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)

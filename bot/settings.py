@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///data/zapis.sqlite3"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class StaffMember(BaseModel):
@@ -94,6 +95,14 @@ class Settings(BaseSettings):
     sources: dict[str, Literal["local", "gorzdrav"]] = Field(default_factory=dict)
     gorzdrav: GorzdravSettings = Field(default_factory=GorzdravSettings)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @field_validator("default_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -123,7 +132,11 @@ class Settings(BaseSettings):
         return sorted(set(value), reverse=True)
 
 
-class ConfigError(Exception):
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator (no traceback)."""
+
+
+class ConfigError(StartupError):
     """A setting is missing or malformed; the message is one line naming it."""
 
 

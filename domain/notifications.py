@@ -45,6 +45,7 @@ class State:
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"  # urgent, for a user who blocked the bot: sent again when they return
 
 
 @dataclass(frozen=True, slots=True)

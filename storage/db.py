@@ -78,7 +78,11 @@ def create_engine(
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=20)
+    # pre_ping: a pooled connection PostgreSQL has dropped (restart, failover, idle
+    # timeout) is replaced before use, so the first update after that does not fail.
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

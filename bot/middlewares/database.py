@@ -34,7 +34,14 @@ class DatabaseMiddleware(BaseMiddleware):
             if "raw_state" in data:  # the FSM middleware has just read this user's row
                 adopt_outer_read(data["raw_state"])
             data["uow"] = uow
-            data["user"] = await uow.users.get(tg_user.id) if tg_user else None
+            user = await uow.users.get(tg_user.id) if tg_user else None
+            if user is not None and user.unreachable and tg_user is not None:
+                # Any update from them means they can hear us again (and what was held
+                # for them goes out); committed now, whatever the handler does next.
+                await uow.users.mark_reachable(tg_user.id, data["clock"].now())
+                await uow.commit()
+                user = await uow.users.get(tg_user.id)
+            data["user"] = user
             data["staff"] = self.settings.staff.get(tg_user.id) if tg_user else None
             result = await handler(event, data)
             await uow.commit()

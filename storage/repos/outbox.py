@@ -74,6 +74,27 @@ class OutboxRepository(Repository):
         )
         return int(result.rowcount)
 
+    async def hold_urgent_for_user(self, user_id: int, reason: str) -> int:
+        """Urgent notices of a user who blocked the bot wait (``held``) for their return
+        (UserRepository.mark_reachable puts them back); the rest is cancelled by the caller."""
+        result = await self.conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.state == State.PENDING,
+                outbox.c.user_id == user_id,
+                outbox.c.urgent.is_(True),
+            )
+            .values(state=State.HELD, last_error=reason, claimed_by=None, claimed_until=None)
+        )
+        return int(result.rowcount)
+
+    async def mark_held(self, row_id: int, reason: str) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
+            .values(state=State.HELD, last_error=reason[:500], claimed_until=None)
+        )
+
     async def cancel_by_key_prefix(self, prefix: str, reason: str) -> int:
         result = await self.conn.execute(
             update(outbox)

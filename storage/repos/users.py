@@ -13,11 +13,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 
 from domain.accounts import RegisterCheck
 from domain.errors import Duplicate, NotFound
 from domain.models import AccountLevel, Patient, Sex, User
+from domain.notifications import State
 from storage.repos.base import Repository, from_db_opt, to_db
 from storage.schema import (
     appointment_events,
@@ -93,6 +94,33 @@ class UserRepository(Repository):
 
     async def set_level(self, user_id: int, level: AccountLevel) -> None:
         await self._update_user(user_id, level=level.value)
+
+    # --- reachability (403 / my_chat_member) -------------------------------
+
+    async def mark_unreachable(self, user_id: int) -> None:
+        """The user blocked the bot; no such user yet is fine (nothing to mark)."""
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(unreachable=True))
+
+    async def mark_reachable(self, user_id: int, now: datetime) -> int:
+        """The user is back (any update, or an unblock): clear the mark and put the
+        notices held while they were unreachable back in the queue, due now.
+        Returns how many held notices were re-queued."""
+        await self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.unreachable.is_(True))
+            .values(unreachable=False)
+        )
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.user_id == user_id, outbox.c.state == State.HELD)
+            .values(
+                state=State.PENDING,
+                due_at=case((outbox.c.due_at < to_db(now), to_db(now)), else_=outbox.c.due_at),
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        return int(result.rowcount)
 
     # --- patients ----------------------------------------------------------
 

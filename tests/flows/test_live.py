@@ -124,6 +124,8 @@ async def test_webhook_serves_and_checks_the_secret(
     assert hooks[0].url == "https://bot.example.org/tg"
     assert hooks[0].secret_token == SECRET
     assert "message" in (hooks[0].allowed_updates or [])
+    # Blocked/unblocked and "added to a group" arrive only when asked for (issue 7.1, 7.12).
+    assert "my_chat_member" in (hooks[0].allowed_updates or [])
 
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:

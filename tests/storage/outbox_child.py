@@ -27,6 +27,7 @@ from storage.uow import UnitOfWorkFactory
 from tests.conftest import TEST_KEY
 
 LEASE_SECONDS = 2.0
+CONCURRENCY = 4  # the durability test checks at most this many rows go out twice
 
 
 async def main(db_url: str, api_url: str, token: str, worker: str, go_file: str = "") -> None:
@@ -46,8 +47,7 @@ async def main(db_url: str, api_url: str, token: str, worker: str, go_file: str 
         worker_id=worker,
         lease=timedelta(seconds=LEASE_SECONDS),
         batch_size=200,
-        mark_every=20,
-        concurrency=4,
+        concurrency=CONCURRENCY,
     )
     try:
         while True:

@@ -39,6 +39,7 @@ from tests.conftest import (
     requires_pg,
 )
 from tests.notify_world import bulk_booked, make_world
+from tests.storage.outbox_child import CONCURRENCY
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = re.compile(r"A-(\d+)")
@@ -115,6 +116,9 @@ async def test_sigkill_mid_batch_then_restart_sends_every_row(tmp_path: Path) ->
     # Only rows in flight at the kill (delivered, not yet marked sent) may go out again.
     repeated = {n for n, c in counts.items() if c > 1}
     assert repeated == in_flight
+    # Each row is marked before its send slot is released: at most the child's
+    # concurrency (4) can be delivered and unmarked at the kill, never a batch.
+    assert len(in_flight) <= CONCURRENCY
     assert max(counts.values()) <= 2
     engine = await make_sqlite_engine(tmp_path)  # same file: already migrated
     async with UnitOfWorkFactory(engine, PersonalDataCipher(TEST_KEY))() as uow:
