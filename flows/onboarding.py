@@ -18,7 +18,6 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import CommandStart, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -40,6 +39,7 @@ from domain.validators import (
 from flows.ui import keyboards as kb
 from flows.ui import profile_text as pt
 from flows.ui.menu import main_menu
+from flows.ui.safe_callback import SafeCallback
 from storage.crypto import PersonalDataCipher
 from storage.uow import SqlUnitOfWork
 
@@ -56,11 +56,11 @@ class Onboarding(StatesGroup):
     email = State()
 
 
-class LangCb(CallbackData, prefix="ob-l"):
+class LangCb(SafeCallback, prefix="ob-l"):
     code: str
 
 
-class ConsentCb(CallbackData, prefix="ob-c"):
+class ConsentCb(SafeCallback, prefix="ob-c"):
     pass
 
 

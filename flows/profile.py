@@ -13,7 +13,6 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -31,6 +30,7 @@ from flows.onboarding import LANG_LABELS, phone_keyboard, registered, sex_keyboa
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui.safe_callback import SafeCallback
 from flows.waitlist import WlMine
 from storage.uow import SqlUnitOfWork
 
@@ -40,7 +40,7 @@ class ProfileEdit(StatesGroup):
     phone = State()
 
 
-class ProfileCb(CallbackData, prefix="pf"):
+class ProfileCb(SafeCallback, prefix="pf"):
     action: str  # show|edit|lang|setlang|delete|erase
     arg: str = ""
 

@@ -32,6 +32,7 @@ from flows.booking_common import refusal_text, show, stale
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_short_day, fmt_time, local
+from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository, StaffVisit
 
 if TYPE_CHECKING:
@@ -40,29 +41,29 @@ if TYPE_CHECKING:
 MAX_REASON = 300
 
 
-class StMenu(CallbackData, prefix="sm"):
+class StMenu(SafeCallback, prefix="sm"):
     to: str  # cancel|mark|home
 
 
-class StDoc(CallbackData, prefix="sd"):
+class StDoc(SafeCallback, prefix="sd"):
     d: int
 
 
-class StDay(CallbackData, prefix="sy"):
+class StDay(SafeCallback, prefix="sy"):
     d: int
     day: int  # YYYYMMDD, 0 = all upcoming days
 
 
-class StGo(CallbackData, prefix="sg"):
+class StGo(SafeCallback, prefix="sg"):
     d: int
     day: int
 
 
-class StVisit(CallbackData, prefix="sv"):
+class StVisit(SafeCallback, prefix="sv"):
     a: int
 
 
-class StMark(CallbackData, prefix="sk"):
+class StMark(SafeCallback, prefix="sk"):
     a: int
     s: str  # c = completed, n = no-show
 

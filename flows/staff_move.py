@@ -28,6 +28,7 @@ from flows import booking_views as views
 from flows.booking_common import policy_from, refusal_text, show, stale
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_when
+from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository
 
 if TYPE_CHECKING:
@@ -36,26 +37,26 @@ if TYPE_CHECKING:
 MAX_REASON = 300
 
 
-class MvList(CallbackData, prefix="sml"):
+class MvList(SafeCallback, prefix="sml"):
     pass
 
 
-class MvPick(CallbackData, prefix="smp"):
+class MvPick(SafeCallback, prefix="smp"):
     a: int
 
 
-class MvDay(CallbackData, prefix="smy"):
+class MvDay(SafeCallback, prefix="smy"):
     a: int
     day: int
     pg: int = 0
 
 
-class MvSlot(CallbackData, prefix="sms"):
+class MvSlot(SafeCallback, prefix="sms"):
     a: int
     t: int
 
 
-class MvGo(CallbackData, prefix="smg"):
+class MvGo(SafeCallback, prefix="smg"):
     a: int
     t: int
 
