@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -20,7 +21,9 @@ def build_router() -> Router:
 
     @router.message(Command("menu"))
     @router.message(F.text == ui.MAIN_MENU_LABEL)
-    async def show_menu(message: Message, user: User | None) -> None:
+    async def show_menu(message: Message, user: User | None, state: FSMContext) -> None:
+        if _registered(user):  # the menu leaves any dialogue (a profile edit, a booking)
+            await state.clear()
         await _send_menu(message, user)
 
     @router.message(F.text.in_(NOT_BUILT))

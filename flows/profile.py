@@ -30,6 +30,7 @@ from flows.onboarding import LANG_LABELS, phone_keyboard, registered, sex_keyboa
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui import reply
 from flows.ui.safe_callback import SafeCallback
 from flows.waitlist import WlMine
 from storage.uow import SqlUnitOfWork
@@ -88,6 +89,21 @@ def menu_labels() -> set[str]:
     return {str(label) for label in labels}
 
 
+def leaving(message: Message) -> bool:
+    """A main-menu button or a command (/menu, /staff …) is not a value: it ends the edit.
+
+    Checked by a handler of its own, registered before the edit's handlers: the
+    state filters of this update still see the old state after ``state.clear()``,
+    so skipping from inside an edit handler fell into the next edit handler.
+    """
+    text = message.text
+    return text is not None and (text in menu_labels() or text.startswith("/"))
+
+
+def staying(message: Message) -> bool:
+    return not leaving(message)
+
+
 async def render_profile(
     uow: SqlUnitOfWork, user_id: int, limits: LimitsSettings | None = None
 ) -> str | None:
@@ -108,9 +124,10 @@ async def render_profile(
 
 def build_router() -> Router:
     router = Router(name="profile")
+    router.callback_query.filter(reply.HAS_MESSAGE)  # see flows.ui.reply
 
     async def show(
-        message: Message,
+        message: reply.ChatMessage,
         uow: SqlUnitOfWork,
         user_id: int,
         prefix: str = "",
@@ -145,10 +162,9 @@ def build_router() -> Router:
         editing = await state.get_state() is not None
         await state.clear()
         await query.answer()
-        assert isinstance(query.message, Message)
         if editing:
-            await query.message.answer(_("Editing cancelled."), reply_markup=menu_ui.main_menu())
-        await show(query.message, uow, query.from_user.id)
+            await reply.of(query).answer(_("Editing cancelled."), reply_markup=menu_ui.main_menu())
+        await show(reply.of(query), uow, query.from_user.id)
 
     @router.callback_query(ProfileCb.filter(F.action == "edit"))
     async def on_edit(
@@ -158,31 +174,32 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
         field = callback_data.arg
         back = kb.inline([kb.back_row(ProfileCb(action="show"))])
         if field == Field.PHONE:
             await state.set_state(ProfileEdit.phone)
-            await query.message.answer(pt.prompt(Field.PHONE), reply_markup=phone_keyboard())
+            await reply.of(query).answer(pt.prompt(Field.PHONE), reply_markup=phone_keyboard())
             return
         await state.set_state(ProfileEdit.value)
         await state.update_data(field=field)
         if field in (Field.SEX, Field.EMAIL):  # these need a reply keyboard of their own
             markup = sex_keyboard() if field == Field.SEX else skip_keyboard()
-            await query.message.answer(pt.prompt(field), reply_markup=markup)
-            await query.message.answer(_("Or go back to the profile:"), reply_markup=back)
+            await reply.of(query).answer(pt.prompt(field), reply_markup=markup)
+            await reply.of(query).answer(_("Or go back to the profile:"), reply_markup=back)
         else:
-            await query.message.answer(pt.prompt(field), reply_markup=back)
+            await reply.of(query).answer(pt.prompt(field), reply_markup=back)
 
-    @router.message(StateFilter(ProfileEdit.value), F.text)
+    @router.message(StateFilter(ProfileEdit), leaving)
+    async def on_leave(message: Message, state: FSMContext) -> None:
+        await state.clear()
+        raise SkipHandler  # the section or command's own handler runs (in a later router)
+
+    @router.message(StateFilter(ProfileEdit.value), F.text, staying)
     async def on_value(
         message: Message, state: FSMContext, uow: SqlUnitOfWork, clock: Clock
     ) -> None:
         assert message.from_user is not None
         text = message.text or ""
-        if text in menu_labels():
-            await state.clear()
-            raise SkipHandler  # a main-menu button leaves the edit; the section handles it
         field = str((await state.get_data()).get("field", ""))
         value: str | None = text
         if field == Field.SEX:
@@ -245,14 +262,11 @@ def build_router() -> Router:
             prefix = _("The account level changed.")
         await show(message, uow, message.from_user.id, prefix)
 
-    @router.message(StateFilter(ProfileEdit.phone))
+    @router.message(StateFilter(ProfileEdit.phone), staying)
     async def on_phone_other(message: Message, state: FSMContext) -> None:
-        if message.text in menu_labels():
-            await state.clear()
-            raise SkipHandler
         await message.answer(pt.error(Field.PHONE, "typed"), reply_markup=phone_keyboard())
 
-    @router.message(StateFilter(ProfileEdit.value))
+    @router.message(StateFilter(ProfileEdit.value), staying)
     async def on_value_other(message: Message, state: FSMContext) -> None:
         field = str((await state.get_data()).get("field", ""))
         await message.answer(pt.not_text(pt.prompt(field)))
@@ -265,8 +279,7 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _("Choose the language / Выберите язык:"),
             reply_markup=kb.inline(
                 [
@@ -293,8 +306,7 @@ def build_router() -> Router:
         await accounts.set_language(uow, query.from_user.id, callback_data.arg, clock.now())
         i18n.current_locale = callback_data.arg
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _("Language changed. Main menu."), reply_markup=menu_ui.main_menu()
         )
 
@@ -313,8 +325,7 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(delete_text(), reply_markup=delete_keyboard())
+        await reply.of(query).answer(delete_text(), reply_markup=delete_keyboard())
 
     @router.callback_query(ProfileCb.filter(F.action == "erase"))
     async def on_erase(
@@ -334,8 +345,7 @@ def build_router() -> Router:
         await accounts.delete_account(uow, query.from_user.id, now, subject)
         await state.clear()
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _(
                 "Your personal data are erased. Goodbye! If you want to use Zapis again, "
                 "send /start."
