@@ -277,7 +277,8 @@ async def on_go(query: CallbackQuery, callback_data: MvGo, state: FSMContext, **
     await state.clear()
     await show(
         query,
-        _("Moved: the new appointment number is {number}. The patient is being notified.").format(
-            number=new.number
-        ),
+        _(
+            "Moved: the new appointment number is {number}. A notice to the patient is queued; "
+            "/staff lists any that Telegram refuses to deliver."
+        ).format(number=new.number),
     )
