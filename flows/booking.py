@@ -198,6 +198,10 @@ async def start(message: Message, state: FSMContext, **data: Any) -> None:
 async def noop(query: CallbackQuery, callback_data: Noop) -> None:
     if callback_data.why == "day":
         await query.answer(_("No free time on this day."))
+    elif callback_data.why == "past":
+        await query.answer(_("This day has passed."))
+    elif callback_data.why == "later":
+        await query.answer(_("This day is not open for booking yet."))
     else:
         await query.answer()
 
