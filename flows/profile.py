@@ -75,20 +75,6 @@ def profile_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def menu_labels() -> set[str]:
-    labels = (
-        menu_ui.BOOK,
-        menu_ui.MY_APPOINTMENTS,
-        menu_ui.HISTORY,
-        menu_ui.FAMILY,
-        menu_ui.DOCUMENTS,
-        menu_ui.SUPPORT,
-        menu_ui.PROFILE,
-        menu_ui.MAIN_MENU_LABEL,
-    )
-    return {str(label) for label in labels}
-
-
 def leaving(message: Message) -> bool:
     """A main-menu button or a command (/menu, /staff …) is not a value: it ends the edit.
 
@@ -96,8 +82,7 @@ def leaving(message: Message) -> bool:
     state filters of this update still see the old state after ``state.clear()``,
     so skipping from inside an edit handler fell into the next edit handler.
     """
-    text = message.text
-    return text is not None and (text in menu_labels() or text.startswith("/"))
+    return menu_ui.is_navigation(message.text)
 
 
 def staying(message: Message) -> bool:

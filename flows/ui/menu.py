@@ -31,3 +31,14 @@ def main_menu() -> ReplyKeyboardMarkup:
 
 
 MAIN_MENU_LABEL = __("Main menu")
+
+
+def labels() -> set[str]:
+    """Every main-menu label in the current language (each one is also a handler's filter)."""
+    items = (BOOK, MY_APPOINTMENTS, HISTORY, FAMILY, DOCUMENTS, SUPPORT, PROFILE, MAIN_MENU_LABEL)
+    return {str(label) for label in items}
+
+
+def is_navigation(text: str | None) -> bool:
+    """A main-menu button or a command: never a dialogue step's answer, it leaves the step."""
+    return text is not None and (text in labels() or text.startswith("/"))
