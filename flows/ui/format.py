@@ -22,6 +22,7 @@ from babel.dates import format_date, format_time, get_timezone_location
 
 from bot.documents import appointment_ics, appointment_pdf
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
+from flows.ui.directory_text import hours_text, qualification_text
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -125,7 +126,7 @@ def clinic_card(clinic: Clinic) -> str:
     if clinic.phone:
         lines.append(f"☎ {clinic.phone}")
     if clinic.hours:
-        lines.append(_("Hours: {hours}").format(hours=clinic.hours))
+        lines.append(_("Hours: {hours}").format(hours=hours_text(clinic.hours)))
     lines.append(_("Rating: {rating}").format(rating=rating_text(clinic.rating or None)))
     return "\n".join(lines)
 
@@ -135,7 +136,7 @@ def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> 
     lines = [f"🩺 {doctor.full_name}"]
     facts = []
     if doctor.qualification:
-        facts.append(doctor.qualification)
+        facts.append(qualification_text(doctor.qualification))
     years = doctor.experience_years
     facts.append(
         ngettext("{years} year of experience", "{years} years of experience", years).format(
