@@ -32,6 +32,7 @@ from flows.booking_common import refusal_text, show, stale
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository, StaffVisit
 
@@ -79,8 +80,9 @@ def build_router() -> Router:
     router.callback_query.register(on_menu, StMenu.filter())
     router.callback_query.register(on_doctor, StDoc.filter())
     router.callback_query.register(on_day, StDay.filter())
-    router.message.register(on_reason, StateFilter(StaffStates.reason), F.text)
-    router.message.register(on_reason_bad, StateFilter(StaffStates.reason))
+    reason = (StateFilter(StaffStates.reason), not_navigation)  # /staff, /menu leave the step
+    router.message.register(on_reason, *reason, F.text)
+    router.message.register(on_reason_bad, *reason)
     router.callback_query.register(on_go, StGo.filter())
     router.callback_query.register(on_visit, StVisit.filter())
     router.callback_query.register(on_mark, StMark.filter())

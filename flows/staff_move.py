@@ -28,6 +28,7 @@ from flows import booking_views as views
 from flows.booking_common import policy_from, refusal_text, show, stale
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_when
+from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository
 
@@ -71,8 +72,9 @@ def build_router() -> Router:
     router.callback_query.register(on_pick, MvPick.filter())
     router.callback_query.register(on_day, MvDay.filter())
     router.callback_query.register(on_slot, MvSlot.filter())
-    router.message.register(on_reason, StateFilter(MoveStates.reason), F.text)
-    router.message.register(on_reason_bad, StateFilter(MoveStates.reason))
+    reason = (StateFilter(MoveStates.reason), not_navigation)  # /staff, /menu leave the step
+    router.message.register(on_reason, *reason, F.text)
+    router.message.register(on_reason_bad, *reason)
     router.callback_query.register(on_go, MvGo.filter())
     return router
 

@@ -38,13 +38,9 @@ HINTS: dict[State, Callable[[], str]] = {
 }
 
 
-def not_navigation(message: Message) -> bool:
-    return not menu_ui.is_navigation(message.text)
-
-
 def build_router() -> Router:
     router = Router(name="step_hints")
-    router.message.register(on_step_message, StateFilter(BookingStates), not_navigation)
+    router.message.register(on_step_message, StateFilter(BookingStates), menu_ui.not_navigation)
     return router
 
 

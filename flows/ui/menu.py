@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -42,3 +42,8 @@ def labels() -> set[str]:
 def is_navigation(text: str | None) -> bool:
     """A main-menu button or a command: never a dialogue step's answer, it leaves the step."""
     return text is not None and (text in labels() or text.startswith("/"))
+
+
+def not_navigation(message: Message) -> bool:
+    """Filter of a step's answer handlers: menu buttons and commands pass on to their own."""
+    return not is_navigation(message.text)

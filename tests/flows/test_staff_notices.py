@@ -68,3 +68,13 @@ async def _refused_notice_is_listed(world: ConsoleWorld) -> None:
     # another clinic's registrar does not see it
     await world.run("@9002\n/staff")
     assert "A-0000001" not in world.last_text(9002)
+
+
+async def test_menu_command_leaves_the_staff_reason_step(world: ConsoleWorld) -> None:
+    """Regression: «/menu» typed at the reason step became the cancellation reason."""
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
+    await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\n/menu")
+    assert "Причина: /menu" not in world.last_text(9001)
+    await world.run("врач заболел")  # no longer an answer to the reason step
+    assert "Причина:" not in world.last_text(9001)
+    assert await appointments(world) == {"A-0000001": "pending"}
