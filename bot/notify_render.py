@@ -4,10 +4,15 @@ Runs inside ``with i18n.context(), i18n.use_locale(loc)`` (the notifier sets
 it), so ``_()`` and Babel dates speak the recipient's language; times are the
 clinic's wall clock. Everything is read from ids at send time: a reminder
 shows the appointment as it is now, not as it was when it was planned.
+
+The notifier sends with the bot's default parse mode (HTML): every name,
+address, reason and note goes through ``esc`` — an unescaped «врач < 1
+ставки» made Telegram refuse the clinic's cancellation notice.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -19,7 +24,7 @@ from domain.models import AppointmentStatus
 from domain.notifications import Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
 from flows.ui.files import VisitFile, visit_ics
-from flows.ui.format import clip, fmt_day, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.format import clip_html, esc, fmt_day, fmt_short_day, fmt_time, fmt_when, local
 from flows.ui.notify_callbacks import Rebook, RmCome, WlOffer
 from storage.repos.notify_context import VisitInfo
 
@@ -62,13 +67,17 @@ def _when(start: datetime, tz: str, home_tz: str, locale: str) -> str:
 def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
     lines = [
         _("🗓 {when}").format(when=_when(v.start, v.clinic_tz, ctx.home_tz, locale)),
-        _("👩‍⚕️ {specialty} — {doctor}").format(specialty=v.specialty(locale), doctor=v.doctor_name),
-        _("🏥 {clinic}, {address}").format(clinic=v.clinic_name, address=v.clinic_address),
+        _("👩‍⚕️ {specialty} — {doctor}").format(
+            specialty=esc(v.specialty(locale)), doctor=esc(v.doctor_name)
+        ),
+        _("🏥 {clinic}, {address}").format(
+            clinic=esc(v.clinic_name), address=esc(v.clinic_address)
+        ),
     ]
     if v.patient_name and v.patient_relation != "self":
-        lines.append(_("Patient: {name}").format(name=v.patient_name))
+        lines.append(_("Patient: {name}").format(name=esc(v.patient_name)))
     if v.number:
-        lines.append(_("Appointment number: {number}").format(number=v.number))
+        lines.append(_("Appointment number: {number}").format(number=esc(v.number)))
     return lines
 
 
@@ -90,7 +99,7 @@ def _calendar(v: VisitInfo, ctx: RenderContext, locale: str) -> VisitFile | None
         clinic_id=v.clinic_id,
         clinic_name=v.clinic_name,
         address=v.clinic_address,
-        description="\n".join(_visit_lines(v, ctx, locale)),
+        description=html.unescape("\n".join(_visit_lines(v, ctx, locale))),  # a file, not HTML
         stamp=ctx.now,
         cancelled=cancelled,
     )
@@ -98,7 +107,7 @@ def _calendar(v: VisitInfo, ctx: RenderContext, locale: str) -> VisitFile | None
 
 def _prep(v: VisitInfo, locale: str) -> str:
     notes = v.prep(locale)
-    return ("\n\n" + _("Preparation: {notes}").format(notes=notes)) if notes else ""
+    return ("\n\n" + _("Preparation: {notes}").format(notes=esc(notes))) if notes else ""
 
 
 def _appointment(row: OutboxRow, ctx: RenderContext, name: str = "appointment_id") -> VisitInfo:
@@ -119,7 +128,7 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
             + "\n\n"
             + _("We will remind you before the visit. Reminders can be switched off in «Profile».")
         )
-        return Rendered(clip(text))
+        return Rendered(clip_html(text))
     if row.kind == Kind.CANCELLED_BY_CLINIC:
         return _clinic_cancelled(row, ctx, locale)
     if row.kind == Kind.MOVED_BY_CLINIC:
@@ -169,7 +178,7 @@ def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                 ],
             ]
         )
-    return Rendered(clip(text), markup)
+    return Rendered(clip_html(text), markup)
 
 
 def alternative_label(v: VisitInfo) -> str:
@@ -182,7 +191,7 @@ def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Render
     v = _appointment(row, ctx)
     lines = [_("❗ The clinic has cancelled your appointment:"), *_visit_lines(v, ctx, locale)]
     if v.cancel_reason:
-        lines.append(_("Reason: {reason}").format(reason=v.cancel_reason))
+        lines.append(_("Reason: {reason}").format(reason=esc(v.cancel_reason)))
     alternatives = ctx.alternatives.get(row.id, [])
     rows = []
     if alternatives and v.appointment_id is not None:
@@ -200,7 +209,7 @@ def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Render
     else:
         lines += ["", _("No free time nearby right now: book another time via «Book a doctor».")]
     markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-    return Rendered(clip("\n".join(lines)), markup, _calendar(v, ctx, locale))
+    return Rendered(clip_html("\n".join(lines)), markup, _calendar(v, ctx, locale))
 
 
 def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
@@ -214,7 +223,7 @@ def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
     if old is not None:
         lines.append(_("Was: {when}").format(when=fmt_when(old.start, old.clinic_tz, ctx.home_tz)))
         if old.cancel_reason:
-            lines.append(_("Reason: {reason}").format(reason=old.cancel_reason))
+            lines.append(_("Reason: {reason}").format(reason=esc(old.cancel_reason)))
     lines += [
         "",
         _("If the new time does not suit you, cancel or reschedule in «My appointments»."),
@@ -234,7 +243,7 @@ def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                 ]
             ]
         )
-    return Rendered(clip("\n".join(lines)), markup, _calendar(new, ctx, locale))
+    return Rendered(clip_html("\n".join(lines)), markup, _calendar(new, ctx, locale))
 
 
 def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
@@ -261,4 +270,4 @@ def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered
             ]
         ]
     )
-    return Rendered(clip("\n".join(lines) + _prep(v, locale)), markup)
+    return Rendered(clip_html("\n".join(lines) + _prep(v, locale)), markup)

@@ -7,7 +7,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     # Imported here so building the routers is explicit and nothing is created at import time.
-    from flows import appointments, booking, menu, onboarding, profile
+    from flows import appointments, booking, menu, onboarding, profile, step_hints
 
     return [
         onboarding.build_router(),
@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         booking.build_router(),
         appointments.build_router(),
         *_notification_routers(),
+        step_hints.build_router(),  # text typed at a button step: that step's hint
         menu.build_router(),  # catch-all last
     ]
 

@@ -254,25 +254,25 @@ async def on_cancel(
     step = callback_data.step
     warned = (await state.get_data()).get("ap_warned") == appointment.id
     if step == 0 or (step == 2 and late and not warned):
+        # Every confirmation, on both paths, reads «Да, отменить» / «Назад».
         if late:
             text = _(
                 "⚠ The visit is less than 24 hours away. The clinic may not be able to give "
                 "this time to another patient. Do you still want to cancel?"
             )
             confirm = ApCancel(a=appointment.id, step=1)
-            label = _("Yes, cancel")
         else:
             text = _("Cancel this appointment? The time will go back to the schedule.")
             confirm = ApCancel(a=appointment.id, step=2)
-            label = _("Cancel appointment")
-        await show(query, f"{text}\n\n{summary}", inline([[button(label, confirm)], back_row]))
+        confirm_row = [button(_("Yes, cancel"), confirm)]
+        await show(query, f"{text}\n\n{summary}", inline([confirm_row, back_row]))
         return
     if step == 1:
         await state.update_data(ap_warned=appointment.id)
         text = _("Please confirm once more: cancel the appointment № {number}?").format(
             number=appointment.number
         )
-        confirm_row = [button(_("Cancel appointment"), ApCancel(a=appointment.id, step=2))]
+        confirm_row = [button(_("Yes, cancel"), ApCancel(a=appointment.id, step=2))]
         await show(query, text, inline([confirm_row, back_row]))
         return
     try:

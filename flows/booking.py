@@ -216,6 +216,10 @@ async def start(message: Message, state: FSMContext, **data: Any) -> None:
 async def noop(query: CallbackQuery, callback_data: Noop) -> None:
     if callback_data.why == "day":
         await query.answer(_("No free time on this day."))
+    elif callback_data.why == "past":
+        await query.answer(_("This day has passed."))
+    elif callback_data.why == "later":
+        await query.answer(_("This day is not open for booking yet."))
     else:
         await query.answer()
 
@@ -317,27 +321,11 @@ async def on_clinic_page(
     await _show_clinics(query, ctx, state)
 
 
-def _menu_labels() -> set[str]:
-    return {
-        str(label)
-        for label in (
-            menu_ui.BOOK,
-            menu_ui.MY_APPOINTMENTS,
-            menu_ui.HISTORY,
-            menu_ui.FAMILY,
-            menu_ui.DOCUMENTS,
-            menu_ui.SUPPORT,
-            menu_ui.PROFILE,
-            menu_ui.MAIN_MENU_LABEL,
-        )
-    }
-
-
 async def on_search(message: Message, state: FSMContext, **data: Any) -> None:
     """Text typed at the clinic step searches names and addresses; menu buttons pass through."""
     text = (message.text or "").strip()
     ctx = await _ctx(data)
-    if ctx is None or not text or text.startswith("/") or text in _menu_labels():
+    if ctx is None or not text or menu_ui.is_navigation(text):
         raise SkipHandler()
     await state.update_data(bk_q=text[:64], bk_cp=0)
     await _show_clinics(message, ctx, state)

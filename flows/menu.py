@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain.models import AccountLevel, User
+from flows.onboarding import Onboarding
 from flows.ui import menu as ui
 
 # Sections of SPEC §11 whose flows are not built yet: they say so plainly
@@ -20,7 +22,10 @@ def build_router() -> Router:
 
     @router.message(Command("menu"))
     @router.message(F.text == ui.MAIN_MENU_LABEL)
-    async def show_menu(message: Message, user: User | None) -> None:
+    async def show_menu(message: Message, user: User | None, state: FSMContext) -> None:
+        current = await state.get_state()
+        if current is not None and current not in Onboarding.__all_states_names__:
+            await state.clear()  # the menu leaves any dialogue but an unfinished registration
         await _send_menu(message, user)
 
     @router.message(F.text.in_(NOT_BUILT))

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -19,7 +18,8 @@ from bot.settings import LimitsSettings
 from domain.models import User
 from domain.notifications import OPTIONAL_KINDS, Kind
 from flows.booking_common import Event, show, stale
-from flows.ui.keyboards import button, inline
+from flows.ui.keyboards import back_row, button, inline
+from flows.ui.safe_callback import SafeCallback
 from storage.repos.notify_prefs import NotifyPrefsRepository
 
 if TYPE_CHECKING:
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 CODES = {"r": Kind.REMINDER, "w": Kind.WAITLIST_OFFER, "b": Kind.BOOKED}
 
 
-class NsOpen(CallbackData, prefix="ns"):
+class NsOpen(SafeCallback, prefix="ns"):
     pass
 
 
-class NsToggle(CallbackData, prefix="nt"):
+class NsToggle(SafeCallback, prefix="nt"):
     k: str  # r|w|b
 
 
@@ -90,6 +90,9 @@ async def _screen(event: Event, uow: SqlUnitOfWork, user: User, limits: LimitsSe
         "",
         no_show_text(fresh.no_show_count if fresh else user.no_show_count, limits),
     ]
+    from flows.profile import ProfileCb  # the profile opens this screen: imported late
+
+    rows.append(back_row(ProfileCb(action="show")))  # «Назад» to the profile
     await show(event, "\n".join(lines), inline(rows))
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import CommandStart, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -40,7 +39,9 @@ from domain.validators import (
 )
 from flows.ui import keyboards as kb
 from flows.ui import profile_text as pt
+from flows.ui import reply
 from flows.ui.menu import main_menu
+from flows.ui.safe_callback import SafeCallback
 from storage.crypto import PersonalDataCipher
 from storage.uow import SqlUnitOfWork
 
@@ -57,11 +58,11 @@ class Onboarding(StatesGroup):
     email = State()
 
 
-class LangCb(CallbackData, prefix="ob-l"):
+class LangCb(SafeCallback, prefix="ob-l"):
     code: str
 
 
-class ConsentCb(CallbackData, prefix="ob-c"):
+class ConsentCb(SafeCallback, prefix="ob-c"):
     pass
 
 
@@ -129,7 +130,7 @@ STEP_FIELD = {
 }
 
 
-async def ask(message: Message, state: FSMContext, step: State, prefix: str = "") -> None:
+async def ask(message: reply.ChatMessage, state: FSMContext, step: State, prefix: str = "") -> None:
     """Move to ``step`` (or stay) and send its question with the right keyboard."""
     await state.set_state(step)
     text, markup = step_prompt(step.state)
@@ -163,6 +164,7 @@ def registered(user: User | None) -> bool:
 
 def build_router() -> Router:
     router = Router(name="onboarding")
+    router.callback_query.filter(reply.HAS_MESSAGE)  # see flows.ui.reply
     steps = StateFilter(Onboarding)
 
     @router.message(CommandStart())
@@ -206,8 +208,7 @@ def build_router() -> Router:
         await accounts.set_language(uow, query.from_user.id, callback_data.code, clock.now())
         i18n.current_locale = callback_data.code
         await query.answer()
-        assert isinstance(query.message, Message)
-        await ask(query.message, state, Onboarding.consent)
+        await ask(reply.of(query), state, Onboarding.consent)
 
     @router.callback_query(ConsentCb.filter(), StateFilter(Onboarding.consent))
     async def on_consent(
@@ -215,8 +216,7 @@ def build_router() -> Router:
     ) -> None:
         await accounts.give_consent(uow, query.from_user.id, clock.now())
         await query.answer()
-        assert isinstance(query.message, Message)
-        await ask(query.message, state, Onboarding.phone, _("Thank you."))
+        await ask(reply.of(query), state, Onboarding.phone, _("Thank you."))
 
     @router.message(StateFilter(Onboarding.phone), F.contact)
     async def on_contact(

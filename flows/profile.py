@@ -13,7 +13,6 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -39,7 +38,9 @@ from flows.onboarding import (
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui import reply
 from flows.ui.remote_text import remote_refusal_text
+from flows.ui.safe_callback import SafeCallback
 from flows.waitlist import WlMine
 from storage.uow import SqlUnitOfWork
 
@@ -49,7 +50,7 @@ class ProfileEdit(StatesGroup):
     phone = State()
 
 
-class ProfileCb(CallbackData, prefix="pf"):
+class ProfileCb(SafeCallback, prefix="pf"):
     action: str  # show|edit|lang|setlang|delete|erase
     arg: str = ""
 
@@ -83,18 +84,18 @@ def profile_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def menu_labels() -> set[str]:
-    labels = (
-        menu_ui.BOOK,
-        menu_ui.MY_APPOINTMENTS,
-        menu_ui.HISTORY,
-        menu_ui.FAMILY,
-        menu_ui.DOCUMENTS,
-        menu_ui.SUPPORT,
-        menu_ui.PROFILE,
-        menu_ui.MAIN_MENU_LABEL,
-    )
-    return {str(label) for label in labels}
+def leaving(message: Message) -> bool:
+    """A main-menu button or a command (/menu, /staff …) is not a value: it ends the edit.
+
+    Checked by a handler of its own, registered before the edit's handlers: the
+    state filters of this update still see the old state after ``state.clear()``,
+    so skipping from inside an edit handler fell into the next edit handler.
+    """
+    return menu_ui.is_navigation(message.text)
+
+
+def staying(message: Message) -> bool:
+    return not leaving(message)
 
 
 async def render_profile(
@@ -117,9 +118,10 @@ async def render_profile(
 
 def build_router() -> Router:
     router = Router(name="profile")
+    router.callback_query.filter(reply.HAS_MESSAGE)  # see flows.ui.reply
 
     async def show(
-        message: Message,
+        message: reply.ChatMessage,
         uow: SqlUnitOfWork,
         user_id: int,
         prefix: str = "",
@@ -154,10 +156,9 @@ def build_router() -> Router:
         editing = await state.get_state() is not None
         await state.clear()
         await query.answer()
-        assert isinstance(query.message, Message)
         if editing:
-            await query.message.answer(_("Editing cancelled."), reply_markup=menu_ui.main_menu())
-        await show(query.message, uow, query.from_user.id)
+            await reply.of(query).answer(_("Editing cancelled."), reply_markup=menu_ui.main_menu())
+        await show(reply.of(query), uow, query.from_user.id)
 
     @router.callback_query(ProfileCb.filter(F.action == "edit"))
     async def on_edit(
@@ -167,31 +168,32 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
         field = callback_data.arg
         back = kb.inline([kb.back_row(ProfileCb(action="show"))])
         if field == Field.PHONE:
             await state.set_state(ProfileEdit.phone)
-            await query.message.answer(pt.prompt(Field.PHONE), reply_markup=phone_keyboard())
+            await reply.of(query).answer(pt.prompt(Field.PHONE), reply_markup=phone_keyboard())
             return
         await state.set_state(ProfileEdit.value)
         await state.update_data(field=field)
         if field in (Field.SEX, Field.EMAIL):  # these need a reply keyboard of their own
             markup = sex_keyboard() if field == Field.SEX else skip_keyboard()
-            await query.message.answer(pt.prompt(field), reply_markup=markup)
-            await query.message.answer(_("Or go back to the profile:"), reply_markup=back)
+            await reply.of(query).answer(pt.prompt(field), reply_markup=markup)
+            await reply.of(query).answer(_("Or go back to the profile:"), reply_markup=back)
         else:
-            await query.message.answer(pt.prompt(field), reply_markup=back)
+            await reply.of(query).answer(pt.prompt(field), reply_markup=back)
 
-    @router.message(StateFilter(ProfileEdit.value), F.text)
+    @router.message(StateFilter(ProfileEdit), leaving)
+    async def on_leave(message: Message, state: FSMContext) -> None:
+        await state.clear()
+        raise SkipHandler  # the section or command's own handler runs (in a later router)
+
+    @router.message(StateFilter(ProfileEdit.value), F.text, staying)
     async def on_value(
         message: Message, state: FSMContext, uow: SqlUnitOfWork, clock: Clock
     ) -> None:
         assert message.from_user is not None
         text = message.text or ""
-        if text in menu_labels():
-            await state.clear()
-            raise SkipHandler  # a main-menu button leaves the edit; the section handles it
         field = str((await state.get_data()).get("field", ""))
         value: str | None = text
         if field == Field.SEX:
@@ -254,14 +256,11 @@ def build_router() -> Router:
             prefix = _("The account level changed.")
         await show(message, uow, message.from_user.id, prefix)
 
-    @router.message(StateFilter(ProfileEdit.phone))
+    @router.message(StateFilter(ProfileEdit.phone), staying)
     async def on_phone_other(message: Message, state: FSMContext) -> None:
-        if message.text in menu_labels():
-            await state.clear()
-            raise SkipHandler
         await message.answer(pt.error(Field.PHONE, "typed"), reply_markup=phone_keyboard())
 
-    @router.message(StateFilter(ProfileEdit.value))
+    @router.message(StateFilter(ProfileEdit.value), staying)
     async def on_value_other(message: Message, state: FSMContext) -> None:
         field = str((await state.get_data()).get("field", ""))
         await message.answer(pt.not_text(pt.prompt(field)))
@@ -274,8 +273,7 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _("Choose the language / Выберите язык:"),
             reply_markup=kb.inline(
                 [
@@ -302,8 +300,7 @@ def build_router() -> Router:
         await accounts.set_language(uow, query.from_user.id, callback_data.arg, clock.now())
         i18n.current_locale = callback_data.arg
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _("Language changed. Main menu."), reply_markup=menu_ui.main_menu()
         )
 
@@ -322,8 +319,7 @@ def build_router() -> Router:
             await query.answer(_("This button is out of date."))
             return
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(delete_text(), reply_markup=delete_keyboard())
+        await reply.of(query).answer(delete_text(), reply_markup=delete_keyboard())
 
     @router.callback_query(ProfileCb.filter(F.action == "erase"))
     async def on_erase(
@@ -344,15 +340,13 @@ def build_router() -> Router:
             await booking.cancel_all_for_account(uow, now, query.from_user.id, "")
         except RemoteRefused as exc:  # issue 11: a visit the clinic's registry kept: not erased
             await query.answer()
-            assert isinstance(query.message, Message)
-            await query.message.answer(remote_refusal_text(exc))
+            await reply.of(query).answer(remote_refusal_text(exc))
             return
         await waitlist.leave_all(uow, query.from_user.id)
         await accounts.delete_account(uow, query.from_user.id, now, subject)
         await state.clear()
         await query.answer()
-        assert isinstance(query.message, Message)
-        await query.message.answer(
+        await reply.of(query).answer(
             _(
                 "Your personal data are erased. Goodbye! If you want to use Zapis again, "
                 "send /start."

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -48,9 +49,15 @@ async def _drop_row(query: CallbackQuery) -> None:
         for row in message.reply_markup.inline_keyboard
         if not any(b.callback_data == query.data for b in row)
     ]
-    await message.edit_reply_markup(
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-    )
+    if rows == message.reply_markup.inline_keyboard:
+        return  # already dropped (a second tap on the old message): nothing to edit
+    try:
+        await message.edit_reply_markup(
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+        )
+    except TelegramBadRequest as exc:  # two taps raced: the first one edited it
+        if "not modified" not in str(exc):
+            raise
 
 
 async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> None:
@@ -61,11 +68,18 @@ async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> N
         await stale(query)
         return
     try:
+        before = await booking.get_owned_appointment(uow, user.id, callback_data.a)
+        if before.status is AppointmentStatus.CONFIRMED:  # a second tap: one «thank you» is enough
+            await _already_confirmed(query)
+            return
         appointment = await booking.confirm_attendance(uow, now, user.id, callback_data.a)
     except (NotOwner, NotFound):
         await stale(query)
         return
     except DomainError as exc:
+        if await _confirmed(uow, user.id, callback_data.a):  # the other tap of a double tap
+            await _already_confirmed(query)
+            return
         await query.answer(refusal_text(exc, None, None), show_alert=True)
         return
     await _drop_row(query)
@@ -79,6 +93,17 @@ async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> N
             ),
             parse_mode=None,
         )
+
+
+async def _confirmed(uow: SqlUnitOfWork, user_id: int, appointment_id: int) -> bool:
+    await uow.rollback()
+    current = await booking.get_owned_appointment(uow, user_id, appointment_id)
+    return current.status is AppointmentStatus.CONFIRMED
+
+
+async def _already_confirmed(query: CallbackQuery) -> None:
+    await _drop_row(query)
+    await query.answer(_("Your visit is already confirmed. Thank you!"))
 
 
 async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) -> None:

@@ -34,38 +34,41 @@ from flows import staff_move
 from flows.booking_common import refusal_text, show, stale
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
-from flows.ui.format import fmt_day, fmt_short_day, fmt_time, local
+from flows.ui.format import fmt_day, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.menu import not_navigation
+from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository, StaffVisit
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
 
 MAX_REASON = 300
+FAILED_NOTICES_WINDOW = timedelta(days=7)  # /staff lists failed notices this recent
 
 
-class StMenu(CallbackData, prefix="sm"):
+class StMenu(SafeCallback, prefix="sm"):
     to: str  # cancel|mark|home
 
 
-class StDoc(CallbackData, prefix="sd"):
+class StDoc(SafeCallback, prefix="sd"):
     d: int
 
 
-class StDay(CallbackData, prefix="sy"):
+class StDay(SafeCallback, prefix="sy"):
     d: int
     day: int  # YYYYMMDD, 0 = all upcoming days
 
 
-class StGo(CallbackData, prefix="sg"):
+class StGo(SafeCallback, prefix="sg"):
     d: int
     day: int
 
 
-class StVisit(CallbackData, prefix="sv"):
+class StVisit(SafeCallback, prefix="sv"):
     a: int
 
 
-class StMark(CallbackData, prefix="sk"):
+class StMark(SafeCallback, prefix="sk"):
     a: int
     s: str  # c = completed, n = no-show
 
@@ -80,8 +83,9 @@ def build_router() -> Router:
     router.callback_query.register(on_menu, StMenu.filter())
     router.callback_query.register(on_doctor, StDoc.filter())
     router.callback_query.register(on_day, StDay.filter())
-    router.message.register(on_reason, StateFilter(StaffStates.reason), F.text)
-    router.message.register(on_reason_bad, StateFilter(StaffStates.reason))
+    reason = (StateFilter(StaffStates.reason), not_navigation)  # /staff, /menu leave the step
+    router.message.register(on_reason, *reason, F.text)
+    router.message.register(on_reason_bad, *reason)
     router.callback_query.register(on_go, StGo.filter())
     router.callback_query.register(on_visit, StVisit.filter())
     router.callback_query.register(on_mark, StMark.filter())
@@ -113,7 +117,21 @@ async def on_staff(message: Message, state: FSMContext, **data: Any) -> None:
         await message.answer(_("This command is for clinic staff."))
         return
     await state.clear()
-    await message.answer(_("Clinic staff: what would you like to do?"), reply_markup=_menu_markup())
+    text = _("Clinic staff: what would you like to do?")
+    failed = await _repo(data["uow"]).failed_notices(
+        staff.clinics, data["clock"].now() - FAILED_NOTICES_WINDOW
+    )
+    if failed:
+        tz = data["settings"].default_tz
+        lines = [_("⚠️ Notices Telegram refused to deliver (call these patients):")]
+        lines += [
+            _("№ {number}, {when}: {error}").format(
+                number=n.number, when=fmt_when(n.at, tz, tz), error=n.error
+            )
+            for n in failed
+        ]
+        text = "\n".join(lines) + "\n\n" + text
+    await message.answer(text, reply_markup=_menu_markup(), parse_mode=None)
 
 
 async def on_menu(query: CallbackQuery, callback_data: StMenu, **data: Any) -> None:
@@ -311,7 +329,10 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            _("Cancelled {count} visits. The patients are being notified.").format(count=done)
+            _(
+                "Cancelled {count} visits. Notices to the patients are queued; "
+                "/staff lists any that Telegram refuses to deliver."
+            ).format(count=done)
         )
 
 

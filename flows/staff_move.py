@@ -28,6 +28,8 @@ from flows import booking_views as views
 from flows.booking_common import policy_from, refusal_text, show, stale
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_when
+from flows.ui.menu import not_navigation
+from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository
 
 if TYPE_CHECKING:
@@ -36,26 +38,26 @@ if TYPE_CHECKING:
 MAX_REASON = 300
 
 
-class MvList(CallbackData, prefix="sml"):
+class MvList(SafeCallback, prefix="sml"):
     pass
 
 
-class MvPick(CallbackData, prefix="smp"):
+class MvPick(SafeCallback, prefix="smp"):
     a: int
 
 
-class MvDay(CallbackData, prefix="smy"):
+class MvDay(SafeCallback, prefix="smy"):
     a: int
     day: int
     pg: int = 0
 
 
-class MvSlot(CallbackData, prefix="sms"):
+class MvSlot(SafeCallback, prefix="sms"):
     a: int
     t: int
 
 
-class MvGo(CallbackData, prefix="smg"):
+class MvGo(SafeCallback, prefix="smg"):
     a: int
     t: int
 
@@ -70,8 +72,9 @@ def build_router() -> Router:
     router.callback_query.register(on_pick, MvPick.filter())
     router.callback_query.register(on_day, MvDay.filter())
     router.callback_query.register(on_slot, MvSlot.filter())
-    router.message.register(on_reason, StateFilter(MoveStates.reason), F.text)
-    router.message.register(on_reason_bad, StateFilter(MoveStates.reason))
+    reason = (StateFilter(MoveStates.reason), not_navigation)  # /staff, /menu leave the step
+    router.message.register(on_reason, *reason, F.text)
+    router.message.register(on_reason_bad, *reason)
     router.callback_query.register(on_go, MvGo.filter())
     return router
 
@@ -276,7 +279,8 @@ async def on_go(query: CallbackQuery, callback_data: MvGo, state: FSMContext, **
     await state.clear()
     await show(
         query,
-        _("Moved: the new appointment number is {number}. The patient is being notified.").format(
-            number=new.number
-        ),
+        _(
+            "Moved: the new appointment number is {number}. A notice to the patient is queued; "
+            "/staff lists any that Telegram refuses to deliver."
+        ).format(number=new.number),
     )

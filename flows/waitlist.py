@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -36,6 +35,7 @@ from flows.booking_common import (
 from flows.ui.format import current_locale, details_text, fmt_short_day, local
 from flows.ui.keyboards import button, inline
 from flows.ui.notify_callbacks import WlOffer
+from flows.ui.safe_callback import SafeCallback
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 TOD_CODES = {"a": "any", "m": "morning", "d": "day", "e": "evening"}
 
 
-class WlRange(CallbackData, prefix="wr"):
+class WlRange(SafeCallback, prefix="wr"):
     """Step 1 → 2: p patient, s specialty, c clinic, d doctor (0 = any), n days."""
 
     p: int
@@ -53,7 +53,7 @@ class WlRange(CallbackData, prefix="wr"):
     n: int
 
 
-class WlJoin(CallbackData, prefix="wj"):
+class WlJoin(SafeCallback, prefix="wj"):
     p: int
     s: int
     c: int
@@ -62,7 +62,7 @@ class WlJoin(CallbackData, prefix="wj"):
     tod: str  # a|m|d|e
 
 
-class WlAsk(CallbackData, prefix="wa"):
+class WlAsk(SafeCallback, prefix="wa"):
     """Back to step 1 with another doctor choice (d = 0: any doctor of the clinic)."""
 
     p: int
@@ -71,11 +71,11 @@ class WlAsk(CallbackData, prefix="wa"):
     d: int
 
 
-class WlMine(CallbackData, prefix="wm"):
+class WlMine(SafeCallback, prefix="wm"):
     pass
 
 
-class WlLeave(CallbackData, prefix="wx"):
+class WlLeave(SafeCallback, prefix="wx"):
     e: int
 
 

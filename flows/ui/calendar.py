@@ -1,9 +1,11 @@
 """A two-week calendar keyboard: days with free time are buttons, the others only explain.
 
-Rows of seven start at the first day shown (today in the clinic's zone), with
-a header row of weekday names for those columns, so no padding buttons are
-needed. Within a window shorter than four weeks the day number alone is
-unambiguous; the message text names the month(s).
+Week rows run Monday to Sunday under a header of weekday names, as in every
+calendar (rows that began on today's weekday read as misaligned weeks). The
+days of the first week before today and of the last week after the window
+are shown disabled: pressing one only explains. Within a window shorter than
+four weeks the day number alone is unambiguous; the message text names the
+month(s).
 """
 
 from __future__ import annotations
@@ -37,24 +39,30 @@ def calendar_rows(
     make: Callable[[date], CallbackData],
     locale: str,
 ) -> list[list[InlineKeyboardButton]]:
-    """Weekday header + one button per day, seven a row."""
+    """Weekday header (Mon–Sun) + one button per day of the weeks that hold ``days``."""
     free_set = set(free)
     rows: list[list[InlineKeyboardButton]] = []
     if not days:
         return rows
-    rows.append(
-        [
-            button(format_date(d, "EEEEEE", locale=locale), Noop(why="wd"))
-            for d in days[: min(7, len(days))]
-        ]
-    )
-    for start in range(0, len(days), 7):
-        row = []
-        for d in days[start : start + 7]:
-            is_free = d in free_set
-            row.append(button(day_label(d, is_free), make(d) if is_free else Noop(why="day")))
-        rows.append(row)
+    first = days[0] - timedelta(days=days[0].weekday())  # Monday of the first week
+    last = days[-1] + timedelta(days=6 - days[-1].weekday())  # Sunday of the last week
+    grid = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    rows.append([button(format_date(d, "EEEEEE", locale=locale), Noop(why="wd")) for d in grid[:7]])
+    for start in range(0, len(grid), 7):
+        rows.append(
+            [_day_button(d, days[0], days[-1], free_set, make) for d in grid[start : start + 7]]
+        )
     return rows
+
+
+def _day_button(
+    d: date, start: date, end: date, free: set[date], make: Callable[[date], CallbackData]
+) -> InlineKeyboardButton:
+    if d < start:
+        return button(f"{BUSY_MARK}{d.day}", Noop(why="past"))
+    if d > end:
+        return button(f"{BUSY_MARK}{d.day}", Noop(why="later"))
+    return button(day_label(d, d in free), make(d) if d in free else Noop(why="day"))
 
 
 def months_caption(days: list[date], locale: str) -> str:

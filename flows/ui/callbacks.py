@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from aiogram.filters.callback_data import CallbackData
+from flows.ui.safe_callback import SafeCallback
 
 
 def day_code(day: date) -> int:
@@ -21,108 +21,108 @@ def day_from_code(code: int) -> date:
     return date(code // 10000, code // 100 % 100, code % 100)
 
 
-class Noop(CallbackData, prefix="nop"):
+class Noop(SafeCallback, prefix="nop"):
     """A button that does nothing but explain (a day without free time, a page counter)."""
 
     why: str  # "day" | "page"
 
 
 # --- booking: one class per step; p = patient id, s = specialty id, c = clinic id, d = doctor id
-class BkPatient(CallbackData, prefix="bp"):
+class BkPatient(SafeCallback, prefix="bp"):
     p: int
 
 
-class BkSpecPage(CallbackData, prefix="bsp"):
+class BkSpecPage(SafeCallback, prefix="bsp"):
     page: int
 
 
-class BkSpec(CallbackData, prefix="bs"):
+class BkSpec(SafeCallback, prefix="bs"):
     s: int
 
 
-class BkClinicPage(CallbackData, prefix="bcp"):
+class BkClinicPage(SafeCallback, prefix="bcp"):
     page: int
 
 
-class BkClinic(CallbackData, prefix="bc"):
+class BkClinic(SafeCallback, prefix="bc"):
     c: int
 
 
-class BkDoctor(CallbackData, prefix="bd"):
+class BkDoctor(SafeCallback, prefix="bd"):
     d: int  # 0 = any doctor, earliest time
 
 
-class BkDay(CallbackData, prefix="by"):
+class BkDay(SafeCallback, prefix="by"):
     d: int  # doctor id
     day: int  # YYYYMMDD (clinic-local)
     pg: int = 0  # page of the day's times
 
 
-class BkSlot(CallbackData, prefix="bt"):
+class BkSlot(SafeCallback, prefix="bt"):
     p: int
     t: int  # slot id
 
 
-class BkConfirm(CallbackData, prefix="bk"):
+class BkConfirm(SafeCallback, prefix="bk"):
     p: int
     t: int
 
 
-class BkBack(CallbackData, prefix="bb"):
+class BkBack(SafeCallback, prefix="bb"):
     to: str  # patient|spec|clinics|clinic|doctors|days|slots
 
 
-class BkJump(CallbackData, prefix="bj"):
+class BkJump(SafeCallback, prefix="bj"):
     """A shortcut to another step: the therapist after a referral refusal, other clinics."""
 
     to: str  # therapist|clinics|doctors|waitlist
 
 
 # --- «Мои записи»: a = appointment id
-class ApList(CallbackData, prefix="al"):
+class ApList(SafeCallback, prefix="al"):
     past: int  # 0 upcoming, 1 past
     page: int
 
 
-class ApOpen(CallbackData, prefix="ao"):
+class ApOpen(SafeCallback, prefix="ao"):
     a: int
 
 
-class ApCancel(CallbackData, prefix="ac"):
+class ApCancel(SafeCallback, prefix="ac"):
     a: int
     step: int  # 0 ask, 1 first confirmation given (late cancels ask again), 2 final
 
 
-class ApFile(CallbackData, prefix="af"):
+class ApFile(SafeCallback, prefix="af"):
     a: int
     kind: str  # ics|pdf
 
 
-class ApMove(CallbackData, prefix="am"):
+class ApMove(SafeCallback, prefix="am"):
     a: int  # start reschedule: the same doctor's calendar
 
 
-class ApMoveOther(CallbackData, prefix="amo"):
+class ApMoveOther(SafeCallback, prefix="amo"):
     a: int  # another doctor of the same specialty (same clinic)
 
 
-class ApMoveDoctor(CallbackData, prefix="amd"):
+class ApMoveDoctor(SafeCallback, prefix="amd"):
     a: int
     d: int
 
 
-class ApMoveDay(CallbackData, prefix="ay"):
+class ApMoveDay(SafeCallback, prefix="ay"):
     a: int
     d: int
     day: int
     pg: int = 0
 
 
-class ApMoveSlot(CallbackData, prefix="at"):
+class ApMoveSlot(SafeCallback, prefix="at"):
     a: int
     t: int
 
 
-class ApMoveConfirm(CallbackData, prefix="ak"):
+class ApMoveConfirm(SafeCallback, prefix="ak"):
     a: int
     t: int

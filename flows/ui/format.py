@@ -11,15 +11,18 @@ ambiguous for a Muscovite booking in Novosibirsk.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.text_decorations import html_decoration
 from babel.dates import format_date, format_time, get_timezone_location
 
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
+from flows.ui.directory_text import hours_text, qualification_text
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -123,7 +126,7 @@ def clinic_card(clinic: Clinic) -> str:
     if clinic.phone:
         lines.append(f"☎ {clinic.phone}")
     if clinic.hours:
-        lines.append(_("Hours: {hours}").format(hours=clinic.hours))
+        lines.append(_("Hours: {hours}").format(hours=hours_text(clinic.hours)))
     lines.append(_("Rating: {rating}").format(rating=rating_text(clinic.rating or None)))
     return "\n".join(lines)
 
@@ -133,7 +136,7 @@ def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> 
     lines = [f"🩺 {doctor.full_name}"]
     facts = []
     if doctor.qualification:
-        facts.append(doctor.qualification)
+        facts.append(qualification_text(doctor.qualification))
     years = doctor.experience_years
     facts.append(
         ngettext("{years} year of experience", "{years} years of experience", years).format(
@@ -230,3 +233,23 @@ def details_text(d: Details, home_tz: str) -> str:
 def clip(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     """Never send more than Telegram takes; a clipped text says so with «…»."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def esc(text: str) -> str:
+    """Typed or directory text (names, reasons, addresses) inside an HTML-parsed message.
+
+    The bot's default parse mode is HTML: an unescaped «врач < 1 ставки» or
+    «</code>» makes Telegram refuse the whole message. Screens sent with
+    ``parse_mode=None`` (booking_common.show) must not use this.
+    """
+    return html_decoration.quote(text)
+
+
+def clip_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """``clip`` for escaped text: never cut an entity such as ``&lt;`` in half."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+
+
+_PARTIAL_ENTITY = re.compile(r"&[#a-zA-Z0-9]*$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -31,3 +31,19 @@ def main_menu() -> ReplyKeyboardMarkup:
 
 
 MAIN_MENU_LABEL = __("Main menu")
+
+
+def labels() -> set[str]:
+    """Every main-menu label in the current language (each one is also a handler's filter)."""
+    items = (BOOK, MY_APPOINTMENTS, HISTORY, FAMILY, DOCUMENTS, SUPPORT, PROFILE, MAIN_MENU_LABEL)
+    return {str(label) for label in items}
+
+
+def is_navigation(text: str | None) -> bool:
+    """A main-menu button or a command: never a dialogue step's answer, it leaves the step."""
+    return text is not None and (text in labels() or text.startswith("/"))
+
+
+def not_navigation(message: Message) -> bool:
+    """Filter of a step's answer handlers: menu buttons and commands pass on to their own."""
+    return not is_navigation(message.text)

@@ -6,23 +6,23 @@ The reminder's «Перенести» / «Отменить» reuse «Мои за
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
+from flows.ui.safe_callback import SafeCallback
 
 
-class RmCome(CallbackData, prefix="rc"):
+class RmCome(SafeCallback, prefix="rc"):
     """«Приду» on the 24 h reminder."""
 
     a: int  # appointment id
 
 
-class Rebook(CallbackData, prefix="rbk"):
+class Rebook(SafeCallback, prefix="rbk"):
     """One tap on an alternative after a clinic cancellation: book slot t instead of a."""
 
     a: int  # the cancelled appointment
     t: int  # the offered slot
 
 
-class WlOffer(CallbackData, prefix="wo"):
+class WlOffer(SafeCallback, prefix="wo"):
     """«Записаться» (go=1) / «Пропустить» (go=0) on a wait-list offer."""
 
     e: int  # wait-list entry

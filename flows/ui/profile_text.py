@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from domain.models import AccountLevel, Patient, Sex, User
 from domain.validators import Field, Reason, mask_policy, mask_snils
+from flows.ui.format import esc
 
 
 def prompt(field: str) -> str:
@@ -182,7 +183,7 @@ def level_line(level: AccountLevel, clinic_name: str | None, to_check: tuple[str
         return _(
             "Account: confirmed — your SNILS, policy, full name, date of birth and sex match "
             "the attachment register; attached clinic: {clinic}."
-        ).format(clinic=clinic_name or "—")
+        ).format(clinic=esc(clinic_name) if clinic_name else "—")
     if to_check:
         # Which field differs, never what the register holds.
         return _(
@@ -202,18 +203,19 @@ def fmt_date(value: date | None) -> str:
 
 
 def profile_card(user: User, patient: Patient, clinic_name: str | None) -> str:
+    """HTML-safe (sent with the default parse mode): typed values are escaped."""
     lines = [
         _("Your profile"),
         "",
-        _("Full name: {name}").format(name=patient.full_name),
+        _("Full name: {name}").format(name=esc(patient.full_name)),
         _("Date of birth: {date}").format(date=fmt_date(patient.birth_date)),
         _("Sex: {sex}").format(sex=sex_label(patient.sex)),
-        _("Phone: {phone}").format(phone=user.phone or "—"),
+        _("Phone: {phone}").format(phone=esc(user.phone or "—")),
         _("SNILS: {snils}").format(snils=mask_snils(patient.snils) if patient.snils else "—"),
         _("OMS policy: {policy}").format(
             policy=mask_policy(patient.policy) if patient.policy else "—"
         ),
-        _("E-mail: {email}").format(email=patient.email or _("not given")),
+        _("E-mail: {email}").format(email=esc(patient.email) if patient.email else _("not given")),
         _("Language: {language}").format(language="English" if user.locale == "en" else "Русский"),
         "",
         level_line(user.level, clinic_name),

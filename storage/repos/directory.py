@@ -20,6 +20,7 @@ Every hot query is one index range scan that stops after the rows it needs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -30,9 +31,7 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     bindparam,
-    case,
     exists,
-    func,
     literal_column,
     select,
     union_all,
@@ -152,16 +151,18 @@ class DirectoryRepository(Repository):
         ]
         for word in search_key(query or "").split():
             conditions.append(clinics.c.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
-        total = (
-            await self.conn.execute(select(func.count()).select_from(clinics).where(*conditions))
-        ).scalar_one()
-        order: list[Any] = [clinics.c.name, clinics.c.id]
-        if attached_clinic_id is not None:
-            order.insert(0, case((clinics.c.id == attached_clinic_id, 0), else_=1))
-        rows = await self.conn.execute(
-            select(clinics).where(*conditions).order_by(*order).offset(offset).limit(limit)
+        # Natural order («№ 3» before «№ 180»), which neither SQLite nor PostgreSQL sorts
+        # portably: the region's matching names (a few hundred at most) are ordered here.
+        names = (
+            await self.conn.execute(select(clinics.c.id, clinics.c.name).where(*conditions))
+        ).all()
+        ordered = sorted(
+            names, key=lambda r: (r.id != attached_clinic_id, natural_key(r.name), r.id)
         )
-        return ClinicPage([_clinic(r) for r in rows], int(total))
+        page_ids = [r.id for r in ordered[offset : offset + limit]]
+        rows = await self.conn.execute(select(clinics).where(clinics.c.id.in_(page_ids)))
+        by_id = {r.id: _clinic(r) for r in rows}
+        return ClinicPage([by_id[i] for i in page_ids if i in by_id], len(names))
 
     # --- doctors and their slots -----------------------------------------------------------
     async def doctors_in_clinic(
@@ -391,6 +392,18 @@ def _doctors_in_clinic_stmt() -> Select[Any]:
         )
         .order_by(doctors.c.surname, doctors.c.name, doctors.c.id)
     )
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Numbers inside a name compare as numbers: «поликлиника № 3» < «поликлиника № 180»."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold().replace("ё", "е"))
+        for part in _NUMBERS.split(text)
+        if part
+    )
+
+
+_NUMBERS = re.compile(r"(\d+)")
 
 
 def _escape_like(word: str) -> str:

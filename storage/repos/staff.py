@@ -6,16 +6,27 @@ another clinic's doctor simply finds nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from domain.notifications import Kind, State
 from storage.repos.base import Repository, from_db, to_db
-from storage.schema import appointments, clinics, doctors
+from storage.schema import appointments, clinics, doctors, outbox
 
 ACTIVE = ("pending", "confirmed")
+
+
+@dataclass(frozen=True, slots=True)
+class FailedNotice:
+    """A clinic's cancellation/move notice that Telegram refused for good."""
+
+    number: str
+    at: datetime  # aware UTC, when it was created
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +102,44 @@ class StaffRepository(Repository):
             )
             for r in rows
         ]
+
+    async def failed_notices(
+        self, clinic_ids: Sequence[int], since: datetime, limit: int = 10
+    ) -> list[FailedNotice]:
+        """Failed clinic cancellation/move notices about visits of these clinics, newest first.
+
+        The registrar is told how many notices were queued, not that patients
+        were notified; this list is how a permanent failure reaches them.
+        """
+        o, a = outbox, appointments
+        rows = (
+            await self.conn.execute(
+                select(o.c.payload, o.c.created_at, o.c.last_error)
+                .where(
+                    o.c.state == State.FAILED,
+                    o.c.kind.in_((Kind.CANCELLED_BY_CLINIC, Kind.MOVED_BY_CLINIC)),
+                    o.c.created_at >= to_db(since),
+                )
+                .order_by(o.c.created_at.desc(), o.c.id.desc())
+                .limit(200)
+            )
+        ).all()
+        wanted: dict[int, tuple[datetime, str]] = {}
+        for payload, created, error in rows:
+            ref = json.loads(payload).get("appointment_id")
+            if isinstance(ref, int) and ref not in wanted:
+                wanted[ref] = (from_db(created), str(error or ""))
+        if not wanted:
+            return []
+        found = await self.conn.execute(
+            select(a.c.id, a.c.number).where(
+                a.c.id.in_(list(wanted)), a.c.clinic_id.in_(list(clinic_ids))
+            )
+        )
+        numbers = {r.id: r.number for r in found}
+        notices = [
+            FailedNotice(number=numbers[ref], at=at, error=error)
+            for ref, (at, error) in wanted.items()
+            if ref in numbers
+        ]
+        return sorted(notices, key=lambda n: n.at, reverse=True)[:limit]

@@ -35,7 +35,7 @@ async def test_cancel_more_than_24h_one_confirmation_frees_slot(world: ConsoleWo
     slot = await _booked_slot(world, "A-0000001")
     await world.run("[Мои записи]\n[~№ A-0000001]\n[Отменить запись]")
     assert "Отменить эту запись?" in world.last_text()
-    await world.run("[Отменить запись]")
+    await world.run("[Да, отменить]")
     assert "Запись № A-0000001 отменена" in world.last_text()
     assert await appointments(world) == {"A-0000001": "cancelled"}
     assert await slot_status(world, slot) == "free"
@@ -57,9 +57,26 @@ async def test_cancel_less_than_24h_needs_a_second_confirmation(world: ConsoleWo
     await world.run("[Да, отменить]")
     assert "Подтвердите ещё раз" in world.last_text()
     assert await appointments(world) == {"A-0000001": "pending"}
-    await world.run("[Отменить запись]")
+    await world.run("[Да, отменить]")
     assert "отменена" in world.last_text()
     assert await appointments(world) == {"A-0000001": "cancelled"}
+
+
+def _labels(world: ConsoleWorld) -> list[str]:
+    return [label for row in world.buttons() for label, _data in row]
+
+
+async def test_cancel_confirmation_labels_match_on_both_paths(world: ConsoleWorld) -> None:
+    """Regression (issue 7, item 9): «Отменить запись» confirmed > 24 h, «Да, отменить» < 24 h."""
+    await world.run(
+        REGISTER_1001 + BOOK_3_DEC_10 + "[Мои записи]\n[~№ A-0000001]\n[Отменить запись]"
+    )
+    early = _labels(world)
+    await world.run("[Назад]\n!clock 2026-12-02T12:00\n[Отменить запись]")
+    late_first = _labels(world)
+    await world.run("[Да, отменить]")
+    late_second = _labels(world)
+    assert early == late_first == late_second == ["Да, отменить", "Назад"]
 
 
 async def test_started_visit_cannot_be_cancelled(world: ConsoleWorld) -> None:

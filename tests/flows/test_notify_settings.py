@@ -95,6 +95,15 @@ async def test_screen_lists_every_kind_and_the_rule(world: ConsoleWorld) -> None
     assert "Пропущенных приёмов (неявок): 0." in screen
 
 
+async def test_screen_has_back_to_the_profile(world: ConsoleWorld) -> None:
+    """Regression (issue 7, item 9): the notification settings had no «Назад»."""
+    await world.run("@1001\n[Профиль]\n[Уведомления]")
+    labels = [label for row in world.buttons(1001) for label, _data in row]
+    assert labels[-1] == "Назад"
+    await world.run("[Назад]")
+    assert "Ваш профиль" in world.last_text(1001)
+
+
 async def test_each_toggle_changes_the_stored_opt_out(world: ConsoleWorld) -> None:
     switched: set[str] = set()
     for kind, label in LABELS.items():

@@ -67,6 +67,15 @@ async def test_24h_reminder_and_i_will_come(world: ConsoleWorld) -> None:
     assert (await appointments(world))["A-0000001"] == "confirmed"
 
 
+async def test_double_tap_on_i_will_come_answers_gracefully(world: ConsoleWorld) -> None:
+    """Regression (issue 7, item 18): a second «Приду» reached the error handler."""
+    transcript = await world.run("@1001\n!callback rc:1")
+    assert "Что-то пошло не так" not in transcript
+    assert "уже подтверждена" in transcript
+    assert "подтверждена. Ждём вас" not in transcript  # no second «thank you» message
+    assert (await appointments(world))["A-0000001"] == "confirmed"
+
+
 async def test_reminder_buttons_enter_the_existing_flows(world: ConsoleWorld) -> None:
     await world.run("@1001\n[Перенести]")
     assert "Выберите" in world.last_text(1001)

@@ -89,7 +89,7 @@ async def test_join_from_the_nothing_free_screen(world: ConsoleWorld) -> None:
 
 
 async def test_freed_slot_goes_to_the_first_subscriber(world: ConsoleWorld) -> None:
-    await world.run("@1001\n[Мои записи]\n[~№ A-0000001]\n[Отменить запись]\n[Отменить запись]")
+    await world.run("@1001\n[Мои записи]\n[~№ A-0000001]\n[Отменить запись]\n[Да, отменить]")
     out = await world.run("!clock +2m")
     assert "<@1002" in out and "<@1003" not in out
     assert "Освободилось время" in world.last_text(1002)

@@ -15,6 +15,7 @@ from domain.directory import DoctorCard
 from storage.crypto import PersonalDataCipher
 from storage.demo import seed_demo
 from storage.repos.base import to_db
+from storage.repos.directory import natural_key
 from storage.schema import holds, slots
 from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
 from tests.conftest import NOW
@@ -59,7 +60,7 @@ async def test_clinics_attached_first_search_and_paging(uow: SqlUnitOfWork) -> N
     page = await d.clinics_for_specialty("msk", therapist, attached_clinic_id=3)
     assert page.total == 4 and page.items[0].id == 3
     rest = [c.name for c in page.items[1:]]
-    assert rest == sorted(rest)
+    assert rest == sorted(rest, key=natural_key)
     first = await d.clinics_for_specialty("msk", therapist, offset=0, limit=3)
     second = await d.clinics_for_specialty("msk", therapist, offset=3, limit=3)
     assert first.total == second.total == 4
@@ -74,6 +75,26 @@ async def test_clinics_attached_first_search_and_paging(uow: SqlUnitOfWork) -> N
     assert [c.kind for c in paed.items] == ["child"]
     uro = await d.clinics_for_specialty("nsk", await _spec(uow, "urologist"))
     assert uro.total == 0 and uro.items == []
+
+
+async def test_clinics_sort_by_number_naturally(uow: SqlUnitOfWork) -> None:
+    """Regression (issue 7, item 9): «№ 180» sorted before «№ 3» (text order)."""
+    therapist = await _spec(uow, "therapist")
+    page = await uow.directory.clinics_for_specialty("msk", therapist)
+    numbers = [c.name.split("№ ")[1].split()[0] for c in page.items]
+    assert numbers == ["3", "12", "45", "180"]
+    attached = await uow.directory.clinics_for_specialty("msk", therapist, attached_clinic_id=2)
+    assert [c.name.split("№ ")[1].split()[0] for c in attached.items] == ["45", "3", "12", "180"]
+    pages = [
+        await uow.directory.clinics_for_specialty("msk", therapist, offset=o, limit=2)
+        for o in (0, 2)
+    ]
+    assert [c.id for p in pages for c in p.items] == [c.id for c in page.items]
+
+
+def test_natural_key() -> None:
+    names = ["№ 180", "№ 3", "№ 12", "Б № 1", "а № 2", "№ 3а"]
+    assert sorted(names, key=natural_key) == ["а № 2", "Б № 1", "№ 3", "№ 3а", "№ 12", "№ 180"]
 
 
 async def test_doctors_in_clinic_with_nearest_slot(uow: SqlUnitOfWork) -> None:

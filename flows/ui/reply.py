@@ -1,0 +1,29 @@
+"""Where to answer a button press: the button's message, even when Telegram calls it inaccessible.
+
+A button on a message older than 48 hours arrives with an InaccessibleMessage
+(date 0): it has no text or keyboard, but it still names the chat and can
+``.answer()`` into it. Handlers that only send a new message take either kind,
+so an old button neither crashes them (the old ``assert isinstance(…,
+Message)`` ran after the work was committed — /delete_me erased the data and
+then told the user «Ваши данные в безопасности») nor is refused.
+
+A press with no message at all is an inline-mode button, which this bot never
+sends: routers that use ``of()`` filter those out with ``HAS_MESSAGE``, so the
+catch-all answers them as stale buttons.
+"""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+
+ChatMessage = Message | InaccessibleMessage
+HAS_MESSAGE = F.message
+
+
+def of(query: CallbackQuery) -> ChatMessage:
+    """The button's message; its router filters with HAS_MESSAGE, so it is never None."""
+    message = query.message
+    if message is None:  # pragma: no cover - excluded by HAS_MESSAGE
+        raise LookupError("a callback query without a message passed HAS_MESSAGE")
+    return message

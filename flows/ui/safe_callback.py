@@ -1,0 +1,44 @@
+"""The base of every CallbackData of ours: numbers are range-checked when a button is unpacked.
+
+A callback's data comes from the client and can be forged. Ids are INTEGER
+columns (PostgreSQL: 2³¹−1 at most), so an id such as 9999999999 reached the
+database and failed there with an overflow, i.e. in the error handler. Here
+every integer field must lie in 0..2³¹−1 and every ``day`` field must be 0 or
+a real ``YYYYMMDD`` date; anything else fails validation, the class's filter
+does not match, and the catch-all answers «Эта кнопка устарела»
+(flows/menu.py). A test checks that every CallbackData in flows derives from
+this class.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Self
+
+from aiogram.filters.callback_data import CallbackData
+from pydantic import model_validator
+
+MAX_INT = 2**31 - 1
+
+
+def _is_day_code(code: int) -> bool:
+    try:
+        date(code // 10000, code // 100 % 100, code % 100)
+    except ValueError:
+        return False
+    return True
+
+
+class SafeCallback(CallbackData, prefix="_"):
+    """Not used itself (its prefix is a placeholder); subclasses give their own prefix."""
+
+    @model_validator(mode="after")
+    def _numbers_in_range(self) -> Self:
+        for name, value in self:
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            if not 0 <= value <= MAX_INT:
+                raise ValueError(f"{name}={value} is out of range")
+            if name == "day" and value and not _is_day_code(value):
+                raise ValueError(f"{name}={value} is not a date")
+        return self

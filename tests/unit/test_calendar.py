@@ -1,0 +1,35 @@
+"""The booking calendar's weeks (issue 7, item 9)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flows.ui.calendar import calendar_rows, window
+from flows.ui.callbacks import BkDay, day_code
+
+
+def _rows(today: date, free: list[date], locale: str = "ru") -> list[list[tuple[str, str]]]:
+    rows = calendar_rows(window(today), free, lambda d: BkDay(d=1, day=day_code(d)), locale)
+    return [[(b.text, str(b.callback_data)) for b in row] for row in rows]
+
+
+def test_calendar_weeks_start_on_monday_with_past_days_disabled() -> None:
+    """Regression: rows began on today's weekday (a Tuesday), so columns were not weekdays."""
+    today = date(2026, 12, 1)  # a Tuesday
+    rows = _rows(today, [date(2026, 12, 3), date(2026, 12, 14)])
+    assert [t for t, _d in rows[0]] == ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
+    assert all(len(row) == 7 for row in rows)
+    week1 = rows[1]
+    assert week1[0] == ("·30", "nop:past")  # Monday 30 Nov is past: disabled
+    assert week1[1] == ("·1", "nop:day")  # today, nothing free
+    assert week1[3] == ("3", "by:1:20261203:0")  # Thursday 3 Dec is bookable
+    last = rows[-1]
+    assert last[0] == ("14", "by:1:20261214:0")  # Monday 14 Dec: last day of the window
+    assert last[1:] == [(f"·{d}", "nop:later") for d in range(15, 21)]
+    assert [t for t, _d in _rows(today, [], "en")[0]] == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+
+
+def test_calendar_on_a_monday_has_no_past_days() -> None:
+    rows = _rows(date(2026, 12, 7), [])
+    assert rows[1][0] == ("·7", "nop:day")
+    assert "nop:past" not in {d for row in rows for _t, d in row}
