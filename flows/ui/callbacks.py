@@ -9,6 +9,7 @@ Days travel as ``YYYYMMDD`` integers (8 digits) to stay short and sortable.
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from flows.ui.safe_callback import SafeCallback
 
@@ -49,7 +50,9 @@ class BkClinic(SafeCallback, prefix="bc"):
 
 
 class BkDoctor(SafeCallback, prefix="bd"):
-    d: int  # 0 = any doctor, earliest time
+    d: int  # 0 = any doctor, earliest time; -(n + 1) = page n of the doctors list
+
+    signed: ClassVar[frozenset[str]] = frozenset({"d"})
 
 
 class BkDay(SafeCallback, prefix="by"):

@@ -13,7 +13,7 @@ this class.
 from __future__ import annotations
 
 from datetime import date
-from typing import Self
+from typing import ClassVar, Self
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import model_validator
@@ -32,12 +32,16 @@ def _is_day_code(code: int) -> bool:
 class SafeCallback(CallbackData, prefix="_"):
     """Not used itself (its prefix is a placeholder); subclasses give their own prefix."""
 
+    # Fields that may be negative (within the same magnitude): BkDoctor.d packs a page as -(n+1).
+    signed: ClassVar[frozenset[str]] = frozenset()
+
     @model_validator(mode="after")
     def _numbers_in_range(self) -> Self:
         for name, value in self:
             if not isinstance(value, int) or isinstance(value, bool):
                 continue
-            if not 0 <= value <= MAX_INT:
+            low = -MAX_INT if name in self.signed else 0
+            if not low <= value <= MAX_INT:
                 raise ValueError(f"{name}={value} is out of range")
             if name == "day" and value and not _is_day_code(value):
                 raise ValueError(f"{name}={value} is not a date")
