@@ -9,7 +9,7 @@ journal is kept after /delete_me, personal data is not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from domain.errors import AccountNotReady, NotOwner, ValidationFailed
@@ -58,6 +58,8 @@ class UsersPort(Protocol):
         self, patient_id: int, *, confirmed: bool, clinic_id: int | None
     ) -> None: ...
     async def register_check(self, patient: Patient) -> RegisterCheck | None: ...
+    async def register_misses(self, snils: str, since: datetime) -> int: ...
+    async def add_register_miss(self, snils: str, now: datetime) -> None: ...
     async def patients_with_snils(self, snils: str) -> list[Patient]: ...
     async def erase(self, user_id: int, now: datetime) -> None: ...
 
@@ -73,6 +75,11 @@ class AccountsUoW(Protocol):
     @property
     def journal(self) -> JournalPort: ...
 
+
+# Register matches that failed on name, birth date or sex, per SNILS, before the
+# register stops answering for that SNILS (see confirm()).
+REGISTER_MISS_LIMIT = 3
+REGISTER_MISS_WINDOW = timedelta(hours=24)
 
 # --- Inputs and results ------------------------------------------------------
 
@@ -114,6 +121,8 @@ class Verification:
     # The register lists this SNILS + policy but these fields differ (the person
     # is told which to check, never the register's values).
     to_check: tuple[str, ...] = ()
+    # Too many mismatches for this SNILS lately: the register was not asked at all.
+    locked: bool = False
 
     @property
     def confirmed(self) -> bool:
@@ -210,9 +219,18 @@ async def confirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification
     if patient is None:
         raise AccountNotReady("profile")
     found = None
+    locked = False
     if patient.snils and patient.policy:
-        found = await uow.users.register_check(patient)
+        # Naming the field that differs would let someone holding a stranger's SNILS and
+        # policy guess the register's birth date or sex one edit at a time (and a right
+        # guess confirms the account): a few mismatches a day per SNILS, then no answer.
+        since = now - REGISTER_MISS_WINDOW
+        locked = await uow.users.register_misses(patient.snils, since) >= REGISTER_MISS_LIMIT
+        if not locked:
+            found = await uow.users.register_check(patient)
     to_check = found.mismatched if found is not None else ()
+    if to_check and patient.snils:
+        await uow.users.add_register_miss(patient.snils, now)
     clinic_id = found.clinic_id if found is not None and not to_check else None
     level = AccountLevel.CONFIRMED if clinic_id is not None else AccountLevel.STANDARD
     await uow.users.set_confirmation(
@@ -227,8 +245,9 @@ async def confirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification
         level=level.value,
         clinic_id=clinic_id,
         to_check=list(to_check),
+        locked=locked,
     )
-    return Verification(level=level, clinic_id=clinic_id, to_check=to_check)
+    return Verification(level=level, clinic_id=clinic_id, to_check=to_check, locked=locked)
 
 
 async def _reconfirm(uow: AccountsUoW, user_id: int, now: datetime) -> Verification:

@@ -333,7 +333,9 @@ def build_router() -> Router:
         await message.answer(
             _("Your account is created.")
             + "\n"
-            + pt.level_line(result.level, clinic.name if clinic else None, result.to_check),
+            + pt.level_line(
+                result.level, clinic.name if clinic else None, result.to_check, result.locked
+            ),
             reply_markup=main_menu(),
         )
 

@@ -385,6 +385,6 @@ def level_change(before: User | None, result: accounts.Verification) -> str:
     lines = []
     if before is not None and before.level != result.level:
         lines.append(_("The account level changed."))
-    if result.to_check:  # which field to check against the register (not its values)
-        lines.append(pt.level_line(result.level, None, result.to_check))
+    if result.to_check or result.locked:  # which field to check (not the register's values)
+        lines.append(pt.level_line(result.level, None, result.to_check, result.locked))
     return "\n".join(lines)

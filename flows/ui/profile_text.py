@@ -178,7 +178,18 @@ def field_label(field: str) -> str:
     return labels.get(field, field)
 
 
-def level_line(level: AccountLevel, clinic_name: str | None, to_check: tuple[str, ...] = ()) -> str:
+def level_line(
+    level: AccountLevel,
+    clinic_name: str | None,
+    to_check: tuple[str, ...] = (),
+    locked: bool = False,
+) -> str:
+    if locked:
+        return _(
+            "Account: standard — these SNILS and policy did not match the attachment register "
+            "several times today, so it is not checked again until tomorrow. If your data are "
+            "right, ask your clinic's registry. You can book appointments meanwhile."
+        )
     if level == AccountLevel.CONFIRMED:
         return _(
             "Account: confirmed — your SNILS, policy, full name, date of birth and sex match "

@@ -10,7 +10,7 @@ is kept (the clinic's appointment records) from the Telegram account.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, insert, select, update
@@ -27,6 +27,7 @@ from storage.schema import (
     certificate_requests,
     documents,
     holds,
+    meta,
     outbox,
     patients,
     tickets,
@@ -288,6 +289,25 @@ class UserRepository(Repository):
             birth_date_ok=row.birth_date_hash == c.tagged_hash("birth", born),
             sex_ok=row.sex_hash == c.tagged_hash("sex", sex),
         )
+
+    # Failed register matches per SNILS (keyed by its lookup hash, never the number),
+    # kept in ``meta`` as a list of ISO instants within the window.
+    def _miss_key(self, snils: str) -> str:
+        return "regmiss:" + (self.cipher.lookup_hash(snils) or "")[:40]
+
+    async def _misses(self, key: str) -> list[datetime]:
+        value = (await self.conn.execute(select(meta.c.value).where(meta.c.key == key))).scalar()
+        return [datetime.fromisoformat(x) for x in json.loads(value)] if value else []
+
+    async def register_misses(self, snils: str, since: datetime) -> int:
+        return sum(1 for at in await self._misses(self._miss_key(snils)) if at >= since)
+
+    async def add_register_miss(self, snils: str, now: datetime) -> None:
+        key = self._miss_key(snils)
+        recent = [at for at in await self._misses(key) if at > now - timedelta(days=1)]
+        value = json.dumps([at.isoformat() for at in [*recent, now]])
+        await self.conn.execute(delete(meta).where(meta.c.key == key))
+        await self.conn.execute(insert(meta).values(key=key, value=value))
 
     # --- /delete_me --------------------------------------------------------
 

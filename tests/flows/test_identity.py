@@ -101,6 +101,37 @@ async def test_one_mismatched_field_is_named_and_fixing_it_confirms(world: Conso
     assert await rows(world, "SELECT level FROM users WHERE id = 1001") == [("standard",)]
 
 
+async def test_register_birth_date_could_be_guessed_one_profile_edit_at_a_time(
+    world: ConsoleWorld,
+) -> None:
+    """With a stranger's SNILS and policy, each edit named the field still wrong and a right
+    guess confirmed the account: after 3 mismatches a day the register no longer answers."""
+    await world.run(
+        START_RU
+        + f"Смирнова Анна Сергеевна\n01.12.2000\n[Женский]\n{SMIRNOVA_SNILS}\n{SMIRNOVA_POLICY}"
+    )
+    await world.run("[Пропустить]")  # miss 1
+    assert "данные: дата рождения" in world.last_text()
+    for day in ("01.09.1990", "02.09.1990"):  # misses 2 and 3
+        await world.run(f"[Профиль]\n[✏️ Дата рождения]\n{day}")
+    await world.run("[Профиль]\n[✏️ Дата рождения]\n03.09.1990")  # the right one, too late
+    text = world.last_text()
+    assert "подтверждённая" not in text and "до завтра" in text
+    assert "дата рождения." not in text
+    assert await rows(world, "SELECT level FROM users WHERE id = 1001") == [("standard",)]
+    # the lock is per SNILS: erasing and registering again does not reset it
+    await world.run("/delete_me\n[Удалить данные]")
+    await world.run(
+        START_RU
+        + f"Смирнова Анна Сергеевна\n03.09.1990\n[Женский]\n{SMIRNOVA_SNILS}\n{SMIRNOVA_POLICY}"
+        + "\n[Пропустить]"
+    )
+    assert "подтверждённая" not in world.last_text()
+    # a day later the register answers again
+    await world.run("!clock +25h\n[Профиль]\n[✏️ Пол]\n[Мужской]\n[Профиль]\n[✏️ Пол]\n[Женский]")
+    assert await rows(world, "SELECT level FROM users WHERE id = 1001") == [("confirmed",)]
+
+
 async def test_a_13_year_old_could_open_an_account(world: ConsoleWorld) -> None:
     # NOW is 01.12.2026: born 02.12.2012 is 13, born 01.12.2012 turns 14 today.
     await world.run(START_RU + "Иванов Пётр Иванович\n02.12.2012")
