@@ -129,6 +129,20 @@ async def stale(event: Event) -> None:
         await event.answer(_("This button is out of date."))
 
 
+ALERT_LIMIT = 200  # Telegram's limit for a callback answer's text
+
+
+async def refuse(query: CallbackQuery, text: str) -> None:
+    """A refusal to a button press: a pop-up when it fits Telegram's 200 characters,
+    else a message in the chat (an alert that long is refused with MESSAGE_TOO_LONG and
+    the press would go unanswered)."""
+    if len(text) <= ALERT_LIMIT or query.message is None:
+        await query.answer(text[:ALERT_LIMIT], show_alert=True)
+        return
+    await query.answer()
+    await query.message.answer(text)
+
+
 async def load_details(
     uow: SqlUnitOfWork,
     patient: Patient,

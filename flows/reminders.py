@@ -22,6 +22,7 @@ from flows.booking_common import (
     mark_confirmed_in_chat,
     policy_from,
     refusal_text,
+    refuse,
     send_files,
     stale,
 )
@@ -80,7 +81,7 @@ async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> N
         if await _confirmed(uow, user.id, callback_data.a):  # the other tap of a double tap
             await _already_confirmed(query)
             return
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     await _drop_row(query)
     clinic = await uow.directory.clinic(appointment.clinic_id)
@@ -129,7 +130,7 @@ async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) ->
         )
     except SlotTaken as exc:
         await _drop_row(query)
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     except NotOwner:
         await stale(query)
@@ -140,7 +141,7 @@ async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) ->
             await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
         return
     except DomainError as exc:
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)

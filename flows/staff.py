@@ -31,7 +31,7 @@ from domain import booking
 from domain.errors import DomainError
 from domain.models import AppointmentStatus
 from flows import staff_move
-from flows.booking_common import refusal_text, show, stale
+from flows.booking_common import refusal_text, refuse, show, stale
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_short_day, fmt_time, fmt_when, local
@@ -392,7 +392,7 @@ async def on_mark(query: CallbackQuery, callback_data: StMark, **data: Any) -> N
         if isinstance(exc, NotOwner):
             await stale(query)
         else:
-            await query.answer(refusal_text(exc, None, None), show_alert=True)
+            await refuse(query, refusal_text(exc, None, None))
         return
     text = (
         _("Visit № {number} marked as completed.")

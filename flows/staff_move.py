@@ -22,10 +22,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.settings import StaffMember
 from domain import booking
 from domain.directory import local_date
-from domain.errors import DomainError, NotOwner
+from domain.errors import DomainError, NotOwner, VisitOverlaps
 from domain.models import Appointment
 from flows import booking_views as views
-from flows.booking_common import policy_from, refusal_text, show, stale
+from flows.booking_common import clash_line, policy_from, refusal_text, refuse, show, stale
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_when
 from flows.ui.menu import not_navigation
@@ -273,8 +273,16 @@ async def on_go(query: CallbackQuery, callback_data: MvGo, state: FSMContext, **
     except NotOwner:
         await stale(query)
         return
+    except VisitOverlaps as exc:  # worded for the registrar, not the patient
+        await refuse(
+            query,
+            _("The patient has another visit at that time: {visit}. Choose another time.").format(
+                visit=clash_line(exc.clash)
+            ),
+        )
+        return
     except DomainError as exc:
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     await state.clear()
     await show(

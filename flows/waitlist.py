@@ -28,6 +28,7 @@ from flows.booking_common import (
     mark_confirmed_in_chat,
     policy_from,
     refusal_text,
+    refuse,
     send_files,
     show,
     stale,
@@ -372,7 +373,7 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
         return
     except SlotTaken as exc:
         await _close_offer(query)
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
         await _close_offer(query)
@@ -381,7 +382,7 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
             await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
         return
     except DomainError as exc:
-        await query.answer(refusal_text(exc, None, None), show_alert=True)
+        await refuse(query, refusal_text(exc, None, None))
         return
     await _close_offer(query)
     await query.answer()
