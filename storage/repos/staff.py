@@ -106,17 +106,19 @@ class StaffRepository(Repository):
     async def failed_notices(
         self, clinic_ids: Sequence[int], since: datetime, limit: int = 10
     ) -> list[FailedNotice]:
-        """Failed clinic cancellation/move notices about visits of these clinics, newest first.
+        """Undelivered clinic cancellation/move notices about visits of these clinics,
+        newest first: failed for good, or held because the patient blocked the bot (sent
+        when they come back — until then the registrar should phone them).
 
         The registrar is told how many notices were queued, not that patients
-        were notified; this list is how a permanent failure reaches them.
+        were notified; this list is how a delivery failure reaches them.
         """
         o, a = outbox, appointments
         rows = (
             await self.conn.execute(
                 select(o.c.payload, o.c.created_at, o.c.last_error)
                 .where(
-                    o.c.state == State.FAILED,
+                    o.c.state.in_((State.FAILED, State.HELD)),
                     o.c.kind.in_((Kind.CANCELLED_BY_CLINIC, Kind.MOVED_BY_CLINIC)),
                     o.c.created_at >= to_db(since),
                 )

@@ -22,7 +22,7 @@ from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appoi
 from tests.notify_world import sent_files
 
 MOVE_TO_4_DEC_14 = "[Мои записи]\n[~№ A-0000001]\n[Перенести]\n[4]\n[14:00]\n[Подтвердить]\n"
-CANCEL_A2 = "[Мои записи]\n[~№ A-0000002]\n[Отменить запись]\n[Отменить запись]\n"
+CANCEL_A2 = "[Мои записи]\n[~№ A-0000002]\n[Отменить запись]\n[Да, отменить]\n"
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ async def test_cancelled_visit_card_offers_no_confirmation_files(world: ConsoleW
     await world.run(REGISTER_1001 + BOOK_3_DEC_10 + "[Мои записи]\n[~№ A-0000001]")
     labels = [label for row in world.buttons() for label, _ in row]
     assert "PDF" in labels and "Календарь (.ics)" in labels
-    await world.run("[Отменить запись]\n[Отменить запись]\n[Мои записи]\n[~№ A-0000001]")
+    await world.run("[Отменить запись]\n[Да, отменить]\n[Мои записи]\n[~№ A-0000001]")
     assert "отменена вами" in world.last_text()
     labels = [label for row in world.buttons() for label, _ in row]
     assert "PDF" not in labels and "Календарь (.ics)" not in labels

@@ -103,3 +103,15 @@ async def test_forged_big_ids_are_stale_buttons_postgresql(pg_url: str) -> None:
         await _forge_all(world)
     finally:
         await world.close()
+
+
+def test_doctor_list_pages_still_pack_after_range_checks() -> None:
+    """A specialty with more doctors than one page (Gorzdrav's clinics) packs its pager as
+    BkDoctor(d=-(n+1)); the range check refused it and the doctor list crashed."""
+    from flows.ui.callbacks import BkDoctor
+
+    for page in (0, 1, 40):
+        packed = BkDoctor(d=-(page + 1)).pack()
+        assert BkDoctor.unpack(packed).d == -(page + 1)
+    with pytest.raises(ValueError):
+        BkDoctor.unpack(f"bd:{-(2**31)}")

@@ -57,11 +57,11 @@ async def test_refused_notice_is_listed_for_staff() -> None:
 
 async def _refused_notice_is_listed(world: ConsoleWorld) -> None:
     await world.run(REGISTER_1001 + BOOK_3_DEC_10)
-    world.emulator.blocked.add(1001)  # the patient blocked the bot: 403, the row fails for good
+    world.emulator.blocked.add(1001)  # the patient blocked the bot: 403, the urgent row waits
     await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\nврач заболел")
     await world.run("[Подтвердить]\n!clock +1m")
     states = await rows(world, "SELECT state FROM outbox WHERE kind = 'clinic_cancelled'")
-    assert states == [("failed",)]
+    assert states == [("held",)]  # sent when the patient returns (issue 7 item 12)
     await world.run("/staff")
     text = world.last_text(9001)
     assert "не удалось доставить" in text and "A-0000001" in text and "403" in text

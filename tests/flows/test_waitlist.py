@@ -179,7 +179,7 @@ async def test_book_from_the_offer(world: ConsoleWorld) -> None:
     patient = (await rows(world, "SELECT id FROM patients WHERE owner_user_id = 1001"))[0][0]
     await world.run(f"@1001\n!callback bt:{patient}:{slot}\n[Подтвердить]")
     assert "Вы записаны! Номер записи: A-0000002" in world.last_text(1001)
-    await world.run("[Мои записи]\n[~№ A-0000002]\n[Отменить запись]\n[Отменить запись]")
+    await world.run("[Мои записи]\n[~№ A-0000002]\n[Отменить запись]\n[Да, отменить]")
     assert (await rows(world, "SELECT status FROM slots WHERE id = :i", i=slot)) == [("free",)]
     await world.run("!clock +1m")
     assert await entries(world) == {1002: "offered", 1003: "active"}
