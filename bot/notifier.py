@@ -52,6 +52,7 @@ from domain.notifications import (
 )
 from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
 from flows.ui.files import VisitFile
+from storage.repos.appointments import AppointmentRepository
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
 from storage.uow import UnitOfWorkFactory
 
@@ -230,7 +231,7 @@ class Notifier:
                 if visit is None:
                     continue
                 ctx.alternatives[row.id] = await _alternatives(
-                    repo, visit, now, now + self.offer_lead
+                    repo, uow.appointments, visit, now, now + self.offer_lead
                 )
         return recipients, ctx
 
@@ -383,10 +384,15 @@ class Notifier:
 
 
 async def _alternatives(
-    repo: NotifyContextRepository, visit: VisitInfo, now: datetime, not_before: datetime
+    repo: NotifyContextRepository,
+    visits: AppointmentRepository,
+    visit: VisitInfo,
+    now: datetime,
+    not_before: datetime,
 ) -> list[VisitInfo]:
     """Three nearest free times of the specialty from ``not_before`` (the lead time) on,
-    the same clinic first; never the cancelled doctor's same day (that day is off)."""
+    the same clinic first; never the cancelled doctor's same day (that day is off), never
+    a time that overlaps another visit of the patient (the one-tap rebook would refuse it)."""
     local_day = visit.start.astimezone(ZoneInfo(visit.clinic_tz)).date()
     pool = await repo.nearest_free(
         specialty_id=visit.specialty_id,
@@ -413,6 +419,10 @@ async def _alternatives(
         if off or alt.slot_id in seen:
             continue
         seen.add(alt.slot_id)
+        if visit.patient_id is not None and await visits.overlapping(
+            visit.patient_id, alt.start, alt.minutes, visit.appointment_id
+        ):
+            continue
         picked.append(alt)
     picked.sort(key=lambda a: (a.clinic_id != visit.clinic_id, a.start))
     return picked[:3]

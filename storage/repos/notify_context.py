@@ -65,6 +65,7 @@ class VisitInfo:
     status: AppointmentStatus | None = None
     patient_name: str = ""
     patient_relation: str = "self"
+    patient_id: int | None = None
     cancel_reason: str | None = None
     slot_id: int | None = None
     slot_status: str | None = None
@@ -188,6 +189,7 @@ class NotifyContextRepository(Repository):
                 a.c.doctor_id,
                 a.c.clinic_id,
                 a.c.specialty_id,
+                a.c.patient_id,
                 *_PLACE_COLUMNS,
                 p.c.name_enc,
                 p.c.relation,
@@ -205,6 +207,7 @@ class NotifyContextRepository(Repository):
                 # Only a relative's name is shown, so only that one is decrypted.
                 patient_name="" if r.relation == "self" else self._patient_name(r.name_enc),
                 patient_relation=r.relation,
+                patient_id=r.patient_id,
                 cancel_reason=r.cancel_reason,
                 slot_id=r.slot_id,
                 calendar_uid=r.calendar_uid or calendar_uid(r.number),

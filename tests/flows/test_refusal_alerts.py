@@ -64,3 +64,18 @@ async def test_a_long_refusal_goes_to_the_chat_not_into_a_pop_up() -> None:
     await refuse(long, "х" * (ALERT_LIMIT + 1))  # type: ignore[arg-type]
     assert short.answers == [("нельзя", True)] and short.message.sent == []
     assert long.answers == [(None, False)] and long.message.sent == ["х" * (ALERT_LIMIT + 1)]
+
+
+async def test_clinic_cancel_offered_a_time_that_overlaps_the_patients_other_visit(
+    world: ConsoleWorld,
+) -> None:
+    """The one-tap alternatives after a clinic cancellation offered «1 дек. 11:30 · Соколова»
+    on top of the patient's 11:30 surgeon visit; tapping it was refused."""
+    await world.run(REGISTER_1001 + TWO_VISITS)
+    await world.run(
+        "@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\nврач заболел\n[Подтвердить]"
+    )
+    await world.run("@1001\n!clock +1m")
+    labels = [label for row in world.buttons(1001) for label, _d in row]
+    assert labels, "the notice offers alternatives"
+    assert not any("11:30" in label and "1 дек." in label for label in labels), labels
