@@ -143,6 +143,11 @@ class FhirRepository(SourceRepository):
         )
         return True
 
+    def _patient_name(self, name_enc: str | None) -> str:
+        """The full name from its ciphertext (JSON [surname, name, patronymic]); "" when erased."""
+        parts = json.loads(self.cipher.decrypt(name_enc) or "[]")
+        return " ".join(str(p) for p in parts if p)
+
     async def appointments_since(self, since: datetime) -> list[ExportRow]:
         """Appointments created or changed since ``since`` (aware), oldest first."""
         from storage.schema import clinic_sources
@@ -150,9 +155,7 @@ class FhirRepository(SourceRepository):
         rows = await self.conn.execute(
             select(
                 appointments,
-                patients.c.surname,
-                patients.c.name.label("p_name"),
-                patients.c.patronymic,
+                patients.c.name_enc,
                 doctors.c.fhir_id.label("doctor_fhir"),
                 doctors.c.surname.label("d_surname"),
                 doctors.c.name.label("d_name"),
@@ -185,9 +188,7 @@ class FhirRepository(SourceRepository):
                     cancelled_by=m["cancelled_by"],
                     rescheduled_to=m["rescheduled_to"],
                     patient_id=int(m["patient_id"]),
-                    patient_name=" ".join(
-                        p for p in (m["surname"], m["p_name"], m["patronymic"]) if p
-                    ),
+                    patient_name=self._patient_name(m["name_enc"]),
                     doctor_fhir_id=m["doctor_fhir"],
                     doctor_id=int(m["doctor_id"]),
                     doctor_name=" ".join(

@@ -56,6 +56,7 @@ async def test_export_round_trips_with_mapped_statuses(
     assert by_number[missed].status == "noshow"
     assert by_number[new.number].start == new.start
     assert by_number[new.number].participant[0].actor.reference.startswith("Patient/zapis-")
+    assert by_number[new.number].participant[0].actor.display == f"Иванов Иван{b}"  # decrypted
 
     _, none = await export_fhir(uow_factory, NOW + timedelta(days=1), NOW)
     assert none == 0
