@@ -87,9 +87,20 @@ class Ctx:
         self.home_tz = settings.default_tz
 
 
+async def leave_on_navigation(message: Message, state: FSMContext) -> None:
+    """Another main-menu section or a command ends the booking dialogue: text typed
+    later is not taken as an answer to a booking step («Выберите врача…»). The
+    section's own handler then runs (SkipHandler)."""
+    await state.clear()
+    raise SkipHandler
+
+
 def build_router() -> Router:
     router = Router(name="booking")
     router.message.register(start, F.text == menu_ui.BOOK)
+    router.message.register(
+        leave_on_navigation, StateFilter(BookingStates), F.text.func(menu_ui.is_navigation)
+    )
     router.callback_query.register(noop, Noop.filter())
     router.callback_query.register(on_patient, BkPatient.filter())
     router.callback_query.register(on_spec_page, BkSpecPage.filter())

@@ -90,7 +90,9 @@ def error(field: str, reason: str) -> str:
             return _(
                 "An account can be opened from the age of 14 (as on Gosuslugi). A younger "
                 "child is added as a relative by a parent or guardian in their own account "
-                "(the «Family» section). If the date is wrong, send it again as DD.MM.YYYY."
+                "(the «My family» section, which is opening soon; until then the clinic's "
+                "registry books visits for children). If the date is wrong, send it again as "
+                "DD.MM.YYYY."
             )
         return _(
             "I could not read a date. Please send the date of birth as DD.MM.YYYY, "

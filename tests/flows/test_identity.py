@@ -136,7 +136,7 @@ async def test_a_13_year_old_could_open_an_account(world: ConsoleWorld) -> None:
     # NOW is 01.12.2026: born 02.12.2012 is 13, born 01.12.2012 turns 14 today.
     await world.run(START_RU + "Иванов Пётр Иванович\n02.12.2012")
     text = world.last_text()
-    assert "с 14 лет" in text and "«Семья»" in text
+    assert "с 14 лет" in text and "«Мои близкие»" in text
     assert "Выберите пол" not in text
     await world.run("01.12.2012")
     assert "Выберите пол" in world.last_text()

@@ -1,0 +1,31 @@
+"""Leaving the booking dialogue through the main menu ends it.
+
+After «Мои записи» in the middle of a booking, typed text still got «Выберите
+врача кнопкой выше.»: the booking step outlived the dialogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.emulator.harness import ConsoleWorld
+from tests.flows.booking_helpers import NOW, REGISTER_1001
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ConsoleWorld]:
+    w = await ConsoleWorld.start(now=NOW, lang="ru")
+    yield w
+    await w.close()
+
+
+async def test_booking_step_hint_after_leaving_for_my_appointments(world: ConsoleWorld) -> None:
+    await world.run(REGISTER_1001 + "[Записаться к врачу]\n[Терапевт]\n[~№ 12]")
+    await world.run("абв")
+    assert "Выберите врача кнопкой выше" in world.last_text()  # still in the step: the hint
+    await world.run("[Мои записи]")
+    assert "записей" in world.last_text() or "записи" in world.last_text()
+    await world.run("абв")
+    assert "Выберите врача" not in world.last_text()
