@@ -172,6 +172,8 @@ async def _refuse(
     visit = error.clash if isinstance(error, VisitOverlaps) else None
     if isinstance(error, AlreadyBooked):
         visit = error.existing
+    if isinstance(error, VisitOverlaps):  # the doctor and day stay chosen: back to their times
+        rows.append([button(_("Choose another time"), BkBack(to="slots"))])
     if visit is not None:
         rows.append(
             [

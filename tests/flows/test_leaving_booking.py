@@ -29,3 +29,15 @@ async def test_booking_step_hint_after_leaving_for_my_appointments(world: Consol
     assert "записей" in world.last_text() or "записи" in world.last_text()
     await world.run("абв")
     assert "Выберите врача" not in world.last_text()
+
+
+async def test_overlap_refusal_had_no_way_back_to_the_times(world: ConsoleWorld) -> None:
+    """«Выберите другое время», said the overlap refusal, with no button to do so."""
+    await world.run(
+        REGISTER_1001
+        + "[Записаться к врачу]\n[Оториноларинголог]\n[#1]\n[#2]\n[2]\n[14:00]\n[Подтвердить]\n"
+        + "[Записаться к врачу]\n[Хирург]\n[#1]\n[#2]\n[2]\n[~14:00]"
+    )
+    assert "На это время у вас уже есть запись" in world.last_text()
+    await world.run("[Выбрать другое время]")
+    assert "Выберите время" in world.last_text()
