@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two commands of README.md:
 #   ./dev.sh console [console options]   the offline console demo (SQLite, seeded demo clinics)
-#   ./dev.sh test [pytest options]        the whole test suite (lint, types, tests)
+#   ./dev.sh test [pytest options]        the whole test suite (lint, types, layers, tests)
 # Both create .venv with Python 3.11+ and install the project on first use
 # (again whenever pyproject.toml changes), and build the message catalogues.
 set -euo pipefail
@@ -39,6 +39,7 @@ case "$cmd" in
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy" bot flows domain storage
+    "$VENV/bin/lint-imports" --no-cache  # the layer contract in pyproject.toml
     "$VENV/bin/python" scripts/i18n.py check
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

@@ -3,73 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from aiogram import Bot, Dispatcher
+from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# Re-exported: callers import the App and its job types from the composition root.
+from bot.app_state import App as App
+from bot.app_state import Job as Job
+from bot.app_state import ScheduledJob as ScheduledJob
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
 from bot.middlewares.chat_guard import PrivateChatsOnly
-from bot.middlewares.commit_before_send import CommitBeforeSend
 from bot.middlewares.database import DatabaseMiddleware
-from bot.middlewares.retry_after import RetryAfter429
 from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.scheduler import register_jobs
 from bot.settings import ConfigError, Settings
+from bot.sources.wiring import attach_sources
 from domain.ports import Clock
+from flows import get_routers
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.fsm import DatabaseStorage
+from storage.fsm import redis_storage as encrypted_redis
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("zapis")
-
-# A periodic job: called with "now" from the injected clock.
-Job = Callable[[datetime], Awaitable[None]]
-
-
-@dataclass
-class ScheduledJob:
-    name: str
-    every_seconds: int
-    run: Job
-
-
-@dataclass
-class App:
-    settings: Settings
-    clock: Clock
-    engine: AsyncEngine
-    cipher: PersonalDataCipher
-    uow: UnitOfWorkFactory
-    i18n: I18n
-    storage: BaseStorage
-    dispatcher: Dispatcher
-    jobs: list[ScheduledJob] = field(default_factory=list)
-    bot: Bot | None = None  # the Bot jobs send through (set by attach_bot)
-
-    def attach_bot(self, bot: Bot) -> Bot:
-        """Every Bot that serves this app must go through here (CommitBeforeSend, RetryAfter429)."""
-        self.bot = bot
-        installed = bot.session.middleware._middlewares
-        if not any(isinstance(m, RetryAfter429) for m in installed):
-            bot.session.middleware(RetryAfter429())  # a 429 waits and repeats, bounded
-        if not any(isinstance(m, CommitBeforeSend) for m in installed):
-            bot.session.middleware(CommitBeforeSend())
-        return bot
-
-    async def close(self) -> None:
-        from bot.sources.wiring import close_sources
-
-        await close_sources(self)  # issue 11: the Gorzdrav client and fake, if any
-        await self.storage.close()
-        await self.engine.dispose()
 
 
 def resolve_encryption_key(settings: Settings, dev_key_file: Path | None = None) -> str:
@@ -102,8 +63,6 @@ def build_storage(
         from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        from storage.fsm import redis_storage as encrypted_redis
-
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         redis_storage = encrypted_redis(settings.redis_url, keys, cipher)
         assert isinstance(redis_storage, RedisStorage)
@@ -119,8 +78,6 @@ def build_app(
     engine: AsyncEngine | None = None,
     throttling: bool = True,
 ) -> App:
-    from flows import get_routers
-
     engine = engine or create_engine(
         settings.database_url, inloop=settings.sqlite_driver == "inloop"
     )
@@ -156,10 +113,6 @@ def build_app(
         dispatcher=dp,
     )
     dp["app"] = app
-    from bot.scheduler import register_jobs
-
     register_jobs(app)  # the notifier and wait-list jobs (bot/scheduler.py)
-    from bot.sources.wiring import attach_sources
-
     attach_sources(app)  # issue 11: a region whose schedule another system owns
     return app

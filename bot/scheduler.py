@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.app_state import App, Job, ScheduledJob
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter
+from bot.waitlist_job import run_waitlist
 from domain.quiet_hours import QuietWindow
 
 if TYPE_CHECKING:
     from aiogram import Bot
-
-    from bot.app import App, Job
 
 log = logging.getLogger("zapis.scheduler")
 
@@ -55,8 +55,6 @@ def build_notifier(app: App, *, limiter: RateLimiter | None = None) -> Notifier:
 
 def register_jobs(app: App) -> None:
     """Add the notifier and wait-list jobs to ``app.jobs`` (called by build_app)."""
-    from bot.app import ScheduledJob
-
     if any(job.name == "notifier" for job in app.jobs):
         return
     notifier = build_notifier(app)
@@ -68,8 +66,6 @@ def register_jobs(app: App) -> None:
             log.info("notifier: %s", stats)
 
     async def waitlist(now: datetime) -> None:
-        from bot.waitlist_job import run_waitlist
-
         await run_waitlist(app, now)
 
     # The wait list first: an offer it makes goes out in the same tick of the notifier.

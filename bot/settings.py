@@ -27,8 +27,9 @@ class LimitsSettings(BaseModel):
     hold_minutes: int = Field(default=5, ge=1, le=60)
     daily_booking_cap: int = Field(default=6, ge=1)
     one_active_per_specialty: bool = True
-    max_relatives: int = Field(default=5, ge=0, le=20)
+    max_relatives: int = Field(default=5, ge=0, le=20)  # the family section (not built yet)
     throttle_per_second: float = Field(default=5.0, gt=0)
+    # The documents section (not built yet).
     document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
     waitlist_offer_minutes: int = Field(default=15, ge=1)
     # Wait-list offers and alternatives (taken slot, clinic cancel) start at least this

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from bot.app_state import App
 from domain import waitlist
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger("zapis.waitlist")
 

@@ -32,9 +32,10 @@ from domain.errors import DomainError
 from domain.models import AppointmentStatus
 from flows import staff_move
 from flows.booking_common import refusal_text, refuse, show, stale
+from flows.staff_common import StMenu, visit_label
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
-from flows.ui.format import fmt_day, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
 from storage.repos.staff import StaffRepository, StaffVisit
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 
 MAX_REASON = 300
 FAILED_NOTICES_WINDOW = timedelta(days=7)  # /staff lists failed notices this recent
-
-
-class StMenu(SafeCallback, prefix="sm"):
-    to: str  # cancel|mark|home
 
 
 class StDoc(SafeCallback, prefix="sd"):
@@ -171,11 +168,6 @@ async def on_menu(query: CallbackQuery, callback_data: StMenu, **data: Any) -> N
         await show(query, _("Which visit?"), InlineKeyboardMarkup(inline_keyboard=rows))
         return
     await show(query, _("Clinic staff: what would you like to do?"), _menu_markup())
-
-
-def visit_label(v: StaffVisit) -> str:
-    when = f"{fmt_short_day(local(v.start, v.tz).date())} {fmt_time(v.start, v.tz)}"
-    return f"{when} · {v.doctor_name.split(' ')[0]} · № {v.number}"
 
 
 async def _doctor_visits(

@@ -26,6 +26,7 @@ from domain.errors import DomainError, NotOwner, VisitOverlaps
 from domain.models import Appointment
 from flows import booking_views as views
 from flows.booking_common import clash_line, policy_from, refusal_text, refuse, show, stale
+from flows.staff_common import StMenu, visit_label
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_when
 from flows.ui.menu import not_navigation
@@ -111,8 +112,6 @@ async def on_list(query: CallbackQuery, **data: Any) -> None:
     if not visits:
         await show(query, _("No upcoming visits in your clinics."))
         return
-    from flows.staff import StMenu, visit_label
-
     rows = [[_btn(visit_label(v), MvPick(a=v.id))] for v in visits]
     rows.append([_btn(_("Back"), StMenu(to="home"))])
     await show(query, _("Which visit is to be moved?"), InlineKeyboardMarkup(inline_keyboard=rows))

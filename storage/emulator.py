@@ -1,11 +1,14 @@
 """The console's persistence: the emulator's chat history and the console's own keys in `meta`.
 
-It lives in storage/ because it is SQL; only bot/emulator uses it.
+It lives in storage/ because it is SQL; only bot/emulator uses it. The
+emulator's message type is the caller's: it passes ``decode`` (storage never
+imports bot; see the import contract in pyproject.toml).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -17,12 +20,12 @@ from storage.schema import emu_messages, meta
 class SqlHistoryStore:
     """Implements bot.emulator.store.HistoryStore on the app's database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, decode: Callable[[Any, bool], Any]) -> None:
+        """``decode(payload, removed_keyboard)`` builds the caller's stored message."""
         self.engine = engine
+        self.decode = decode
 
     async def load_chat(self, chat_id: int) -> list[tuple[int, Any]]:
-        from bot.emulator.store import StoredMessage
-
         query = (
             select(
                 emu_messages.c.message_id, emu_messages.c.payload, emu_messages.c.removed_keyboard
@@ -32,7 +35,7 @@ class SqlHistoryStore:
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [(r[0], StoredMessage.from_payload(json.loads(r[1]), bool(r[2]))) for r in rows]
+        return [(r[0], self.decode(json.loads(r[1]), bool(r[2]))) for r in rows]
 
     async def apply(self, ops: Any) -> None:
         if not (ops.upserts or ops.deletes or ops.keyboards_removed):

@@ -8,7 +8,7 @@ from bot.settings import StaffMember
 from storage.sources.ops import OpsRepository
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.app_state import App
 
 
 async def merge_db_staff(app: App) -> int:

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.core import Chat, EmulatorCore, Event
 from bot.emulator.params import ApiError, bad
+from bot.emulator.state import Chat, EmulatorState, Event
 from bot.emulator.store import StoredMessage
 
 KINDS = ("group", "supergroup", "channel")
 _TITLES = {"group": "Group", "supergroup": "Supergroup", "channel": "Channel"}
 
 
-async def open_group(core: EmulatorCore, chat_id: int, kind: str) -> Chat:
+async def open_group(core: EmulatorState, chat_id: int, kind: str) -> Chat:
     """The group ``chat_id`` of this kind, created on first use (the bot not yet in it)."""
     if kind not in KINDS or chat_id >= 0:
         raise ValueError(f"not a group chat: {kind} {chat_id}")
@@ -46,7 +46,7 @@ async def open_group(core: EmulatorCore, chat_id: int, kind: str) -> Chat:
     return chat
 
 
-def add_bot(core: EmulatorCore, chat: Chat, by: dict[str, Any]) -> dict[str, Any]:
+def add_bot(core: EmulatorState, chat: Chat, by: dict[str, Any]) -> dict[str, Any]:
     """The user ``by`` adds the bot to ``chat``; the ``my_chat_member`` update body."""
     chat.bot_member = True
     _service(core, chat, by, new_chat_members=[core.bot_user])
@@ -62,7 +62,7 @@ def add_bot(core: EmulatorCore, chat: Chat, by: dict[str, Any]) -> dict[str, Any
     }
 
 
-async def leave_chat(core: EmulatorCore, chat_id: int) -> None:
+async def leave_chat(core: EmulatorState, chat_id: int) -> None:
     """The bot leaves a group (the Bot API's ``leaveChat``)."""
     chat = await core.chat(chat_id)
     if chat.type == "private":
@@ -74,7 +74,7 @@ async def leave_chat(core: EmulatorCore, chat_id: int) -> None:
     core.record(Event("left", chat.chat_id))
 
 
-def _service(core: EmulatorCore, chat: Chat, sender: dict[str, Any], **content: Any) -> None:
+def _service(core: EmulatorState, chat: Chat, sender: dict[str, Any], **content: Any) -> None:
     """A service message in the chat's history (not delivered to the bot)."""
     message = core.new_message(chat, sender, **content)
     core.remember(chat, StoredMessage(message, None, out=False))

@@ -6,20 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.emulator import markup as mk
-from bot.emulator.core import (
+from bot.emulator.files import StoredFile, Upload
+from bot.emulator.groups import leave_chat
+from bot.emulator.params import ApiError, Params, bad
+from bot.emulator.state import (
     MAX_CALLBACK_ANSWER,
     NOT_MODIFIED,
     QUERY_INVALID,
-    ApiError,
     Chat,
-    EmulatorCore,
+    EmulatorState,
     Event,
     Handler,
-    Params,
-    bad,
 )
-from bot.emulator.files import StoredFile, Upload
-from bot.emulator.groups import leave_chat
 from bot.emulator.store import StoredMessage
 
 MAX_DOCUMENT = 50 * 1024 * 1024
@@ -33,7 +31,7 @@ def _visible(markup: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def _send(
-    core: EmulatorCore, chat: Chat, markup: dict[str, Any] | None, **content: Any
+    core: EmulatorState, chat: Chat, markup: dict[str, Any] | None, **content: Any
 ) -> dict[str, Any]:
     message = core.new_message(chat, core.bot_user, reply_markup=_visible(markup), **content)
     stored = StoredMessage(message, markup, out=True)
@@ -43,18 +41,18 @@ async def _send(
     return message
 
 
-async def get_me(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def get_me(core: EmulatorState, p: Params, files: Files) -> Any:
     return core.bot_user
 
 
-async def send_message(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def send_message(core: EmulatorState, p: Params, files: Files) -> Any:
     chat = await core.writable_chat(p, counts=True)
     text = core.check_text(p.text("text"), p.text("parse_mode"), caption=False)
     markup = core.check_markup(p)
     return await _send(core, chat, markup, text=text)
 
 
-def _upload(core: EmulatorCore, p: Params, files: Files, field: str, limit: int) -> StoredFile:
+def _upload(core: EmulatorState, p: Params, files: Files, field: str, limit: int) -> StoredFile:
     ref = p.text(field)
     if not ref:
         raise bad(f"there is no {field} in the request")
@@ -76,7 +74,7 @@ def _upload(core: EmulatorCore, p: Params, files: Files, field: str, limit: int)
     return core.files.add(upload.filename, upload.data)
 
 
-async def _send_file(core: EmulatorCore, p: Params, files: Files, field: str) -> Any:
+async def _send_file(core: EmulatorState, p: Params, files: Files, field: str) -> Any:
     chat = await core.writable_chat(p, counts=True)
     caption = core.check_text(p.text("caption"), p.text("parse_mode"), caption=True) or None
     markup = core.check_markup(p)
@@ -87,15 +85,15 @@ async def _send_file(core: EmulatorCore, p: Params, files: Files, field: str) ->
     return await _send(core, chat, markup, caption=caption, **{field: body})
 
 
-async def send_document(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def send_document(core: EmulatorState, p: Params, files: Files) -> Any:
     return await _send_file(core, p, files, "document")
 
 
-async def send_photo(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def send_photo(core: EmulatorState, p: Params, files: Files) -> Any:
     return await _send_file(core, p, files, "photo")
 
 
-async def _own_message(core: EmulatorCore, p: Params, action: str) -> tuple[Chat, StoredMessage]:
+async def _own_message(core: EmulatorState, p: Params, action: str) -> tuple[Chat, StoredMessage]:
     if p.get("inline_message_id"):
         raise bad("inline messages are not supported by the emulator")
     chat = await core.writable_chat(p, counts=False)
@@ -109,7 +107,7 @@ async def _own_message(core: EmulatorCore, p: Params, action: str) -> tuple[Chat
     return chat, stored
 
 
-def _edited(core: EmulatorCore, chat: Chat, stored: StoredMessage, **changes: Any) -> Any:
+def _edited(core: EmulatorState, chat: Chat, stored: StoredMessage, **changes: Any) -> Any:
     message = dict(stored.message)
     for key, value in changes.items():
         if value is None:
@@ -123,7 +121,7 @@ def _edited(core: EmulatorCore, chat: Chat, stored: StoredMessage, **changes: An
     return message
 
 
-async def edit_message_text(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def edit_message_text(core: EmulatorState, p: Params, files: Files) -> Any:
     chat, stored = await _own_message(core, p, "edit")
     if "text" not in stored.message:
         raise bad("there is no text in the message to edit")
@@ -136,7 +134,7 @@ async def edit_message_text(core: EmulatorCore, p: Params, files: Files) -> Any:
     return _edited(core, chat, stored, text=text, reply_markup=markup)
 
 
-async def edit_message_caption(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def edit_message_caption(core: EmulatorState, p: Params, files: Files) -> Any:
     chat, stored = await _own_message(core, p, "edit")
     if "text" in stored.message:
         raise bad("there is no caption in the message to edit")
@@ -147,7 +145,7 @@ async def edit_message_caption(core: EmulatorCore, p: Params, files: Files) -> A
     return _edited(core, chat, stored, caption=caption, reply_markup=markup)
 
 
-async def edit_message_reply_markup(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def edit_message_reply_markup(core: EmulatorState, p: Params, files: Files) -> Any:
     chat, stored = await _own_message(core, p, "edit")
     markup = core.check_markup(p)
     if markup is not None and mk.kind(markup) != "inline":
@@ -157,14 +155,14 @@ async def edit_message_reply_markup(core: EmulatorCore, p: Params, files: Files)
     return _edited(core, chat, stored, reply_markup=markup)
 
 
-async def delete_message(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def delete_message(core: EmulatorState, p: Params, files: Files) -> Any:
     chat, stored = await _own_message(core, p, "delete")
     core.forget(chat, int(stored.message["message_id"]))
     core.record(Event("deleted", chat.chat_id, stored))
     return True
 
 
-async def answer_callback_query(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def answer_callback_query(core: EmulatorState, p: Params, files: Files) -> Any:
     query_id = p.text("callback_query_id") or ""
     chat_id = core.open_queries.pop(query_id, None)
     if chat_id is None:
@@ -177,7 +175,7 @@ async def answer_callback_query(core: EmulatorCore, p: Params, files: Files) -> 
     return True
 
 
-async def set_my_commands(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def set_my_commands(core: EmulatorState, p: Params, files: Files) -> Any:
     commands = p.as_json("commands") or []
     for command in commands:
         name = str(command.get("command", ""))
@@ -195,39 +193,39 @@ def _commands_key(p: Params) -> str:
     return f"{scope.get('type')}:{scope.get('chat_id', '')}:{p.text('language_code') or ''}"
 
 
-async def get_my_commands(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def get_my_commands(core: EmulatorState, p: Params, files: Files) -> Any:
     return core.commands.get(_commands_key(p), [])
 
 
-async def delete_my_commands(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def delete_my_commands(core: EmulatorState, p: Params, files: Files) -> Any:
     core.commands.pop(_commands_key(p), None)
     return True
 
 
-async def get_file(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def get_file(core: EmulatorState, p: Params, files: Files) -> Any:
     stored = core.files.get(p.text("file_id") or "")
     if stored is None:
         raise bad("invalid file_id")
     return stored.file_json()
 
 
-async def send_chat_action(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def send_chat_action(core: EmulatorState, p: Params, files: Files) -> Any:
     await core.writable_chat(p, counts=False)
     return True
 
 
-async def leave(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def leave(core: EmulatorState, p: Params, files: Files) -> Any:
     chat_id = p.integer("chat_id", required=True)
     assert chat_id is not None
     await leave_chat(core, chat_id)
     return True
 
 
-async def true(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def true(core: EmulatorState, p: Params, files: Files) -> Any:
     return True
 
 
-async def webhook_info(core: EmulatorCore, p: Params, files: Files) -> Any:
+async def webhook_info(core: EmulatorState, p: Params, files: Files) -> Any:
     return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
 
 

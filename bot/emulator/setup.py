@@ -28,6 +28,7 @@ from bot.clock import VirtualClock
 from bot.emulator.core import EmulatorCore
 from bot.emulator.server import EmulatorServer
 from bot.emulator.session import EmulatorSession
+from bot.emulator.store import StoredMessage
 from bot.settings import Settings, StaffMember, load_settings
 from storage.db import create_engine, is_sqlite
 from storage.emulator import SqlHistoryStore, get_meta, set_meta
@@ -117,7 +118,7 @@ async def build_world(
     except BaseException:
         await engine.dispose()
         raise
-    core = EmulatorCore(now=clock.now, store=SqlHistoryStore(engine))
+    core = EmulatorCore(now=clock.now, store=SqlHistoryStore(engine, StoredMessage.from_payload))
     server: EmulatorServer | None = None
     default = DefaultBotProperties(parse_mode=ParseMode.HTML)
     if transport == "http":

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.app_state import App, ScheduledJob
 from bot.settings import Settings
 from bot.sources.gorzdrav.booking import GorzdravBooking
 from bot.sources.gorzdrav.client import ClientLimits, GorzdravClient
@@ -26,9 +26,6 @@ from bot.sources.gorzdrav.reconcile import reconcile
 from bot.sources.gorzdrav.source import GorzdravSource
 from storage.sources.repo import SourceRepository
 from storage.uow import UnitOfWorkFactory
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger("zapis.gorzdrav")
 
@@ -85,7 +82,7 @@ def attach_sources(app: App) -> None:
     )
     app.uow.schedule_remote = runtime.booking
     app.dispatcher["gorzdrav"] = runtime
-    from bot.app import ScheduledJob
+    app.closers.append(runtime.close)  # App.close: the client and the fake, if any
 
     async def mirror_job(now: datetime) -> None:
         if runtime.started:
@@ -136,9 +133,3 @@ async def attach_demo_patients(runtime: GorzdravRuntime) -> int:
             await uow.commit()
             done += 1
     return done
-
-
-async def close_sources(app: App) -> None:
-    runtime = runtime_of(app)
-    if runtime is not None:
-        await runtime.close()

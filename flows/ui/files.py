@@ -17,9 +17,9 @@ from datetime import datetime
 from aiogram.utils.i18n import gettext as _
 
 from bot.documents import Organizer, appointment_ics, appointment_pdf
+from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus
 from flows.ui.format import Details, details_rows, preparation, specialty_name
-from storage.repos.appointments import calendar_uid
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, literal, sele
 from sqlalchemy.engine import Row
 
 from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
+from domain.calendar import calendar_uid
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -45,7 +46,6 @@ from storage.schema import (
 )
 
 NUMBER_PREFIX = "A-"
-CALENDAR_UID_DOMAIN = "zapis.bot"
 # Longest visit we expect; bounds the coarse index filter of list_for_owner.
 _MAX_VISIT = timedelta(hours=24)
 
@@ -53,12 +53,6 @@ _MAX_VISIT = timedelta(hours=24)
 def appointment_number(appointment_id: int) -> str:
     """Human number printed on the confirmation: «A-0000042» (unique: from the id)."""
     return f"{NUMBER_PREFIX}{appointment_id:07d}"
-
-
-def calendar_uid(number: str) -> str:
-    """The .ics UID of a visit first booked as ``number`` (what every file so far carried;
-    migration 0002_calendar fills older rows with the same)."""
-    return f"appointment-{number}@{CALENDAR_UID_DOMAIN}"
 
 
 def _appointment(row: Row[Any]) -> Appointment:

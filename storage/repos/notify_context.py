@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Join, Table, exists, select
 
+from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus
-from storage.repos.appointments import calendar_uid
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,

@@ -1,0 +1,20 @@
+"""What /staff (flows/staff.py) and its «Перенести приём» (flows/staff_move.py) share.
+
+A module of its own so both import it at module top: staff → staff_move →
+staff_common, no cycle.
+"""
+
+from __future__ import annotations
+
+from flows.ui.format import fmt_short_day, fmt_time, local
+from flows.ui.safe_callback import SafeCallback
+from storage.repos.staff import StaffVisit
+
+
+class StMenu(SafeCallback, prefix="sm"):
+    to: str  # cancel|mark|home
+
+
+def visit_label(v: StaffVisit) -> str:
+    when = f"{fmt_short_day(local(v.start, v.tz).date())} {fmt_time(v.start, v.tz)}"
+    return f"{when} · {v.doctor_name.split(' ')[0]} · № {v.number}"
