@@ -609,8 +609,9 @@ async def on_jump(
         await stale(query)
         return
     if callback_data.to == "waitlist":
-        from flows.waitlist import offer_join
+        from flows.waitlist import WaitListSteps, offer_join
 
+        await state.set_state(WaitListSteps.period)  # typed text gets that step's hint
         await offer_join(query, await state.get_data(), **data)
         return
     _fsm, patient = await _current_patient(ctx, state)

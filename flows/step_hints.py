@@ -24,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 
 from flows.booking import BookingStates
 from flows.ui import menu as menu_ui
+from flows.waitlist import WaitListSteps
 
 HINTS: dict[State, Callable[[], str]] = {
     BookingStates.patient: lambda: _("Choose who the appointment is for with a button above."),
@@ -35,12 +36,16 @@ HINTS: dict[State, Callable[[], str]] = {
     BookingStates.summary: lambda: _(
         "Press «Confirm» above to book this time, or «Back» to choose another."
     ),
+    WaitListSteps.period: lambda: _("Choose for how long to wait with a button above."),
+    WaitListSteps.time_of_day: lambda: _("Choose the time of day with a button above."),
 }
 
 
 def build_router() -> Router:
     router = Router(name="step_hints")
-    router.message.register(on_step_message, StateFilter(BookingStates), menu_ui.not_navigation)
+    router.message.register(
+        on_step_message, StateFilter(BookingStates, WaitListSteps), menu_ui.not_navigation
+    )
     return router
 
 

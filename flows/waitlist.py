@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -42,6 +43,14 @@ if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
 
 TOD_CODES = {"a": "any", "m": "morning", "d": "day", "e": "evening"}
+
+
+class WaitListSteps(StatesGroup):
+    """Where a typed message lands while the wait-list questions are on screen
+    (flows/step_hints.py answers it with this step's hint, not the calendar's)."""
+
+    period = State()
+    time_of_day = State()
 
 
 class WlRange(SafeCallback, prefix="wr"):
@@ -183,6 +192,7 @@ async def on_ask(query: CallbackQuery, callback_data: WlAsk, **data: Any) -> Non
         await stale(query)
         return
     cb = callback_data
+    await data["state"].set_state(WaitListSteps.period)
     await _ask_range(query, data["uow"], user, cb.p, cb.s, cb.c, cb.d)
 
 
@@ -198,6 +208,7 @@ async def on_range(query: CallbackQuery, callback_data: WlRange, **data: Any) ->
         [button(tod_label(labels[k]), WlJoin(p=cb.p, s=cb.s, c=cb.c, d=cb.d, n=cb.n, tod=k))]
         for k in ("m", "d", "e", "a")
     ]
+    await data["state"].set_state(WaitListSteps.time_of_day)
     await show(query, what[0] + "\n\n" + _("Which time of day suits you?"), inline(rows))
 
 
@@ -210,6 +221,7 @@ async def on_join(query: CallbackQuery, callback_data: WlJoin, **data: Any) -> N
     if user is None or what is None or tod is None or cb.n not in waitlist.RANGE_DAYS:
         await stale(query)
         return
+    await data["state"].set_state(None)  # the questions are answered (the draft stays)
     clinic = await uow.directory.clinic(cb.c)
     assert clinic is not None
     now = data["clock"].now()

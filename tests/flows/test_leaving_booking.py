@@ -41,3 +41,16 @@ async def test_overlap_refusal_had_no_way_back_to_the_times(world: ConsoleWorld)
     assert "На это время у вас уже есть запись" in world.last_text()
     await world.run("[Выбрать другое время]")
     assert "Выберите время" in world.last_text()
+
+
+async def test_wait_list_questions_answered_typed_text_with_the_calendars_hint(
+    world: ConsoleWorld,
+) -> None:
+    """At «на сколько дней» and «какое время суток» typed text got «Выберите день…»."""
+    await world.run(
+        REGISTER_1001 + "[Записаться к врачу]\n[Терапевт]\n[~№ 12]\n[~Соколова]\n"
+        "[Встать в лист ожидания]\nабв"
+    )
+    assert "сколько ждать" in world.last_text()
+    await world.run("[7 дней]\nабв")
+    assert "время суток" in world.last_text() and "Выберите день" not in world.last_text()
