@@ -14,6 +14,7 @@ import pytest
 from bot.emulator.harness import ConsoleWorld
 from flows.booking import BookingStates
 from flows.step_hints import HINTS
+from flows.waitlist import WaitListSteps
 from tests.flows.booking_helpers import NOW, REGISTER_1001, appointments
 
 CATCH_ALL = "Не понял сообщение"
@@ -27,7 +28,8 @@ async def world() -> AsyncIterator[ConsoleWorld]:
 
 
 def test_every_booking_step_has_a_hint() -> None:
-    assert set(HINTS) == set(BookingStates.__all_states__)
+    steps = (*BookingStates.__all_states__, *WaitListSteps.__all_states__)
+    assert set(HINTS) == set(steps)
 
 
 async def test_garbage_text_at_each_booking_step_gets_the_steps_hint(
