@@ -234,8 +234,8 @@ async def on_cancel(
     user = _ready(data)
     uow = data["uow"]
     found = await _owned(uow, user, callback_data.a) if user else None
-    if user is None or found is None:
-        await stale(query)
+    if user is None or found is None or callback_data.step not in (0, 1, 2):
+        await stale(query)  # a step no button carries (a forged ac:…:7) is not «cancel now»
         return
     appointment, details = found
     now: datetime = data["clock"].now()

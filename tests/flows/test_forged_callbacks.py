@@ -115,3 +115,15 @@ def test_doctor_list_pages_still_pack_after_range_checks() -> None:
         assert BkDoctor.unpack(packed).d == -(page + 1)
     with pytest.raises(ValueError):
         BkDoctor.unpack(f"bd:{-(2**31)}")
+
+
+async def test_forged_cancel_step_cancelled_without_confirmation() -> None:
+    """«ac:1:7» (a step no button carries) fell through to the final step and cancelled."""
+    world = await ConsoleWorld.start(now=NOW, lang="ru")
+    try:
+        await world.run(REGISTER_1001 + BOOK_3_DEC_10 + "[Мои записи]\n[~№ A-0000001]")
+        transcript = await world.run("!callback ac:1:7")
+        assert "Эта кнопка устарела" in transcript
+        assert await appointments(world) == {"A-0000001": "pending"}
+    finally:
+        await world.close()
