@@ -21,20 +21,13 @@ from bot.sources.gorzdrav.fake import FakeGorzdrav
 from bot.sources.gorzdrav.reconcile import reconcile
 from bot.sources.wiring import GorzdravRuntime, runtime_of, start_sources
 from storage.schema import appointments, slot_sources, slots
+from tests.flows.booking_helpers import REGISTER_1001
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in St Petersburg
 
-ONBOARD = """/start
-[Русский]
-[Согласен]
-!contact
-Иванов Иван Иванович
-12.04.1985
-[Мужской]
-112-233-445 95
-8451999122899990
-[Пропустить]
-!expect поликлиника прикрепления: ГП №87
+ONBOARD = (
+    REGISTER_1001
+    + """!expect поликлиника прикрепления: ГП №87
 [Записаться к врачу]
 [›]
 [Терапевт участковый]
@@ -44,6 +37,7 @@ ONBOARD = """/start
 [3]
 [13:00]
 !expect Проверьте данные записи"""
+)
 
 
 @pytest.fixture
