@@ -38,7 +38,7 @@ case "$cmd" in
     ensure_env
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    "$VENV/bin/mypy" bot flows domain storage
+    "$VENV/bin/mypy" emulator bot flows domain storage
     "$VENV/bin/lint-imports" --no-cache  # the layer contract in pyproject.toml
     "$VENV/bin/python" scripts/i18n.py check
     exec "$VENV/bin/python" -m pytest "$@"

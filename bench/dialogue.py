@@ -13,7 +13,7 @@ birth date, sex, SNILS, policy, skip e-mail) and then books a therapist
 world. Buttons are pressed with the callback_data the bot actually sent,
 read from the chat the way a Telegram client would.
 
-Two bot sessions: the in-process Telegram emulator (bot/emulator, which
+Two bot sessions: the in-process Telegram emulator (emulator, which
 validates and keeps every message) and a minimal ``CountingSession`` that
 answers each request with the smallest valid result (its cost is almost
 nothing, so the figures are the Dispatcher + our code + storage).
@@ -66,13 +66,13 @@ from sqlalchemy import event
 
 from bot.app import App, build_app
 from bot.clock import VirtualClock
-from bot.emulator import markup as mk
-from bot.emulator.client import SimulatedUsers, own_phone
-from bot.emulator.core import EmulatorCore
-from bot.emulator.lookup import Lookup
-from bot.emulator.session import EmulatorSession
 from bot.settings import load_settings
 from domain.validators import format_snils, luhn_check_digit, snils_checksum
+from emulator import markup as mk
+from emulator.client import SimulatedUsers, own_phone
+from emulator.core import EmulatorCore
+from emulator.lookup import Lookup
+from emulator.session import EmulatorSession
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.demo import seed_demo

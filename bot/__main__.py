@@ -9,8 +9,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.emulator.options import add_console_arguments
 from bot.settings import StartupError
+from emulator.options import add_console_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +19,7 @@ from bot.i18n import ZapisI18nMiddleware, build_i18n
 from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.policy import policy_from
 from bot.scheduler import register_jobs
 from bot.settings import ConfigError, Settings
 from bot.sources.wiring import attach_sources
@@ -92,6 +93,7 @@ def build_app(
         clock=clock,
         uow_factory=uow,
         cipher=cipher,
+        policy=policy_from(settings),
     )
     if throttling:
         dp.update.outer_middleware(
@@ -100,8 +102,11 @@ def build_app(
     dp.update.outer_middleware(PrivateChatsOnly(i18n, clock, uow))  # before any personal data
     dp.update.outer_middleware(DatabaseMiddleware(uow, settings))
     ZapisI18nMiddleware(i18n).setup(dp)
-    dp.errors.register(make_error_handler(i18n))
-    dp.include_routers(*get_routers())
+    # Domain refusals are answered by the flows' errors router (flows/refusals.py); what
+    # nobody answered falls to the last line of defence, in a router after all of them.
+    unexpected = Router(name="unexpected-errors")
+    unexpected.errors.register(make_error_handler(i18n))
+    dp.include_routers(*get_routers(), unexpected)
     app = App(
         settings=settings,
         clock=clock,

@@ -14,7 +14,7 @@ DATABASE_STEP = "cannot use the database (ZAPIS_DATABASE_URL)"
 
 async def run(args: argparse.Namespace) -> int:
     if args.command == "console":
-        from bot.emulator.console import run_console
+        from emulator.console import run_console
 
         return await run_console(args)
 

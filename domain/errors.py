@@ -12,6 +12,21 @@ class DomainError(Exception):
     """Base of every refusal the user should hear about in plain words."""
 
 
+class Stale(DomainError):
+    """A button or step that no longer applies: an old message, a forged or foreign id.
+
+    The user hears «Эта кнопка устарела» (flows/refusals.py); nothing changed.
+    """
+
+
+class NotRegistered(DomainError):
+    """A section of the personal account pressed or typed before /start finished."""
+
+
+class NotStaff(DomainError):
+    """A /staff screen for someone who is not (or no longer) clinic staff."""
+
+
 class NotFound(DomainError):
     pass
 

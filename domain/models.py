@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeGuard
 
 
 class AccountLevel(StrEnum):
@@ -46,6 +47,27 @@ class User:
     unreachable: bool = False
     notify_optout: frozenset[str] = frozenset()
     no_show_count: int = 0
+
+
+def is_registered(user: User | None) -> TypeGuard[User]:
+    """The one definition: an active account that finished onboarding.
+
+    Every section but /start and the onboarding steps asks this (through the
+    ``Registered()`` filter of flows/guards.py); a deleted account or one still
+    typing its profile is not registered.
+    """
+    return user is not None and user.status == "active" and user.level != AccountLevel.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A clinic's registrar, doctor or administrator: which clinics their rights cover."""
+
+    clinics: tuple[int, ...]
+    role: str = "registrar"  # registrar | doctor | admin
+
+    def covers(self, clinic_id: int) -> bool:
+        return clinic_id in self.clinics
 
 
 @dataclass(frozen=True, slots=True)

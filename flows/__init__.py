@@ -1,15 +1,35 @@
-"""Dialogue flows, one Router per module; the order here is the order of matching."""
+"""Dialogue flows, one Router per module; the order here is the order of matching.
+
+Each flow module has a module-level ``router`` with decorated handlers (the
+handler idiom: typed injected parameters, guard filters from flows/guards.py,
+refusals left to flows/refusals.py). Modules still on ``build_router()`` are
+being converted (issue 8).
+"""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 
+def _fresh(router: Router) -> Router:
+    """A module-level router, free to join this Dispatcher.
+
+    aiogram lets a router have one parent; a process that builds several apps
+    (the test suite, the benchmarks) hands the same module routers to each, so
+    the previous app's claim is dropped here (that app is finished with).
+    """
+    router._parent_router = None
+    for sub in router.sub_routers:
+        _fresh(sub)
+    return router
+
+
 def get_routers() -> list[Router]:
     # Imported here so building the routers is explicit and nothing is created at import time.
-    from flows import appointments, booking, menu, onboarding, profile, step_hints
+    from flows import appointments, booking, menu, onboarding, profile, refusals, step_hints
 
     return [
+        _fresh(refusals.router),  # errors only: domain refusals answered once
         onboarding.build_router(),
         profile.build_router(),
         booking.build_router(),

@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator.core import EmulatorCore
 from domain.notifications import OutboxItem
+from emulator.core import EmulatorCore
 from storage.repos.base import to_db
 from storage.schema import (
     appointments,

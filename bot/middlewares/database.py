@@ -1,5 +1,10 @@
 """A unit of work per update, with the current user loaded and staff rights attached.
 
+Handlers receive, typed: ``uow``, ``user`` (None before /start; the
+``Registered()`` guard narrows it), ``staff`` (a domain StaffMember or None),
+``now`` (the app clock's moment, the same for the whole update) and, from the
+Dispatcher's data, ``policy`` (domain/policy.py).
+
 The handler's work (business rows and the FSM state) commits when it returns;
 any exception rolls everything back, so a failed update leaves no half-state.
 """
@@ -13,6 +18,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
+from bot.policy import staff_member
 from bot.settings import Settings
 from storage.fsm import adopt_outer_read
 from storage.uow import UnitOfWorkFactory
@@ -42,7 +48,8 @@ class DatabaseMiddleware(BaseMiddleware):
                 await uow.commit()
                 user = await uow.users.get(tg_user.id)
             data["user"] = user
-            data["staff"] = self.settings.staff.get(tg_user.id) if tg_user else None
+            data["staff"] = staff_member(self.settings, tg_user.id) if tg_user else None
+            data["now"] = data["clock"].now()  # one "now" for the whole update
             result = await handler(event, data)
             await uow.commit()
             return result

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.harness import ConsoleWorld
 from bot.sources.wiring import start_sources
+from emulator.harness import ConsoleWorld
 
 
 def source_overrides(source: str | None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 

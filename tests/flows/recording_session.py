@@ -1,6 +1,6 @@
 """A tiny in-process Bot API session for tests that only need to see what the bot sent.
 
-The full emulator (bot/emulator) enforces Telegram's rules; these tests check
+The full emulator (emulator) enforces Telegram's rules; these tests check
 transport and error handling, so recording the calls and returning plausible
 results is enough.
 """

@@ -12,7 +12,7 @@ from icalendar import Calendar
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import (
     BOOK_3_DEC_10,
     NOW,

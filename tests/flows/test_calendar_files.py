@@ -17,7 +17,7 @@ import pytest
 import vobject
 from pypdf import PdfReader
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
 from tests.notify_world import sent_files
 

@@ -6,7 +6,7 @@ Regression: the clinic card read «Hours: Пн–Пт 08:00–20:00» and the do
 
 from __future__ import annotations
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import NOW
 
 REGISTER_EN = """/start

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 import flows
 import flows.ui
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from flows.ui.safe_callback import SafeCallback
 from tests.conftest import PG_URL, TEST_KEY, drop_pg_database, make_pg_engine, requires_pg
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments

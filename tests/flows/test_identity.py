@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, rows
 
 START_RU = "/start\n[Русский]\n[Согласен]\n!contact\n"

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from bot.emulator.harness import ConsoleWorld
 from domain.notifications import Kind, OutboxItem, waitlist_offer_item
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import (
     BOOK_3_DEC_10,
     NOW,

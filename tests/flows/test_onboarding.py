@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DEMO_SNILS = "112-233-445 95"

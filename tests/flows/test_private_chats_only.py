@@ -18,7 +18,7 @@ from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import AnswerCallbackQuery, LeaveChat, TelegramMethod
 from aiogram.types import Update
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001
 
 GROUP: dict[str, Any] = {"id": -500100, "type": "group", "title": "Семья"}

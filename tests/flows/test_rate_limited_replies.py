@@ -17,9 +17,9 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Update
 
-from bot.emulator.harness import ConsoleWorld
-from bot.emulator.ratelimit import RateLimiter as EmuLimiter
 from bot.middlewares.retry_after import RetryAfter429, own_429_policy
+from emulator.harness import ConsoleWorld
+from emulator.ratelimit import RateLimiter as EmuLimiter
 from tests.flows.booking_helpers import NOW
 
 USERS = range(5000, 5060)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from flows.booking_common import ALERT_LIMIT, refuse
 from tests.flows.booking_helpers import REGISTER_1001
 

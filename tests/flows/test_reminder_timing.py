@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import NOW, REGISTER_1001, TO_DAY_3, rows
 
 BOOK_3_DEC_08 = TO_DAY_3 + "[08:00]\n[Подтвердить]\n"

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments, rows
 
 REASONS = ["врач < 1 ставки", "<3", "</code>", "Tom & Jerry <b>"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from flows.booking import BookingStates
 from flows.step_hints import HINTS
 from flows.waitlist import WaitListSteps

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiogram.types import Update
 
-from bot.emulator.harness import ConsoleWorld
+from emulator.harness import ConsoleWorld
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, rows
 from tests.flows.test_notify_settings import STAFF_CANCEL_DAY_3
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from aiogram import Bot
 from sqlalchemy import select
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.server import EmulatorServer
-from bot.emulator.session import EmulatorSession
 from bot.i18n import build_i18n
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter
+from emulator.core import EmulatorCore
+from emulator.server import EmulatorServer
+from emulator.session import EmulatorSession
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.schema import outbox

@@ -31,8 +31,8 @@ def test_readme_links_the_console_protocol_and_the_architecture() -> None:
 
 
 def test_console_doc_lists_every_directive() -> None:
-    from bot.emulator.options import OPTIONS
-    from bot.emulator.script import DIRECTIVES
+    from emulator.options import OPTIONS
+    from emulator.script import DIRECTIVES
 
     text = (ROOT / "docs" / "console.md").read_text(encoding="utf-8")
     for name in [*DIRECTIVES, *(flag for flag, _ in OPTIONS)]:

@@ -16,8 +16,8 @@ from aiogram.types import (
 )
 
 from bot.app import ScheduledJob
-from bot.emulator.harness import ConsoleWorld, ScriptError
-from bot.emulator.script import parse
+from emulator.harness import ConsoleWorld, ScriptError
+from emulator.script import parse
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ async def test_run_console_without_strict_goes_on(
 ) -> None:
     import argparse
 
-    from bot.emulator.console import run_console
+    from emulator.console import run_console
 
     script = tmp_path / "s.txt"
     script.write_text("hello\n[Nope]\n!bogus\nhello\n", encoding="utf-8")

@@ -24,10 +24,10 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.ratelimit import RateLimiter
-from bot.emulator.server import EmulatorServer
-from bot.emulator.session import EmulatorSession
+from emulator.core import EmulatorCore
+from emulator.ratelimit import RateLimiter
+from emulator.server import EmulatorServer
+from emulator.session import EmulatorSession
 
 CHAT = 1001
 

@@ -16,8 +16,8 @@ import pytest
 from aiogram.types import BufferedInputFile
 
 from bot.__main__ import build_parser
-from bot.emulator.harness import ConsoleWorld
-from bot.emulator.script import DIRECTIVES
+from emulator.harness import ConsoleWorld
+from emulator.script import DIRECTIVES
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ async def test_help_lists_every_directive_and_option_one_line_each(tmp_path: Pat
 async def test_cli_files_option_reaches_the_world(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.emulator import console
+    from emulator import console
 
     seen: dict[str, Any] = {}
     start = ConsoleWorld.start

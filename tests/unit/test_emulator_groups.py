@@ -23,10 +23,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import ChatMemberUpdated, Message, Update
 
-from bot.emulator.core import Chat
-from bot.emulator.groups import open_group
-from bot.emulator.harness import ConsoleWorld, ScriptError
-from bot.emulator.script import parse
+from emulator.core import Chat
+from emulator.groups import open_group
+from emulator.harness import ConsoleWorld, ScriptError
+from emulator.script import parse
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 NEUTRAL = "I only work in private messages: please write to me directly."

@@ -23,10 +23,10 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.harness import ConsoleWorld
-from bot.emulator.server import EmulatorServer
-from bot.emulator.session import EmulatorSession, wire_value
+from emulator.core import EmulatorCore
+from emulator.harness import ConsoleWorld
+from emulator.server import EmulatorServer
+from emulator.session import EmulatorSession, wire_value
 
 CHAT = 1001
 HTML = DefaultBotProperties(parse_mode=ParseMode.HTML)

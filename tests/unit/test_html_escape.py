@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.emulator.htmltext import strip_html
+from emulator.htmltext import strip_html
 from flows.ui.format import clip_html, esc
 
 

@@ -11,9 +11,6 @@ import vobject
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.ratelimit import RateLimiter as EmuLimiter
-from bot.emulator.session import EmulatorSession
 from bot.i18n import build_i18n
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter
@@ -27,6 +24,9 @@ from domain.notifications import (
     reminder_items,
     waitlist_offer_item,
 )
+from emulator.core import EmulatorCore
+from emulator.ratelimit import RateLimiter as EmuLimiter
+from emulator.session import EmulatorSession
 from storage.crypto import PersonalDataCipher
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import TEST_KEY, make_sqlite_engine

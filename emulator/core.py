@@ -1,13 +1,13 @@
 """The Telegram Bot API emulator's core: one request in, Telegram's answer out.
 
-Both transports (bot.emulator.session in-process, bot.emulator.server over
+Both transports (emulator.session in-process, emulator.server over
 HTTP) call :meth:`EmulatorCore.call` with the method name, its parameters and
 the uploaded files, and get back exactly the JSON Telegram would answer, so
 they behave identically. Parameters may arrive typed (in-process, JSON body)
 or as form strings (multipart); :class:`Params` reads both.
 
-The state (chats, messages, keyboards, files) is bot.emulator.state; the
-methods are bot.emulator.methods, which import the state, not this module.
+The state (chats, messages, keyboards, files) is emulator.state; the
+methods are emulator.methods, which import the state, not this module.
 """
 
 from __future__ import annotations
@@ -15,22 +15,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.emulator.files import Upload
-from bot.emulator.methods import METHODS
+from emulator.files import Upload
+from emulator.methods import METHODS
 
 # Re-exported: callers import the request, error and chat types from here.
-from bot.emulator.params import ApiError as ApiError
-from bot.emulator.params import Params as Params
-from bot.emulator.params import bad as bad
-from bot.emulator.state import MAX_CALLBACK_ANSWER as MAX_CALLBACK_ANSWER
-from bot.emulator.state import MAX_CAPTION as MAX_CAPTION
-from bot.emulator.state import MAX_TEXT as MAX_TEXT
-from bot.emulator.state import NOT_MODIFIED as NOT_MODIFIED
-from bot.emulator.state import QUERY_INVALID as QUERY_INVALID
-from bot.emulator.state import Chat as Chat
-from bot.emulator.state import EmulatorState
-from bot.emulator.state import Event as Event
-from bot.emulator.state import Handler as Handler
+from emulator.params import ApiError as ApiError
+from emulator.params import Params as Params
+from emulator.params import bad as bad
+from emulator.state import MAX_CALLBACK_ANSWER as MAX_CALLBACK_ANSWER
+from emulator.state import MAX_CAPTION as MAX_CAPTION
+from emulator.state import MAX_TEXT as MAX_TEXT
+from emulator.state import NOT_MODIFIED as NOT_MODIFIED
+from emulator.state import QUERY_INVALID as QUERY_INVALID
+from emulator.state import Chat as Chat
+from emulator.state import EmulatorState
+from emulator.state import Event as Event
+from emulator.state import Handler as Handler
 
 
 class EmulatorCore(EmulatorState):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from bot.emulator import markup as mk
-from bot.emulator.core import Chat, EmulatorCore
-from bot.emulator.store import StoredMessage
+from emulator import markup as mk
+from emulator.core import Chat, EmulatorCore
+from emulator.store import StoredMessage
 
 # (message or None for the reply keyboard, button, is_inline)
 Found = tuple[StoredMessage | None, dict[str, Any], bool]

@@ -1,9 +1,9 @@
 """``python -m bot console``: the offline console (CONSOLE.md) on top of ConsoleWorld.
 
 The CLI only reads lines and prints; every line is carried out by
-bot.emulator.harness.ConsoleWorld, the same engine the tests use. The console
+emulator.harness.ConsoleWorld, the same engine the tests use. The console
 talks to aiogram over the loopback HTTP transport (the real client path);
-tests default to the in-process session (see bot.emulator.session).
+tests default to the in-process session (see emulator.session).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.emulator.harness import ConsoleWorld, ScriptError
-from bot.emulator.setup import interactive_db_url
 from bot.sources.console import source_overrides, start_console_sources
+from emulator.harness import ConsoleWorld, ScriptError
+from emulator.setup import interactive_db_url
 
 BANNER = (
     "Zapis offline console. Type what a user would send; [Label] presses a button, "

@@ -1,7 +1,7 @@
 """Building one console world: database, key, demo data, clock, app, emulator, Bot.
 
-Shared by the CLI (bot.emulator.console) and the pytest harness
-(bot.emulator.harness), so both run exactly the same thing.
+Shared by the CLI (emulator.console) and the pytest harness
+(emulator.harness), so both run exactly the same thing.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App, build_app, resolve_encryption_key
 from bot.clock import VirtualClock
-from bot.emulator.core import EmulatorCore
-from bot.emulator.server import EmulatorServer
-from bot.emulator.session import EmulatorSession
-from bot.emulator.store import StoredMessage
 from bot.settings import Settings, StaffMember, load_settings
+from emulator.core import EmulatorCore
+from emulator.persistence import SqlHistoryStore, get_meta, set_meta
+from emulator.server import EmulatorServer
+from emulator.session import EmulatorSession
+from emulator.store import StoredMessage
 from storage.db import create_engine, is_sqlite
-from storage.emulator import SqlHistoryStore, get_meta, set_meta
 from storage.migrate import upgrade
 
 log = logging.getLogger("zapis.console")

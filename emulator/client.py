@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.core import Chat, EmulatorCore
-from bot.emulator.groups import add_bot
-from bot.emulator.store import StoredMessage
+from emulator.core import Chat, EmulatorCore
+from emulator.groups import add_bot
+from emulator.store import StoredMessage
 
 
 def own_phone(user_id: int) -> str:

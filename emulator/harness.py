@@ -21,16 +21,16 @@ from aiogram.types import Update
 
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.emulator import script as sc
-from bot.emulator import transcript as tr
-from bot.emulator.client import SimulatedUsers
-from bot.emulator.core import EmulatorCore
-from bot.emulator.files import FileSaver
-from bot.emulator.groups import open_group
-from bot.emulator.jobs import JobRunner
-from bot.emulator.lookup import Lookup, WorldView
-from bot.emulator.options import option_help
-from bot.emulator.setup import World, build_world, temporary_db_url
+from emulator import script as sc
+from emulator import transcript as tr
+from emulator.client import SimulatedUsers
+from emulator.core import EmulatorCore
+from emulator.files import FileSaver
+from emulator.groups import open_group
+from emulator.jobs import JobRunner
+from emulator.lookup import Lookup, WorldView
+from emulator.options import option_help
+from emulator.setup import World, build_world, temporary_db_url
 
 __all__ = ["ConsoleWorld", "ScriptError"]
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator import markup as mk
-from bot.emulator.core import Event
-from bot.emulator.store import StoredMessage
+from emulator import markup as mk
+from emulator.core import Event
+from emulator.store import StoredMessage
 
 
 def echo(user_id: int, line: str) -> str:

@@ -4,7 +4,7 @@ aiogram is pointed at it with
 ``AiohttpSession(api=TelegramAPIServer.from_base(server.url))``; requests
 arrive as ``POST /bot<token>/<method>`` with multipart or JSON bodies, and
 downloads as ``GET /file/bot<token>/<path>``. Answers come from the same
-EmulatorCore as the in-process session (see bot.emulator.session for why both
+EmulatorCore as the in-process session (see emulator.session for why both
 exist).
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.files import Upload
+from emulator.core import EmulatorCore
+from emulator.files import Upload
 
 
 class EmulatorServer:

@@ -1,7 +1,7 @@
 """The emulated Telegram's state: chats, messages, keyboards, files, and the checks on them.
 
-Kept apart from bot.emulator.core (which answers a request by looking the
-method up in bot.emulator.methods) so the methods and bot.emulator.groups can
+Kept apart from emulator.core (which answers a request by looking the
+method up in emulator.methods) so the methods and emulator.groups can
 import the state at module top: core → methods → state, no cycle.
 
 Nothing here touches the database while a request is being answered: a
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.emulator import markup as mk
-from bot.emulator.files import FileStore, Upload
-from bot.emulator.htmltext import EntityParseError, plain_text
-from bot.emulator.params import ApiError, Params, bad
-from bot.emulator.ratelimit import RateLimiter
-from bot.emulator.store import HistoryStore, PendingOps, StoredMessage, group_state
+from emulator import markup as mk
+from emulator.files import FileStore, Upload
+from emulator.htmltext import EntityParseError, plain_text
+from emulator.params import ApiError, Params, bad
+from emulator.ratelimit import RateLimiter
+from emulator.store import HistoryStore, PendingOps, StoredMessage, group_state
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -65,7 +65,7 @@ Handler = Callable[["EmulatorState", Params, Mapping[str, Upload]], Awaitable[An
 
 
 class EmulatorState:
-    """One emulated Telegram for one bot, less the request dispatch (bot.emulator.core)."""
+    """One emulated Telegram for one bot, less the request dispatch (emulator.core)."""
 
     def __init__(
         self,
@@ -112,7 +112,7 @@ class EmulatorState:
     # ----- chats and history ----------------------------------------------------------------
     async def chat(self, chat_id: int, *, create: bool = True) -> Chat:
         """A known chat; a private chat is created on first use, a group only by
-        :func:`bot.emulator.groups.open_group` (or found in the stored history)."""
+        :func:`emulator.groups.open_group` (or found in the stored history)."""
         chat = self.chats.get(chat_id)
         if chat is not None:
             return chat

@@ -1,6 +1,6 @@
 """The console's persistence: the emulator's chat history and the console's own keys in `meta`.
 
-It lives in storage/ because it is SQL; only bot/emulator uses it. The
+It lives in storage/ because it is SQL; only emulator uses it. The
 emulator's message type is the caller's: it passes ``decode`` (storage never
 imports bot; see the import contract in pyproject.toml).
 """
@@ -18,7 +18,7 @@ from storage.schema import emu_messages, meta
 
 
 class SqlHistoryStore:
-    """Implements bot.emulator.store.HistoryStore on the app's database."""
+    """Implements emulator.store.HistoryStore on the app's database."""
 
     def __init__(self, engine: AsyncEngine, decode: Callable[[Any, bool], Any]) -> None:
         """``decode(payload, removed_keyboard)`` builds the caller's stored message."""

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.params import ApiError, bad
-from bot.emulator.state import Chat, EmulatorState, Event
-from bot.emulator.store import StoredMessage
+from emulator.params import ApiError, bad
+from emulator.state import Chat, EmulatorState, Event
+from emulator.store import StoredMessage
 
 KINDS = ("group", "supergroup", "channel")
 _TITLES = {"group": "Group", "supergroup": "Supergroup", "channel": "Channel"}

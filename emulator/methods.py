@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.emulator import markup as mk
-from bot.emulator.files import StoredFile, Upload
-from bot.emulator.groups import leave_chat
-from bot.emulator.params import ApiError, Params, bad
-from bot.emulator.state import (
+from emulator import markup as mk
+from emulator.files import StoredFile, Upload
+from emulator.groups import leave_chat
+from emulator.params import ApiError, Params, bad
+from emulator.state import (
     MAX_CALLBACK_ANSWER,
     NOT_MODIFIED,
     QUERY_INVALID,
@@ -18,7 +18,7 @@ from bot.emulator.state import (
     Event,
     Handler,
 )
-from bot.emulator.store import StoredMessage
+from emulator.store import StoredMessage
 
 MAX_DOCUMENT = 50 * 1024 * 1024
 MAX_PHOTO = 10 * 1024 * 1024

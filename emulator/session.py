@@ -1,6 +1,6 @@
 """In-process transport: an aiogram session that hands requests straight to the core.
 
-Why two transports? The HTTP one (bot.emulator.server) exercises aiogram's
+Why two transports? The HTTP one (emulator.server) exercises aiogram's
 real client path — form encoding, multipart uploads, JSON decoding, error
 mapping by status code — exactly as against api.telegram.org, so the console
 uses it by default. This one skips the socket and the encoding and costs a few
@@ -29,8 +29,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InputFile
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.files import Upload
+from emulator.core import EmulatorCore
+from emulator.files import Upload
 
 
 def wire_value(value: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import VirtualClock
-from bot.emulator.script import parse_delta
+from emulator.script import parse_delta
 
 MAX_RUNS = 500
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?")
