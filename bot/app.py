@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from aiogram import Dispatcher, Router
@@ -121,3 +122,11 @@ def build_app(
     register_jobs(app)  # the notifier and wait-list jobs (bot/scheduler.py)
     attach_sources(app)  # issue 11: a region whose schedule another system owns
     return app
+
+
+if TYPE_CHECKING:  # storage's unit of work is the one the flows type against (mypy checks)
+    from domain.ports import UnitOfWork
+    from storage.uow import SqlUnitOfWork
+
+    def _satisfies(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow

@@ -16,7 +16,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.middlewares.commit_before_send import CommitBeforeSend
+from bot.middlewares.pending_replies import HoldRepliesUntilCommit
 from bot.middlewares.retry_after import RetryAfter429
 from bot.settings import Settings
 from domain.ports import Clock
@@ -51,13 +51,14 @@ class App:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def attach_bot(self, bot: Bot) -> Bot:
-        """Every Bot that serves this app must go through here (CommitBeforeSend, RetryAfter429)."""
+        """Every Bot that serves this app must go through here: replies wait for the
+        update's commit (HoldRepliesUntilCommit), a 429 waits and repeats (RetryAfter429)."""
         self.bot = bot
         installed = bot.session.middleware._middlewares
         if not any(isinstance(m, RetryAfter429) for m in installed):
             bot.session.middleware(RetryAfter429())  # a 429 waits and repeats, bounded
-        if not any(isinstance(m, CommitBeforeSend) for m in installed):
-            bot.session.middleware(CommitBeforeSend())
+        if not any(isinstance(m, HoldRepliesUntilCommit) for m in installed):
+            bot.session.middleware(HoldRepliesUntilCommit())
         return bot
 
     async def close(self) -> None:

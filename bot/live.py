@@ -150,7 +150,7 @@ def build_webhook_app(
     in a task (production: a slow handler never makes Telegram retry); tests
     pass False to see the update processed before the response.
     """
-    app.attach_bot(bot)  # idempotent; commits the update's unit of work before each request
+    app.attach_bot(bot)  # idempotent; replies wait for the update's commit
     webapp = web.Application()
     handler = SecretTokenRequestHandler(
         app.dispatcher, bot, secret, handle_in_background=handle_in_background

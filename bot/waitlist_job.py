@@ -16,14 +16,19 @@ log = logging.getLogger("zapis.waitlist")
 
 
 async def run_waitlist(app: App, now: datetime) -> waitlist.RunStats:
+    """Each step commits on its own (the job is its own entrypoint: domain/waitlist.py
+    never commits), so a failure in matching keeps the time-outs and expiries."""
+    limits = app.settings.limits
+    stats = waitlist.RunStats()
     async with app.uow() as uow:
-        limits = app.settings.limits
-        stats = await waitlist.run(
-            uow,
-            now,
-            limits.waitlist_offer_minutes,
-            timedelta(minutes=limits.offer_lead_minutes),
+        stats.timed_out = await waitlist.time_out_offers(uow, now)
+        await uow.commit()
+        stats.expired = await waitlist.expire_ended(uow, now)
+        await uow.commit()
+        stats.offered = await waitlist.match(
+            uow, now, limits.waitlist_offer_minutes, timedelta(minutes=limits.offer_lead_minutes)
         )
+        await uow.commit()
     if stats.timed_out or stats.expired or stats.offered:
         log.info("waitlist: %s", stats)
     return stats

@@ -8,10 +8,12 @@ domain/booking_move.py (reschedule), domain/booking_visit.py (confirm, mark)
 and domain/alternatives.py (the nearest free slots).
 
 Every mutating service checks ownership first, then the rules, then changes
-rows in ONE transaction of the given unit of work and commits it itself
-(``await uow.commit()``) before returning, so a handler only answers after the
-change is durable. A refusal raises a domain error (domain/errors.py) and
-commits nothing; the caller's unit of work rolls back on exit.
+rows through the given unit of work — and never commits nor rolls back: the
+update is the transaction (bot/middlewares/database.py commits after the
+handler; a job commits at its entrypoint). A refusal raises a domain error
+(domain/errors.py) having written nothing: where a write must come before the
+last check (a move, a spent referral) that part runs in ``uow.savepoint()``.
+Status changes go through domain/lifecycle.py (the transition table).
 
 The slot is the unit of contention: it is taken by one conditional UPDATE
 (``status='free'`` → ``'booked'``, rowcount 1) and released by the reverse,

@@ -9,9 +9,10 @@ from datetime import datetime
 
 from domain import rules
 from domain.booking_ports import BookingUnitOfWork
-from domain.booking_rules import ACTIVE, check_staff, get_owned_appointment, owner_of, write_journal
+from domain.booking_rules import check_staff, get_owned_appointment, owner_of
 from domain.errors import CancelWindowClosed, InvalidTransition
-from domain.models import Appointment, AppointmentStatus
+from domain.lifecycle import Event, transition
+from domain.models import Appointment
 from domain.notifications import clinic_cancelled_item
 from domain.schedule_source import cancel_remote
 
@@ -20,6 +21,7 @@ async def cancel_one(
     uow: BookingUnitOfWork,
     now: datetime,
     appointment: Appointment,
+    event: Event,
     *,
     journal_user_id: int | None,
     actor: str,
@@ -32,31 +34,23 @@ async def cancel_one(
     repo = uow.appointments
     cancelled_by = "clinic" if actor == "staff" else actor
     await cancel_remote(uow, appointment)  # issue 11: the owner first; a failure keeps it
-    if not await repo.set_status(
-        appointment.id,
-        expected=ACTIVE,
-        status=AppointmentStatus.CANCELLED,
-        now=now,
-        cancelled_by=cancelled_by,
+    await transition(
+        uow,
+        now,
+        appointment,
+        event,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        journal_user_id=journal_user_id,
         reason=reason,
-    ):
-        raise InvalidTransition(f"appointment {appointment.id} is no longer active")
+        cancelled_by=cancelled_by,
+        by=cancelled_by,
+    )
     if block_slot:
         await repo.block_slot(appointment.slot_id)
     else:
         await repo.release_slot(appointment.slot_id, now)
     await uow.outbox.cancel_for_appointment(appointment.id)
-    await repo.add_event(
-        appointment.id,
-        at=now,
-        status=AppointmentStatus.CANCELLED,
-        actor=actor,
-        actor_user_id=actor_user_id,
-        reason=reason,
-    )
-    await write_journal(
-        uow, now, journal_user_id, "appointment.cancelled", appointment, by=cancelled_by
-    )
     updated = await repo.get(appointment.id)
     assert updated is not None
     return updated
@@ -74,25 +68,24 @@ async def cancel(
     """The patient cancels: started/past → CancelWindowClosed; < 24 h ahead without
     ``confirmed_twice`` → ConfirmationRequired (ask again, then call with True).
 
-    The slot returns to 'free' at once, pending reminders are cancelled, the
-    status event and the journal are written; commits. Use
+    The slot returns to 'free', pending reminders are cancelled, the status
+    event and the journal are written (domain/lifecycle.py). Use
     ``rules.cancel_kind(start, now)`` beforehand to decide which prompt to show.
     """
     appointment = await get_owned_appointment(uow, user_id, appointment_id)
     if not appointment.status.active:
         raise InvalidTransition(f"appointment {appointment_id} is {appointment.status}")
     rules.check_cancel(appointment.start, now, confirmed_twice=confirmed_twice)
-    result = await cancel_one(
+    return await cancel_one(
         uow,
         now,
         appointment,
+        Event.CANCEL_BY_PATIENT,
         journal_user_id=user_id,
         actor="patient",
         actor_user_id=user_id,
         reason=reason,
     )
-    await uow.commit()
-    return result
 
 
 async def cancel_by_clinic(
@@ -112,7 +105,7 @@ async def cancel_by_clinic(
     not free: nobody can book it and the wait list is not offered it.
     With ``notify`` adds the urgent ``clinic_cancelled`` outbox row
     (domain.notifications.clinic_cancelled_item; the notifier reads the reason
-    from the appointment and offers ``alternatives()`` at send time). Commits.
+    from the appointment and offers ``alternatives()`` at send time).
     """
     appointment = check_staff(await uow.appointments.get(appointment_id), staff_clinic_ids)
     if not appointment.status.active:
@@ -124,6 +117,7 @@ async def cancel_by_clinic(
         uow,
         now,
         appointment,
+        Event.CANCEL_BY_CLINIC,
         journal_user_id=owner,
         actor="staff",
         actor_user_id=staff_user_id,
@@ -132,7 +126,6 @@ async def cancel_by_clinic(
     )
     if notify:
         await uow.outbox.add([clinic_cancelled_item(appointment, now)], now)
-    await uow.commit()
     return result
 
 
@@ -145,19 +138,16 @@ async def block_doctor_time(
 ) -> int:
     """Close the doctor's free slots starting in [lo, hi) at the staff member's clinics
     (the rest of a day the clinic called off): 'blocked', not bookable, not offered to
-    the wait list. Returns how many were closed. Commits."""
-    repo = uow.appointments
-    closed = await repo.block_free_between(doctor_id, tuple(staff_clinic_ids), lo, hi)
-    await uow.commit()
-    return closed
+    the wait list. Returns how many were closed."""
+    return await uow.appointments.block_free_between(doctor_id, tuple(staff_clinic_ids), lo, hi)
 
 
 async def cancel_all_for_account(
     uow: BookingUnitOfWork, now: datetime, user_id: int, reason: str
 ) -> int:
     """Cancel every appointment of the account that has not started (before its data are
-    erased), so the time goes back to the schedule and the wait list. Does not commit:
-    the erasure that follows is the same transaction."""
+    erased), so the time goes back to the schedule and the wait list; the erasure that
+    follows is the same transaction."""
     cancelled = 0
     for appointment in await uow.appointments.list_for_owner(user_id, now):
         if appointment.status.active and appointment.start > now:
@@ -165,6 +155,7 @@ async def cancel_all_for_account(
                 uow,
                 now,
                 appointment,
+                Event.ERASE,
                 journal_user_id=user_id,
                 actor="patient",
                 actor_user_id=user_id,

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from domain.booking_ports import BookingUnitOfWork, NewAppointment
+from domain.booking_ports import BookingUnitOfWork, NewAppointment, SlotContext
 from domain.booking_rules import (
-    ACTIVE,
     BookingPolicy,
     check_booking_rules,
     check_staff,
@@ -21,12 +20,19 @@ from domain.booking_rules import (
     slot_context,
     slot_taken,
     take_remote_first,
-    write_journal,
 )
-from domain.errors import CancelWindowClosed, InvalidTransition, NotFound, NotOwner, SlotUnavailable
-from domain.models import Appointment, AppointmentStatus
+from domain.errors import (
+    CancelWindowClosed,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    NotOwner,
+    SlotUnavailable,
+)
+from domain.lifecycle import JOURNAL_ACTION, Event, next_status, transition
+from domain.models import Appointment, SlotStatus
 from domain.notifications import clinic_moved_item
-from domain.schedule_source import RemoteRefused, cancel_remote, undo_remote
+from domain.schedule_source import cancel_remote, undo_remote
 
 
 async def move_one(
@@ -54,74 +60,82 @@ async def move_one(
     await check_booking_rules(
         uow, now, actor_user_id, patient, ctx, policy, rescheduling=True, moving_id=old.id
     )
-    # 1. Take the new slot first: if it is gone, nothing has changed.
+    # 1. Take the new slot first: if it is gone, nothing has changed. The whole move is
+    #    a savepoint: a refusal half-way (the old visit changed meanwhile, the owner
+    #    refused to give the old time back) leaves nothing of it, whatever the caller's
+    #    update does next.
     remote = await take_remote_first(uow, now, ctx, patient, policy)
-    if ctx.slot.status != "free" or not await repo.take_slot(new_slot_id, actor_user_id, now):
-        await undo_remote(uow, remote)
-        raise await slot_taken(uow, now, ctx, policy)
-    new = await repo.insert(
-        NewAppointment(
-            patient_id=old.patient_id,
-            user_id=old.user_id,
-            slot=ctx.slot,
-            status=AppointmentStatus.PENDING,
-            referral_id=old.referral_id,
-            created_at=now,
-            calendar_uid=old.calendar_uid,
-            calendar_seq=old.calendar_seq + 1,
-        )
-    )
-    # 2. Retire the old one conditionally: a concurrent cancel/reschedule that
-    #    committed first makes this 0 rows, and the whole move rolls back.
-    if not await repo.set_status(
-        old.id,
-        expected=ACTIVE,
-        status=AppointmentStatus.RESCHEDULED,
-        now=now,
-        reason=reason,
-        rescheduled_to=new.id,
-    ):
-        await uow.rollback()  # the new slot and appointment must not survive the refusal
-        await undo_remote(uow, remote)
-        raise InvalidTransition(f"appointment {old.id} is no longer active")
-    # 3. Only now the old slot goes back to the schedule (to its owner, issue 11, and to the wait list).
     try:
-        await cancel_remote(uow, old)
-    except RemoteRefused:
-        await uow.rollback()  # the old visit stays where it was, at the owner and here
+        async with uow.savepoint():
+            new = await _swap(uow, now, old, ctx, policy, actor, actor_user_id, reason)
+    except DomainError:
         await undo_remote(uow, remote)
         raise
-    await repo.release_slot(old.slot_id, now)
     await uow.outbox.cancel_for_appointment(old.id)
     await uow.outbox.add(outbox_for_new(new, ctx.clinic_tz, now, policy, confirmation=False), now)
-    await repo.add_event(
-        old.id,
-        at=now,
-        status=AppointmentStatus.RESCHEDULED,
-        actor=actor,
-        actor_user_id=actor_user_id,
-        reason=reason,
-    )
-    await repo.add_event(
-        new.id,
-        at=now,
-        status=AppointmentStatus.PENDING,
-        actor=actor,
-        actor_user_id=actor_user_id,
-        reason=f"rescheduled_from:{old.id}",
-    )
-    await write_journal(
+    await transition(
         uow,
         now,
-        journal_user_id,
-        "appointment.rescheduled",
         new,
+        Event.BOOK,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        journal_user_id=journal_user_id,
+        event_reason=f"rescheduled_from:{old.id}",
+        journal_action=JOURNAL_ACTION[Event.RESCHEDULE],
         from_appointment=old.id,
         from_number=old.number,
         from_start=old.start.isoformat(),
         by=actor,
     )
     await repo.delete_hold(actor_user_id)
+    return new
+
+
+async def _swap(
+    uow: BookingUnitOfWork,
+    now: datetime,
+    old: Appointment,
+    ctx: SlotContext,
+    policy: BookingPolicy,
+    actor: str,
+    actor_user_id: int,
+    reason: str | None,
+) -> Appointment:
+    """Take the new slot, write the new visit, retire the old one (conditionally: a
+    concurrent cancel/reschedule that committed first refuses the move) and give
+    its time back — at the owner first (issue 11), then here and to the wait list."""
+    repo = uow.appointments
+    if ctx.slot.status != SlotStatus.FREE or not await repo.take_slot(
+        ctx.slot.id, actor_user_id, now
+    ):
+        raise await slot_taken(uow, now, ctx, policy)
+    new = await repo.insert(
+        NewAppointment(
+            patient_id=old.patient_id,
+            user_id=old.user_id,
+            slot=ctx.slot,
+            status=next_status(None, Event.BOOK),
+            referral_id=old.referral_id,
+            created_at=now,
+            calendar_uid=old.calendar_uid,
+            calendar_seq=old.calendar_seq + 1,
+        )
+    )
+    await transition(
+        uow,
+        now,
+        old,
+        Event.RESCHEDULE,
+        actor=actor,
+        actor_user_id=actor_user_id,
+        journal_user_id=None,
+        reason=reason,
+        rescheduled_to=new.id,
+        journal=False,  # one journal entry for the move, on the new visit
+    )
+    await cancel_remote(uow, old)
+    await repo.release_slot(old.slot_id, now)
     return new
 
 
@@ -139,7 +153,7 @@ async def reschedule(
     the new appointment is written, the old one becomes 'rescheduled'
     (``rescheduled_to`` = new id) and its slot is freed, reminders move.
     SlotTaken(alternatives) → nothing changed. Never both lost, never both kept.
-    Returns the NEW appointment; commits.
+    Returns the NEW appointment.
     """
     old = await get_owned_appointment(uow, user_id, appointment_id)
     if not old.status.active:
@@ -157,7 +171,6 @@ async def reschedule(
         journal_user_id=user_id,
         reason=None,
     )
-    await uow.commit()
     return new
 
 
@@ -175,7 +188,7 @@ async def reschedule_by_clinic(
 ) -> Appointment:
     """Staff move one appointment («Перенести приём») to a slot of the same doctor or
     specialty; with ``notify`` adds the urgent ``clinic_moved`` outbox row. Returns
-    the new appointment. Commits."""
+    the new appointment."""
     old = check_staff(await uow.appointments.get(appointment_id), staff_clinic_ids)
     if not old.status.active:
         raise InvalidTransition(f"appointment {appointment_id} is {old.status}")
@@ -198,5 +211,4 @@ async def reschedule_by_clinic(
     )
     if notify:
         await uow.outbox.add([clinic_moved_item(old.id, new, now)], now)
-    await uow.commit()
     return new

@@ -6,6 +6,7 @@ SQL implementation is storage/repos/appointments.py and storage/uow.py.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -157,7 +158,11 @@ class JournalPort(Protocol):
 
 
 class BookingUnitOfWork(Protocol):
-    """The subset of storage.uow.SqlUnitOfWork the booking services use."""
+    """The subset of storage.uow.SqlUnitOfWork the booking services use.
+
+    No commit, no rollback: the update (or the job) is the transaction and ends it;
+    a service whose write may still be refused wraps it in ``savepoint()``.
+    """
 
     @property
     def appointments(self) -> BookingRepository: ...
@@ -165,5 +170,4 @@ class BookingUnitOfWork(Protocol):
     def outbox(self) -> OutboxPort: ...
     @property
     def journal(self) -> JournalPort: ...
-    async def commit(self) -> None: ...
-    async def rollback(self) -> None: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]: ...

@@ -16,7 +16,8 @@ from domain import rules
 from domain.alternatives import alternatives
 from domain.booking_ports import BookingUnitOfWork, SlotContext
 from domain.errors import NotOwner, SlotTaken, SlotUnavailable
-from domain.models import Appointment, AppointmentStatus, JournalEntry, Patient
+from domain.lifecycle import write_journal as write_journal  # re-exported for the services
+from domain.models import Appointment, AppointmentStatus, Patient
 from domain.notifications import OutboxItem, booked_item, reminder_items
 from domain.quiet_hours import QuietWindow
 from domain.schedule_source import RemoteSlotGone, RemoteTake, take_remote
@@ -137,26 +138,6 @@ async def check_booking_rules(
         rules.check_one_active(active, True, existing)
     rules.check_daily_cap(created, policy.daily_cap)
     return None if used is None else used.id
-
-
-async def write_journal(
-    uow: BookingUnitOfWork,
-    now: datetime,
-    user_id: int | None,
-    action: str,
-    appointment: Appointment,
-    **details: object,
-) -> None:
-    await uow.journal.add(
-        JournalEntry(
-            user_id=user_id,
-            at=now,
-            action=action,
-            appointment_id=appointment.id,
-            doctor_id=appointment.doctor_id,
-            details={"number": appointment.number, **details},
-        )
-    )
 
 
 async def owner_of(uow: BookingUnitOfWork, appointment: Appointment) -> int | None:

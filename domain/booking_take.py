@@ -8,9 +8,10 @@ partial unique index on active appointments is the last line of defence.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from domain.booking_ports import BookingUnitOfWork, Hold, NewAppointment
+from domain.booking_ports import BookingUnitOfWork, Hold, NewAppointment, SlotContext
 from domain.booking_rules import (
     BookingPolicy,
     check_booking_rules,
@@ -19,10 +20,10 @@ from domain.booking_rules import (
     slot_context,
     slot_taken,
     take_remote_first,
-    write_journal,
 )
-from domain.errors import ReferralRequired
-from domain.models import Appointment, AppointmentStatus
+from domain.errors import DomainError, ReferralRequired
+from domain.lifecycle import Event, next_status, transition
+from domain.models import Appointment, SlotStatus
 from domain.schedule_source import undo_remote
 
 
@@ -44,11 +45,10 @@ async def hold_slot(
     With ``rescheduling=True`` (the summary of a move) the one-active and
     daily-cap rules are skipped: the patient keeps one appointment either way.
     Raises NotOwner, SlotUnavailable, rule errors, or SlotTaken(alternatives).
-    Commits.
     """
     patient = await owned_patient(uow, user_id, patient_id)
     ctx = await slot_context(uow, slot_id)
-    if ctx.slot.status == "booked" and ctx.slot.start > now:
+    if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
         raise await slot_taken(uow, now, ctx, policy)
     await check_booking_rules(
         uow,
@@ -59,19 +59,17 @@ async def hold_slot(
         policy,
         rescheduling=rescheduling,
     )
-    if ctx.slot.status != "free":
+    if ctx.slot.status != SlotStatus.FREE:
         raise await slot_taken(uow, now, ctx, policy)
     expires = now + timedelta(minutes=policy.hold_minutes)
     if not await uow.appointments.put_hold(user_id, patient_id, slot_id, expires, now):
         raise await slot_taken(uow, now, ctx, policy)
-    await uow.commit()
     return Hold(user_id=user_id, slot_id=slot_id, patient_id=patient_id, expires_at=expires)
 
 
 async def release_hold(uow: BookingUnitOfWork, user_id: int) -> None:
-    """The user left the summary («Назад»): give the slot back to others now. Commits."""
+    """The user left the summary («Назад»): give the slot back to others (at the commit)."""
     await uow.appointments.delete_hold(user_id)
-    await uow.commit()
 
 
 async def book(
@@ -87,8 +85,8 @@ async def book(
     In one transaction: the slot is taken by one conditional UPDATE (free and
     not held by someone else), the appointment, its first status event, the
     journal entry, the spent referral and the outbox rows (confirmation now,
-    reminders at the policy offsets) are written, the user's hold is dropped;
-    then COMMIT. Raises NotOwner, SlotUnavailable, AgeSexRestricted, VisitOverlaps,
+    reminders at the policy offsets) are written, the user's hold is dropped
+    (the caller's unit of work commits). Raises NotOwner, SlotUnavailable, AgeSexRestricted, VisitOverlaps,
     ReferralRequired, AlreadyBooked, DailyCapReached or SlotTaken(alternatives).
     """
     appointment, _created = await book_once(uow, now, user_id, patient_id, slot_id, policy)
@@ -119,48 +117,65 @@ async def book_once(
     mine = await repo.active_on_slot(patient_id, slot_id)
     if mine is not None and mine.user_id == user_id:
         await repo.delete_hold(user_id)
-        await uow.commit()
         return mine, False
     ctx = await slot_context(uow, slot_id)
-    if ctx.slot.status == "booked" and ctx.slot.start > now:
+    if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
         raise await slot_taken(
             uow, now, ctx, policy
         )  # the common loss in a rush: answer it cheaply
     referral_id = await check_booking_rules(uow, now, user_id, patient, ctx, policy)
     remote = await take_remote_first(uow, now, ctx, patient, policy)
-    if ctx.slot.status != "free" or not await repo.take_slot(slot_id, user_id, now):
+    # A spent referral shows only after the insert: that rare race undoes the take and
+    # the insert alone (a savepoint), whatever the caller's update does next.
+    try:
+        async with uow.savepoint() if referral_id is not None else nullcontext():
+            appointment = await _take(uow, now, user_id, patient_id, ctx, referral_id, policy)
+    except DomainError:
         await undo_remote(uow, remote)
+        raise
+    await transition(
+        uow,
+        now,
+        appointment,
+        Event.BOOK,
+        actor="patient",
+        actor_user_id=user_id,
+        journal_user_id=user_id,
+        patient_id=patient_id,
+    )
+    await uow.outbox.add(
+        outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True), now
+    )
+    await repo.delete_hold(user_id)
+    return appointment, True
+
+
+async def _take(
+    uow: BookingUnitOfWork,
+    now: datetime,
+    user_id: int,
+    patient_id: int,
+    ctx: SlotContext,
+    referral_id: int | None,
+    policy: BookingPolicy,
+) -> Appointment:
+    """The slot by one conditional UPDATE, the appointment row, the referral spent."""
+    repo = uow.appointments
+    if ctx.slot.status != SlotStatus.FREE or not await repo.take_slot(ctx.slot.id, user_id, now):
         raise await slot_taken(uow, now, ctx, policy)
     appointment = await repo.insert(
         NewAppointment(
             patient_id=patient_id,
             user_id=user_id,
             slot=ctx.slot,
-            status=AppointmentStatus.PENDING,
+            status=next_status(None, Event.BOOK),
             referral_id=referral_id,
             created_at=now,
         )
     )
-    await repo.add_event(
-        appointment.id,
-        at=now,
-        status=AppointmentStatus.PENDING,
-        actor="patient",
-        actor_user_id=user_id,
-    )
     if referral_id is not None and not await repo.mark_referral_used(referral_id, appointment.id):
-        # Spent by a concurrent booking between our read and now: refuse cleanly, and
-        # undo the take and the insert now (the update's unit of work commits later).
-        await uow.rollback()
-        await undo_remote(uow, remote)
-        raise ReferralRequired(ctx.specialty.code)
-    await uow.outbox.add(
-        outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True), now
-    )
-    await write_journal(uow, now, user_id, "appointment.booked", appointment, patient_id=patient_id)
-    await repo.delete_hold(user_id)
-    await uow.commit()
-    return appointment, True
+        raise ReferralRequired(ctx.specialty.code)  # spent by a concurrent booking
+    return appointment
 
 
 async def list_appointments(

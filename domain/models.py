@@ -36,6 +36,15 @@ class AppointmentStatus(StrEnum):
         return self in (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 
 
+class SlotStatus(StrEnum):
+    """A slot's own state (storage/schema.py slots.status). A hold is not a status: it
+    is a row of its own (holds) that expires; 'blocked' is time the clinic closed."""
+
+    FREE = "free"
+    BOOKED = "booked"
+    BLOCKED = "blocked"
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
@@ -161,7 +170,7 @@ class Slot:
     start: datetime  # aware UTC
     minutes: int
     kind: str  # consultation|examination|procedure
-    status: str  # free|booked|blocked
+    status: SlotStatus  # a str too: StrEnum
 
 
 @dataclass(frozen=True, slots=True)

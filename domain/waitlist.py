@@ -3,7 +3,7 @@
 Design: a slot given back records it (``slots.freed_at``, stamped by the booking
 services when a patient cancels or a visit moves), and matching looks only at
 such freed slots. ``run`` (the wait-list job, every 60 s on the injected clock)
-does three things, each in its own committed transaction:
+does three things (the job, bot/waitlist_job.py, commits after each):
 
 1. offers that ran out become passes and the entry is active again;
 2. entries whose date range has ended expire;
@@ -117,7 +117,6 @@ class WaitListRepository(Protocol):
 class WaitListUnitOfWork(BookingUnitOfWork, Protocol):
     @property
     def waitlist(self) -> WaitListRepository: ...
-    async def rollback(self) -> None: ...
 
 
 @dataclass
@@ -158,7 +157,7 @@ def entry_range(today: date, days: int) -> tuple[date, date]:
 
 async def join(uow: WaitListUnitOfWork, new: NewEntry) -> int:
     """Subscribe the user's own patient; the same patient + specialty twice → Duplicate.
-    Commits; returns the entry id."""
+    Returns the entry id."""
     patient = await uow.appointments.get_patient(new.patient_id)
     if patient is None or patient.owner_user_id != new.user_id:
         raise NotOwner(f"patient {new.patient_id}")
@@ -169,9 +168,7 @@ async def join(uow: WaitListUnitOfWork, new: NewEntry) -> int:
         raise Duplicate("already on the wait list for this specialty")
     if len(live) >= MAX_LIVE_ENTRIES:
         raise Duplicate("too many wait-list entries")
-    entry_id = await uow.waitlist.add(new)
-    await uow.commit()
-    return entry_id
+    return await uow.waitlist.add(new)
 
 
 async def owned_entry(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> WaitEntry:
@@ -182,13 +179,12 @@ async def owned_entry(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> W
 
 
 async def leave(uow: WaitListUnitOfWork, user_id: int, entry_id: int) -> None:
-    """The patient leaves the list; a live offer's hold is given back. Commits."""
+    """The patient leaves the list; a live offer's hold is given back."""
     entry = await owned_entry(uow, user_id, entry_id)
     if not await uow.waitlist.set_status(entry.id, LIVE, LEFT):
         raise InvalidTransition(f"entry {entry_id} is {entry.status}")
     if entry.offered_slot_id is not None and entry.status == OFFERED:
         await uow.waitlist.drop_hold(user_id, entry.offered_slot_id)
-    await uow.commit()
 
 
 async def leave_all(uow: WaitListUnitOfWork, user_id: int) -> int:
@@ -224,11 +220,10 @@ async def decline(
     minutes: int,
     lead: timedelta = DEFAULT_LEAD,
 ) -> None:
-    """«Пропустить»: the entry stays on the list, the slot goes to the next subscriber now.
-    Commits."""
+    """«Пропустить»: the entry stays on the list, the slot goes to the next subscriber
+    (offered in the same transaction)."""
     entry = await _live_offer(uow, now, user_id, entry_id, slot_id)
     await _pass(uow, entry)
-    await uow.commit()
     await match(uow, now, minutes, lead)
 
 
@@ -243,17 +238,19 @@ async def accept(
     """«Записаться»: book through the same atomic take (the holder passes the hold check).
 
     The entry becomes 'booked' in the booking's own transaction. A refusal
-    (taken, rules) rolls that back, returns the entry to the list and re-raises.
+    (taken, rules) writes nothing of the booking (domain/booking_take.py), returns
+    the entry to the list and re-raises: the handler shows it and its update commits
+    the pass (a refusal that escapes the handler rolls the pass back too; the job
+    times the offer out later).
     """
     entry = await _live_offer(uow, now, user_id, entry_id, slot_id)
-    await uow.waitlist.set_status(entry.id, (OFFERED,), BOOKED)
     try:
-        return await booking.book(uow, now, user_id, entry.patient_id, slot_id, policy)
+        appointment = await booking.book(uow, now, user_id, entry.patient_id, slot_id, policy)
     except DomainError:
-        await uow.rollback()
         await _pass(uow, entry)
-        await uow.commit()
         raise
+    await uow.waitlist.set_status(entry.id, (OFFERED,), BOOKED)
+    return appointment
 
 
 async def _pass(uow: WaitListUnitOfWork, entry: WaitEntry) -> None:
@@ -263,23 +260,35 @@ async def _pass(uow: WaitListUnitOfWork, entry: WaitEntry) -> None:
         await uow.waitlist.drop_hold(entry.user_id, entry.offered_slot_id)
 
 
-async def run(
-    uow: WaitListUnitOfWork, now: datetime, minutes: int, lead: timedelta = DEFAULT_LEAD
-) -> RunStats:
-    """The job: time out offers, expire ended entries, then offer freed slots in order;
-    none starting sooner than ``lead`` from now."""
-    stats = RunStats()
+async def time_out_offers(uow: WaitListUnitOfWork, now: datetime) -> int:
+    """Offers nobody answered in time become passes; the entries are active again."""
+    timed_out = 0
     for entry in await uow.waitlist.offers_due(now):
         await _pass(uow, entry)
-        stats.timed_out += 1
-    await uow.commit()
+        timed_out += 1
+    return timed_out
+
+
+async def expire_ended(uow: WaitListUnitOfWork, now: datetime) -> int:
+    """Entries whose date range has ended (in their region's zone) expire."""
+    expired = 0
     # Coarse bound in UTC (the earliest zone is ahead of UTC by < 1 day), exact per zone.
     for entry in await uow.waitlist.live_ending_before(now.date() + timedelta(days=1)):
         today = now.astimezone(ZoneInfo(entry.region_tz)).date()
         if entry.status == ACTIVE and entry.date_to is not None and entry.date_to < today:
             await uow.waitlist.set_status(entry.id, (ACTIVE,), EXPIRED)
-            stats.expired += 1
-    await uow.commit()
+            expired += 1
+    return expired
+
+
+async def run(
+    uow: WaitListUnitOfWork, now: datetime, minutes: int, lead: timedelta = DEFAULT_LEAD
+) -> RunStats:
+    """The three steps in one transaction (tests, the console); the job
+    (bot/waitlist_job.py) runs them one by one and commits after each."""
+    stats = RunStats()
+    stats.timed_out = await time_out_offers(uow, now)
+    stats.expired = await expire_ended(uow, now)
     stats.offered = await match(uow, now, minutes, lead)
     return stats
 
@@ -291,13 +300,12 @@ async def match(
     lead: timedelta = DEFAULT_LEAD,
     limit: int = 500,
 ) -> int:
-    """Offer each active entry (oldest first) its earliest fitting freed slot. Commits."""
+    """Offer each active entry (oldest first) its earliest fitting freed slot, none
+    starting sooner than ``lead`` from now."""
     offered = 0
     for entry in await uow.waitlist.active_in_order(limit):
         if await _offer_one(uow, now, entry, minutes, lead):
             offered += 1
-            await uow.commit()
-    await uow.commit()
     return offered
 
 

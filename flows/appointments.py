@@ -137,9 +137,20 @@ async def _label(uow: SqlUnitOfWork, appointment: Appointment) -> str:
     clinic = await uow.directory.clinic(appointment.clinic_id)
     spec = await uow.directory.specialty(appointment.specialty_id)
     tz = clinic.tz if clinic else "UTC"
-    from domain.models import Slot
+    from domain.models import Slot, SlotStatus
 
-    probe = Slot(0, 0, 0, 0, 0, "", appointment.start, appointment.minutes, appointment.kind, "")
+    probe = Slot(
+        0,
+        0,
+        0,
+        0,
+        0,
+        "",
+        appointment.start,
+        appointment.minutes,
+        appointment.kind,
+        SlotStatus.BOOKED,
+    )
     name = specialty_name(spec) if spec else ""
     return f"{alternative_button(probe, tz)} · {name} · № {appointment.number}"
 

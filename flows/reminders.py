@@ -97,7 +97,6 @@ async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> N
 
 
 async def _confirmed(uow: SqlUnitOfWork, user_id: int, appointment_id: int) -> bool:
-    await uow.rollback()
     current = await booking.get_owned_appointment(uow, user_id, appointment_id)
     return current.status is AppointmentStatus.CONFIRMED
 

@@ -312,8 +312,8 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
                 uow, now, user_id, staff.clinics, visit.id, reason, block_slot=True
             )
             done += 1
-        except DomainError:
-            await uow.rollback()
+        except DomainError:  # changed meanwhile: a refusal writes nothing, go on
+            pass
     await _close_days(uow, staff, callback_data.d, chosen, now)
     await state.clear()
     if isinstance(query.message, Message):

@@ -12,9 +12,9 @@ blocking library in the loop thread):
 
 1. **Same process.** Every transaction opens with ``BEGIN IMMEDIATE``
    (storage/db.py), i.e. takes SQLite's single write lock. A coroutine may
-   yield to the loop while its transaction is open (a Bot API call is
-   preceded by a commit — bot/middlewares/commit_before_send.py — but a
-   handler may still await a thread, Redis, a sleep, ...). If another
+   yield to the loop while its transaction is open (replies wait for the
+   commit — bot/middlewares/pending_replies.py — but a handler may still
+   await a thread, Redis, a sleep, ...). If another
    coroutine then ran ``BEGIN IMMEDIATE`` synchronously, SQLite's busy
    handler would sleep in the loop thread while the lock holder can never
    run: a 30 s stall. So the driver never lets SQLite wait: before a

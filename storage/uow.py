@@ -8,6 +8,8 @@ the step the user is on commit or roll back together.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -89,6 +91,25 @@ class SqlUnitOfWork:
         self.fsm_rows.clear()  # what was written is gone; read the rows again
         if self.conn.in_transaction():
             await self.conn.rollback()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the update's transaction that an exception undoes alone (SAVEPOINT).
+
+        For a service that writes and may still refuse, when its caller shows the
+        refusal on a screen of its own and the update goes on to commit (a move whose
+        old visit changed meanwhile): the refusal leaves nothing behind, the rest of
+        the update stands. Released (kept) when the block ends normally.
+        """
+        nested = await self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                await nested.rollback()
+            raise
+        if nested.is_active:
+            await nested.commit()
 
     # Repositories are built on first use; each is cheap and holds only the connection.
     @property

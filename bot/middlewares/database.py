@@ -5,8 +5,12 @@ Handlers receive, typed: ``uow``, ``user`` (None before /start; the
 ``now`` (the app clock's moment, the same for the whole update) and, from the
 Dispatcher's data, ``policy`` (domain/policy.py).
 
-The handler's work (business rows and the FSM state) commits when it returns;
-any exception rolls everything back, so a failed update leaves no half-state.
+The update is the transaction. The handler's work (business rows and the FSM
+state) commits when it returns — services never commit — and only then do its
+replies go out (bot/middlewares/pending_replies.py), in the order it sent them.
+Any exception rolls everything back and drops the replies, so a failed update
+leaves no half-state and announces nothing; aiogram's errors middleware sits
+outside this one, so flows/refusals.py answers a refusal after the rollback.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
+from bot.middlewares.pending_replies import holding_replies
 from bot.policy import staff_member
 from bot.settings import Settings
 from storage.fsm import adopt_outer_read
@@ -50,6 +55,10 @@ class DatabaseMiddleware(BaseMiddleware):
             data["user"] = user
             data["staff"] = staff_member(self.settings, tg_user.id) if tg_user else None
             data["now"] = data["clock"].now()  # one "now" for the whole update
-            result = await handler(event, data)
+            with holding_replies() as replies:
+                result = await handler(event, data)
             await uow.commit()
-            return result
+        # The connection is back in the pool (on SQLite: the write lock released) before
+        # the first byte goes to Telegram.
+        await replies.flush()
+        return result

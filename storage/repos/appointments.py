@@ -25,6 +25,7 @@ from domain.models import (
     Referral,
     Sex,
     Slot,
+    SlotStatus,
     Specialty,
 )
 from domain.rules import overlaps
@@ -159,7 +160,7 @@ class AppointmentRepository(Repository):
             minutes=row.minutes,
             kind=row.kind,
             # A doctor the clinic blocked (role inactive) takes no bookings at any time.
-            status=row.status if row.role_active else "blocked",
+            status=SlotStatus(row.status) if row.role_active else SlotStatus.BLOCKED,
         )
         specialty = Specialty(
             id=row.specialty_id,

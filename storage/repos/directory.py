@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
-from domain.models import Clinic, Doctor, Region, Sex, Slot, Specialty
+from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import clinics, doctor_roles, doctors, holds, regions, slots, specialties
 
@@ -477,5 +477,5 @@ def _slot(r: Mapping[Any, Any]) -> Slot:
         start=from_db(r["start_utc"]),
         minutes=r["minutes"],
         kind=r["kind"],
-        status=r["status"],
+        status=SlotStatus(r["status"]),
     )

@@ -13,11 +13,13 @@ from domain.booking_ports import NewAppointment
 from domain.models import AppointmentStatus
 from storage.uow import UnitOfWorkFactory
 from tests.storage.builders import NOW, World
+from tests.update_scope import as_update
 
 
 async def test_export_round_trips_with_mapped_statuses(
     engine: AsyncEngine, uow_factory: UnitOfWorkFactory
 ) -> None:
+    uow_factory = as_update(uow_factory)  # type: ignore[assignment]
     world = await World.build(engine, n_slots=8, n_users=3)
     a, b, c = world.user_ids[:3]
     s = world.slots()

@@ -30,6 +30,7 @@ from storage.uow import UnitOfWorkFactory
 from tests.conftest import requires_pg
 from tests.storage.builders import GYNAECOLOGIST, NOW, THERAPIST, World
 from tests.storage.invariants import assert_invariants
+from tests.update_scope import as_update
 
 POLICY = booking.BookingPolicy(daily_cap=100)
 
@@ -96,7 +97,7 @@ async def test_200_attempts_on_20_slots(
     engine: AsyncEngine, wide_engine: AsyncEngine, cipher: PersonalDataCipher
 ) -> None:
     world = await World.build(engine, n_slots=20, n_users=200)
-    factory = UnitOfWorkFactory(wide_engine, cipher)
+    factory = as_update(UnitOfWorkFactory(wide_engine, cipher))
     target = world.slots()
 
     async def attempt(i: int, user_id: int) -> str:
@@ -130,7 +131,7 @@ async def test_cancel_races_reschedule(
     engine: AsyncEngine, wide_engine: AsyncEngine, cipher: PersonalDataCipher
 ) -> None:
     world = await World.build(engine, n_slots=32, n_users=16)
-    factory = UnitOfWorkFactory(wide_engine, cipher)
+    factory = as_update(UnitOfWorkFactory(wide_engine, cipher))
     slot_ids = world.slots()
     outcomes = Counter()
     for round_no, user_id in enumerate(world.user_ids):
@@ -192,7 +193,7 @@ async def test_two_reschedules_into_one_slot(
     engine: AsyncEngine, wide_engine: AsyncEngine, cipher: PersonalDataCipher
 ) -> None:
     world = await World.build(engine, n_slots=30, n_users=20)
-    factory = UnitOfWorkFactory(wide_engine, cipher)
+    factory = as_update(UnitOfWorkFactory(wide_engine, cipher))
     slot_ids = world.slots()
     for round_no in range(10):
         u1, u2 = world.user_ids[2 * round_no], world.user_ids[2 * round_no + 1]
@@ -227,7 +228,7 @@ async def test_one_patient_two_specialties_at_the_same_time_concurrently(
     different specialties at the same moment, booked at once by one patient: one wins,
     the other is refused naming the winner (the patient row lock serialises them)."""
     world = await World.build(engine, n_slots=6, n_users=6, sex="F")
-    factory = UnitOfWorkFactory(wide_engine, cipher)
+    factory = as_update(UnitOfWorkFactory(wide_engine, cipher))
     for round_no, user_id in enumerate(world.user_ids):
         therapist = world.slots(THERAPIST)[round_no]
         gynaecologist = world.slots(GYNAECOLOGIST)[round_no]  # the same start time
@@ -257,7 +258,7 @@ async def test_double_confirm_of_one_hold_concurrently_gives_one_appointment(
     """Issue 7 item 3: a double tap on «Подтвердить» answered «уже заняли». Both
     confirms of the same slot by the same patient return the same appointment."""
     world = await World.build(engine, n_slots=8, n_users=8)
-    factory = UnitOfWorkFactory(wide_engine, cipher)
+    factory = as_update(UnitOfWorkFactory(wide_engine, cipher))
     for round_no, user_id in enumerate(world.user_ids):
         slot_id = world.slots()[round_no]
 

@@ -39,6 +39,7 @@ from tests.storage.builders import (
     World,
 )
 from tests.storage.invariants import assert_invariants
+from tests.update_scope import as_update
 
 POLICY = booking.BookingPolicy(hold_minutes=5, daily_cap=3)
 
@@ -51,7 +52,7 @@ async def world(sqlite_engine: AsyncEngine) -> AsyncIterator[World]:
 
 @pytest.fixture
 def uows(sqlite_engine: AsyncEngine, cipher: PersonalDataCipher) -> UnitOfWorkFactory:
-    return UnitOfWorkFactory(sqlite_engine, cipher)
+    return as_update(UnitOfWorkFactory(sqlite_engine, cipher))  # type: ignore[return-value]
 
 
 async def rows(engine: AsyncEngine, table, *where) -> list:  # type: ignore[no-untyped-def]
