@@ -28,7 +28,6 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -42,6 +41,7 @@ from aiogram.utils.i18n import I18n
 from bot.middlewares.retry_after import own_429_policy
 from bot.notify_render import RenderContext, Rendered, Unrenderable, render
 from bot.ratelimit import RateLimiter
+from domain.alternatives import alternatives
 from domain.notifications import (
     MAX_ATTEMPTS,
     OPTIONAL_KINDS,
@@ -50,17 +50,13 @@ from domain.notifications import (
     backoff,
     reminder_drop_reason,
 )
-from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
+from domain.quiet_hours import QuietWindow, defer_late
 from flows.ui.files import VisitFile
-from storage.repos.appointments import AppointmentRepository
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
-from storage.uow import UnitOfWorkFactory
+from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("zapis.notifier")
 
-# A non-urgent row found due inside quiet hours (the bot was down) is still
-# sent if it is at most this late; otherwise it waits for the morning.
-QUIET_GRACE = timedelta(minutes=15)
 # 429s with a longer retry_after are not waited out inside the job.
 MAX_INLINE_WAIT = 30.0
 MAX_429_PER_ROW = 5
@@ -231,7 +227,7 @@ class Notifier:
                 if visit is None:
                     continue
                 ctx.alternatives[row.id] = await _alternatives(
-                    repo, uow.appointments, visit, now, now + self.offer_lead
+                    repo, uow, visit, now, now + self.offer_lead
                 )
         return recipients, ctx
 
@@ -271,17 +267,18 @@ class Notifier:
                 return None
         # Found late (the bot was down) inside quiet hours: wait for the morning if
         # the visit is still ahead then, else it is too late to be useful.
-        if (
-            not row.urgent
-            and visit is not None
-            and now - row.due_at > QUIET_GRACE
-            and in_quiet(now, visit.clinic_tz, self.quiet)
-        ):
-            morning = quiet_end_after(now, visit.clinic_tz, self.quiet)
-            if morning < visit.start:
-                marks.retry.append((row.id, morning, "quiet hours", False))
+        deferral = (
+            None
+            if visit is None
+            else defer_late(
+                now, row.due_at, visit.start, visit.clinic_tz, self.quiet, urgent=row.urgent
+            )
+        )
+        if deferral is not None:
+            if deferral.retry_at is not None:
+                marks.retry.append((row.id, deferral.retry_at, deferral.reason, False))
             else:
-                marks.cancelled.append((row.id, "quiet hours until the visit"))
+                marks.cancelled.append((row.id, deferral.reason))
             return None
         locale = recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
         try:
@@ -385,44 +382,23 @@ class Notifier:
 
 async def _alternatives(
     repo: NotifyContextRepository,
-    visits: AppointmentRepository,
+    uow: SqlUnitOfWork,
     visit: VisitInfo,
     now: datetime,
     not_before: datetime,
 ) -> list[VisitInfo]:
-    """Three nearest free times of the specialty from ``not_before`` (the lead time) on,
-    the same clinic first; never the cancelled doctor's same day (that day is off), never
-    a time that overlaps another visit of the patient (the one-tap rebook would refuse it)."""
-    local_day = visit.start.astimezone(ZoneInfo(visit.clinic_tz)).date()
-    pool = await repo.nearest_free(
-        specialty_id=visit.specialty_id,
-        region_id=visit.region_id,
-        after=now,
-        limit=20,
-        clinic_id=visit.clinic_id,
+    """The times offered instead of a visit the clinic cancelled: chosen by the domain's
+    one ``alternatives()`` (the doctor's day off, same clinic first, no overlap with the
+    patient's other visits), shown with what the message needs."""
+    if visit.slot_id is None:
+        return []
+    ids = await alternatives(
+        uow,
+        now,
+        visit.slot_id,
         not_before=not_before,
+        day_off=True,
+        patient_id=visit.patient_id,
+        moving_id=visit.appointment_id,
     )
-    pool += await repo.nearest_free(
-        specialty_id=visit.specialty_id,
-        region_id=visit.region_id,
-        after=now,
-        limit=20,
-        not_before=not_before,
-    )
-    seen: set[int | None] = set()
-    picked = []
-    for alt in pool:
-        off = (
-            alt.doctor_id == visit.doctor_id
-            and alt.start.astimezone(ZoneInfo(alt.clinic_tz)).date() == local_day
-        )
-        if off or alt.slot_id in seen:
-            continue
-        seen.add(alt.slot_id)
-        if visit.patient_id is not None and await visits.overlapping(
-            visit.patient_id, alt.start, alt.minutes, visit.appointment_id
-        ):
-            continue
-        picked.append(alt)
-    picked.sort(key=lambda a: (a.clinic_id != visit.clinic_id, a.start))
-    return picked[:3]
+    return await repo.slot_infos(ids)

@@ -97,6 +97,8 @@ class BookingRepository(Protocol):
         specialty_id: int | None = None,
         region_id: str | None = None,
         not_before: datetime | None = None,
+        clinic_id: int | None = None,
+        skip_doctor_between: tuple[int, datetime, datetime] | None = None,
     ) -> list[int]: ...
 
     async def lock_patient(self, patient_id: int) -> None: ...

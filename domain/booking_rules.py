@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from domain import rules
 from domain.alternatives import alternatives
 from domain.booking_ports import BookingUnitOfWork, SlotContext
-from domain.errors import NotOwner, SlotTaken, SlotUnavailable
+from domain.errors import DomainError, NotOwner, SlotTaken, SlotUnavailable
 from domain.lifecycle import write_journal as write_journal  # re-exported for the services
 from domain.models import Appointment, AppointmentStatus, Patient
 from domain.notifications import OutboxItem, booked_item, reminder_items
@@ -115,6 +115,26 @@ async def check_booking_rules(
     moved (``moving_id``) does not count as an overlap. The overlap rule is
     race-free only after ``repo.lock_patient`` in the same transaction.
     """
+    try:
+        return await _check_rules(
+            uow, now, user_id, patient, ctx, policy, rescheduling=rescheduling, moving_id=moving_id
+        )
+    except DomainError as error:
+        error.about(specialty=ctx.specialty, patient=patient)  # named in the refusal's words
+        raise
+
+
+async def _check_rules(
+    uow: BookingUnitOfWork,
+    now: datetime,
+    user_id: int,
+    patient: Patient,
+    ctx: SlotContext,
+    policy: BookingPolicy,
+    *,
+    rescheduling: bool,
+    moving_id: int | None,
+) -> int | None:
     repo = uow.appointments
     rules.check_slot_bookable(ctx.slot.start, ctx.slot.status, now)
     visit_day = local_day(ctx.slot.start, ctx.clinic_tz)

@@ -6,10 +6,29 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.booking_ports import Clash
+    from domain.models import Patient, Specialty
 
 
 class DomainError(Exception):
-    """Base of every refusal the user should hear about in plain words."""
+    """Base of every refusal the user should hear about in plain words.
+
+    A refusal that must name what it is about («Кардиолог принимает только по
+    направлению…», «Иванов Иван уже записан…») carries it: the service that has
+    the objects sets them with :meth:`about`, so the one place that words refusals
+    (flows/refusals.py) needs nothing else.
+    """
+
+    specialty: Specialty | None = None
+    patient: Patient | None = None
+
+    def about(
+        self, *, specialty: Specialty | None = None, patient: Patient | None = None
+    ) -> DomainError:
+        if specialty is not None and self.specialty is None:
+            self.specialty = specialty
+        if patient is not None and self.patient is None:
+            self.patient = patient
+        return self
 
 
 class Stale(DomainError):

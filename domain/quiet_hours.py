@@ -71,3 +71,37 @@ def before_quiet(due: datetime, tz: str, window: QuietWindow) -> datetime:
     if not in_quiet(due, tz, window):
         return due
     return quiet_start_before(due, tz, window) - LEAD
+
+
+# A non-urgent message found due inside quiet hours (the bot was down) is still sent
+# if it is at most this late; otherwise it waits for the morning.
+QUIET_GRACE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """What to do with a late message in quiet hours: ``retry_at`` the morning, or drop it
+    (``retry_at`` None) when the morning comes after the visit; ``reason`` for the log."""
+
+    retry_at: datetime | None
+    reason: str
+
+
+def defer_late(
+    now: datetime,
+    due: datetime,
+    visit_start: datetime,
+    tz: str,
+    window: QuietWindow,
+    *,
+    urgent: bool,
+) -> Deferral | None:
+    """The notifier's one question (bot/notifier.py): a message about a visit, due at
+    ``due``, found now — send it (None), or wait for the end of the quiet hours, or drop
+    it? Urgent messages and ones at most QUIET_GRACE late always go."""
+    if urgent or now - due <= QUIET_GRACE or not in_quiet(now, tz, window):
+        return None
+    morning = quiet_end_after(now, tz, window)
+    if morning < visit_start:
+        return Deferral(morning, "quiet hours")
+    return Deferral(None, "quiet hours until the visit")

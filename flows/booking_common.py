@@ -16,36 +16,19 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 from domain.booking import BookingPolicy
-from domain.booking_ports import Clash
 from domain.errors import (
-    AgeSexRestricted,
-    AlreadyBooked,
-    CancelWindowClosed,
-    DailyCapReached,
     DomainError,
-    InvalidTransition,
-    NoShowRestricted,
-    NotOwner,
-    ReferralRequired,
-    SlotTaken,
-    SlotUnavailable,
-    VisitOverlaps,
 )
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
-from domain.schedule_source import RemoteRefused
+from flows.refusals import booking_refusal_text
+from flows.refusals import clash_line as _clash_line
 from flows.ui.files import files_for
 from flows.ui.format import (
     Details,
     clip,
-    current_locale,
-    fmt_day,
-    fmt_time,
-    local,
-    specialty_name,
 )
-from flows.ui.remote_text import remote_refusal_text
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
@@ -203,77 +186,10 @@ def therapist_code_for(patient: Patient, today: date) -> str:
     return "therapist"
 
 
-def clash_line(clash: Clash) -> str:
-    """«Терапевт, Соколова Елена Викторовна, чт, 3 декабря 2026, 10:00 (№ A-0000001)»."""
-    spec = clash.specialty_en if current_locale() == "en" else clash.specialty_ru
-    when = f"{fmt_day(local(clash.start, clash.clinic_tz).date())}, "
-    when += fmt_time(clash.start, clash.clinic_tz)
-    return f"{spec}, {clash.doctor_name}, {when} (№ {clash.number})"
+# Moved to flows/refusals.py (issue 8.1: refusals worded once); kept for the callers.
+clash_line = _clash_line
 
 
 def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patient | None) -> str:
-    """Domain refusals in plain words: what was wrong and what to do."""
-    if isinstance(error, RemoteRefused):  # issue 11: the schedule's owner said no
-        return remote_refusal_text(error)
-    name = specialty_name(specialty) if specialty else ""
-    who = patient.full_name if patient else ""
-    if isinstance(error, VisitOverlaps):
-        return _(
-            "This time overlaps a visit you already have: {visit}.\n"
-            "Nobody can be at two visits at once: please choose another time, or move or "
-            "cancel that visit."
-        ).format(visit=clash_line(error.clash))
-    if isinstance(error, AlreadyBooked) and error.existing is not None:
-        return _(
-            "{patient} already has an upcoming appointment with this specialty: {visit}.\n"
-            "Only one is allowed: move or cancel it, or choose another specialty."
-        ).format(patient=who or _("The patient"), visit=clash_line(error.existing))
-    if isinstance(error, ReferralRequired):
-        return _(
-            "{specialty} sees patients only with a referral (направление), and {patient} "
-            "has no valid unused referral for this specialty.\n"
-            "Book a general practitioner first: they will examine you and issue a referral "
-            "if it is needed."
-        ).format(specialty=name or _("This specialist"), patient=who)
-    if isinstance(error, AgeSexRestricted):
-        if error.reason == "too_old":
-            return _(
-                "{specialty} sees only children. {patient} is an adult: please choose a "
-                "general practitioner or another specialty."
-            ).format(specialty=name, patient=who)
-        if error.reason == "too_young":
-            return _(
-                "{specialty} sees only adults. For a child, please book a paediatrician."
-            ).format(specialty=name)
-        return _(
-            "{specialty} does not see patients of this sex. Please choose another specialty."
-        ).format(specialty=name)
-    if isinstance(error, AlreadyBooked):
-        return _(
-            "{patient} already has an upcoming appointment with this specialty. Only one is "
-            "allowed: open «My appointments» to move or cancel it."
-        ).format(patient=who)
-    if isinstance(error, DailyCapReached):
-        return _(
-            "You have made the maximum number of bookings for 24 hours. This protects the "
-            "schedule from abuse; please try again later."
-        )
-    if isinstance(error, NoShowRestricted):
-        return _(
-            "Booking through the bot is closed: {count} missed visits (the limit is {limit}). "
-            "Please call the clinic's registry to book."
-        ).format(count=error.count, limit=error.limit)
-    if isinstance(error, SlotUnavailable):
-        return _(
-            "This time can no longer be booked: it has passed or the clinic closed it. "
-            "Please choose another time."
-        )
-    if isinstance(error, SlotTaken):
-        return _("This time has just been taken by someone else.")
-    if isinstance(error, CancelWindowClosed):
-        return _("This appointment has already started or passed, so it cannot be changed.")
-    if isinstance(error, InvalidTransition):
-        return _("This appointment is no longer active, so it cannot be changed.")
-    if isinstance(error, NotOwner):
-        return _("This button is out of date.")
-    return _("This action is not possible right now. Please try again.")
+    """Alias of flows.refusals.booking_refusal_text until its callers use flows/refusals.py."""
+    return booking_refusal_text(error, specialty, patient)

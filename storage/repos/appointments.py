@@ -285,10 +285,13 @@ class AppointmentRepository(Repository):
         specialty_id: int | None = None,
         region_id: str | None = None,
         not_before: datetime | None = None,
+        clinic_id: int | None = None,
+        skip_doctor_between: tuple[int, datetime, datetime] | None = None,
     ) -> list[int]:
         """Free, unheld, future slot ids nearest to ``around``: later ones first, then
         earlier ones (still after ``now`` and from ``not_before`` on), nearest first
-        within each side."""
+        within each side. ``skip_doctor_between`` = (doctor, lo, hi): not that doctor's
+        slots starting in [lo, hi) (a day the clinic called off)."""
         if limit <= 0:
             return []
         conds = [slots.c.status == "free", slots.c.start_utc > to_db(now), _role_active()]
@@ -300,6 +303,17 @@ class AppointmentRepository(Repository):
             conds.append(slots.c.specialty_id == specialty_id)
         if region_id is not None:
             conds.append(slots.c.region_id == region_id)
+        if clinic_id is not None:
+            conds.append(slots.c.clinic_id == clinic_id)
+        if skip_doctor_between is not None:
+            doctor, lo, hi = skip_doctor_between
+            conds.append(
+                ~and_(
+                    slots.c.doctor_id == doctor,
+                    slots.c.start_utc >= to_db(lo),
+                    slots.c.start_utc < to_db(hi),
+                )
+            )
         unheld = ~exists().where(holds.c.slot_id == slots.c.id, holds.c.expires_at > to_db(now))
         base = and_(*conds, unheld)
         pivot = to_db(around)

@@ -8,7 +8,7 @@ notifications is not 100,000 round trips.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -263,6 +263,13 @@ class NotifyContextRepository(Repository):
             exists().where(doctor_roles.c.id == slots.c.role_id, doctor_roles.c.active.is_(True))
         )
         return await self._slot_infos(*cond, limit=limit)
+
+    async def slot_infos(self, slot_ids: Sequence[int]) -> list[VisitInfo]:
+        """The slots ``slot_ids`` with what a message shows, in the order given."""
+        if not slot_ids:
+            return []
+        found = {v.slot_id: v for v in await self._slot_infos(slots.c.id.in_(list(slot_ids)))}
+        return [found[i] for i in slot_ids if i in found]
 
     async def _slot_infos(self, *cond: object, limit: int | None = None) -> list[VisitInfo]:
         sl = slots
