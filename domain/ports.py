@@ -2,7 +2,7 @@
 
 ``UnitOfWork`` is what a handler receives as ``uow`` (issue 8.5): flows annotate
 ``uow: UnitOfWork`` and never import storage. It is typed against the domain's
-own ports (domain/booking_ports.py, domain/accounts.py, domain/waitlist.py) plus
+own ports (domain/booking_ports.py, domain/accounts_ports.py, domain/waitlist_rules.py) plus
 the reads the dialogues make; storage.uow.SqlUnitOfWork satisfies it (checked by
 mypy in bot/app.py). It has no commit and no rollback: the update is the
 transaction (bot/middlewares/database.py); ``savepoint()`` undoes one part alone.
@@ -14,13 +14,13 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from domain.accounts import AccountsUoW
-from domain.accounts import JournalPort as AccountsJournalPort
-from domain.accounts import UsersPort as AccountsUsersPort
+from domain.accounts_ports import AccountsUoW
+from domain.accounts_ports import JournalPort as AccountsJournalPort
+from domain.accounts_ports import UsersPort as AccountsUsersPort
 from domain.booking_ports import BookingRepository, BookingUnitOfWork, OutboxPort
 from domain.directory import ClinicPage, DoctorCard
 from domain.models import Clinic, Doctor, Patient, Region, Slot, Specialty
-from domain.waitlist import WaitListRepository, WaitListUnitOfWork
+from domain.waitlist_rules import WaitListRepository, WaitListUnitOfWork
 
 
 class Clock(Protocol):

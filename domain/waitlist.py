@@ -25,132 +25,35 @@ is needed and a passed slot is never offered to the same entry again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import booking, rules
-from domain.booking_ports import BookingUnitOfWork, SlotContext
+from domain.booking_ports import SlotContext
 from domain.errors import DomainError, Duplicate, InvalidTransition, NotOwner
 from domain.models import Appointment, Patient
 from domain.notifications import waitlist_offer_item
 
-ACTIVE = "active"
-OFFERED = "offered"
-BOOKED = "booked"
-LEFT = "left"
-EXPIRED = "expired"
-LIVE = (ACTIVE, OFFERED)
-
-TIMES_OF_DAY = ("any", "morning", "day", "evening")
-# Local wall-clock bounds [from, to) of each time of day in the clinic's zone.
-_TOD_BOUNDS: dict[str, tuple[time, time]] = {
-    "morning": (time(0, 0), time(12, 0)),
-    "day": (time(12, 0), time(17, 0)),
-    "evening": (time(17, 0), time(23, 59, 59)),
-}
-RANGE_DAYS = (1, 7, 14, 30)  # 1 = today only: «a time today, if someone cancels»
-MAX_LIVE_ENTRIES = 5  # per account: against abuse
-DEFAULT_LEAD = timedelta(minutes=120)  # settings.limits.offer_lead_minutes
-
-
-@dataclass(frozen=True, slots=True)
-class WaitEntry:
-    id: int
-    patient_id: int
-    user_id: int
-    specialty_id: int
-    region_id: str
-    doctor_id: int | None
-    clinic_id: int | None
-    date_from: date | None
-    date_to: date | None
-    time_of_day: str
-    status: str
-    offered_slot_id: int | None
-    offer_until: datetime | None
-    created_at: datetime
-    region_tz: str = "Europe/Moscow"
-
-
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    patient_id: int
-    user_id: int
-    specialty_id: int
-    region_id: str
-    doctor_id: int | None
-    clinic_id: int | None
-    date_from: date
-    date_to: date
-    time_of_day: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    slot_id: int
-    start: datetime  # aware UTC
-    clinic_tz: str
-
-
-class WaitListRepository(Protocol):
-    async def add(self, entry: NewEntry) -> int: ...
-    async def get(self, entry_id: int) -> WaitEntry | None: ...
-    async def live_for_user(self, user_id: int) -> list[WaitEntry]: ...
-    async def active_in_order(self, limit: int) -> list[WaitEntry]: ...
-    async def offers_due(self, now: datetime) -> list[WaitEntry]: ...
-    async def live_ending_before(self, day: date) -> list[WaitEntry]: ...
-    async def set_status(self, entry_id: int, expected: tuple[str, ...], status: str) -> bool: ...
-    async def set_offer(self, entry_id: int, slot_id: int, until: datetime) -> bool: ...
-    async def offered_before(self, entry_id: int) -> set[int]: ...
-    async def candidates(
-        self, entry: WaitEntry, lo: datetime, hi: datetime, now: datetime, limit: int
-    ) -> list[Candidate]: ...
-    async def hold_for(
-        self, user_id: int, patient_id: int, slot_id: int, until: datetime, now: datetime
-    ) -> bool: ...
-    async def drop_hold(self, user_id: int, slot_id: int) -> None: ...
-
-
-class WaitListUnitOfWork(BookingUnitOfWork, Protocol):
-    @property
-    def waitlist(self) -> WaitListRepository: ...
-
-
-@dataclass
-class RunStats:
-    timed_out: int = 0
-    expired: int = 0
-    offered: int = 0
-
-
-# --------------------------------------------------------------------------- pure rules
-
-
-def time_of_day_fits(start: datetime, tz: str, time_of_day: str) -> bool:
-    bounds = _TOD_BOUNDS.get(time_of_day)
-    if bounds is None:
-        return True
-    wall = start.astimezone(ZoneInfo(tz)).time()
-    return bounds[0] <= wall < bounds[1]
-
-
-def slot_fits(entry: WaitEntry, start: datetime, tz: str) -> bool:
-    """The slot's local day is inside the entry's range and its time in the time of day."""
-    day = start.astimezone(ZoneInfo(tz)).date()
-    if entry.date_from is not None and day < entry.date_from:
-        return False
-    if entry.date_to is not None and day > entry.date_to:
-        return False
-    return time_of_day_fits(start, tz, entry.time_of_day)
-
-
-def entry_range(today: date, days: int) -> tuple[date, date]:
-    """«The next N days»: today .. today + N - 1 (local dates)."""
-    return today, today + timedelta(days=max(1, days) - 1)
-
+# The vocabulary and pure rules live in domain/waitlist_rules.py; re-exported for callers.
+from domain.waitlist_rules import ACTIVE as ACTIVE
+from domain.waitlist_rules import BOOKED as BOOKED
+from domain.waitlist_rules import DEFAULT_LEAD as DEFAULT_LEAD
+from domain.waitlist_rules import EXPIRED as EXPIRED
+from domain.waitlist_rules import LEFT as LEFT
+from domain.waitlist_rules import LIVE as LIVE
+from domain.waitlist_rules import MAX_LIVE_ENTRIES as MAX_LIVE_ENTRIES
+from domain.waitlist_rules import OFFERED as OFFERED
+from domain.waitlist_rules import RANGE_DAYS as RANGE_DAYS
+from domain.waitlist_rules import TIMES_OF_DAY as TIMES_OF_DAY
+from domain.waitlist_rules import Candidate as Candidate
+from domain.waitlist_rules import NewEntry as NewEntry
+from domain.waitlist_rules import RunStats as RunStats
+from domain.waitlist_rules import WaitEntry as WaitEntry
+from domain.waitlist_rules import WaitListRepository as WaitListRepository
+from domain.waitlist_rules import WaitListUnitOfWork as WaitListUnitOfWork
+from domain.waitlist_rules import entry_range as entry_range
+from domain.waitlist_rules import slot_fits as slot_fits
+from domain.waitlist_rules import time_of_day_fits as time_of_day_fits
 
 # --------------------------------------------------------------------------- use cases
 
