@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -46,14 +45,14 @@ from flows.ui.format import (
     specialty_name,
 )
 from flows.ui.remote_text import remote_refusal_text
-
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+from flows.wizard_ports import WizardUoW
 
 Event = Message | CallbackQuery
 
 
 def policy_from(settings: Settings) -> BookingPolicy:
+    """Still used by flows/waitlist.py and flows/reminders.py; the wizard reads
+    ``policy.booking`` (domain.policy.Policy, injected). Goes with their conversion."""
     limits = settings.limits
     return BookingPolicy(
         hold_minutes=limits.hold_minutes,
@@ -69,9 +68,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
     )
 
 
-async def mark_confirmed_in_chat(
-    uow: SqlUnitOfWork, appointment: Appointment, now: datetime
-) -> None:
+async def mark_confirmed_in_chat(uow: WizardUoW, appointment: Appointment, now: datetime) -> None:
     """Call after the in-chat booking confirmation went out: the outbox "booked" row of the
     same appointment then counts as delivered, so it does not arrive again as a duplicate
     (it still goes out if the handler failed before confirming)."""
@@ -144,7 +141,7 @@ async def refuse(query: CallbackQuery, text: str) -> None:
 
 
 async def load_details(
-    uow: SqlUnitOfWork,
+    uow: WizardUoW,
     patient: Patient,
     *,
     slot: Slot | None = None,
@@ -209,6 +206,30 @@ def clash_line(clash: Clash) -> str:
     when = f"{fmt_day(local(clash.start, clash.clinic_tz).date())}, "
     when += fmt_time(clash.start, clash.clinic_tz)
     return f"{spec}, {clash.doctor_name}, {when} (№ {clash.number})"
+
+
+BOOKING_REFUSALS = (
+    RemoteRefused,
+    VisitOverlaps,
+    AlreadyBooked,
+    ReferralRequired,
+    AgeSexRestricted,
+    DailyCapReached,
+    NoShowRestricted,
+    SlotUnavailable,
+    SlotTaken,
+    CancelWindowClosed,
+    InvalidTransition,
+    NotOwner,
+)
+
+
+def refusal_words(error: DomainError) -> str | None:
+    """The words of a booking refusal that escaped a handler (flows/refusals.py asks here
+    first); None when it is not one of the booking refusals."""
+    if isinstance(error, BOOKING_REFUSALS):
+        return refusal_text(error, None, None)
+    return None
 
 
 def refusal_text(error: DomainError, specialty: Specialty | None, patient: Patient | None) -> str:
