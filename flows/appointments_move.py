@@ -28,7 +28,8 @@ from flows.guards import Registered
 from flows.ui.callbacks import ApMove, ApOpen
 from flows.ui.format import details_text
 from flows.ui.keyboards import button
-from flows.wizard import Actor, Ctx, moving_visit, not_movable, render
+from flows.wizard import render
+from flows.wizard_loaders import Actor, Ctx, moving_visit, not_movable
 from flows.wizard_outcomes import OWN_SCREEN, refusal_screen, taken
 from flows.wizard_ports import WizardUoW
 
@@ -41,8 +42,15 @@ def register(router: Router) -> None:
 
 
 @router.callback_query(ApMove.filter(), Registered())
-async def on_move(query: CallbackQuery, callback_data: ApMove, user: User, uow: WizardUoW,
-                  now: datetime, policy: Policy, state: FSMContext) -> None:  # fmt: skip
+async def on_move(
+    query: CallbackQuery,
+    callback_data: ApMove,
+    user: User,
+    uow: WizardUoW,
+    now: datetime,
+    policy: Policy,
+    state: FSMContext,
+) -> None:
     """The start: the visit's own calendar (or why it cannot be moved any more)."""
     try:
         visit = await booking.get_owned_appointment(uow, user.id, callback_data.a)
@@ -53,8 +61,7 @@ async def on_move(query: CallbackQuery, callback_data: ApMove, user: User, uow: 
         back = views.markup([[button(_("Back"), ApOpen(a=visit.id))]])
         await show(query, refusal_text(refusal, None, None), back)
         return
-    draft = start_move(visit.id, visit.patient_id, visit.clinic_id, visit.specialty_id,
-                       visit.doctor_id, staff=False)  # fmt: skip
+    draft = start_move(visit, staff=False)
     await render(query, Ctx(uow, now, policy, Actor(user.id)), state, draft)
 
 
@@ -66,9 +73,13 @@ async def check_slot(ctx: Ctx, draft: BookingDraft, slot: Slot) -> None:
 
 
 async def confirm(
-    query: CallbackQuery, ctx: Ctx, state: FSMContext, draft: BookingDraft, patient: Patient,
+    query: CallbackQuery,
+    ctx: Ctx,
+    state: FSMContext,
+    draft: BookingDraft,
+    patient: Patient,
     slot_id: int,
-) -> None:  # fmt: skip
+) -> None:
     """The move's «Подтвердить»: the new appointment, the old one «перенесена»."""
     if draft.slot_id != slot_id:
         raise Stale  # a summary of another dialogue

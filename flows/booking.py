@@ -48,7 +48,8 @@ from flows.ui.callbacks import (
 )
 from flows.ui.format import local
 from flows.waitlist import WaitListSteps, offer_join
-from flows.wizard import Actor, BookingStates, Ctx, Wizard, own_patient, render
+from flows.wizard import BookingStates, Wizard, render
+from flows.wizard_loaders import Actor, Ctx, own_patient
 from flows.wizard_outcomes import (
     OWN_SCREEN,
     choose_specialty,
@@ -105,104 +106,112 @@ async def noop(query: CallbackQuery, callback_data: Noop) -> None:
 
 
 @router.callback_query(BkPatient.filter(), Wizard())
-async def on_patient(query: CallbackQuery, callback_data: BkPatient, uow: WizardUoW,
-                     now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                     actor: Actor) -> None:  # fmt: skip
-    ctx = Ctx(uow, now, policy, actor)
+async def on_patient(
+    query: CallbackQuery, callback_data: BkPatient, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     patient = await own_patient(ctx, _booking(draft), callback_data.patient_id)
-    await render(query, ctx, state, BookingDraft(multi=draft.multi, step="specialty",
-                                                 patient_id=patient.id))  # fmt: skip
+    chosen = BookingDraft(multi=draft.multi, step="specialty", patient_id=patient.id)
+    await render(query, ctx, state, chosen)
 
 
 @router.callback_query(BkSpecPage.filter(), Wizard())
-async def on_spec_page(query: CallbackQuery, callback_data: BkSpecPage, uow: WizardUoW,
-                       now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                       actor: Actor) -> None:  # fmt: skip
+async def on_spec_page(
+    query: CallbackQuery,
+    callback_data: BkSpecPage,
+    state: FSMContext,
+    draft: BookingDraft,
+    ctx: Ctx,
+) -> None:
     next_draft = _booking(draft).at("specialty", spec_page=callback_data.page)
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.callback_query(BkSpec.filter(), Wizard())
-async def on_spec(query: CallbackQuery, callback_data: BkSpec, uow: WizardUoW, now: datetime,
-                  policy: Policy, state: FSMContext, draft: BookingDraft,
-                  actor: Actor) -> None:  # fmt: skip
-    ctx = Ctx(uow, now, policy, actor)
+async def on_spec(
+    query: CallbackQuery, callback_data: BkSpec, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     patient = await own_patient(ctx, _booking(draft), draft.patient_id)
-    spec = await uow.directory.specialty(callback_data.specialty_id)
+    spec = await ctx.uow.directory.specialty(callback_data.specialty_id)
     if spec is None:
         raise Stale
     await choose_specialty(query, ctx, state, draft, patient, spec)
 
 
 @router.callback_query(BkClinicPage.filter(), Wizard())
-async def on_clinic_page(query: CallbackQuery, callback_data: BkClinicPage, uow: WizardUoW,
-                         now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                         actor: Actor) -> None:  # fmt: skip
+async def on_clinic_page(
+    query: CallbackQuery,
+    callback_data: BkClinicPage,
+    state: FSMContext,
+    draft: BookingDraft,
+    ctx: Ctx,
+) -> None:
     next_draft = _booking(draft).at("clinic", clinic_page=callback_data.page)
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.message(StateFilter(BookingStates.clinic), F.text, menu_ui.not_navigation, Wizard())
-async def on_search(message: Message, uow: WizardUoW, now: datetime, policy: Policy,
-                    state: FSMContext, draft: BookingDraft, actor: Actor) -> None:  # fmt: skip
+async def on_search(message: Message, state: FSMContext, draft: BookingDraft, ctx: Ctx) -> None:
     """Text typed at the clinic step searches names and addresses."""
     words = (message.text or "").strip()
     if not words or draft.mode != "book":
         raise SkipHandler  # the step's hint (flows/step_hints.py)
     next_draft = draft.at("clinic", query=words[:64], clinic_page=0)
-    await render(message, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(message, ctx, state, next_draft)
 
 
 @router.callback_query(BkClinic.filter(), Wizard())
-async def on_clinic(query: CallbackQuery, callback_data: BkClinic, uow: WizardUoW,
-                    now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                    actor: Actor) -> None:  # fmt: skip
+async def on_clinic(
+    query: CallbackQuery, callback_data: BkClinic, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     next_draft = _booking(draft).at(
         "doctor", clinic_id=callback_data.clinic_id, doctor_id=None, doctor_page=0
     )
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.callback_query(BkDoctorPage.filter(), Wizard())
-async def on_doctor_page(query: CallbackQuery, callback_data: BkDoctorPage, uow: WizardUoW,
-                         now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                         actor: Actor) -> None:  # fmt: skip
+async def on_doctor_page(
+    query: CallbackQuery,
+    callback_data: BkDoctorPage,
+    state: FSMContext,
+    draft: BookingDraft,
+    ctx: Ctx,
+) -> None:
     next_draft = _booking(draft).at("doctor", doctor_page=callback_data.page)
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.callback_query(BkDoctor.filter(), Wizard())
-async def on_doctor(query: CallbackQuery, callback_data: BkDoctor, uow: WizardUoW,
-                    now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                    actor: Actor) -> None:  # fmt: skip
+async def on_doctor(
+    query: CallbackQuery, callback_data: BkDoctor, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     """A doctor's calendar (0: any doctor's earliest times — a booking's choice only)."""
     doctor_id = callback_data.doctor_id
     if draft.mode == "staff" or (doctor_id == 0 and draft.mode != "book"):
         raise Stale  # the registrar moves a visit within its doctor's own time
     next_draft = draft.at("day", doctor_id=doctor_id, day=None, slot_page=0)
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.callback_query(BkDay.filter(), Wizard())
-async def on_day(query: CallbackQuery, callback_data: BkDay, uow: WizardUoW, now: datetime,
-                 policy: Policy, state: FSMContext, draft: BookingDraft,
-                 actor: Actor) -> None:  # fmt: skip
+async def on_day(
+    query: CallbackQuery, callback_data: BkDay, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     """A day's times (or another page of them) of the doctor whose calendar is on screen."""
     if callback_data.doctor_id != draft.doctor_id:
         raise Stale
     next_draft = draft.at("slot", day=callback_data.day, slot_page=callback_data.page)
-    await render(query, Ctx(uow, now, policy, actor), state, next_draft)
+    await render(query, ctx, state, next_draft)
 
 
 @router.callback_query(BkSlot.filter(), Wizard())
-async def on_slot(query: CallbackQuery, callback_data: BkSlot, uow: WizardUoW, now: datetime,
-                  policy: Policy, state: FSMContext, draft: BookingDraft,
-                  actor: Actor) -> None:  # fmt: skip
+async def on_slot(
+    query: CallbackQuery, callback_data: BkSlot, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     """A time: hold it for the summary (a booking, a reschedule) or ask the registrar why."""
-    ctx = Ctx(uow, now, policy, actor)
     patient = await own_patient(ctx, draft, callback_data.patient_id)
-    slot = await uow.directory.slot(callback_data.slot_id)
-    clinic = await uow.directory.clinic(slot.clinic_id) if slot else None
+    slot = await ctx.uow.directory.slot(callback_data.slot_id)
+    clinic = await ctx.uow.directory.clinic(slot.clinic_id) if slot else None
     if slot is None or clinic is None:
         raise Stale
     if draft.mode == "staff":
@@ -212,13 +221,20 @@ async def on_slot(query: CallbackQuery, callback_data: BkSlot, uow: WizardUoW, n
         if rescheduling:
             await appointments_move.check_slot(ctx, draft, slot)
         try:
-            await booking.hold_slot(uow, now, actor.user_id, patient.id, slot.id, policy.booking,
-                                    rescheduling=rescheduling)  # fmt: skip
+            await booking.hold_slot(
+                ctx.uow,
+                ctx.now,
+                ctx.actor.user_id,
+                patient.id,
+                slot.id,
+                ctx.policy.booking,
+                rescheduling=rescheduling,
+            )
         except SlotTaken as lost:
             await taken(query, ctx, draft, patient.id, lost)
             return
         except OWN_SCREEN as refused:
-            spec = await uow.directory.specialty(slot.specialty_id)
+            spec = await ctx.uow.directory.specialty(slot.specialty_id)
             await refusal_screen(query, ctx, draft, refused, patient, spec)
             return
     chosen = draft.at(
@@ -234,11 +250,10 @@ async def on_slot(query: CallbackQuery, callback_data: BkSlot, uow: WizardUoW, n
 
 
 @router.callback_query(BkConfirm.filter(), Wizard())
-async def on_confirm(query: CallbackQuery, callback_data: BkConfirm, uow: WizardUoW,
-                     now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                     actor: Actor) -> None:  # fmt: skip
+async def on_confirm(
+    query: CallbackQuery, callback_data: BkConfirm, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     """«Подтвердить»: the mode's confirm action (book, reschedule, the registrar's move)."""
-    ctx = Ctx(uow, now, policy, actor)
     patient = await own_patient(ctx, draft, callback_data.patient_id)
     if draft.mode == "staff":
         await staff_move.confirm(query, ctx, state, draft, callback_data.slot_id)
@@ -249,23 +264,27 @@ async def on_confirm(query: CallbackQuery, callback_data: BkConfirm, uow: Wizard
 
 
 @router.callback_query(BkBack.filter(), Wizard())
-async def on_back(query: CallbackQuery, callback_data: BkBack, uow: WizardUoW, now: datetime,
-                  policy: Policy, state: FSMContext, draft: BookingDraft,
-                  actor: Actor) -> None:  # fmt: skip
+async def on_back(
+    query: CallbackQuery, callback_data: BkBack, state: FSMContext, draft: BookingDraft, ctx: Ctx
+) -> None:
     to = callback_data.to
     target = draft.back_to(to) if to in STEP_NAMES else None
     if target is None:
         raise Stale
     if draft.slot_id is not None and draft.mode != "staff":
-        await booking.release_hold(uow, actor.user_id)  # leaving the summary frees its time
-    await render(query, Ctx(uow, now, policy, actor), state, target)
+        await booking.release_hold(ctx.uow, ctx.actor.user_id)  # leaving the summary frees its time
+    await render(query, ctx, state, target)
 
 
 @router.callback_query(BkJump.filter(), Registered(), Wizard())
-async def on_jump(query: CallbackQuery, callback_data: BkJump, user: User, uow: WizardUoW,
-                  now: datetime, policy: Policy, state: FSMContext, draft: BookingDraft,
-                  actor: Actor) -> None:  # fmt: skip
-    ctx = Ctx(uow, now, policy, actor)
+async def on_jump(
+    query: CallbackQuery,
+    callback_data: BkJump,
+    user: User,
+    state: FSMContext,
+    draft: BookingDraft,
+    ctx: Ctx,
+) -> None:
     to = callback_data.to
     if to == "doctors" and draft.mode == "move":  # another doctor of the visit's specialty
         await render(query, ctx, state, draft.at("doctor", doctor_page=0))
@@ -273,11 +292,11 @@ async def on_jump(query: CallbackQuery, callback_data: BkJump, user: User, uow: 
     _booking(draft)
     if to == "waitlist":
         await state.set_state(WaitListSteps.period)  # typed text gets that step's hint
-        await offer_join(query, draft.waitlist_keys(), uow=uow, user=user)
+        await offer_join(query, draft.waitlist_keys(), uow=ctx.uow, user=user)
     elif to == "therapist":
         patient = await own_patient(ctx, draft, draft.patient_id)
-        code = therapist_code_for(patient, local_date(now, policy.home_tz))
-        spec = await uow.directory.specialty_by_code(code)
+        code = therapist_code_for(patient, local_date(ctx.now, ctx.policy.home_tz))
+        spec = await ctx.uow.directory.specialty_by_code(code)
         if spec is None:
             raise Stale
         await choose_specialty(query, ctx, state, draft, patient, spec)

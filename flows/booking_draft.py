@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
+from domain.models import Appointment
+
 Mode = Literal["book", "move", "staff"]
 StepName = Literal["patient", "specialty", "clinic", "doctor", "day", "slot", "reason", "summary"]
 
@@ -103,9 +105,13 @@ class BookingDraft:
             return None
         if step == "clinic" and self.mode == "book":
             return self.at(
-                "specialty", specialty_id=None, clinic_id=None, clinic_page=0, query=None,
+                "specialty",
+                specialty_id=None,
+                clinic_id=None,
+                clinic_page=0,
+                query=None,
                 spec_page=0,
-            )  # fmt: skip
+            )
         if step == "specialty" and self.mode == "book" and self.multi:
             return self.at("patient", patient_id=None, specialty_id=None, spec_page=0)
         return None
@@ -155,17 +161,15 @@ class BookingDraft:
 _DEFAULT = BookingDraft()
 
 
-def start_move(appointment_id: int, patient_id: int, clinic_id: int, specialty_id: int,
-               doctor_id: int, *, staff: bool) -> BookingDraft:  # fmt: skip
+def start_move(visit: Appointment, *, staff: bool) -> BookingDraft:
     """A move (the patient's reschedule or the registrar's move) starts at the visit's calendar."""
-    mode: Mode = "staff" if staff else "move"
     return BookingDraft(
-        mode=mode,
+        mode="staff" if staff else "move",
         step="day",
-        patient_id=patient_id,
-        specialty_id=specialty_id,
-        clinic_id=clinic_id,
-        doctor_id=doctor_id,
-        appointment_id=appointment_id,
-        origin_doctor_id=doctor_id,
+        patient_id=visit.patient_id,
+        specialty_id=visit.specialty_id,
+        clinic_id=visit.clinic_id,
+        doctor_id=visit.doctor_id,
+        appointment_id=visit.id,
+        origin_doctor_id=visit.doctor_id,
     )

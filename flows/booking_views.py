@@ -10,7 +10,6 @@ out that differ, so the screens look and behave alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
@@ -18,8 +17,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from domain.directory import DoctorCard
-from domain.models import Appointment, Clinic, Doctor, Patient, Slot, Specialty
+from domain.models import Appointment, Patient, Slot
 from flows.booking_draft import BookingDraft, StepName
 from flows.ui.calendar import calendar_rows, months_caption, window
 from flows.ui.callbacks import (
@@ -40,7 +38,6 @@ from flows.ui.callbacks import (
     day_code,
 )
 from flows.ui.format import (
-    Details,
     alternative_button,
     clinic_card,
     current_locale,
@@ -55,6 +52,15 @@ from flows.ui.format import (
 )
 from flows.ui.keyboards import button
 from flows.ui.pager import pager_row, paginate
+from flows.wizard_loaders import (
+    CalendarView,
+    ClinicsView,
+    DoctorsView,
+    Looks,
+    SlotsView,
+    SpecialtiesView,
+    SummaryView,
+)
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 Row = list[InlineKeyboardButton]
@@ -62,64 +68,6 @@ REFERRAL_MARK = "📋"
 ATTACHED_MARK = "⭐"
 SLOTS_PER_PAGE = 24
 MOVE_DOCTORS = 20  # the reschedule's «another doctor» list: one screen, no pager
-
-
-@dataclass(frozen=True, slots=True)
-class Looks:
-    """What every renderer may read besides the draft and its view."""
-
-    home_tz: str
-    hold_minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SpecialtiesView:
-    patient: Patient
-    specialties: list[Specialty]
-
-
-@dataclass(frozen=True, slots=True)
-class ClinicsView:
-    patient: Patient
-    specialty: Specialty
-    clinics: list[Clinic]
-    total: int
-    page: int
-    pages: int
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorsView:
-    clinic: Clinic
-    specialty: Specialty
-    cards: list[DoctorCard]
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarView:
-    clinic: Clinic
-    specialty: Specialty
-    today: date
-    doctor: Doctor | None = None  # None: «any doctor», the earliest times below
-    nearest: Slot | None = None
-    free: tuple[date, ...] = ()
-    earliest: tuple[tuple[Slot, str], ...] = ()  # (slot, doctor's surname)
-    moving: Appointment | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SlotsView:
-    doctor: Doctor
-    clinic: Clinic
-    day: date
-    slots: list[Slot]
-    moving: Appointment | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryView:
-    details: Details
-    moving: Appointment | None = None
 
 
 def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

@@ -31,7 +31,8 @@ from flows.staff_common import StMenu, visit_label
 from flows.ui.callbacks import MvList, MvPick
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
-from flows.wizard import Actor, Ctx, StaffMoveStates, Wizard, moving_visit, render, visit_to_move
+from flows.wizard import StaffMoveStates, Wizard, render
+from flows.wizard_loaders import Actor, Ctx, moving_visit, visit_to_move
 from flows.wizard_ports import WizardUoW
 from storage.repos.staff import StaffRepository
 
@@ -62,14 +63,19 @@ async def on_list(query: CallbackQuery, staff: StaffMember, uow: WizardUoW, now:
 
 
 @router.callback_query(MvPick.filter(), Staff())
-async def on_pick(query: CallbackQuery, callback_data: MvPick, staff: StaffMember,
-                  uow: WizardUoW, now: datetime, policy: Policy,
-                  state: FSMContext) -> None:  # fmt: skip
+async def on_pick(
+    query: CallbackQuery,
+    callback_data: MvPick,
+    staff: StaffMember,
+    uow: WizardUoW,
+    now: datetime,
+    policy: Policy,
+    state: FSMContext,
+) -> None:
     """The start: the visit's calendar (its doctor's free days)."""
     ctx = Ctx(uow, now, policy, Actor(query.from_user.id, staff.clinics))
     visit = await visit_to_move(ctx, callback_data.appointment_id)
-    draft = start_move(visit.id, visit.patient_id, visit.clinic_id, visit.specialty_id,
-                       visit.doctor_id, staff=True)  # fmt: skip
+    draft = start_move(visit, staff=True)
     await render(query, ctx, state, draft)
 
 
@@ -84,15 +90,14 @@ _reason = (StateFilter(StaffMoveStates.reason), not_navigation)  # /staff, /menu
 
 
 @router.message(*_reason, F.text, Wizard())
-async def on_reason(message: Message, uow: WizardUoW, now: datetime, policy: Policy,
-                    state: FSMContext, draft: BookingDraft, actor: Actor) -> None:  # fmt: skip
+async def on_reason(message: Message, state: FSMContext, draft: BookingDraft, ctx: Ctx) -> None:
     reason = (message.text or "").strip()
     if draft.mode != "staff" or draft.step != "reason":
         raise Stale
     if not reason or len(reason) > MAX_REASON:
         await message.answer(_("Please type the reason as text (up to 300 characters)."))
         return
-    await render(message, Ctx(uow, now, policy, actor), state, draft.at("summary", reason=reason))
+    await render(message, ctx, state, draft.at("summary", reason=reason))
 
 
 @router.message(*_reason)
@@ -111,9 +116,15 @@ async def confirm(
     assert visit is not None  # a move's draft
     try:
         new = await booking.reschedule_by_clinic(
-            ctx.uow, ctx.now, ctx.actor.user_id, clinics, visit.id, slot_id,
-            ctx.policy.booking, draft.reason,
-        )  # fmt: skip
+            ctx.uow,
+            ctx.now,
+            ctx.actor.user_id,
+            clinics,
+            visit.id,
+            slot_id,
+            ctx.policy.booking,
+            draft.reason,
+        )
     except VisitOverlaps as clash:  # worded for the registrar, not the patient
         text = _("The patient has another visit at that time: {visit}. Choose another time.")
         await refuse(query, text.format(visit=clash_line(clash.clash)))

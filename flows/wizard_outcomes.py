@@ -41,7 +41,8 @@ from flows.booking_draft import DRAFT_KEY, BookingDraft
 from flows.ui.callbacks import ApCancel, ApMove, BkBack, BkJump
 from flows.ui.format import current_locale, details_text
 from flows.ui.keyboards import button
-from flows.wizard import DEFAULT_REGION, Ctx, alternatives, render
+from flows.wizard import render
+from flows.wizard_loaders import DEFAULT_REGION, Ctx, alternatives
 
 # Refusals answered with a screen that shows the way forward (the rest go to refusals.py).
 OWN_SCREEN = (
@@ -76,9 +77,13 @@ async def precheck(ctx: Ctx, patient: Patient, spec: Specialty) -> DomainError |
 
 
 async def choose_specialty(
-    event: Event, ctx: Ctx, state: FSMContext, draft: BookingDraft, patient: Patient,
+    event: Event,
+    ctx: Ctx,
+    state: FSMContext,
+    draft: BookingDraft,
+    patient: Patient,
     spec: Specialty,
-) -> None:  # fmt: skip
+) -> None:
     """The specialty chosen: its refusal now, or the clinics of the patient's region."""
     refused = await precheck(ctx, patient, spec)
     if refused is not None:
@@ -88,15 +93,28 @@ async def choose_specialty(
     if patient.attached_clinic_id is not None:
         clinic = await ctx.uow.directory.clinic(patient.attached_clinic_id)
         region = clinic.region_id if clinic is not None else region
-    chosen = draft.at("clinic", specialty_id=spec.id, region=region, query=None, clinic_page=0,
-                      clinic_id=None, doctor_id=None)  # fmt: skip
+    chosen = draft.at(
+        "clinic",
+        specialty_id=spec.id,
+        region=region,
+        query=None,
+        clinic_page=0,
+        clinic_id=None,
+        doctor_id=None,
+    )
     await render(event, ctx, state, chosen)
 
 
 async def refusal_screen(
-    event: Event, ctx: Ctx, draft: BookingDraft, error: DomainError, patient: Patient | None,
-    spec: Specialty | None = None, *, new: bool = False,
-) -> None:  # fmt: skip
+    event: Event,
+    ctx: Ctx,
+    draft: BookingDraft,
+    error: DomainError,
+    patient: Patient | None,
+    spec: Specialty | None = None,
+    *,
+    new: bool = False,
+) -> None:
     """A refusal in words plus the way forward (the therapist, other specialties; the
     visit in the way can be moved or cancelled right here)."""
     rows = []
@@ -136,9 +154,13 @@ async def taken(
 
 
 async def confirm_booking(
-    query: CallbackQuery, ctx: Ctx, state: FSMContext, draft: BookingDraft, patient: Patient,
+    query: CallbackQuery,
+    ctx: Ctx,
+    state: FSMContext,
+    draft: BookingDraft,
+    patient: Patient,
     slot_id: int,
-) -> None:  # fmt: skip
+) -> None:
     """A booking's «Подтвердить»: take the held time; a second tap answers with that booking."""
     uow, now, home_tz = ctx.uow, ctx.now, ctx.policy.home_tz
     try:

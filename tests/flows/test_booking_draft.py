@@ -14,11 +14,17 @@ from typing import Any
 
 import pytest
 
+from domain.models import Appointment, AppointmentStatus
 from emulator.harness import ConsoleWorld
 from flows import wizard
 from flows.booking_draft import DRAFT_KEY, BookingDraft, start_move
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
 
+VISIT = Appointment(
+    id=55, number="A-0000055", patient_id=7, user_id=1001, slot_id=800, doctor_id=40,
+    clinic_id=12, specialty_id=3, start=NOW, minutes=20, kind="in_person",
+    status=AppointmentStatus.PENDING, created_at=NOW,
+)  # fmt: skip
 BOOKED = BookingDraft(
     step="summary",
     multi=True,
@@ -69,7 +75,7 @@ def test_one_patient_starts_at_the_specialty() -> None:
 
 
 def test_back_of_a_reschedule_returns_through_another_doctor_to_the_visits_calendar() -> None:
-    start = start_move(55, 7, 12, 3, 40, staff=False)
+    start = start_move(VISIT, staff=False)
     assert (start.mode, start.step, start.doctor_id, start.back()) == ("move", "day", 40, None)
     other = start.at("doctor").at("day", doctor_id=41).at("slot", day=20261204)
     held = other.at("summary", slot_id=901)
@@ -80,7 +86,7 @@ def test_back_of_a_reschedule_returns_through_another_doctor_to_the_visits_calen
 
 
 def test_back_of_a_staff_move_passes_the_reason() -> None:
-    start = start_move(55, 7, 12, 3, 40, staff=True)
+    start = start_move(VISIT, staff=True)
     told = start.at("slot", day=20261204).at("reason", slot_id=901).at("summary", reason="учёба")
     steps = _walk(told)
     assert [d.step for d in steps] == ["summary", "reason", "slot", "day"]
@@ -91,13 +97,13 @@ def test_back_of_a_staff_move_passes_the_reason() -> None:
 def test_back_to_a_named_step_or_none() -> None:
     assert BOOKED.back_to("clinic") == _walk(BOOKED)[4]
     assert BOOKED.back_to("summary") is BOOKED
-    assert start_move(55, 7, 12, 3, 40, staff=True).back_to("specialty") is None
+    assert start_move(VISIT, staff=True).back_to("specialty") is None
 
 
 def test_the_draft_round_trips_compactly() -> None:
     assert BookingDraft.load(BOOKED.dump()) == BOOKED
     assert BookingDraft().dump() == {}  # defaults are left out
-    move = start_move(55, 7, 12, 3, 40, staff=True)
+    move = start_move(VISIT, staff=True)
     assert BookingDraft.load(move.dump()) == move
     assert set(move.dump()) == {"m", "s", "p", "sp", "c", "d", "a", "od"}
     for garbage in (
