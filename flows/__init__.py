@@ -26,13 +26,25 @@ def _fresh(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     # Imported here so building the routers is explicit and nothing is created at import time.
-    from flows import appointments, booking, menu, onboarding, profile, refusals, step_hints
+    from flows import (
+        appointments,
+        appointments_move,
+        booking,
+        menu,
+        onboarding,
+        profile,
+        refusals,
+        staff_move,
+        step_hints,
+    )
 
     return [
         _fresh(refusals.router),  # errors only: domain refusals answered once
         onboarding.build_router(),
         profile.build_router(),
-        booking.build_router(),
+        _fresh(booking.router),  # the booking wizard's steps (also a reschedule's, a staff move's)
+        _fresh(appointments_move.router),  # its start from a visit, and the move's confirm
+        _fresh(staff_move.router),  # its start from /staff, the reason step
         appointments.build_router(),
         *_notification_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -29,14 +28,14 @@ from flows.ui.format import (
     Details,
     clip,
 )
-
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+from flows.wizard_ports import WizardUoW
 
 Event = Message | CallbackQuery
 
 
 def policy_from(settings: Settings) -> BookingPolicy:
+    """Still used by flows/waitlist.py and flows/reminders.py; the wizard reads
+    ``policy.booking`` (domain.policy.Policy, injected). Goes with their conversion."""
     limits = settings.limits
     return BookingPolicy(
         hold_minutes=limits.hold_minutes,
@@ -52,9 +51,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
     )
 
 
-async def mark_confirmed_in_chat(
-    uow: SqlUnitOfWork, appointment: Appointment, now: datetime
-) -> None:
+async def mark_confirmed_in_chat(uow: WizardUoW, appointment: Appointment, now: datetime) -> None:
     """Call after the in-chat booking confirmation went out: the outbox "booked" row of the
     same appointment then counts as delivered, so it does not arrive again as a duplicate
     (it still goes out if the handler failed before confirming)."""
@@ -127,7 +124,7 @@ async def refuse(query: CallbackQuery, text: str) -> None:
 
 
 async def load_details(
-    uow: SqlUnitOfWork,
+    uow: WizardUoW,
     patient: Patient,
     *,
     slot: Slot | None = None,

@@ -1,39 +1,43 @@
-"""Screens of the booking dialogue: each returns (text, keyboard) for one step.
+"""Screens of the booking wizard: pure renderers, (draft, loaded view) → (text, keyboard).
 
-Pure rendering on top of the directory's read queries; handlers in
-flows/booking.py decide which screen comes next. The same calendar and day
-screens serve a reschedule (flows/appointments.py) through the ``make_*``
-callback factories, so both dialogues look and behave alike.
+No I/O here: flows/wizard.py's loaders fetch what a step shows (once) into the
+view dataclasses below, and the step table pairs each loader with its renderer.
+One renderer serves the three wizards (a booking, the patient's reschedule, the
+registrar's move); the mode of the draft decides the few words and the way
+out that differ, so the screens look and behave alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from domain.directory import local_date
-from domain.models import Clinic, Doctor, Patient, Slot, Specialty
+from domain.models import Appointment, Patient, Slot
+from flows.booking_draft import BookingDraft, StepName
 from flows.ui.calendar import calendar_rows, months_caption, window
 from flows.ui.callbacks import (
+    ApOpen,
     BkBack,
     BkClinic,
     BkClinicPage,
     BkConfirm,
+    BkDay,
     BkDoctor,
+    BkDoctorPage,
     BkJump,
     BkPatient,
     BkSlot,
     BkSpec,
     BkSpecPage,
+    MvList,
     day_code,
 )
 from flows.ui.format import (
-    Details,
     alternative_button,
     clinic_card,
     current_locale,
@@ -42,229 +46,222 @@ from flows.ui.format import (
     doctor_card,
     fmt_day,
     fmt_time,
+    fmt_when,
     kind_label,
-    local,
     specialty_name,
 )
-from flows.ui.keyboards import button, inline
-from flows.ui.pager import PER_PAGE, clamp, pager_row, paginate
+from flows.ui.keyboards import button
+from flows.ui.pager import pager_row, paginate
+from flows.wizard_loaders import (
+    CalendarView,
+    ClinicsView,
+    DoctorsView,
+    Looks,
+    SlotsView,
+    SpecialtiesView,
+    SummaryView,
+)
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
-
-Screen = tuple[str, InlineKeyboardMarkup]
-Rows = list[list[InlineKeyboardButton]]
+Screen = tuple[str, InlineKeyboardMarkup | None]
+Row = list[InlineKeyboardButton]
 REFERRAL_MARK = "📋"
 ATTACHED_MARK = "⭐"
 SLOTS_PER_PAGE = 24
+MOVE_DOCTORS = 20  # the reschedule's «another doctor» list: one screen, no pager
 
 
-def back(to: str) -> list[InlineKeyboardButton]:
+def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """The keyboard of non-empty rows (an absent pager is an empty row)."""
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        if row:
+            builder.row(*row)
+    return builder.as_markup()
+
+
+def back(to: StepName) -> Row:
     return [button(_("Back"), BkBack(to=to))]
 
 
-def patients_screen(patients: list[Patient]) -> Screen:
-    rows: Rows = [[button(p.full_name, BkPatient(p=p.id))] for p in patients[:20]]
-    return _("Who is the appointment for?"), inline(rows)
+def exit_row(draft: BookingDraft) -> Row:
+    """The way out of a move's first screen: the visit's card, or the registrar's visit list."""
+    if draft.mode == "staff":
+        return [button(_("Back"), MvList())]
+    return [button(_("Back"), ApOpen(a=draft.appointment_id or 0))]
 
 
-def specialties_screen(patient: Patient, specs: list[Specialty], page: int, multi: bool) -> Screen:
+def visit_header(visit: Appointment, doctor_name: str, tz: str, home_tz: str) -> str:
+    """The registrar's move: which visit, and when it is now."""
+    return _("Visit № {number}, {doctor}\nNow: {when}").format(
+        number=visit.number, doctor=doctor_name, when=fmt_when(visit.start, tz, home_tz)
+    )
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def patients_screen(draft: BookingDraft, patients: list[Patient], looks: Looks) -> Screen:
+    rows = [[button(p.full_name, BkPatient(patient_id=p.id))] for p in patients[:20]]
+    return _("Who is the appointment for?"), markup(rows)
+
+
+def specialties_screen(draft: BookingDraft, view: SpecialtiesView, looks: Looks) -> Screen:
     loc = current_locale()
-    ordered = sorted(specs, key=lambda s: (s.referral_required, s.name(loc)))
-    chunk = paginate(ordered, page)
-    rows: Rows = []
+    ordered = sorted(view.specialties, key=lambda s: (s.referral_required, s.name(loc)))
+    chunk = paginate(ordered, draft.spec_page)
+    rows: list[Row] = []
     for spec in chunk.items:
         label = spec.name(loc) + (f" {REFERRAL_MARK}" if spec.referral_required else "")
-        rows.append([button(label, BkSpec(s=spec.id))])
+        rows.append([button(label, BkSpec(specialty_id=spec.id))])
     rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkSpecPage(page=n)))
-    if multi:
+    if draft.multi:
         rows.append(back("patient"))
     text = _("Patient: {patient}\nChoose a specialty. {mark} — by referral only.").format(
-        patient=patient.full_name, mark=REFERRAL_MARK
+        patient=view.patient.full_name, mark=REFERRAL_MARK
     )
-    return text, inline(rows)
+    return text, markup(rows)
 
 
-async def clinics_screen(
-    uow: SqlUnitOfWork,
-    patient: Patient,
-    specialty: Specialty,
-    region_id: str,
-    page: int,
-    query: str | None,
-) -> Screen:
-    directory = uow.directory
-    first = await directory.clinics_for_specialty(
-        region_id,
-        specialty.id,
-        query=query,
-        attached_clinic_id=patient.attached_clinic_id,
-        offset=max(page, 0) * PER_PAGE,
-        limit=PER_PAGE,
-    )
-    page, pages = clamp(page, first.total)
-    result = first
-    if page * PER_PAGE != max(page, 0) * PER_PAGE or (not first.items and first.total):
-        result = await directory.clinics_for_specialty(
-            region_id,
-            specialty.id,
-            query=query,
-            attached_clinic_id=patient.attached_clinic_id,
-            offset=page * PER_PAGE,
-            limit=PER_PAGE,
-        )
-    rows: Rows = []
-    for clinic in result.items:
+def clinics_screen(draft: BookingDraft, view: ClinicsView, looks: Looks) -> Screen:
+    patient, query = view.patient, draft.query
+    rows: list[Row] = []
+    for clinic in view.clinics:
         mark = f"{ATTACHED_MARK} " if clinic.id == patient.attached_clinic_id else ""
-        rows.append([button(f"{mark}{clinic.name}", BkClinic(c=clinic.id))])
-    rows.append(pager_row(page, pages, lambda n: BkClinicPage(page=n)))
+        rows.append([button(f"{mark}{clinic.name}", BkClinic(clinic_id=clinic.id))])
+    rows.append(pager_row(view.page, view.pages, lambda n: BkClinicPage(page=n)))
     if query:
         rows.append([button(_("Clear search"), BkJump(to="clinics"))])
-    rows.append(back("spec"))
-    lines = [
-        _("{specialty}: choose a clinic.").format(specialty=specialty_name(specialty)),
-    ]
+    rows.append(back("specialty"))
+    lines = [_("{specialty}: choose a clinic.").format(specialty=specialty_name(view.specialty))]
     if query:
-        lines.append(_("Search «{query}»: {count} found.").format(query=query, count=result.total))
+        lines.append(_("Search «{query}»: {count} found.").format(query=query, count=view.total))
     else:
-        lines.append(_("Clinics found: {count}.").format(count=result.total))
+        lines.append(_("Clinics found: {count}.").format(count=view.total))
     if patient.attached_clinic_id is not None and not query:
         lines.append(_("{mark} — the clinic you are attached to.").format(mark=ATTACHED_MARK))
-    if not result.total:
+    if not view.total:
         lines.append(_("Nothing found. Try another word or clear the search."))
     lines.append(_("To search, type part of the clinic's name or address."))
-    return "\n".join(lines), inline(rows)
+    return "\n".join(lines), markup(rows)
 
 
-async def doctors_screen(
-    uow: SqlUnitOfWork,
-    clinic: Clinic,
-    specialty: Specialty,
-    now: datetime,
-    home_tz: str,
-    user_id: int,
-    page: int = 0,
-) -> Screen:
-    cards = await uow.directory.doctors_in_clinic(clinic.id, specialty.id, now, for_user_id=user_id)
-    chunk = paginate(cards, page)
-    parts = [clinic_card(clinic), "", _("{specialty}:").format(specialty=specialty_name(specialty))]
-    rows: Rows = []
-    for card in chunk.items:
-        parts.append(doctor_card(card.doctor, card.nearest, clinic.tz, home_tz))
-        parts.append("")
-        rows.append(
-            [
-                button(
-                    doctor_button(card.doctor, card.nearest, clinic.tz), BkDoctor(d=card.doctor.id)
-                )
-            ]
+def doctors_screen(draft: BookingDraft, view: DoctorsView, looks: Looks) -> Screen:
+    clinic, cards = view.clinic, view.cards
+    if draft.mode != "book":  # the reschedule's «another doctor of this specialty»
+        rows = [
+            [button(doctor_button(c.doctor, c.nearest, clinic.tz), BkDoctor(doctor_id=c.doctor.id))]
+            for c in cards[:MOVE_DOCTORS]
+        ]
+        rows.append(back("day"))
+        text = _("{specialty}, {clinic}: choose a doctor.").format(
+            specialty=specialty_name(view.specialty), clinic=clinic.name
         )
-    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkDoctor(d=-(n + 1))))
-    anything = any(card.nearest is not None for card in cards)
-    if anything:
-        rows.insert(0, [button(_("Any doctor — earliest time"), BkDoctor(d=0))])
+        return text, markup(rows)
+    chunk = paginate(cards, draft.doctor_page)
+    parts = [
+        clinic_card(clinic),
+        "",
+        _("{specialty}:").format(specialty=specialty_name(view.specialty)),
+    ]
+    rows = []
+    for card in chunk.items:
+        parts += [doctor_card(card.doctor, card.nearest, clinic.tz, looks.home_tz), ""]
+        label = doctor_button(card.doctor, card.nearest, clinic.tz)
+        rows.append([button(label, BkDoctor(doctor_id=card.doctor.id))])
+    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkDoctorPage(page=n)))
+    if any(card.nearest is not None for card in cards):
+        rows.insert(0, [button(_("Any doctor — earliest time"), BkDoctor(doctor_id=0))])
     else:
         parts.append(nothing_free_text())
         rows += nothing_free_rows()
-    rows.append(back("clinics"))
-    return "\n".join(parts).strip(), inline(rows)
+    rows.append(back("clinic"))
+    return "\n".join(parts).strip(), markup(rows)
 
 
-def nothing_free_text() -> str:
-    return _(
-        "There is no free time with this specialty here in the next two weeks. "
-        "Try another clinic or doctor."
-    )
+def calendar_screen(draft: BookingDraft, view: CalendarView, looks: Looks) -> Screen:
+    """The two-week calendar of one doctor (or «any doctor»'s earliest times)."""
+    if view.doctor is None:
+        return _earliest_screen(draft, view)
+    doctor, clinic = view.doctor, view.clinic
+    header = doctor_card(doctor, view.nearest, clinic.tz, looks.home_tz) + f"\n🏥 {clinic.name}"
+    extra: list[Row] = []
+    back_row = back("doctor")
+    if draft.mode == "book":
+        extra = nothing_free_rows() if not view.free else [waitlist_row()]
+    elif draft.mode == "move":
+        extra = [[button(_("Another doctor of this specialty"), BkJump(to="doctors"))]]
+        if draft.doctor_id == draft.origin_doctor_id:
+            back_row = exit_row(draft)
+    else:
+        back_row = exit_row(draft)
+    if draft.mode == "staff" and view.moving is not None:
+        header = visit_header(view.moving, doctor.full_name, clinic.tz, looks.home_tz)
+        header += "\n\n" + _("Choose the new day:")
+    text, rows = _calendar(header, view.today, list(view.free), doctor.id, extra, back_row)
+    if draft.mode == "move" and view.moving is not None:
+        intro = _("Moving № {number} ({when}). Choose a new time.").format(
+            number=view.moving.number, when=fmt_when(view.moving.start, clinic.tz, looks.home_tz)
+        )
+        text = f"{intro}\n\n{text}"
+    return text, markup(rows)
 
 
-def nothing_free_rows() -> Rows:
-    return [[button(_("Other clinics"), BkBack(to="clinics"))], waitlist_row()]
-
-
-def waitlist_row() -> list[InlineKeyboardButton]:
-    """«Встать в лист ожидания»: also beside free time, for a patient who wants an earlier
-    time (or another time of day) than what is free now."""
-    return [button(_("Join the wait list"), BkJump(to="waitlist"))]
-
-
-def calendar_screen(
-    header: str,
-    today: date,
-    free: list[date],
-    make_day: Callable[[date], CallbackData],
-    back_row: list[InlineKeyboardButton],
-    extra: Rows | None = None,
-) -> Screen:
-    """The two-week calendar: pressable days have free time; «·N» days only explain."""
+def _calendar(
+    header: str, today: date, free: list[date], doctor_id: int, extra: list[Row], back_row: Row
+) -> tuple[str, list[Row]]:
+    """Pressable days have free time; «·N» days only explain."""
     days = window(today)
     loc = current_locale()
-    rows: Rows = calendar_rows(days, free, make_day, loc)
-    if extra:
-        rows += extra
-    rows.append(back_row)
+    make: Callable[[date], CallbackData] = lambda d: BkDay(doctor_id=doctor_id, day=day_code(d))  # noqa: E731
+    rows = [*calendar_rows(days, free, make, loc), *extra, back_row]
     text = f"{header}\n\n" + _(
         "Choose a day ({months}). Days marked «·» have no free time."
     ).format(months=months_caption(days, loc))
     if not free:
         text = f"{header}\n\n" + nothing_free_text()
-    return text, inline(rows)
+    return text, rows
 
 
-async def doctor_calendar(
-    uow: SqlUnitOfWork,
-    doctor: Doctor,
-    clinic: Clinic,
-    specialty: Specialty,
-    now: datetime,
-    home_tz: str,
-    user_id: int,
-    make_day: Callable[[date], CallbackData],
-    back_row: list[InlineKeyboardButton],
-    extra: Rows | None = None,
-    *,
-    join_waitlist: bool = False,
-) -> Screen:
-    free = await uow.directory.free_days(
-        doctor.id, clinic.id, specialty.id, now, clinic.tz, for_user_id=user_id
+def _earliest_screen(draft: BookingDraft, view: CalendarView) -> Screen:
+    """«Any doctor — earliest time»: the soonest free times of the specialty in the clinic."""
+    patient_id = draft.patient_id or 0
+    rows: list[Row] = []
+    for slot, surname in view.earliest:
+        label = f"{alternative_button(slot, view.clinic.tz)} · {surname}"
+        rows.append([button(label, BkSlot(patient_id=patient_id, slot_id=slot.id))])
+    rows += [waitlist_row()] if view.earliest else nothing_free_rows()
+    rows.append(back("doctor"))
+    text = _("{specialty}, {clinic}: the earliest free times of any doctor.").format(
+        specialty=specialty_name(view.specialty), clinic=view.clinic.name
     )
-    cards = await uow.directory.doctors_in_clinic(clinic.id, specialty.id, now, for_user_id=user_id)
-    nearest = next((c.nearest for c in cards if c.doctor.id == doctor.id), None)
-    header = doctor_card(doctor, nearest, clinic.tz, home_tz) + f"\n🏥 {clinic.name}"
-    if not free and extra is None:
-        extra = nothing_free_rows()
-    elif join_waitlist:
-        extra = [*(extra or []), waitlist_row()]
-    return calendar_screen(header, local_date(now, clinic.tz), free, make_day, back_row, extra)
+    if not view.earliest:
+        text += "\n\n" + nothing_free_text()
+    return text, markup(rows)
 
 
-def day_slots_screen(
-    header: str,
-    day: date,
-    slots: list[Slot],
-    tz: str,
-    make_slot: Callable[[Slot], CallbackData],
-    back_row: list[InlineKeyboardButton],
-    page: int = 0,
-    make_page: Callable[[int], CallbackData] | None = None,
-) -> Screen:
+def slots_screen(draft: BookingDraft, view: SlotsView, looks: Looks) -> Screen:
     """A day's free times; when all share duration and type, the buttons show just the time."""
-    chunk = paginate(slots, page, SLOTS_PER_PAGE)
+    doctor, clinic, day, slots = view.doctor, view.clinic, view.day, view.slots
+    header = f"{doctor.full_name}\n🏥 {clinic.name}"
+    if draft.mode == "staff" and view.moving is not None:
+        header = visit_header(view.moving, doctor.full_name, clinic.tz, looks.home_tz)
+    chunk = paginate(slots, draft.slot_page, SLOTS_PER_PAGE)
     uniform = len({(s.minutes, s.kind) for s in slots}) <= 1
-    rows: Rows = []
     per_row = 4 if uniform else 2
-    line: list[InlineKeyboardButton] = []
+    patient_id = draft.patient_id or 0
+    rows: list[Row] = [[]]
     for slot in chunk.items:
-        label = fmt_time(slot.start, tz)
+        label = fmt_time(slot.start, clinic.tz)
         if not uniform:
             label = f"{label} · {kind_label(slot.kind)}"
-        line.append(button(label, make_slot(slot)))
-        if len(line) == per_row:
-            rows.append(line)
-            line = []
-    rows.append(line)
-    if make_page is not None:
-        rows.append(pager_row(chunk.page, chunk.pages, make_page))
-    rows.append(back_row)
+        if len(rows[-1]) == per_row:
+            rows.append([])
+        rows[-1].append(button(label, BkSlot(patient_id=patient_id, slot_id=slot.id)))
+    code = day_code(day)
+    rows.append(
+        pager_row(chunk.page, chunk.pages, lambda n: BkDay(doctor_id=doctor.id, day=code, page=n))
+    )
+    rows.append(back("day"))
     parts = [header, "", fmt_day(day)]
     if not slots:
         parts.append(_("No free time left on this day. Choose another day."))
@@ -276,99 +273,73 @@ def day_slots_screen(
         )
     else:
         parts.append(_("Choose a time."))
-    return "\n".join(parts), inline(rows)
+    return "\n".join(parts), markup(rows)
 
 
-async def earliest_screen(
-    uow: SqlUnitOfWork,
-    patient: Patient,
-    clinic: Clinic,
-    specialty: Specialty,
-    now: datetime,
-    user_id: int,
-) -> Screen:
-    """«Any doctor — earliest time»: the soonest free times of the specialty in the clinic."""
-    found = await uow.directory.earliest_free(
-        specialty.id,
-        clinic.region_id,
-        now,
-        limit=PER_PAGE,
-        clinic_id=clinic.id,
-        for_user_id=user_id,
-    )
-    rows: Rows = []
-    directory = uow.directory
-    names: dict[int, str] = {}
-    for slot in found:
-        if slot.doctor_id not in names:
-            doc = await directory.doctor(slot.doctor_id)
-            names[slot.doctor_id] = doc.surname if doc else ""
-        label = f"{alternative_button(slot, clinic.tz)} · {names[slot.doctor_id]}"
-        rows.append([button(label, BkSlot(p=patient.id, t=slot.id))])
-    rows += [waitlist_row()] if found else nothing_free_rows()
-    rows.append(back("doctors"))
-    text = _("{specialty}, {clinic}: the earliest free times of any doctor.").format(
-        specialty=specialty_name(specialty), clinic=clinic.name
-    )
-    if not found:
-        text += "\n\n" + nothing_free_text()
-    return text, inline(rows)
+def reason_screen(draft: BookingDraft, view: None, looks: Looks) -> Screen:
+    """The registrar's move: the reason is typed (flows/staff_move.py takes it)."""
+    return _("Type the reason the patient will see, for example: «врач на учёбе»."), None
 
 
-def summary_screen(details: Details, home_tz: str, hold_minutes: int, slot_id: int) -> Screen:
-    text = (
-        _("Please check the booking:")
-        + "\n\n"
-        + details_text(details, home_tz)
-        + "\n\n"
-        + _("This time is held for you for {minutes} min. Press «Confirm» to book.").format(
-            minutes=hold_minutes
+def summary_screen(draft: BookingDraft, view: SummaryView, looks: Looks) -> Screen:
+    details, moving = view.details, view.moving
+    slot_id = draft.slot_id or 0
+    confirm = button(_("Confirm"), BkConfirm(patient_id=details.patient.id, slot_id=slot_id))
+    if draft.mode == "staff" and moving is not None:
+        tz = details.clinic.tz
+        text = visit_header(moving, details.doctor.full_name, tz, looks.home_tz) + "\n"
+        text += _("New: {when}\nReason: {reason}\nThe patient will be told at once.").format(
+            when=fmt_when(details.start, tz, looks.home_tz), reason=draft.reason or ""
         )
+        return text, markup([[confirm], back("slot")])
+    held = details_text(details, looks.home_tz)
+    if draft.mode == "move" and moving is not None:
+        old = fmt_when(moving.start, details.clinic.tz, looks.home_tz)
+        text = _("Move the appointment № {number} from {old}?").format(
+            number=moving.number, old=old
+        )
+        text += "\n\n" + _("New time:") + "\n" + held + "\n\n"
+        text += _("This time is held for you for {minutes} min. Press «Confirm» to move.").format(
+            minutes=looks.hold_minutes
+        )
+    else:
+        text = _("Please check the booking:") + "\n\n" + held + "\n\n"
+        text += _("This time is held for you for {minutes} min. Press «Confirm» to book.").format(
+            minutes=looks.hold_minutes
+        )
+    return text, markup([[confirm, *back("slot")]])
+
+
+# --------------------------------------------------------------------------- not steps
+
+
+def nothing_free_text() -> str:
+    return _(
+        "There is no free time with this specialty here in the next two weeks. "
+        "Try another clinic or doctor."
     )
-    rows: Rows = [
-        [
-            button(_("Confirm"), BkConfirm(p=details.patient.id, t=slot_id)),
-            button(_("Back"), BkBack(to="slots")),
-        ]
-    ]
-    return text, inline(rows)
 
 
-async def alternatives_rows(
-    uow: SqlUnitOfWork,
-    slot_ids: tuple[int, ...],
-    make: Callable[[Slot], CallbackData],
-) -> Rows:
-    """«Это время уже заняли» → up to three nearest alternatives, each opening its summary."""
-    rows: Rows = []
-    directory = uow.directory
-    for slot_id in slot_ids[:3]:
-        slot = await directory.slot(slot_id)
-        if slot is None:
-            continue
-        clinic = await directory.clinic(slot.clinic_id)
-        doctor = await directory.doctor(slot.doctor_id)
-        if clinic is None or doctor is None:
-            continue
-        label = f"{alternative_button(slot, clinic.tz)} · {doctor.surname}"
-        rows.append([button(label, make(slot))])
-    return rows
+def nothing_free_rows() -> list[Row]:
+    return [[button(_("Other clinics"), BkBack(to="clinic"))], waitlist_row()]
 
 
-async def taken_screen(
-    uow: SqlUnitOfWork,
-    slot_ids: tuple[int, ...],
-    make: Callable[[Slot], CallbackData],
-    back_row: list[InlineKeyboardButton],
+def waitlist_row() -> Row:
+    """«Встать в лист ожидания»: also beside free time, for a patient who wants an earlier
+    time (or another time of day) than what is free now."""
+    return [button(_("Join the wait list"), BkJump(to="waitlist"))]
+
+
+def taken_screen(
+    draft: BookingDraft, patient_id: int, alternatives: list[tuple[Slot, str, str]]
 ) -> Screen:
-    """The slot was lost in a race (booking or a move): the nearest alternatives, if any,
-    and the way back."""
-    rows = await alternatives_rows(uow, slot_ids, make)
+    """The slot was lost in a race (booking or a move): up to three nearest alternatives
+    (slot, clinic zone, doctor's surname), each opening its summary, and the way back."""
+    rows: list[Row] = []
+    for slot, tz, surname in alternatives[:3]:
+        label = f"{alternative_button(slot, tz)} · {surname}"
+        rows.append([button(label, BkSlot(patient_id=patient_id, slot_id=slot.id))])
     text = _("This time has just been taken by someone else.") + "\n"
     text += _("The nearest free times:") if rows else _("There are no other free times nearby.")
-    rows.append(back_row)
-    return text, inline(rows)
-
-
-def day_of(slot: Slot, tz: str) -> int:
-    return day_code(local(slot.start, tz).date())
+    rows.append(back("day"))
+    return text, markup(rows)

@@ -9,7 +9,6 @@ Days travel as ``YYYYMMDD`` integers (8 digits) to stay short and sortable.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
 
 from flows.ui.safe_callback import SafeCallback
 
@@ -28,9 +27,10 @@ class Noop(SafeCallback, prefix="nop"):
     why: str  # "day" | "page"
 
 
-# --- booking: one class per step; p = patient id, s = specialty id, c = clinic id, d = doctor id
+# --- the booking wizard (a booking, the patient's reschedule, the registrar's move share
+# these: the draft in the FSM says which wizard it is; flows/booking_draft.py)
 class BkPatient(SafeCallback, prefix="bp"):
-    p: int
+    patient_id: int
 
 
 class BkSpecPage(SafeCallback, prefix="bsp"):
@@ -38,7 +38,7 @@ class BkSpecPage(SafeCallback, prefix="bsp"):
 
 
 class BkSpec(SafeCallback, prefix="bs"):
-    s: int
+    specialty_id: int
 
 
 class BkClinicPage(SafeCallback, prefix="bcp"):
@@ -46,39 +46,52 @@ class BkClinicPage(SafeCallback, prefix="bcp"):
 
 
 class BkClinic(SafeCallback, prefix="bc"):
-    c: int
+    clinic_id: int
 
 
 class BkDoctor(SafeCallback, prefix="bd"):
-    d: int  # 0 = any doctor, earliest time; -(n + 1) = page n of the doctors list
+    doctor_id: int  # 0 = any doctor, earliest time
 
-    signed: ClassVar[frozenset[str]] = frozenset({"d"})
+
+class BkDoctorPage(SafeCallback, prefix="bdp"):
+    page: int  # page of the doctors list
 
 
 class BkDay(SafeCallback, prefix="by"):
-    d: int  # doctor id
+    doctor_id: int
     day: int  # YYYYMMDD (clinic-local)
-    pg: int = 0  # page of the day's times
+    page: int = 0  # page of the day's times
 
 
 class BkSlot(SafeCallback, prefix="bt"):
-    p: int
-    t: int  # slot id
+    patient_id: int
+    slot_id: int
 
 
 class BkConfirm(SafeCallback, prefix="bk"):
-    p: int
-    t: int
+    patient_id: int
+    slot_id: int
 
 
 class BkBack(SafeCallback, prefix="bb"):
-    to: str  # patient|spec|clinics|clinic|doctors|days|slots
+    to: str  # a step of the wizard: patient|specialty|clinic|doctor|day|slot
 
 
 class BkJump(SafeCallback, prefix="bj"):
-    """A shortcut to another step: the therapist after a referral refusal, other clinics."""
+    """A shortcut to another step: the therapist after a referral refusal, all clinics again,
+    the wait list, another doctor of the specialty (a reschedule)."""
 
-    to: str  # therapist|clinics|doctors|waitlist
+    to: str  # therapist|clinics|waitlist|doctors
+
+
+class MvList(SafeCallback, prefix="sml"):
+    """/staff «Перенести приём»: the upcoming visits of the staff member's clinics."""
+
+
+class MvPick(SafeCallback, prefix="smp"):
+    """The registrar's move starts at this visit's calendar."""
+
+    appointment_id: int
 
 
 # --- «Мои записи»: a = appointment id
@@ -102,30 +115,9 @@ class ApFile(SafeCallback, prefix="af"):
 
 
 class ApMove(SafeCallback, prefix="am"):
-    a: int  # start reschedule: the same doctor's calendar
+    """Start a reschedule at the visit's own calendar (the wizard in "move" mode).
 
+    The field keeps its short name: «Мои записи» (flows/appointments.py) and the
+    notifications (bot/notify_render.py) build this button too."""
 
-class ApMoveOther(SafeCallback, prefix="amo"):
-    a: int  # another doctor of the same specialty (same clinic)
-
-
-class ApMoveDoctor(SafeCallback, prefix="amd"):
     a: int
-    d: int
-
-
-class ApMoveDay(SafeCallback, prefix="ay"):
-    a: int
-    d: int
-    day: int
-    pg: int = 0
-
-
-class ApMoveSlot(SafeCallback, prefix="at"):
-    a: int
-    t: int
-
-
-class ApMoveConfirm(SafeCallback, prefix="ak"):
-    a: int
-    t: int

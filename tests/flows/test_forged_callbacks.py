@@ -27,7 +27,7 @@ BIG = [2**31, 2**63, 10**20, -1]
 # One representative per kind of id; {} is replaced by each forged number.
 FORGED = [
     "bp:{}", "bs:{}", "bc:{}", "bd:{}", "by:{}:20261203:0", "bt:1:{}", "bt:{}:1",
-    "bk:{}:1", "bk:1:{}", "bsp:{}", "al:0:{}", "ao:{}", "ac:{}:0", "af:{}:pdf", "am:{}",
+    "bk:{}:1", "bk:1:{}", "bsp:{}", "bdp:{}", "bcp:{}", "al:0:{}", "ao:{}", "ac:{}:0", "af:{}:pdf", "am:{}",
     "amo:{}", "amd:1:{}", "ay:{}:1:20261203:0", "at:1:{}", "ak:{}:1", "rc:{}",
     "rbk:{}:1", "rbk:1:{}", "wo:{}:1:1", "wx:{}", "wr:1:{}:1:0:14", "by:1:{}:0",
 ]  # fmt: skip
@@ -106,15 +106,16 @@ async def test_forged_big_ids_are_stale_buttons_postgresql(pg_url: str) -> None:
 
 
 def test_doctor_list_pages_still_pack_after_range_checks() -> None:
-    """A specialty with more doctors than one page (Gorzdrav's clinics) packs its pager as
-    BkDoctor(d=-(n+1)); the range check refused it and the doctor list crashed."""
-    from flows.ui.callbacks import BkDoctor
+    """A specialty with more doctors than one page (Gorzdrav's clinics) pages its list; the
+    page was once packed as BkDoctor(d=-(n+1)) and the range check refused it. Pages have
+    their own callback now, and no doctor id is negative."""
+    from flows.ui.callbacks import BkDoctor, BkDoctorPage
 
     for page in (0, 1, 40):
-        packed = BkDoctor(d=-(page + 1)).pack()
-        assert BkDoctor.unpack(packed).d == -(page + 1)
-    with pytest.raises(ValueError):
-        BkDoctor.unpack(f"bd:{-(2**31)}")
+        assert BkDoctorPage.unpack(BkDoctorPage(page=page).pack()).page == page
+    for forged in ("bd:-1", f"bd:{-(2**31)}", "bdp:-1"):
+        with pytest.raises(ValueError):
+            (BkDoctorPage if forged.startswith("bdp") else BkDoctor).unpack(forged)
 
 
 async def test_forged_cancel_step_cancelled_without_confirmation() -> None:

@@ -50,7 +50,7 @@ async def test_staff_move_reaches_the_patient(world: ConsoleWorld) -> None:
     await world.run("врач на учёбе")
     assert "Причина: врач на учёбе" in world.last_text()
     # another clinic's registrar cannot press it (forged callbacks)
-    go = callbacks(world, 9001, "smg:")[0]
+    go = callbacks(world, 9001, "bk:")[0]  # the wizard's «Подтвердить» (was smg:)
     await world.run(f"@9002\n/staff\n!callback smp:1\n!callback {go}")
     assert await appointments(world) == {"A-0000001": "pending"}
     await world.run("@9001\n[Подтвердить]")

@@ -9,7 +9,7 @@ from flows.ui.callbacks import BkDay, day_code
 
 
 def _rows(today: date, free: list[date], locale: str = "ru") -> list[list[tuple[str, str]]]:
-    rows = calendar_rows(window(today), free, lambda d: BkDay(d=1, day=day_code(d)), locale)
+    rows = calendar_rows(window(today), free, lambda d: BkDay(doctor_id=1, day=day_code(d)), locale)
     return [[(b.text, str(b.callback_data)) for b in row] for row in rows]
 
 
