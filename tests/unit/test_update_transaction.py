@@ -68,6 +68,17 @@ async def app(sqlite_engine: AsyncEngine, clock: VirtualClock) -> AsyncIterator[
         replies = pending_replies()
         queued_inside.append(len(replies) if replies is not None else -1)
 
+    @dp.message(Command("reply_then_note"))
+    async def reply_then_note(message: Message, uow: SqlUnitOfWork) -> None:
+        await message.answer("said")
+
+        async def note(later: SqlUnitOfWork) -> None:
+            await later.users.ensure(NEW_USER, NOW)
+
+        uow.after_reply(note)
+        if message.text and message.text.endswith("fail"):
+            raise Stale
+
     @dp.message(Command("write_then_refuse"))
     async def write_then_refuse(message: Message, uow: SqlUnitOfWork) -> None:
         await uow.users.ensure(NEW_USER, NOW)
@@ -120,3 +131,21 @@ async def test_jobs_and_sends_outside_an_update_are_not_held(
     bot = app.attach_bot(make_bot(session))
     await bot.send_message(601, "from a job")
     assert [c.text for c in session.calls if isinstance(c, SendMessage)] == ["from a job"]
+
+
+@pytest.mark.parametrize(
+    ("command", "noted", "sent"),
+    [
+        ("/reply_then_note", 1, ["said"]),
+        ("/reply_then_note fail", 0, ["Эта кнопка устарела."]),
+    ],
+)
+async def test_after_reply_runs_only_once_the_replies_went_out(
+    app: App, sqlite_engine: AsyncEngine, command: str, noted: int, sent: list[str]
+) -> None:
+    session = WitnessSession(sqlite_engine)
+    bot = app.attach_bot(make_bot(session))
+    await app.dispatcher.feed_raw_update(bot, message_update(603, command))
+    assert [c.text for c in session.calls if isinstance(c, SendMessage)] == sent
+    assert session.seen[0][2] == 0  # the note was not written before the reply went out
+    assert await _count(sqlite_engine) == noted
