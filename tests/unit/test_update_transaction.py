@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Message
@@ -149,3 +150,24 @@ async def test_after_reply_runs_only_once_the_replies_went_out(
     assert [c.text for c in session.calls if isinstance(c, SendMessage)] == sent
     assert session.seen[0][2] == 0  # the note was not written before the reply went out
     assert await _count(sqlite_engine) == noted
+
+
+class RefusingSession(WitnessSession):
+    """Telegram refuses the handler's reply (e.g. the user's chat is gone)."""
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if getattr(method, "text", None) == "said":
+            self.calls.append(method)
+            raise TelegramBadRequest(method, "Bad Request: chat not found")
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_after_reply_is_skipped_when_the_reply_was_refused(
+    app: App, sqlite_engine: AsyncEngine
+) -> None:
+    session = RefusingSession(sqlite_engine)
+    bot = app.attach_bot(make_bot(session))
+    await app.dispatcher.feed_raw_update(bot, message_update(604, "/reply_then_note"))
+    assert await _count(sqlite_engine) == 0  # the chat never heard it: nothing noted
