@@ -17,7 +17,7 @@ from domain.alternatives import alternatives
 from domain.booking_ports import BookingUnitOfWork, SlotContext
 from domain.errors import DomainError, NotOwner, SlotTaken, SlotUnavailable
 from domain.lifecycle import write_journal as write_journal  # re-exported for the services
-from domain.models import Appointment, AppointmentStatus, Patient
+from domain.models import Appointment, AppointmentStatus, Patient, SlotStatus
 from domain.notifications import OutboxItem, booked_item, reminder_items
 from domain.quiet_hours import QuietWindow
 from domain.schedule_source import RemoteSlotGone, RemoteTake, take_remote
@@ -88,7 +88,7 @@ async def take_remote_first(
 ) -> RemoteTake | None:
     """Issue 11: a slot of a remote schedule owner is taken there first (None when local,
     or when it is not free here anyway: the caller refuses that without asking the owner)."""
-    if ctx.slot.status != "free":
+    if ctx.slot.status != SlotStatus.FREE:
         return None
     try:
         return await take_remote(uow, ctx.slot, patient)

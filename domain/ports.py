@@ -10,6 +10,7 @@ transaction (bot/middlewares/database.py); ``savepoint()`` undoes one part alone
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -125,6 +126,7 @@ class UnitOfWork(Protocol):
     @property
     def waitlist(self) -> WaitListRepository: ...
     def savepoint(self) -> AbstractAsyncContextManager[None]: ...
+    def after_reply(self, job: Callable[[UnitOfWork], Awaitable[object]]) -> None: ...
 
 
 if TYPE_CHECKING:  # mypy: a handler's ``uow`` goes straight on to every service

@@ -21,7 +21,7 @@ from domain.errors import (
     SlotUnavailable,
     VisitOverlaps,
 )
-from domain.models import Patient, Referral, Specialty
+from domain.models import Patient, Referral, SlotStatus, Specialty
 
 # Cancelling later than this before the visit needs a second confirmation (SPEC §4).
 LATE_CANCEL_WINDOW = timedelta(hours=24)
@@ -87,7 +87,7 @@ def check_slot_bookable(slot_start: datetime, slot_status: str, now: datetime) -
     """
     if slot_start <= now:
         raise SlotUnavailable("past")
-    if slot_status not in ("free", "booked"):
+    if slot_status not in (SlotStatus.FREE, SlotStatus.BOOKED):
         raise SlotUnavailable(slot_status)
 
 

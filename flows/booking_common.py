@@ -52,10 +52,15 @@ def policy_from(settings: Settings) -> BookingPolicy:
 
 
 async def mark_confirmed_in_chat(uow: WizardUoW, appointment: Appointment, now: datetime) -> None:
-    """Call after the in-chat booking confirmation went out: the outbox "booked" row of the
-    same appointment then counts as delivered, so it does not arrive again as a duplicate
-    (it still goes out if the handler failed before confirming)."""
-    await uow.outbox.mark_sent_by_key(booked_item(appointment, now).idem_key, now)
+    """Call with the in-chat booking confirmation: once it went out, the outbox "booked"
+    row of the same appointment counts as delivered, so it does not arrive again as a
+    duplicate (it still goes out if the confirmation never reached the chat)."""
+    key = booked_item(appointment, now).idem_key
+
+    async def said_in_chat(later: WizardUoW) -> None:
+        await later.outbox.mark_sent_by_key(key, now)
+
+    uow.after_reply(said_in_chat)
 
 
 async def show(

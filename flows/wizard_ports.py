@@ -9,8 +9,9 @@ shrinks to an alias of it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.booking_ports import BookingUnitOfWork, OutboxPort
 from domain.directory import ClinicPage, DoctorCard
@@ -92,3 +93,4 @@ class WizardUoW(BookingUnitOfWork, Protocol):
     def users(self) -> PatientReads: ...
     @property
     def outbox(self) -> ConfirmedOutbox: ...
+    def after_reply(self, job: Callable[[Any], Awaitable[object]]) -> None: ...

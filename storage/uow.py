@@ -8,11 +8,11 @@ the step the user is on commit or roll back together.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -48,6 +48,8 @@ class SqlUnitOfWork:
         self.directory_memo: dict[tuple[str, int], object] = {}  # see DirectoryRepository.memo
         # Issue 11: the booking services' port to a remote schedule owner (None = local only).
         self.schedule_remote: object | None = None
+        # Work that must wait until the update's replies went out (see after_reply).
+        self.after_replies: list[Callable[[Any], Awaitable[object]]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self.engine.connect()
@@ -91,6 +93,13 @@ class SqlUnitOfWork:
         self.fsm_rows.clear()  # what was written is gone; read the rows again
         if self.conn.in_transaction():
             await self.conn.rollback()
+
+    def after_reply(self, job: Callable[[Any], Awaitable[object]]) -> None:
+        """Run ``job(uow)`` in a fresh unit of work once this update's replies have gone
+        out (bot/middlewares/database.py), never when they failed or the update rolled
+        back: e.g. «the confirmation was said in the chat», so the outbox does not say it
+        again — but does when the chat never heard it."""
+        self.after_replies.append(job)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

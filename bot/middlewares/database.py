@@ -61,4 +61,9 @@ class DatabaseMiddleware(BaseMiddleware):
         # The connection is back in the pool (on SQLite: the write lock released) before
         # the first byte goes to Telegram.
         await replies.flush()
+        if uow.after_replies:  # what waited for the replies (SqlUnitOfWork.after_reply)
+            async with self.uow_factory() as later:
+                for job in uow.after_replies:
+                    await job(later)
+                await later.commit()
         return result

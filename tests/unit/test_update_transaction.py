@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Message
@@ -68,6 +69,17 @@ async def app(sqlite_engine: AsyncEngine, clock: VirtualClock) -> AsyncIterator[
         replies = pending_replies()
         queued_inside.append(len(replies) if replies is not None else -1)
 
+    @dp.message(Command("reply_then_note"))
+    async def reply_then_note(message: Message, uow: SqlUnitOfWork) -> None:
+        await message.answer("said")
+
+        async def note(later: SqlUnitOfWork) -> None:
+            await later.users.ensure(NEW_USER, NOW)
+
+        uow.after_reply(note)
+        if message.text and message.text.endswith("fail"):
+            raise Stale
+
     @dp.message(Command("write_then_refuse"))
     async def write_then_refuse(message: Message, uow: SqlUnitOfWork) -> None:
         await uow.users.ensure(NEW_USER, NOW)
@@ -120,3 +132,42 @@ async def test_jobs_and_sends_outside_an_update_are_not_held(
     bot = app.attach_bot(make_bot(session))
     await bot.send_message(601, "from a job")
     assert [c.text for c in session.calls if isinstance(c, SendMessage)] == ["from a job"]
+
+
+@pytest.mark.parametrize(
+    ("command", "noted", "sent"),
+    [
+        ("/reply_then_note", 1, ["said"]),
+        ("/reply_then_note fail", 0, ["Эта кнопка устарела."]),
+    ],
+)
+async def test_after_reply_runs_only_once_the_replies_went_out(
+    app: App, sqlite_engine: AsyncEngine, command: str, noted: int, sent: list[str]
+) -> None:
+    session = WitnessSession(sqlite_engine)
+    bot = app.attach_bot(make_bot(session))
+    await app.dispatcher.feed_raw_update(bot, message_update(603, command))
+    assert [c.text for c in session.calls if isinstance(c, SendMessage)] == sent
+    assert session.seen[0][2] == 0  # the note was not written before the reply went out
+    assert await _count(sqlite_engine) == noted
+
+
+class RefusingSession(WitnessSession):
+    """Telegram refuses the handler's reply (e.g. the user's chat is gone)."""
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if getattr(method, "text", None) == "said":
+            self.calls.append(method)
+            raise TelegramBadRequest(method, "Bad Request: chat not found")
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_after_reply_is_skipped_when_the_reply_was_refused(
+    app: App, sqlite_engine: AsyncEngine
+) -> None:
+    session = RefusingSession(sqlite_engine)
+    bot = app.attach_bot(make_bot(session))
+    await app.dispatcher.feed_raw_update(bot, message_update(604, "/reply_then_note"))
+    assert await _count(sqlite_engine) == 0  # the chat never heard it: nothing noted
