@@ -10,7 +10,7 @@ staff member's clinics — anything else raises Stale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -103,10 +103,25 @@ class Ctx:
     now: datetime
     policy: Policy
     actor: Actor
+    # What this press has read already: the handler's checks and the next step's loader
+    # ask for the same patient and slot, and each is fetched once.
+    seen: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
 
     @property
     def looks(self) -> Looks:
         return Looks(self.policy.home_tz, self.policy.booking.hold_minutes)
+
+    async def patient(self, patient_id: int) -> Patient | None:
+        if ("patient", patient_id) not in self.seen:
+            self.seen["patient", patient_id] = await self.uow.users.patient(patient_id)
+        found: Patient | None = self.seen["patient", patient_id]
+        return found
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        if ("slot", slot_id) not in self.seen:
+            self.seen["slot", slot_id] = await self.uow.directory.slot(slot_id)
+        found: Slot | None = self.seen["slot", slot_id]
+        return found
 
 
 # --------------------------------------------------------------------------- ownership
@@ -117,7 +132,7 @@ async def own_patient(ctx: Ctx, draft: BookingDraft, patient_id: int | None) -> 
     a move, the moved visit's patient (the draft took it from the visit, checked at start)."""
     if draft.mode != "book" and patient_id != draft.patient_id:
         raise Stale
-    patient = await ctx.uow.users.patient(patient_id) if patient_id else None
+    patient = await ctx.patient(patient_id) if patient_id else None
     if patient is None:
         raise Stale
     if draft.mode == "book" and patient.owner_user_id != ctx.actor.user_id:
@@ -276,7 +291,7 @@ async def load_nothing(ctx: Ctx, draft: BookingDraft) -> None:
 async def load_summary(ctx: Ctx, draft: BookingDraft) -> SummaryView:
     moving = await moving_visit(ctx, draft)
     patient = await own_patient(ctx, draft, draft.patient_id)
-    slot = await ctx.uow.directory.slot(draft.slot_id or 0)
+    slot = await ctx.slot(draft.slot_id or 0)
     details = await load_details(ctx.uow, patient, slot=slot) if slot else None
     if details is None:
         raise Stale
