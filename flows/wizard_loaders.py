@@ -145,7 +145,11 @@ async def moving_visit(ctx: Ctx, draft: BookingDraft) -> Appointment | None:
     one of the staff member's clinics, still upcoming and active. None for a booking."""
     if draft.mode == "book":
         return None
-    return await visit_to_move(ctx, draft.appointment_id or 0)
+    key = ("visit", draft.appointment_id or 0)
+    if key not in ctx.seen:  # the handler's check and the step's loader: read once
+        ctx.seen[key] = await visit_to_move(ctx, draft.appointment_id or 0)
+    visit: Appointment = ctx.seen[key]
+    return visit
 
 
 async def visit_to_move(ctx: Ctx, appointment_id: int) -> Appointment:
@@ -187,7 +191,7 @@ async def load_specialties(ctx: Ctx, draft: BookingDraft) -> SpecialtiesView:
     return SpecialtiesView(patient, await ctx.uow.directory.specialties())
 
 
-async def _pick(ctx: Ctx, draft: BookingDraft) -> tuple[Patient, Any, Any]:
+async def _pick(ctx: Ctx, draft: BookingDraft) -> tuple[Patient, Specialty, Clinic | None]:
     """Patient, specialty and clinic of the draft (clinic None before it is chosen)."""
     patient = await own_patient(ctx, draft, draft.patient_id)
     directory = ctx.uow.directory
@@ -298,9 +302,9 @@ async def load_summary(ctx: Ctx, draft: BookingDraft) -> SummaryView:
     return SummaryView(details, moving)
 
 
-async def alternatives(ctx: Ctx, slot_ids: tuple[int, ...]) -> list[tuple[Any, str, str]]:
+async def alternatives(ctx: Ctx, slot_ids: tuple[int, ...]) -> list[tuple[Slot, str, str]]:
     """«Это время уже заняли»: the nearest alternatives with their zone and doctor."""
-    found = []
+    found: list[tuple[Slot, str, str]] = []
     directory = ctx.uow.directory
     for slot_id in slot_ids[:3]:
         slot = await directory.slot(slot_id)
