@@ -210,7 +210,7 @@ async def on_slot(
 ) -> None:
     """A time: hold it for the summary (a booking, a reschedule) or ask the registrar why."""
     patient = await own_patient(ctx, draft, callback_data.patient_id)
-    slot = await ctx.uow.directory.slot(callback_data.slot_id)
+    slot = await ctx.slot(callback_data.slot_id)
     clinic = await ctx.uow.directory.clinic(slot.clinic_id) if slot else None
     if slot is None or clinic is None:
         raise Stale

@@ -9,7 +9,7 @@ out that differ, so the screens look and behave alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
@@ -212,7 +212,10 @@ def _calendar(
     """Pressable days have free time; «·N» days only explain."""
     days = window(today)
     loc = current_locale()
-    make: Callable[[date], CallbackData] = lambda d: BkDay(doctor_id=doctor_id, day=day_code(d))  # noqa: E731
+
+    def make(day: date) -> CallbackData:
+        return BkDay(doctor_id=doctor_id, day=day_code(day))
+
     rows = [*calendar_rows(days, free, make, loc), *extra, back_row]
     text = f"{header}\n\n" + _(
         "Choose a day ({months}). Days marked «·» have no free time."

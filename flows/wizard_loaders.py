@@ -10,7 +10,7 @@ staff member's clinics — anything else raises Stale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -103,10 +103,25 @@ class Ctx:
     now: datetime
     policy: Policy
     actor: Actor
+    # What this press has read already: the handler's checks and the next step's loader
+    # ask for the same patient and slot, and each is fetched once.
+    seen: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False)
 
     @property
     def looks(self) -> Looks:
         return Looks(self.policy.home_tz, self.policy.booking.hold_minutes)
+
+    async def patient(self, patient_id: int) -> Patient | None:
+        if ("patient", patient_id) not in self.seen:
+            self.seen["patient", patient_id] = await self.uow.users.patient(patient_id)
+        found: Patient | None = self.seen["patient", patient_id]
+        return found
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        if ("slot", slot_id) not in self.seen:
+            self.seen["slot", slot_id] = await self.uow.directory.slot(slot_id)
+        found: Slot | None = self.seen["slot", slot_id]
+        return found
 
 
 # --------------------------------------------------------------------------- ownership
@@ -117,7 +132,7 @@ async def own_patient(ctx: Ctx, draft: BookingDraft, patient_id: int | None) -> 
     a move, the moved visit's patient (the draft took it from the visit, checked at start)."""
     if draft.mode != "book" and patient_id != draft.patient_id:
         raise Stale
-    patient = await ctx.uow.users.patient(patient_id) if patient_id else None
+    patient = await ctx.patient(patient_id) if patient_id else None
     if patient is None:
         raise Stale
     if draft.mode == "book" and patient.owner_user_id != ctx.actor.user_id:
@@ -130,7 +145,11 @@ async def moving_visit(ctx: Ctx, draft: BookingDraft) -> Appointment | None:
     one of the staff member's clinics, still upcoming and active. None for a booking."""
     if draft.mode == "book":
         return None
-    return await visit_to_move(ctx, draft.appointment_id or 0)
+    key = ("visit", draft.appointment_id or 0)
+    if key not in ctx.seen:  # the handler's check and the step's loader: read once
+        ctx.seen[key] = await visit_to_move(ctx, draft.appointment_id or 0)
+    visit: Appointment = ctx.seen[key]
+    return visit
 
 
 async def visit_to_move(ctx: Ctx, appointment_id: int) -> Appointment:
@@ -172,7 +191,7 @@ async def load_specialties(ctx: Ctx, draft: BookingDraft) -> SpecialtiesView:
     return SpecialtiesView(patient, await ctx.uow.directory.specialties())
 
 
-async def _pick(ctx: Ctx, draft: BookingDraft) -> tuple[Patient, Any, Any]:
+async def _pick(ctx: Ctx, draft: BookingDraft) -> tuple[Patient, Specialty, Clinic | None]:
     """Patient, specialty and clinic of the draft (clinic None before it is chosen)."""
     patient = await own_patient(ctx, draft, draft.patient_id)
     directory = ctx.uow.directory
@@ -276,16 +295,16 @@ async def load_nothing(ctx: Ctx, draft: BookingDraft) -> None:
 async def load_summary(ctx: Ctx, draft: BookingDraft) -> SummaryView:
     moving = await moving_visit(ctx, draft)
     patient = await own_patient(ctx, draft, draft.patient_id)
-    slot = await ctx.uow.directory.slot(draft.slot_id or 0)
+    slot = await ctx.slot(draft.slot_id or 0)
     details = await load_details(ctx.uow, patient, slot=slot) if slot else None
     if details is None:
         raise Stale
     return SummaryView(details, moving)
 
 
-async def alternatives(ctx: Ctx, slot_ids: tuple[int, ...]) -> list[tuple[Any, str, str]]:
+async def alternatives(ctx: Ctx, slot_ids: tuple[int, ...]) -> list[tuple[Slot, str, str]]:
     """«Это время уже заняли»: the nearest alternatives with their zone and doctor."""
-    found = []
+    found: list[tuple[Slot, str, str]] = []
     directory = ctx.uow.directory
     for slot_id in slot_ids[:3]:
         slot = await directory.slot(slot_id)

@@ -18,7 +18,14 @@ from domain.models import Appointment, AppointmentStatus
 from emulator.harness import ConsoleWorld
 from flows import wizard
 from flows.booking_draft import DRAFT_KEY, BookingDraft, start_move
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
+from tests.flows.booking_helpers import (
+    BOOK_3_DEC_10,
+    NOW,
+    REGISTER_1001,
+    REGISTER_1002,
+    appointments,
+    rows,
+)
 
 VISIT = Appointment(
     id=55, number="A-0000055", patient_id=7, user_id=1001, slot_id=800, doctor_id=40,
@@ -192,3 +199,50 @@ async def _fsm_data(world: ConsoleWorld, user_id: int) -> dict[str, Any]:
     assert bot is not None
     key = StorageKey(bot_id=bot.id, chat_id=user_id, user_id=user_id)
     return dict(await world.app.storage.get_data(key))
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def _data(world: ConsoleWorld, user_id: int, prefix: str) -> list[str]:
+    return [d for row in world.buttons(user_id) for _l, d in row if d and d.startswith(prefix)]
+
+
+async def test_the_shared_buttons_check_the_draft_and_the_actor(world: ConsoleWorld) -> None:
+    """One callback family for three wizards: each press is judged against the draft's mode —
+    a move accepts only its visit's patient and specialty, a registrar only the visit's
+    doctor, and the booking-only steps are stale inside a move."""
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
+    await world.run(REGISTER_1002 + BOOK_3_DEC_10.replace("[10:00]", "[11:30]"))
+    await world.run("[Мои записи]\n[~№ A-0000002]\n[Перенести]\n[4]")  # 1002 moves their visit
+    times = _data(world, 1002, "bt:")
+    own_patient = times[0].split(":")[1]
+    forged = [
+        "bt:1:" + times[0].split(":")[2],  # 1001's patient (1) in 1002's move
+        "bk:1:" + times[0].split(":")[2],
+        "bs:1", "bc:1", "bsp:1", "bcp:1", "bp:" + own_patient,  # booking-only steps
+        "bd:0",  # «any doctor» is no move's choice
+        "by:999:20261204:0",  # a day of a doctor whose calendar is not on screen
+        f"bk:{own_patient}:" + times[0].split(":")[2],  # a confirm without a held summary
+    ]  # fmt: skip
+    for data in forged:
+        transcript = await world.run(f"!callback {data}")
+        assert "Эта кнопка устарела" in transcript, (data, transcript)
+    await world.run("@9001\n/staff\n[Перенести приём]\n[~A-0000001]\n[4]")
+    staff_times = _data(world, 9001, "bt:")
+    patient, slot = staff_times[0].split(":")[1:]
+    found = await rows(
+        world,
+        "SELECT id FROM slots WHERE status = 'free' AND doctor_id <> "
+        "(SELECT doctor_id FROM appointments WHERE number = 'A-0000001') LIMIT 1",
+    )
+    other_doctors = found[0][0]
+    staff_forged = (
+        f"bt:{own_patient}:{slot}",  # not the visit's patient
+        f"bt:{patient}:{other_doctors}",  # another doctor's time: the registrar keeps the doctor
+        "bd:1", "bp:1", "bj:doctors", "bb:clinic",
+    )  # fmt: skip
+    for data in staff_forged:
+        transcript = await world.run(f"!callback {data}")
+        assert "Эта кнопка устарела" in transcript, (data, transcript)
+    assert await appointments(world) == {"A-0000001": "pending", "A-0000002": "pending"}
