@@ -35,6 +35,7 @@ def get_routers() -> list[Router]:
         booking.build_router(),
         appointments.build_router(),
         *_notification_routers(),
+        *_records_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint
         menu.build_router(),  # catch-all last
     ]
@@ -49,4 +50,17 @@ def _notification_routers() -> list[Router]:
         staff.build_router(),
         waitlist.build_router(),
         notify_settings.build_router(),
+    ]
+
+
+def _records_routers() -> list[Router]:
+    """Issue 9: «Мои близкие», «История посещений», «Направления», /staff visit results."""
+    from flows import family, family_consent, history, referrals, staff_visits
+
+    return [
+        _fresh(family.router),
+        _fresh(family_consent.router),
+        _fresh(history.router),
+        _fresh(referrals.router),
+        _fresh(staff_visits.router),
     ]

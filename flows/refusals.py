@@ -16,6 +16,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from domain.errors import DomainError, NotRegistered, NotStaff, Stale
+from flows.family_text import records_refusal
 
 router = Router(name="refusals")
 
@@ -30,6 +31,8 @@ def refusal_text(error: DomainError) -> str:
         return _("Send /start to register first.")
     if isinstance(error, NotStaff):
         return _("This command is for clinic staff.")
+    if (records_text := records_refusal(error)) is not None:  # issue 9: family, records
+        return records_text
     return _("This cannot be done now. Please start again from the menu.")
 
 
