@@ -110,8 +110,8 @@ def _relations_markup() -> Any:
 def _markup(step: State) -> Any:
     if step == AddRelative.sex:
         return kb.reply([[_("Male"), _("Female")]])
-    if step == AddRelative.full_name:
-        return kb.remove()
+    if step == AddRelative.snils:
+        return menu_ui.main_menu()  # after the sex buttons: the menu again (a way out)
     return None
 
 
@@ -133,7 +133,7 @@ async def _put(state: FSMContext, cipher: Cipher, **values: Any) -> None:
 
 
 async def _render_list(event: Message | CallbackQuery, uow: family.FamilyUoW, user: User,
-                       policy: Policy) -> None:  # fmt: skip
+                       policy: Policy, prefix: str = "") -> None:  # fmt: skip
     relatives = family.relatives_of(await uow.family.patients_of(user.id))
     pending = await uow.family.pending_requests(user.id)
     builder = InlineKeyboardBuilder()
@@ -143,7 +143,7 @@ async def _render_list(event: Message | CallbackQuery, uow: family.FamilyUoW, us
         builder.button(text=_("Add a relative"), callback_data=FmAdd())
     builder.adjust(1)
     text = family_text(relatives, pending, policy.max_relatives)
-    await show(event, text, builder.as_markup())
+    await show(event, f"{prefix}\n\n{text}" if prefix else text, builder.as_markup())
 
 
 # --- the section -----------------------------------------------------------------
@@ -209,8 +209,7 @@ async def on_remove_go(
     text = _("{name} is removed from «My family».").format(name=relative.full_name)
     if cancelled:
         text += " " + _("Visits cancelled: {count}.").format(count=cancelled)
-    await show(query, text, new=True)
-    await _render_list(query, uow, user, policy)
+    await _render_list(query, uow, user, policy, prefix=text)
 
 
 # --- adding ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from domain.models import StaffMember
 from domain.records import HistoryItem, VisitResult
 from flows.booking_common import show
 from flows.guards import Staff
+from flows.staff_common import StMenu
 from flows.ui.format import current_locale, fmt_short_day, fmt_time, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
@@ -112,6 +113,7 @@ async def on_list(
     builder = InlineKeyboardBuilder()
     for item in visits:
         builder.button(text=_label(item), callback_data=SvOpen(appointment_id=item.appointment.id))
+    builder.button(text=_("Back"), callback_data=StMenu(to="home"))
     builder.adjust(1)
     text = (
         _("Which visit's results? Visits of the last 7 days; ✓ — results written.")
