@@ -273,7 +273,7 @@ async def remove_relative(uow: FamilyUoW, now: datetime, user_id: int, patient_i
             journal_user_id=user_id,
             actor="patient",
             actor_user_id=user_id,
-            reason="relative removed",
+            reason=None,  # «отменена вами»: the holder removed the relative
         )
     if not await uow.family.remove_relative(patient.id, now):
         raise Stale

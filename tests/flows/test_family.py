@@ -134,7 +134,8 @@ async def test_fifth_relative_accepted_sixth_refused(world: ConsoleWorld) -> Non
     assert "Мои близкие (5 из 5)" in world.last_text()
     labels = [label for row in world.buttons() for label, _d in row]
     assert "Добавить близкого" not in labels
-    await world.run("!callback fma:")  # a forged «Добавить близкого»
+    out = await world.run("!callback fma")  # a forged «Добавить близкого»
+    assert "уже максимум близких" in out
     assert await relatives(world) == 5
 
 
