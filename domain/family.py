@@ -87,6 +87,7 @@ class FamilyRepository(Protocol):
     ) -> None: ...
     async def register_check(self, patient: Patient) -> RegisterCheck | None: ...
     async def remove_relative(self, patient_id: int, now: datetime) -> bool: ...
+    async def update_relative(self, patient_id: int, profile: Profile) -> None: ...
     async def add_request(
         self, owner_user_id: int, target_user_id: int, relation: str, profile: Profile,
         now: datetime,
@@ -279,6 +280,49 @@ async def remove_relative(uow: FamilyUoW, now: datetime, user_id: int, patient_i
         raise Stale
     await _log(uow, user_id, now, "family.removed", patient_id=patient.id, cancelled=len(visits))
     return len(visits)
+
+
+EDITABLE = ("name", "birth_date", "sex", "snils", "policy")
+
+
+async def edit_relative(
+    uow: FamilyUoW, now: datetime, user_id: int, patient_id: int, changed: Profile
+) -> Patient:
+    """Save a relative's corrected profile (values already validated by domain.validators).
+
+    A SNILS that another patient row holds (this account's or anyone's) is refused
+    (AlreadyInFamily): a person of another account is added only with their consent.
+    The register is asked again, as when the relative was added.
+    """
+    relative = await owned_relative(uow, user_id, patient_id)
+    if changed.snils != relative.snils:
+        others = await uow.family.patients_with_snils(changed.snils)
+        if any(p.id != relative.id for p in others):
+            raise AlreadyInFamily("snils")
+    await uow.family.update_relative(relative.id, changed)
+    updated = await owned_relative(uow, user_id, relative.id)
+    check = await uow.family.register_check(updated)
+    confirmed = check is not None and not check.mismatched
+    await uow.family.set_confirmation(
+        updated.id, confirmed=confirmed, clinic_id=check.clinic_id if confirmed and check else None
+    )
+    await _log(uow, user_id, now, "family.edited", patient_id=relative.id)
+    return await owned_relative(uow, user_id, relative.id)
+
+
+def profile_of(patient: Patient) -> Profile:
+    """A relative's stored values as a Profile (every field of a relative is set)."""
+    assert patient.birth_date is not None and patient.sex is not None
+    return Profile(
+        surname=patient.surname,
+        name=patient.name,
+        patronymic=patient.patronymic,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        snils=patient.snils or "",
+        policy=patient.policy or "",
+        email=None,
+    )
 
 
 def relation_of(value: str) -> str:

@@ -62,6 +62,11 @@ class FmOpen(SafeCallback, prefix="fmo"):
     relative_id: int
 
 
+class FmEdit(SafeCallback, prefix="fme"):
+    relative_id: int
+    field: str  # "" = choose the field; name|birth_date|sex|snils|policy
+
+
 class FmRemove(SafeCallback, prefix="fmd"):
     relative_id: int
 
@@ -79,7 +84,7 @@ class AddRelative(StatesGroup):
     policy = State()
 
 
-def _prompt(step: State) -> str:
+def step_prompt(step: State) -> str:
     if step == AddRelative.full_name:
         return _(
             "Send the relative's full name in one message: surname, name and patronymic "
@@ -117,7 +122,7 @@ def _markup(step: State) -> Any:
 
 async def _ask(message: Message, state: FSMContext, step: State, prefix: str = "") -> None:
     await state.set_state(step)
-    text = _prompt(step)
+    text = step_prompt(step)
     await message.answer(f"{prefix}\n\n{text}" if prefix else text, reply_markup=_markup(step))
 
 
@@ -171,6 +176,7 @@ async def on_open(
 ) -> None:
     relative = await family.owned_relative(uow, user.id, callback_data.relative_id)
     builder = InlineKeyboardBuilder()
+    builder.button(text=_("Edit"), callback_data=FmEdit(relative_id=relative.id, field=""))
     builder.button(text=_("Remove"), callback_data=FmRemove(relative_id=relative.id))
     builder.button(text=_("Back"), callback_data=FmList())
     builder.adjust(1)
@@ -224,7 +230,7 @@ async def on_add(
     family.check_room(len(relatives), len(pending), policy.max_relatives)
     await state.clear()
     await state.set_state(AddRelative.relation)
-    await show(query, _prompt(AddRelative.relation), _relations_markup())
+    await show(query, step_prompt(AddRelative.relation), _relations_markup())
 
 
 @router.callback_query(FmRel.filter(), StateFilter(AddRelative.relation), Registered())
@@ -252,7 +258,7 @@ async def _reask(message: Message, state: FSMContext, exc: ValidationFailed) -> 
 
 @router.message(StateFilter(AddRelative.relation), not_navigation, Registered())
 async def on_relation_typed(message: Message) -> None:
-    await message.answer(_prompt(AddRelative.relation), reply_markup=_relations_markup())
+    await message.answer(step_prompt(AddRelative.relation), reply_markup=_relations_markup())
 
 
 @router.message(StateFilter(AddRelative.full_name), *_STEP[1:], Registered())
@@ -346,7 +352,7 @@ async def on_not_text(message: Message, state: FSMContext) -> None:
     """A sticker, photo or file at a typed step: say what is expected, stay."""
     current = await state.get_state()
     step = next((s for s in AddRelative.__all_states__ if s.state == current), AddRelative.relation)
-    await message.answer(pt.not_text(_prompt(step)), reply_markup=_markup(step))
+    await message.answer(pt.not_text(step_prompt(step)), reply_markup=_markup(step))
 
 
 def profile_name(profile: Profile) -> str:

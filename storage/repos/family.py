@@ -61,6 +61,23 @@ class FamilyRepository(UserRepository):
         )
         return int(result.rowcount) == 1
 
+    async def update_relative(self, patient_id: int, profile: Profile) -> None:
+        values = self._patient_values(
+            surname=profile.surname,
+            name=profile.name,
+            patronymic=profile.patronymic,
+            birth_date=profile.birth_date,
+            sex=profile.sex,
+            snils=profile.snils,
+            policy=profile.policy,
+            email=None,
+        )
+        await self.conn.execute(
+            update(patients)
+            .where(patients.c.id == patient_id, patients.c.relation != "self")
+            .values(**values)
+        )
+
     # --- consent requests ----------------------------------------------------
 
     def _profile_json(self, profile: Profile) -> str:

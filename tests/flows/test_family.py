@@ -180,6 +180,18 @@ async def test_a_person_with_an_account_is_added_after_consent(world: ConsoleWor
     assert await relatives(world) == 5
 
 
+async def test_edit_a_relative_refuses_a_wrong_value_then_saves(world: ConsoleWorld) -> None:
+    await world.run("@1001\n[Мои близкие]\n[Родственников Номер Б]\n[Изменить]\n[Дата рождения]")
+    assert "дату рождения близкого" in world.last_text()
+    await world.run("31.02.1961")
+    assert "Такой даты нет в календаре" in world.last_text()
+    await world.run("01.03.1961")
+    assert "Дата рождения: 01.03.1961" in world.last_text()
+    await world.run("[Назад]\n[Изменить]\n[СНИЛС]\n123-456-789 64")  # Smirnov's own
+    assert "уже есть в «Мои близкие»" in world.last_text()
+    await world.run("[Мои близкие]")
+
+
 async def test_forged_family_callbacks_of_another_account_change_nothing(
     world: ConsoleWorld,
 ) -> None:
@@ -187,10 +199,14 @@ async def test_forged_family_callbacks_of_another_account_change_nothing(
         world, "SELECT id FROM patients WHERE owner_user_id = 1001 AND relation != 'self'"
     )
     target = int(str(ids[0][0]))
+    before = await rows(world, "SELECT snils_hash FROM patients WHERE id = :i", i=target)
     await world.run(
         f"@1002\n[Мои близкие]\n!callback fmo:{target}\n!callback fmd:{target}\n"
-        f"!callback fmx:{target}"
+        f"!callback fmx:{target}\n!callback fme:{target}:snils"
     )
     assert await relatives(world) == 5
+    await world.run("999-999-999 99")  # no edit step was opened: not taken as a SNILS
+    owned = await rows(world, "SELECT snils_hash FROM patients WHERE id = :i", i=target)
+    assert owned == before
     journal = await rows(world, "SELECT action FROM journal WHERE action LIKE 'family.%'")
     assert ("family.added",) in journal and ("family.removed",) in journal
