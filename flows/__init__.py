@@ -55,10 +55,19 @@ def _notification_routers() -> list[Router]:
 
 def _records_routers() -> list[Router]:
     """Issue 9: «Мои близкие», «История посещений», «Направления», /staff visit results."""
-    from flows import family, family_consent, family_edit, history, referrals, staff_visits
+    from flows import (
+        family,
+        family_add,
+        family_consent,
+        family_edit,
+        history,
+        referrals,
+        staff_visits,
+    )
 
     return [
         _fresh(family.router),
+        _fresh(family_add.router),
         _fresh(family_consent.router),
         _fresh(family_edit.router),
         _fresh(history.router),

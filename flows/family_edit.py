@@ -25,7 +25,8 @@ from domain.errors import Stale, ValidationFailed
 from domain.models import User
 from domain.validators import Field, parse_birth_date, parse_full_name, parse_policy, parse_snils
 from flows.booking_common import show
-from flows.family import AddRelative, FmEdit, FmOpen, step_prompt
+from flows.family import FmEdit, FmOpen
+from flows.family_add import AddRelative, step_prompt
 from flows.family_text import card
 from flows.guards import Registered
 from flows.ui import keyboards as kb
