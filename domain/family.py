@@ -48,6 +48,7 @@ class RequestStatus:
     PENDING = "pending"
     APPROVED = "approved"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,21 @@ async def decide(
     decided = await uow.family.request(request_id)
     assert decided is not None
     return decided
+
+
+async def withdraw(uow: FamilyUoW, now: datetime, user_id: int, request_id: int) -> None:
+    """The asking account takes back a request still waiting (the other side never
+    answered, or it was a mistake): it stops counting toward the limit; the consent
+    buttons in the other chat become stale."""
+    request = await uow.family.request(request_id)
+    if (
+        request is None
+        or request.owner_user_id != user_id
+        or request.status != RequestStatus.PENDING
+        or not await uow.family.decide_request(request_id, RequestStatus.WITHDRAWN, None, now)
+    ):
+        raise Stale
+    await _log(uow, user_id, now, "family.request_withdrawn", request_id=request_id)
 
 
 async def upcoming_visits(

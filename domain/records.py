@@ -212,6 +212,23 @@ async def owned_item(uow: RecordsUoW, user_id: int, appointment_id: int) -> Hist
     return item
 
 
+async def export_visit(
+    uow: RecordsUoW, now: datetime, user_id: int, appointment_id: int
+) -> HistoryItem:
+    """A visit of the user's for its PDF summary; the export is journaled (ids only)."""
+    item = await owned_item(uow, user_id, appointment_id)
+    await uow.journal.add(
+        JournalEntry(
+            user_id=user_id,
+            at=now,
+            action="history.pdf",
+            appointment_id=appointment_id,
+            doctor_id=item.appointment.doctor_id,
+        )
+    )
+    return item
+
+
 async def owned_referral(uow: RecordsUoW, user_id: int, referral_id: int) -> ReferralView:
     found = await uow.records.referral(referral_id)
     if found is None or found[1] != user_id:

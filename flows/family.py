@@ -56,6 +56,10 @@ class FmEdit(SafeCallback, prefix="fme"):
     field: str  # "" = choose the field; name|birth_date|sex|snils|policy
 
 
+class FmWithdraw(SafeCallback, prefix="fmw"):
+    request_id: int
+
+
 class FmRemove(SafeCallback, prefix="fmd"):
     relative_id: int
 
@@ -71,6 +75,11 @@ async def render_list(event: Message | CallbackQuery, uow: family.FamilyUoW, use
     builder = InlineKeyboardBuilder()
     for relative in relatives:
         builder.button(text=relative.full_name, callback_data=FmOpen(relative_id=relative.id))
+    for request in pending:
+        builder.button(
+            text=_("Withdraw the request: {name}").format(name=request.profile.surname),
+            callback_data=FmWithdraw(request_id=request.id),
+        )
     if len(relatives) + len(pending) < policy.max_relatives:
         builder.button(text=_("Add a relative"), callback_data=FmAdd())
     builder.adjust(1)
@@ -146,3 +155,16 @@ async def on_remove_go(
 
 
 # --- adding ----------------------------------------------------------------------
+
+
+@router.callback_query(FmWithdraw.filter(), Registered())
+async def on_withdraw(
+    query: CallbackQuery,
+    callback_data: FmWithdraw,
+    user: User,
+    uow: family.FamilyUoW,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    await family.withdraw(uow, now, user.id, callback_data.request_id)
+    await render_list(query, uow, user, policy, prefix=_("The request is withdrawn."))

@@ -282,7 +282,7 @@ async def on_pdf(
     now: datetime,
     policy: Policy,
 ) -> None:
-    item = await records.owned_item(uow, user.id, callback_data.appointment_id)
+    item = await records.export_visit(uow, now, user.id, callback_data.appointment_id)
     rows = detail_rows(item, policy.home_tz, now.date())
     from flows.ui import files  # the PDF builder (bot/documents) behind flows.ui.files
 

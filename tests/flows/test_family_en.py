@@ -101,3 +101,20 @@ async def test_after_a_decline_the_request_can_be_sent_again(world: ConsoleWorld
     assert await _relatives(world) == 1
     await world.run("@1001\n[My family]")
     assert "1. Smirnov Oleg Petrovich — spouse, born 03.09.1990" in world.last_text(1001)
+
+
+async def test_a_withdrawn_request_cannot_be_allowed(world: ConsoleWorld) -> None:
+    await world.run(
+        "@1003\n[English]\n[I agree]\n!contact\nPetrov Pyotr Petrovich\n05.05.1980\n"
+        "[Male]\n200-007-819 81\n7700009000000074\n[Skip]\n"
+        "@1001\n[My family]\n[Add a relative]\n[Parent]\nPetrov Pyotr Petrovich\n05.05.1980\n"
+        "[Male]\n200-007-819 81\n7700009000000074\n!clock +1m"
+    )
+    assert "Allow?" in world.last_text(1003)
+    await world.run("@1001\n[My family]\n[Withdraw the request: Petrov]")
+    assert "The request is withdrawn." in world.last_text(1001)
+    assert "awaiting consent" not in world.last_text(1001)
+    await world.run("@1003\n[Allow]")
+    assert await _relatives(world) == 1  # only Smirnov
+    statuses = await rows(world, "SELECT status FROM relative_requests ORDER BY id")
+    assert statuses[-1] == ("withdrawn",)
