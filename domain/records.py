@@ -280,6 +280,13 @@ async def complete_visit(
         specialty_id, days = referral
         if days not in REFERRAL_VALIDITY_DAYS:
             raise Stale
+        before = await uow.records.item(appointment.id)
+        if before is not None and any(
+            v.referral.specialty_id == specialty_id for v in before.referrals
+        ):
+            referral = None  # saved again: this visit's referral to it is already issued
+    if referral is not None:
+        specialty_id, days = referral
         issued = await uow.records.add_referral(
             patient_id=appointment.patient_id,
             specialty_id=specialty_id,

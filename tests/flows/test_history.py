@@ -125,15 +125,18 @@ async def test_forged_record_callbacks_of_another_account(world: ConsoleWorld) -
 
 async def test_forged_staff_callbacks_change_nothing(world: ConsoleWorld) -> None:
     await world.run(
-        "@9001\n/staff\n[Результаты приёма]\n[~A-0000001]\nДополнение\n-\n-\n[Без направления]"
+        "@9001\n/staff\n[Результаты приёма]\n[~A-0000001 ✓]\nГипертоническая болезнь I стадии, "
+        "уточнено\n-\n-\n[Кардиолог]\n[30 дней]"
     )
     assert "Сохранить результаты приёма?" in world.last_text(9001)
     await world.run("!callback svs:2")  # another visit than the one being written
     await world.run("@9002\n/staff\n!callback svs:1\n!callback svr:9\n!callback svv:30")
-    await world.run("@9001\n[Отмена]")
+    assert len(await rows(world, "SELECT id FROM referrals")) == 1
+    # saved again with the same referral: the result is corrected, no second referral
+    await world.run("@9001\n[Сохранить и уведомить пациента]")
     assert len(await rows(world, "SELECT id FROM referrals")) == 1
     await world.run("@1001\n[История посещений]\n[~03.12.2026]")
-    assert "Заключение: Гипертоническая болезнь I стадии" in world.last_text(1001)
+    assert "Заключение: Гипертоническая болезнь I стадии, уточнено" in world.last_text(1001)
 
 
 async def test_the_referral_books_the_referral_only_specialty_once(world: ConsoleWorld) -> None:
