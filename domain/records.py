@@ -19,7 +19,7 @@ from typing import Protocol
 
 from domain.booking_ports import BookingUnitOfWork
 from domain.booking_rules import ACTIVE, check_staff
-from domain.errors import InvalidTransition, Stale, ValidationFailed
+from domain.errors import InvalidTransition, NotOwner, Stale, ValidationFailed
 from domain.models import Appointment, AppointmentStatus, JournalEntry, Referral, Specialty
 from domain.notifications import OutboxItem
 
@@ -254,7 +254,7 @@ async def complete_visit(
     """
     try:
         appointment = check_staff(await uow.appointments.get(appointment_id), staff_clinics)
-    except Exception as exc:  # NotOwner: another clinic's visit
+    except NotOwner as exc:  # another clinic's visit, or none
         raise Stale from exc
     repo = uow.appointments
     if appointment.status.active:
