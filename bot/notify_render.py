@@ -20,6 +20,7 @@ from functools import lru_cache
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot import notify_records
 from domain.models import AppointmentStatus
 from domain.notifications import Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
@@ -135,6 +136,8 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
         return _clinic_moved(row, ctx, locale)
     if row.kind == Kind.WAITLIST_OFFER:
         return _waitlist_offer(row, ctx, locale)
+    if row.kind in notify_records.KINDS:  # issue 9: family, visit results
+        return notify_records.render_records(row, ctx, locale)  # type: ignore[return-value]
     raise Unrenderable(f"unknown kind {row.kind}")
 
 

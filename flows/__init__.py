@@ -47,6 +47,7 @@ def get_routers() -> list[Router]:
         _fresh(staff_move.router),  # its start from /staff, the reason step
         appointments.build_router(),
         *_notification_routers(),
+        *_records_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint
         menu.build_router(),  # catch-all last
     ]
@@ -61,4 +62,27 @@ def _notification_routers() -> list[Router]:
         staff.build_router(),
         waitlist.build_router(),
         notify_settings.build_router(),
+    ]
+
+
+def _records_routers() -> list[Router]:
+    """Issue 9: «Мои близкие», «История посещений», «Направления», /staff visit results."""
+    from flows import (
+        family,
+        family_add,
+        family_consent,
+        family_edit,
+        history,
+        referrals,
+        staff_visits,
+    )
+
+    return [
+        _fresh(family.router),
+        _fresh(family_add.router),
+        _fresh(family_consent.router),
+        _fresh(family_edit.router),
+        _fresh(history.router),
+        _fresh(referrals.router),
+        _fresh(staff_visits.router),
     ]

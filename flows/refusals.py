@@ -39,6 +39,7 @@ from domain.errors import (
 )
 from domain.models import Patient, Specialty
 from domain.schedule_source import RemoteCancelFailed, RemoteRefused
+from flows.family_text import records_refusal
 from flows.ui.format import current_locale, fmt_day, fmt_time, local, specialty_name
 
 router = Router(name="refusals")
@@ -60,6 +61,8 @@ def refusal_text(
     text = _booking_text(error, specialty, patient)
     if text is not None:
         return text
+    if (records_text := records_refusal(error)) is not None:  # issue 9: family, records
+        return records_text
     return _("This cannot be done now. Please start again from the menu.")
 
 

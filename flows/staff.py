@@ -34,6 +34,7 @@ from flows import staff_move
 from flows.booking_common import refusal_text, refuse, show, stale
 from flows.staff_common import StMenu, visit_label
 from flows.staff_move import MvList
+from flows.staff_visits import SvList
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
@@ -100,6 +101,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
             [_btn(_("Cancel visits"), StMenu(to="cancel"))],
             [_btn(_("Move a visit"), MvList())],
             [_btn(_("Mark a visit"), StMenu(to="mark"))],
+            [_btn(_("Visit results"), SvList())],  # issue 9: flows/staff_visits.py
         ]
     )
 

@@ -210,6 +210,9 @@ referrals = Table(
     Column("valid_until", Date, nullable=False),
     Column("used_appointment_id", Integer),
     Column("issued_by_user_id", BigInteger),
+    # The visit that issued it and its doctor (0003_records): «Направления» names the doctor.
+    Column("source_appointment_id", Integer),
+    Column("doctor_id", Integer),
 )
 
 appointments = Table(
@@ -267,6 +270,28 @@ visit_results = Table(
     Column("prescriptions", Text, nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
     Column("staff_user_id", BigInteger),
+    # 0003_records: conclusion, recommendations and prescriptions as encrypted JSON
+    # (medical data); the plaintext columns above stay empty.
+    Column("data_enc", Text),
+)
+
+# «Мои близкие»: adding a person who holds an account of their own or is another
+# account's relative waits for that account's consent (0003_records). The typed
+# profile waits here encrypted; the patient row is created on approval.
+relative_requests = Table(
+    "relative_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_user_id", BigInteger, nullable=False, index=True),
+    Column("target_user_id", BigInteger, nullable=False, index=True),
+    Column("relation", String(16), nullable=False),
+    Column("data_enc", Text, nullable=False),  # encrypted JSON of the typed profile
+    Column("snils_hash", String(64), nullable=False),
+    # pending|approved|declined|withdrawn
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("patient_id", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Column("decided_at", DateTime),
 )
 
 # Attachment register (прикрепление): keyed hashes only, never plaintext.

@@ -21,8 +21,10 @@ from storage.crypto import PersonalDataCipher
 if TYPE_CHECKING:
     from storage.repos.appointments import AppointmentRepository
     from storage.repos.directory import DirectoryRepository
+    from storage.repos.family import FamilyRepository
     from storage.repos.journal import JournalRepository
     from storage.repos.outbox import OutboxRepository
+    from storage.repos.records import RecordsRepository
     from storage.repos.users import UserRepository
     from storage.repos.waitlist import WaitListRepository
 
@@ -158,6 +160,18 @@ class SqlUnitOfWork:
         from storage.repos.waitlist import WaitListRepository
 
         return WaitListRepository(self.conn, self.cipher)
+
+    @property
+    def family(self) -> FamilyRepository:
+        from storage.repos.family import FamilyRepository
+
+        return FamilyRepository(self.conn, self.cipher)
+
+    @property
+    def records(self) -> RecordsRepository:
+        from storage.repos.records import RecordsRepository
+
+        return RecordsRepository(self.conn, self.cipher)
 
 
 class UnitOfWorkFactory:
