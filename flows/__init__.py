@@ -35,6 +35,7 @@ def get_routers() -> list[Router]:
         booking.build_router(),
         appointments.build_router(),
         *_notification_routers(),
+        *_documents_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint
         menu.build_router(),  # catch-all last
     ]
@@ -49,4 +50,15 @@ def _notification_routers() -> list[Router]:
         staff.build_router(),
         waitlist.build_router(),
         notify_settings.build_router(),
+    ]
+
+
+def _documents_routers() -> list[Router]:
+    """«Документы и справки» (issue 9.5–9.6) and /staff «Справки»."""
+    from flows import certificates, documents, staff_certificates
+
+    return [
+        _fresh(documents.router),
+        _fresh(certificates.router),
+        _fresh(staff_certificates.router),
     ]

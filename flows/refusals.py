@@ -16,6 +16,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from domain.errors import DomainError, NotRegistered, NotStaff, Stale
+from flows.docs_common import refusal as documents_refusal
 
 router = Router(name="refusals")
 
@@ -24,6 +25,8 @@ ALERT_LIMIT = 200  # Telegram's limit for a callback answer's text
 
 def refusal_text(error: DomainError) -> str:
     """The words for a refusal; the booking refusals' texts join here (issue 8.1)."""
+    if (text := documents_refusal(error)) is not None:  # «Документы и справки»
+        return text
     if isinstance(error, Stale):
         return _("This button is out of date.")
     if isinstance(error, NotRegistered):

@@ -35,6 +35,7 @@ from flows.booking_common import refusal_text, refuse, show, stale
 from flows.staff_common import StMenu, visit_label
 from flows.staff_move import MvList
 from flows.ui.callbacks import day_code, day_from_code
+from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
@@ -100,6 +101,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
             [_btn(_("Cancel visits"), StMenu(to="cancel"))],
             [_btn(_("Move a visit"), MvList())],
             [_btn(_("Mark a visit"), StMenu(to="mark"))],
+            [_btn(_("Certificate requests"), StCert(action="list"))],
         ]
     )
 

@@ -1,0 +1,481 @@
+"""«Документы и справки» — certificates: request one, follow it, answer the clinic, get the PDF.
+
+Request: for whom (asked only with relatives) → the type → the purpose, typed
+→ documents of that patient to attach (optional) → the clinic (the patient's
+attached one; chosen from the directory when there is none) → summary →
+«Отправить». The clinic's staff move it on in /staff (flows/staff_certificates.py);
+each change arrives as a push (bot/notify_render.py) whose button opens the
+request here. A ready certificate's PDF is built from the data frozen at issue
+by the injected ``certificate_pdf`` (bot/documents/certificate.py), on every
+download: nothing to store, the same file each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain import certificates as certs
+from domain import documents as docs
+from domain.certificates import (
+    KIND_NAMES,
+    MAX_ATTACHED,
+    CertificatePdf,
+    CertificateRequest,
+    CertificatesUnitOfWork,
+    CertKind,
+    CertStatus,
+    NewRequest,
+)
+from domain.errors import Stale
+from domain.models import User
+from flows.docs_common import kind_name, patient_label, show, status_name
+from flows.guards import Registered
+from flows.ui.docs_callbacks import CertAct, CertNew, DocHome
+from flows.ui.format import fmt_day, local
+from flows.ui.keyboards import button
+from flows.ui.menu import not_navigation
+from flows.ui.pager import pager_row, paginate
+
+router = Router(name="certificates")
+
+PER_PAGE = 6
+
+
+class CertStates(StatesGroup):
+    kind = State()
+    purpose = State()
+    attach = State()
+    clinic = State()
+    confirm = State()
+    answer = State()
+
+
+# ---------------------------------------------------------------- a new request
+
+
+@router.callback_query(DocHome.filter(F.to == "newcert"), Registered())
+async def on_new(
+    query: CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
+) -> None:
+    await state.clear()
+    patients = await uow.users.patients_of(user.id)
+    if len(patients) == 1:
+        await _ask_kind(query, state, patients[0].id)
+        return
+    kb = InlineKeyboardBuilder()
+    for patient in patients:
+        kb.button(text=patient_label(patient), callback_data=CertNew(step="who", value=patient.id))
+    kb.button(text=_("Back"), callback_data=DocHome(to="home"))
+    kb.adjust(1)
+    await show(query, _("Who is the certificate for?"), kb.as_markup())
+
+
+@router.callback_query(CertNew.filter(F.step == "who"), Registered())
+async def on_who(
+    query: CallbackQuery,
+    callback_data: CertNew,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    await docs.own_patient(uow, user.id, callback_data.value)
+    await _ask_kind(query, state, callback_data.value)
+
+
+async def _ask_kind(query: CallbackQuery, state: FSMContext, patient_id: int) -> None:
+    await state.set_state(CertStates.kind)
+    await state.set_data({"cert_patient": patient_id})
+    kb = InlineKeyboardBuilder()
+    for kind in CertKind:
+        kb.button(text=kind_name(kind), callback_data=CertNew(step="kind", kind=kind.value))
+    kb.button(text=_("Cancel the request"), callback_data=DocHome(to="home"))
+    kb.adjust(1)
+    await show(query, _("Which certificate do you need?"), kb.as_markup())
+
+
+async def _patient_in_dialogue(state: FSMContext) -> int:
+    """The patient this request is for, from the dialogue; a button of a finished one is stale."""
+    value = (await state.get_data()).get("cert_patient")
+    if not isinstance(value, int):
+        raise Stale
+    return value
+
+
+@router.callback_query(CertNew.filter(F.step == "kind"), CertStates.kind, Registered())
+async def on_kind(query: CallbackQuery, callback_data: CertNew, state: FSMContext) -> None:
+    if callback_data.kind not in KIND_NAMES:
+        raise Stale
+    await _patient_in_dialogue(state)
+    await state.update_data(cert_kind=callback_data.kind)
+    await state.set_state(CertStates.purpose)
+    await show(
+        query,
+        _(
+            "{kind}.\n\nType the purpose: where the certificate is for, for example "
+            "«swimming section at the Olimp pool»."
+        ).format(kind=kind_name(CertKind(callback_data.kind))),
+    )
+
+
+@router.message(CertStates.purpose, F.text, not_navigation, Registered())
+async def on_purpose(
+    message: Message, user: User, uow: CertificatesUnitOfWork, state: FSMContext
+) -> None:
+    purpose = certs.clean_text(message.text)  # a refusal keeps the step
+    await state.update_data(cert_purpose=purpose, cert_docs=[])
+    await _ask_attach(message, user, uow, state)
+
+
+@router.message(CertStates.purpose, not_navigation, Registered())
+async def on_purpose_other(message: Message) -> None:
+    await message.answer(_("Please type the purpose as text."))
+
+
+async def _ask_attach(
+    event: Message | CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    patient_id = await _patient_in_dialogue(state)
+    documents = await uow.documents.for_user(user.id, patient_id=patient_id)
+    if not documents:
+        await _ask_clinic(event, user, uow, state)
+        return
+    chosen = set(data.get("cert_docs") or [])
+    await state.set_state(CertStates.attach)
+    kb = InlineKeyboardBuilder()
+    for document in documents[:20]:
+        mark = "✅ " if document.id in chosen else ""
+        kb.button(
+            text=f"{mark}📄 {document.title}"[:60],
+            callback_data=CertNew(step="att", value=document.id),
+        )
+    kb.button(
+        text=_("Continue ({count} attached)").format(count=len(chosen)),
+        callback_data=CertNew(step="done"),
+    )
+    kb.adjust(1)
+    await show(
+        event,
+        _("Attach documents from your section? Tap to attach or detach (up to {n}).").format(
+            n=MAX_ATTACHED
+        ),
+        kb.as_markup(),
+    )
+
+
+@router.callback_query(CertNew.filter(F.step == "att"), CertStates.attach, Registered())
+async def on_attach(
+    query: CallbackQuery,
+    callback_data: CertNew,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    patient_id = await _patient_in_dialogue(state)
+    document = await docs.own_document(uow, user.id, callback_data.value)
+    if document.patient_id != patient_id:
+        raise Stale
+    chosen = list((await state.get_data()).get("cert_docs") or [])
+    if document.id in chosen:
+        chosen.remove(document.id)
+    elif len(chosen) < MAX_ATTACHED:
+        chosen.append(document.id)
+    await state.update_data(cert_docs=chosen)
+    await _ask_attach(query, user, uow, state)
+
+
+@router.callback_query(CertNew.filter(F.step == "done"), CertStates.attach, Registered())
+async def on_attach_done(
+    query: CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
+) -> None:
+    await _ask_clinic(query, user, uow, state)
+
+
+async def _ask_clinic(
+    event: Message | CallbackQuery,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+    page: int = 0,
+) -> None:
+    patient_id = await _patient_in_dialogue(state)
+    patient = await docs.own_patient(uow, user.id, patient_id)
+    if patient.attached_clinic_id is not None:
+        await state.update_data(cert_clinic=patient.attached_clinic_id)
+        await _summary(event, user, uow, state)
+        return
+    await state.set_state(CertStates.clinic)
+    choices = paginate(await uow.certificates.clinic_choices(), page, PER_PAGE)
+    kb = InlineKeyboardBuilder()
+    for clinic_id, name in choices.items:
+        kb.button(text=name[:60], callback_data=CertNew(step="clinic", value=clinic_id))
+    kb.adjust(1)
+    kb.row(*pager_row(choices.page, choices.pages, lambda n: CertNew(step="clinics", value=n)))
+    await show(
+        event,
+        _("You have no attached clinic. Which clinic should issue the certificate?"),
+        kb.as_markup(),
+    )
+
+
+@router.callback_query(CertNew.filter(F.step == "clinics"), CertStates.clinic, Registered())
+async def on_clinic_page(
+    query: CallbackQuery,
+    callback_data: CertNew,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    await _ask_clinic(query, user, uow, state, callback_data.value)
+
+
+@router.callback_query(CertNew.filter(F.step == "clinic"), CertStates.clinic, Registered())
+async def on_clinic(
+    query: CallbackQuery,
+    callback_data: CertNew,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    if await uow.directory.clinic(callback_data.value) is None:
+        raise Stale
+    await state.update_data(cert_clinic=callback_data.value)
+    await _summary(query, user, uow, state)
+
+
+async def _summary(
+    event: Message | CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    patient = await docs.own_patient(uow, user.id, await _patient_in_dialogue(state))
+    clinic = await uow.directory.clinic(int(data.get("cert_clinic") or 0))
+    if clinic is None or data.get("cert_kind") not in KIND_NAMES:
+        raise Stale
+    await state.set_state(CertStates.confirm)
+    text = "\n".join(
+        [
+            _("Check the request:"),
+            _("Certificate: {kind}").format(kind=kind_name(CertKind(str(data["cert_kind"])))),
+            _("Patient: {name}").format(name=patient.full_name),
+            _("Purpose: {purpose}").format(purpose=data.get("cert_purpose", "")),
+            _("Clinic: {clinic}").format(clinic=clinic.name),
+            _("Attached documents: {count}").format(count=len(data.get("cert_docs") or [])),
+        ]
+    )
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Send the request"), callback_data=CertNew(step="send"))
+    kb.button(text=_("Cancel the request"), callback_data=DocHome(to="home"))
+    kb.adjust(1)
+    await show(event, text, kb.as_markup())
+
+
+@router.callback_query(CertNew.filter(F.step == "send"), CertStates.confirm, Registered())
+async def on_send(
+    query: CallbackQuery,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    now: datetime,
+    state: FSMContext,
+) -> None:
+    data = await state.get_data()
+    patient_id = await _patient_in_dialogue(state)
+    attached = []
+    for document_id in data.get("cert_docs") or []:
+        document = await docs.own_document(uow, user.id, int(document_id))
+        if document.patient_id == patient_id:
+            attached.append(document.id)
+    request = await certs.submit(
+        uow,
+        now,
+        NewRequest(
+            patient_id=patient_id,
+            user_id=user.id,
+            clinic_id=int(data.get("cert_clinic") or 0),
+            kind=CertKind(str(data.get("cert_kind"))),
+            purpose=str(data.get("cert_purpose") or ""),
+            document_ids=tuple(attached),
+        ),
+    )
+    await state.clear()
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📄 My certificates"), callback_data=DocHome(to="certs"))
+    await show(
+        query,
+        _(
+            "Request № {number} is sent to the clinic. Every change of its status will come "
+            "as a message; the ready certificate will be in «Documents» → «My certificates»."
+        ).format(number=request.number),
+        kb.as_markup(),
+    )
+
+
+# ---------------------------------------------------------------- my requests
+
+
+@router.callback_query(DocHome.filter(F.to == "certs"), Registered())
+async def on_list(
+    query: CallbackQuery,
+    callback_data: DocHome,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    await state.clear()
+    requests = await uow.certificates.for_user(user.id)
+    kb = InlineKeyboardBuilder()
+    if not requests:
+        kb.button(text=_("📝 Request a certificate"), callback_data=DocHome(to="newcert"))
+        kb.button(text=_("Back"), callback_data=DocHome(to="home"))
+        kb.adjust(1)
+        await show(query, _("No certificate requests yet."), kb.as_markup())
+        return
+    page = paginate(requests, callback_data.page, PER_PAGE)
+    for request in page.items:
+        label = f"№ {request.number} · {kind_name(request.kind)} · {status_name(request.status)}"
+        kb.button(text=label[:64], callback_data=CertAct(action="show", request_id=request.id))
+    kb.adjust(1)
+    kb.row(*pager_row(page.page, page.pages, lambda n: DocHome(to="certs", page=n)))
+    kb.row(button(_("Back"), DocHome(to="home")))
+    await show(
+        query, _("Your certificate requests ({count}):").format(count=page.total), kb.as_markup()
+    )
+
+
+def request_text(request: CertificateRequest, patient_name: str, clinic_name: str, tz: str) -> str:
+    lines = [
+        _("Certificate request № {number}").format(number=request.number),
+        _("Certificate: {kind}").format(kind=kind_name(request.kind)),
+        _("Patient: {name}").format(name=patient_name),
+        _("Clinic: {clinic}").format(clinic=clinic_name),
+        _("Purpose: {purpose}").format(purpose=request.purpose),
+        _("Submitted: {day}").format(day=fmt_day(local(request.created_at, tz).date())),
+        _("Status: {status}").format(status=status_name(request.status)),
+    ]
+    if request.question:
+        lines.append(_("The clinic asks: {question}").format(question=request.question))
+    if request.answer:
+        lines.append(_("Answer: {answer}").format(answer=request.answer))
+    if request.status is CertStatus.REFUSED and request.refusal:
+        lines.append(_("Reason of the refusal: {reason}").format(reason=request.refusal))
+    return "\n".join(lines)
+
+
+@router.callback_query(CertAct.filter(F.action == "show"), Registered())
+async def on_show(
+    query: CallbackQuery,
+    callback_data: CertAct,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    request = await certs.own_request(uow, user.id, callback_data.request_id)
+    await state.clear()
+    patient = await docs.own_patient(uow, user.id, request.patient_id)
+    clinic = await uow.directory.clinic(request.clinic_id)
+    kb = InlineKeyboardBuilder()
+    if request.status is CertStatus.MORE_INFO:
+        kb.button(text=_("✍️ Answer"), callback_data=CertAct(action="answer", request_id=request.id))
+    if request.status is CertStatus.READY:
+        kb.button(
+            text=_("⬇️ Download PDF"), callback_data=CertAct(action="pdf", request_id=request.id)
+        )
+    kb.button(text=_("Back"), callback_data=DocHome(to="certs"))
+    kb.adjust(1)
+    text = request_text(
+        request,
+        patient.full_name,
+        clinic.name if clinic else "—",
+        clinic.tz if clinic else "Europe/Moscow",
+    )
+    await show(query, text, kb.as_markup())
+
+
+@router.callback_query(CertAct.filter(F.action == "answer"), Registered())
+async def on_answer_start(
+    query: CallbackQuery,
+    callback_data: CertAct,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    state: FSMContext,
+) -> None:
+    request = await certs.own_request(uow, user.id, callback_data.request_id)
+    if request.status is not CertStatus.MORE_INFO:
+        raise certs.CertificateRefused("status")
+    await state.set_state(CertStates.answer)
+    await state.set_data({"cert_request": request.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _("The clinic asks: {question}\n\nType your answer in one message.").format(
+                question=request.question
+            ),
+            parse_mode=None,
+        )
+
+
+@router.message(CertStates.answer, F.text, not_navigation, Registered())
+async def on_answer(
+    message: Message, user: User, uow: CertificatesUnitOfWork, now: datetime, state: FSMContext
+) -> None:
+    request_id = (await state.get_data()).get("cert_request")
+    if not isinstance(request_id, int):
+        raise Stale
+    request = await certs.answer(uow, now, user.id, request_id, message.text or "")
+    await state.clear()
+    await message.answer(
+        _("Your answer is sent to the clinic (request № {number}).").format(number=request.number)
+    )
+
+
+@router.message(CertStates.answer, not_navigation, Registered())
+async def on_answer_other(message: Message) -> None:
+    await message.answer(_("Please type your answer as text."))
+
+
+@router.callback_query(CertAct.filter(F.action == "pdf"), Registered())
+async def on_pdf(
+    query: CallbackQuery,
+    callback_data: CertAct,
+    user: User,
+    uow: CertificatesUnitOfWork,
+    bot: Bot,
+    now: datetime,
+    certificate_pdf: CertificatePdf,
+) -> None:
+    request = await certs.own_request(uow, user.id, callback_data.request_id)
+    if request.status is not CertStatus.READY or request.sheet is None:
+        raise certs.CertificateRefused("status")
+    data = await asyncio.to_thread(pdf_of, request, certificate_pdf, now)
+    await query.answer()
+    await bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(data, filename=f"certificate-{request.number}.pdf"),
+        caption=_("Certificate № {number}").format(number=request.number),
+        parse_mode=None,
+    )
+
+
+def pdf_of(request: CertificateRequest, build: CertificatePdf, now: datetime) -> bytes:
+    """The issued certificate's file (its data as frozen at issue, in Russian)."""
+    sheet = request.sheet
+    assert sheet is not None
+    created = datetime.combine(sheet.issued_on, datetime.min.time(), tzinfo=now.tzinfo)
+    return build(
+        number=request.number,
+        kind_name=certs.kind_name(request.kind, "ru"),
+        patient_name=sheet.patient_name,
+        birth_date=sheet.birth_date,
+        purpose=request.purpose,
+        clinic_name=sheet.clinic_name,
+        clinic_address=sheet.clinic_address,
+        issued_on=sheet.issued_on,
+        created=created,
+    )
