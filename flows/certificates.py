@@ -36,7 +36,7 @@ from domain.certificates import (
 )
 from domain.errors import Stale
 from domain.models import User
-from flows.docs_common import kind_name, patient_label, show, status_name
+from flows.docs_common import Confirmed, kind_name, patient_label, show, status_name
 from flows.guards import Registered
 from flows.ui.docs_callbacks import CertAct, CertNew, DocHome
 from flows.ui.format import fmt_day, local
@@ -61,7 +61,7 @@ class CertStates(StatesGroup):
 # ---------------------------------------------------------------- a new request
 
 
-@router.callback_query(DocHome.filter(F.to == "newcert"), Registered())
+@router.callback_query(DocHome.filter(F.to == "newcert"), Registered(), Confirmed())
 async def on_new(
     query: CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
 ) -> None:
@@ -78,7 +78,7 @@ async def on_new(
     await show(query, _("Who is the certificate for?"), kb.as_markup())
 
 
-@router.callback_query(CertNew.filter(F.step == "who"), Registered())
+@router.callback_query(CertNew.filter(F.step == "who"), Registered(), Confirmed())
 async def on_who(
     query: CallbackQuery,
     callback_data: CertNew,
@@ -109,7 +109,7 @@ async def _patient_in_dialogue(state: FSMContext) -> int:
     return value
 
 
-@router.callback_query(CertNew.filter(F.step == "kind"), CertStates.kind, Registered())
+@router.callback_query(CertNew.filter(F.step == "kind"), CertStates.kind, Registered(), Confirmed())
 async def on_kind(query: CallbackQuery, callback_data: CertNew, state: FSMContext) -> None:
     if callback_data.kind not in KIND_NAMES:
         raise Stale
@@ -125,7 +125,7 @@ async def on_kind(query: CallbackQuery, callback_data: CertNew, state: FSMContex
     )
 
 
-@router.message(CertStates.purpose, F.text, not_navigation, Registered())
+@router.message(CertStates.purpose, F.text, not_navigation, Registered(), Confirmed())
 async def on_purpose(
     message: Message, user: User, uow: CertificatesUnitOfWork, state: FSMContext
 ) -> None:
@@ -134,7 +134,7 @@ async def on_purpose(
     await _ask_attach(message, user, uow, state)
 
 
-@router.message(CertStates.purpose, not_navigation, Registered())
+@router.message(CertStates.purpose, not_navigation, Registered(), Confirmed())
 async def on_purpose_other(message: Message) -> None:
     await message.answer(_("Please type the purpose as text."))
 
@@ -171,7 +171,9 @@ async def _ask_attach(
     )
 
 
-@router.callback_query(CertNew.filter(F.step == "att"), CertStates.attach, Registered())
+@router.callback_query(
+    CertNew.filter(F.step == "att"), CertStates.attach, Registered(), Confirmed()
+)
 async def on_attach(
     query: CallbackQuery,
     callback_data: CertNew,
@@ -192,7 +194,9 @@ async def on_attach(
     await _ask_attach(query, user, uow, state)
 
 
-@router.callback_query(CertNew.filter(F.step == "done"), CertStates.attach, Registered())
+@router.callback_query(
+    CertNew.filter(F.step == "done"), CertStates.attach, Registered(), Confirmed()
+)
 async def on_attach_done(
     query: CallbackQuery, user: User, uow: CertificatesUnitOfWork, state: FSMContext
 ) -> None:
@@ -226,7 +230,9 @@ async def _ask_clinic(
     )
 
 
-@router.callback_query(CertNew.filter(F.step == "clinics"), CertStates.clinic, Registered())
+@router.callback_query(
+    CertNew.filter(F.step == "clinics"), CertStates.clinic, Registered(), Confirmed()
+)
 async def on_clinic_page(
     query: CallbackQuery,
     callback_data: CertNew,
@@ -237,7 +243,9 @@ async def on_clinic_page(
     await _ask_clinic(query, user, uow, state, callback_data.value)
 
 
-@router.callback_query(CertNew.filter(F.step == "clinic"), CertStates.clinic, Registered())
+@router.callback_query(
+    CertNew.filter(F.step == "clinic"), CertStates.clinic, Registered(), Confirmed()
+)
 async def on_clinic(
     query: CallbackQuery,
     callback_data: CertNew,
@@ -277,7 +285,9 @@ async def _summary(
     await show(event, text, kb.as_markup())
 
 
-@router.callback_query(CertNew.filter(F.step == "send"), CertStates.confirm, Registered())
+@router.callback_query(
+    CertNew.filter(F.step == "send"), CertStates.confirm, Registered(), Confirmed()
+)
 async def on_send(
     query: CallbackQuery,
     user: User,
@@ -320,7 +330,7 @@ async def on_send(
 # ---------------------------------------------------------------- my requests
 
 
-@router.callback_query(DocHome.filter(F.to == "certs"), Registered())
+@router.callback_query(DocHome.filter(F.to == "certs"), Registered(), Confirmed())
 async def on_list(
     query: CallbackQuery,
     callback_data: DocHome,
@@ -368,7 +378,7 @@ def request_text(request: CertificateRequest, patient_name: str, clinic_name: st
     return "\n".join(lines)
 
 
-@router.callback_query(CertAct.filter(F.action == "show"), Registered())
+@router.callback_query(CertAct.filter(F.action == "show"), Registered(), Confirmed())
 async def on_show(
     query: CallbackQuery,
     callback_data: CertAct,
@@ -398,7 +408,7 @@ async def on_show(
     await show(query, text, kb.as_markup())
 
 
-@router.callback_query(CertAct.filter(F.action == "answer"), Registered())
+@router.callback_query(CertAct.filter(F.action == "answer"), Registered(), Confirmed())
 async def on_answer_start(
     query: CallbackQuery,
     callback_data: CertAct,
@@ -421,7 +431,7 @@ async def on_answer_start(
         )
 
 
-@router.message(CertStates.answer, F.text, not_navigation, Registered())
+@router.message(CertStates.answer, F.text, not_navigation, Registered(), Confirmed())
 async def on_answer(
     message: Message, user: User, uow: CertificatesUnitOfWork, now: datetime, state: FSMContext
 ) -> None:
@@ -435,12 +445,12 @@ async def on_answer(
     )
 
 
-@router.message(CertStates.answer, not_navigation, Registered())
+@router.message(CertStates.answer, not_navigation, Registered(), Confirmed())
 async def on_answer_other(message: Message) -> None:
     await message.answer(_("Please type your answer as text."))
 
 
-@router.callback_query(CertAct.filter(F.action == "pdf"), Registered())
+@router.callback_query(CertAct.filter(F.action == "pdf"), Registered(), Confirmed())
 async def on_pdf(
     query: CallbackQuery,
     callback_data: CertAct,

@@ -7,18 +7,32 @@ request that moved on), with what to do instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain.certificates import MAX_TEXT, MIN_TEXT, CertificateRefused, CertKind, CertStatus
 from domain.certificates import kind_name as _kind_name
 from domain.documents import DocumentRefused
-from domain.errors import DomainError
-from domain.models import Patient
+from domain.errors import AccountNotReady, DomainError
+from domain.models import AccountLevel, Patient, User
 from flows.ui.format import clip, current_locale, esc
 
 MB = 1024 * 1024
+CONFIRMED = "confirmed"
+
+
+class Confirmed(Filter):
+    """After ``Registered()``: documents and certificates need a confirmed account (SPEC §1:
+    the register vouched for the person); a standard one is told how to get there."""
+
+    async def __call__(self, event: Any, user: User) -> bool:
+        if user.level is AccountLevel.CONFIRMED:
+            return True
+        raise AccountNotReady(CONFIRMED)
 
 
 def size_text(size: int) -> str:
@@ -84,6 +98,12 @@ def refusal(error: DomainError) -> str | None:
     """
     if isinstance(error, DocumentRefused):
         return _document_refusal(error)
+    if isinstance(error, AccountNotReady) and error.needed == CONFIRMED:
+        return _(
+            "Documents and certificates need a confirmed account: your data must match your "
+            "clinic's attachment register. Ask the registry of your clinic to attach you, "
+            "then check the data in «Profile»."
+        )
     if isinstance(error, CertificateRefused):
         if error.reason == "text":
             return _("Please type from {low} to {high} characters.").format(

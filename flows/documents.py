@@ -26,7 +26,7 @@ from domain.certificates import CertificatesUnitOfWork
 from domain.documents import DocType, Document, DocumentsUnitOfWork, Upload
 from domain.models import User
 from domain.policy import Policy
-from flows.docs_common import limit_text, patient_label, show, size_text
+from flows.docs_common import Confirmed, limit_text, patient_label, show, size_text
 from flows.guards import Registered
 from flows.ui import menu as menu_ui
 from flows.ui.docs_callbacks import DocAct, DocFor, DocHome
@@ -77,7 +77,7 @@ async def _home(
     await show(event, text, home_markup(len(documents), len(requests)).as_markup())
 
 
-@router.message(F.text == menu_ui.DOCUMENTS, Registered())
+@router.message(F.text == menu_ui.DOCUMENTS, Registered(), Confirmed())
 async def on_section(
     message: Message, user: User, uow: CertificatesUnitOfWork, policy: Policy, state: FSMContext
 ) -> None:
@@ -85,7 +85,7 @@ async def on_section(
     await _home(message, user, uow, policy)
 
 
-@router.callback_query(DocHome.filter(F.to == "home"), Registered())
+@router.callback_query(DocHome.filter(F.to == "home"), Registered(), Confirmed())
 async def on_home(
     query: CallbackQuery, user: User, uow: CertificatesUnitOfWork, policy: Policy, state: FSMContext
 ) -> None:
@@ -96,7 +96,7 @@ async def on_home(
 # ---------------------------------------------------------------- upload
 
 
-@router.callback_query(DocHome.filter(F.to == "upload"), Registered())
+@router.callback_query(DocHome.filter(F.to == "upload"), Registered(), Confirmed())
 async def on_upload(
     query: CallbackQuery, user: User, uow: DocumentsUnitOfWork, policy: Policy, state: FSMContext
 ) -> None:
@@ -112,7 +112,7 @@ async def on_upload(
     await show(query, _("Whose document is it?"), kb.as_markup())
 
 
-@router.callback_query(DocFor.filter(), Registered())
+@router.callback_query(DocFor.filter(), Registered(), Confirmed())
 async def on_upload_for(
     query: CallbackQuery,
     callback_data: DocFor,
@@ -141,7 +141,7 @@ async def _ask_file(
     )
 
 
-@router.message(DocStates.file, F.document | F.photo, Registered())
+@router.message(DocStates.file, F.document | F.photo, Registered(), Confirmed())
 async def on_file(
     message: Message, user: User, bot: Bot, policy: Policy, now: datetime, state: FSMContext
 ) -> None:
@@ -175,7 +175,7 @@ async def on_file(
     )
 
 
-@router.message(DocStates.file, not_navigation, Registered())
+@router.message(DocStates.file, not_navigation, Registered(), Confirmed())
 async def on_file_other(message: Message, policy: Policy) -> None:
     await message.answer(
         _(
@@ -184,7 +184,7 @@ async def on_file_other(message: Message, policy: Policy) -> None:
     )
 
 
-@router.message(DocStates.title, F.text, not_navigation, Registered())
+@router.message(DocStates.title, F.text, not_navigation, Registered(), Confirmed())
 async def on_title(
     message: Message, user: User, uow: DocumentsUnitOfWork, now: datetime, state: FSMContext
 ) -> None:
@@ -215,7 +215,7 @@ async def on_title(
     )
 
 
-@router.message(DocStates.title, not_navigation, Registered())
+@router.message(DocStates.title, not_navigation, Registered(), Confirmed())
 async def on_title_other(message: Message) -> None:
     await message.answer(_("Please type the document's title as text."))
 
@@ -228,7 +228,7 @@ def _line(document: Document, names: dict[int, str]) -> str:
     return f"📄 {document.title} · {who}" if who else f"📄 {document.title}"
 
 
-@router.callback_query(DocHome.filter(F.to == "list"), Registered())
+@router.callback_query(DocHome.filter(F.to == "list"), Registered(), Confirmed())
 async def on_list(
     query: CallbackQuery,
     callback_data: DocHome,
@@ -261,7 +261,7 @@ async def on_list(
     )
 
 
-@router.callback_query(DocAct.filter(F.action == "show"), Registered())
+@router.callback_query(DocAct.filter(F.action == "show"), Registered(), Confirmed())
 async def on_show(
     query: CallbackQuery,
     callback_data: DocAct,
@@ -293,7 +293,7 @@ async def on_show(
     await show(query, text, kb.as_markup())
 
 
-@router.callback_query(DocAct.filter(F.action == "get"), Registered())
+@router.callback_query(DocAct.filter(F.action == "get"), Registered(), Confirmed())
 async def on_get(
     query: CallbackQuery, callback_data: DocAct, user: User, uow: DocumentsUnitOfWork, bot: Bot
 ) -> None:
@@ -312,7 +312,7 @@ async def send_document(bot: Bot, chat_id: int, document: Document) -> None:
         await bot.send_document(chat_id, document.file_id, caption=caption, parse_mode=None)
 
 
-@router.callback_query(DocAct.filter(F.action == "del"), Registered())
+@router.callback_query(DocAct.filter(F.action == "del"), Registered(), Confirmed())
 async def on_delete_ask(
     query: CallbackQuery, callback_data: DocAct, user: User, uow: DocumentsUnitOfWork
 ) -> None:
@@ -328,7 +328,7 @@ async def on_delete_ask(
     )
 
 
-@router.callback_query(DocAct.filter(F.action == "delok"), Registered())
+@router.callback_query(DocAct.filter(F.action == "delok"), Registered(), Confirmed())
 async def on_delete(
     query: CallbackQuery, callback_data: DocAct, user: User, uow: DocumentsUnitOfWork, now: datetime
 ) -> None:

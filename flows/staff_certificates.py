@@ -56,7 +56,9 @@ async def on_list(
     await state.clear()
     requests = await uow.certificates.open_for_clinics(staff.clinics)
     if not requests:
-        await show(query, _("No open certificate requests in your clinics."))
+        kb = InlineKeyboardBuilder()
+        kb.button(text=_("Refresh"), callback_data=StCert(action="list"))
+        await show(query, _("No open certificate requests in your clinics."), kb.as_markup())
         return
     page = paginate(requests, callback_data.page, PER_PAGE)
     kb = InlineKeyboardBuilder()
