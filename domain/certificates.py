@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from domain.documents import DocumentsRepository
+from domain.documents import Document, DocumentsRepository
 from domain.errors import DomainError, InvalidTransition, Stale
 from domain.models import Clinic, JournalEntry, Patient, StaffMember
 from domain.notifications import Kind, OutboxItem
@@ -279,6 +279,12 @@ async def answer(
     return request
 
 
+async def journal_download(
+    uow: CertificatesUnitOfWork, now: datetime, actor: int, request: CertificateRequest
+) -> None:
+    await _journal(uow, now, actor, request, "certificate_downloaded")
+
+
 # ---------------------------------------------------------------- the clinic's side
 
 
@@ -289,6 +295,31 @@ async def for_staff(
     if request is None or not staff.covers(request.clinic_id):
         raise Stale
     return request
+
+
+async def attached_for_staff(
+    uow: CertificatesUnitOfWork,
+    now: datetime,
+    actor: int,
+    staff: StaffMember,
+    request_id: int,
+    document_id: int,
+) -> Document:
+    """A document the patient attached to a request of the staff member's clinics (journaled:
+    a medical document was opened by the clinic)."""
+    request = await for_staff(uow, staff, request_id)
+    document = await uow.documents.get(document_id)
+    if document is None or document.id not in request.document_ids:
+        raise Stale
+    await uow.journal.add(
+        JournalEntry(
+            user_id=actor,
+            at=now,
+            action="certificate_document_viewed",
+            details={"certificate_request_id": request.id, "document_id": document.id},
+        )
+    )
+    return document
 
 
 async def take(

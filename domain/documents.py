@@ -172,6 +172,22 @@ async def own_document(uow: DocumentsUnitOfWork, user_id: int, document_id: int)
     return document
 
 
+async def fetch(
+    uow: DocumentsUnitOfWork, now: datetime, user_id: int, document_id: int
+) -> Document:
+    """The account's document to send back (journaled: a medical document left the store)."""
+    document = await own_document(uow, user_id, document_id)
+    await uow.journal.add(
+        JournalEntry(
+            user_id=user_id,
+            at=now,
+            action="document_sent",
+            details={"document_id": document.id, "patient_id": document.patient_id},
+        )
+    )
+    return document
+
+
 async def save(
     uow: DocumentsUnitOfWork,
     now: datetime,

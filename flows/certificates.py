@@ -16,6 +16,7 @@ import asyncio
 from datetime import datetime
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -327,6 +328,17 @@ async def on_send(
     )
 
 
+@router.message(
+    StateFilter(CertStates.kind, CertStates.attach, CertStates.clinic, CertStates.confirm),
+    not_navigation,
+    Registered(),
+    Confirmed(),
+)
+async def on_button_step_message(message: Message) -> None:
+    """Typed text at a button step: say what the step waits for; its buttons stay usable."""
+    await message.answer(_("Please choose with a button above."))
+
+
 # ---------------------------------------------------------------- my requests
 
 
@@ -463,6 +475,7 @@ async def on_pdf(
     request = await certs.own_request(uow, user.id, callback_data.request_id)
     if request.status is not CertStatus.READY or request.sheet is None:
         raise certs.CertificateRefused("status")
+    await certs.journal_download(uow, now, user.id, request)
     data = await asyncio.to_thread(pdf_of, request, certificate_pdf, now)
     await query.answer()
     await bot.send_document(

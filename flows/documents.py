@@ -295,9 +295,14 @@ async def on_show(
 
 @router.callback_query(DocAct.filter(F.action == "get"), Registered(), Confirmed())
 async def on_get(
-    query: CallbackQuery, callback_data: DocAct, user: User, uow: DocumentsUnitOfWork, bot: Bot
+    query: CallbackQuery,
+    callback_data: DocAct,
+    user: User,
+    uow: DocumentsUnitOfWork,
+    bot: Bot,
+    now: datetime,
 ) -> None:
-    document = await docs.own_document(uow, user.id, callback_data.document_id)
+    document = await docs.fetch(uow, now, user.id, callback_data.document_id)
     await query.answer()
     await send_document(bot, query.from_user.id, document)
 

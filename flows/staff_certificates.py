@@ -132,11 +132,11 @@ async def on_document(
     staff: StaffMember,
     uow: CertificatesUnitOfWork,
     bot: Bot,
+    now: datetime,
 ) -> None:
-    request = await certs.for_staff(uow, staff, callback_data.request_id)
-    document = await uow.documents.get(callback_data.document_id)
-    if callback_data.document_id not in request.document_ids or document is None:
-        raise Stale
+    document = await certs.attached_for_staff(
+        uow, now, query.from_user.id, staff, callback_data.request_id, callback_data.document_id
+    )
     await query.answer()
     await send_document(bot, query.from_user.id, document)
 

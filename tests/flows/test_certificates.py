@@ -141,10 +141,13 @@ async def test_ready_certificate_pdf_holds_name_and_type(world: ConsoleWorld) ->
     )
     assert [j[0] for j in journal] == [
         "certificate_requested",
+        "certificate_document_viewed",
         "certificate_in_review",
         "certificate_more_info",
         "certificate_answered",
         "certificate_ready",
+        "certificate_downloaded",
+        "certificate_downloaded",
     ]
 
 

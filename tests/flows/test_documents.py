@@ -114,6 +114,11 @@ async def test_list_download_and_delete_with_confirmation(world: ConsoleWorld) -
     await world.run("[~Удалить]\n[Да, удалить]")
     assert "Удалено: «ЭКГ»" in world.last_text()
     assert [r[5] is None for r in await documents(world)] == [True, True, False]
+    journal = await rows(
+        world,
+        "SELECT action FROM journal WHERE user_id = 1001 AND action LIKE 'document_%' ORDER BY id",
+    )
+    assert [j[0] for j in journal] == ["document_added"] * 3 + ["document_sent", "document_deleted"]
 
 
 async def test_a_standard_account_is_told_to_confirm_it(world: ConsoleWorld) -> None:
