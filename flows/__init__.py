@@ -55,10 +55,11 @@ def _notification_routers() -> list[Router]:
 
 def _documents_routers() -> list[Router]:
     """«Документы и справки» (issue 9.5–9.6) and /staff «Справки»."""
-    from flows import certificates, documents, staff_certificates
+    from flows import certificates, certificates_mine, documents, staff_certificates
 
     return [
         _fresh(documents.router),
         _fresh(certificates.router),
+        _fresh(certificates_mine.router),
         _fresh(staff_certificates.router),
     ]

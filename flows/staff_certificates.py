@@ -20,12 +20,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from domain import certificates as certs
+from domain import certificate_requests as certs
+from domain import certificates as rules
 from domain.certificates import CertificateRequest, CertificatesUnitOfWork, CertStatus
 from domain.errors import Stale
 from domain.models import StaffMember
 from domain.policy import Policy
-from flows.certificates import request_text
+from flows.certificates_mine import request_text
 from flows.docs_common import kind_name, show, status_name
 from flows.documents import send_document
 from flows.guards import Staff
@@ -189,8 +190,8 @@ async def on_ask_or_refuse(
 ) -> None:
     request = await certs.for_staff(uow, staff, callback_data.request_id)
     target = CertStatus.MORE_INFO if callback_data.action == "ask" else CertStatus.REFUSED
-    if target not in certs.TRANSITIONS[request.status]:
-        raise certs.CertificateRefused("status")
+    if target not in rules.TRANSITIONS[request.status]:
+        raise rules.CertificateRefused("status")
     await state.set_state(
         StaffCertStates.question if callback_data.action == "ask" else StaffCertStates.reason
     )
