@@ -158,7 +158,8 @@ async def on_file(
         photo = message.photo[-1]  # the largest size
         name, size, file_id, sent_as = "", photo.file_size, photo.file_id, "photo"
     claimed = docs.declared_type(name, size, limit)  # refusals escape: the step stays
-    data = (await bot.download(file_id)).read()  # type: ignore[union-attr]
+    buffer = await bot.download(file_id)  # the Bot API's getFile + the file itself
+    data = buffer.read() if buffer is not None else b""
     kind = docs.content_type(data, claimed, limit, photo=sent_as == "photo")
     if not name:
         name = f"photo-{local(now, policy.home_tz):%Y%m%d-%H%M}.{kind.value}"

@@ -140,6 +140,8 @@ async def test_another_accounts_forged_document_buttons_change_nothing(
         assert STALE in transcript, (action, transcript)
     transcript = await world.run(f"!callback dp:{patient}")
     assert STALE in transcript
+    for forged in ("da:get:2147483648", "da:delok:-1", "dp:99999999999", "dh:list:-5"):
+        assert STALE in await world.run(f"!callback {forged}"), forged
     assert world.last_file(1003) is None  # nothing was sent to the other account
     assert await documents(world) == before
     # and the owner's deleted document is gone for the owner too
