@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_state import App as App
 from bot.app_state import Job as Job
 from bot.app_state import ScheduledJob as ScheduledJob
+from bot.documents.certificate import certificate_pdf
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
 from bot.middlewares.chat_guard import PrivateChatsOnly
@@ -95,6 +96,7 @@ def build_app(
         uow_factory=uow,
         cipher=cipher,
         policy=policy_from(settings),
+        certificate_pdf=certificate_pdf,  # flows/certificates.py: the issued certificate's PDF
     )
     if throttling:
         dp.update.outer_middleware(

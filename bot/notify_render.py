@@ -21,9 +21,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot import notify_records
+from domain.certificates import CertKind, CertStatus, certificate_number, kind_name
 from domain.models import AppointmentStatus
 from domain.notifications import Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
+from flows.ui.docs_callbacks import CertAct
 from flows.ui.files import VisitFile, visit_ics
 from flows.ui.format import clip_html, esc, fmt_day, fmt_short_day, fmt_time, fmt_when, local
 from flows.ui.notify_callbacks import Rebook, RmCome, WlOffer
@@ -138,6 +140,8 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
         return _waitlist_offer(row, ctx, locale)
     if row.kind in notify_records.KINDS:  # issue 9: family, visit results
         return notify_records.render_records(row, ctx, locale)  # type: ignore[return-value]
+    if row.kind == Kind.CERTIFICATE_STATUS:  # «Справки» (flows/certificates.py)
+        return _certificate_status(row, locale)
     raise Unrenderable(f"unknown kind {row.kind}")
 
 
@@ -274,3 +278,50 @@ def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered
         ]
     )
     return Rendered(clip_html("\n".join(lines) + _prep(v, locale)), markup)
+
+
+# ---------------------------------------------------------------- certificates (issue 9.6)
+
+
+def _certificate_status(row: OutboxRow, locale: str) -> Rendered:
+    """A certificate request's new status. The payload holds codes only (no typed text):
+    the clinic's question or reason is read by opening the request with the button."""
+    request_id, clinic_id = row.ref("request_id"), row.ref("clinic_id")
+    try:
+        status = CertStatus(str(row.payload.get("status")))
+        kind = CertKind(str(row.payload.get("kind")))
+    except ValueError:
+        raise Unrenderable("unknown certificate status or kind") from None
+    if request_id is None or clinic_id is None:
+        raise Unrenderable("certificate request missing")
+    head = _("Certificate request № {number} ({kind})").format(
+        number=certificate_number(clinic_id, request_id), kind=esc(kind_name(kind, locale))
+    )
+    if status is CertStatus.IN_REVIEW:
+        text, label, action = _("📝 {head}: the clinic has taken it into review."), "", ""
+    elif status is CertStatus.MORE_INFO:
+        text = _("❓ {head}: the clinic needs more information. Open the request to answer.")
+        label, action = _("Open the request"), "show"
+    elif status is CertStatus.READY:
+        text = _(
+            "✅ {head}: the certificate is ready. It stays in «Documents» → «My certificates»."
+        )
+        label, action = _("⬇️ Download PDF"), "pdf"
+    elif status is CertStatus.REFUSED:
+        text = _("❌ {head}: the clinic has refused it. Open the request to see the reason.")
+        label, action = _("Open the request"), "show"
+    else:
+        raise Unrenderable(f"no notice for status {status}")
+    markup = None
+    if action:
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=label,
+                        callback_data=CertAct(action=action, request_id=request_id).pack(),
+                    )
+                ]
+            ]
+        )
+    return Rendered(text.format(head=head), markup)

@@ -21,6 +21,8 @@ class Kind:
     CANCELLED_BY_CLINIC = "clinic_cancelled"  # payload: appointment_id (urgent)
     MOVED_BY_CLINIC = "clinic_moved"  # payload: appointment_id (new), old_appointment_id (urgent)
     WAITLIST_OFFER = "waitlist_offer"  # payload: entry_id, slot_id
+    # Certificates (domain/certificates.py): payload request_id, status, kind, clinic_id.
+    CERTIFICATE_STATUS = "cert_status"
 
 
 ALL_KINDS = (
@@ -29,6 +31,7 @@ ALL_KINDS = (
     Kind.CANCELLED_BY_CLINIC,
     Kind.MOVED_BY_CLINIC,
     Kind.WAITLIST_OFFER,
+    Kind.CERTIFICATE_STATUS,
 )
 # What a patient may switch off in the profile. Clinic changes are not
 # optional: a patient must hear that their visit is off.

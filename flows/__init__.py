@@ -48,6 +48,7 @@ def get_routers() -> list[Router]:
         appointments.build_router(),
         *_notification_routers(),
         *_records_routers(),
+        *_documents_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint
         menu.build_router(),  # catch-all last
     ]
@@ -85,4 +86,16 @@ def _records_routers() -> list[Router]:
         _fresh(history.router),
         _fresh(referrals.router),
         _fresh(staff_visits.router),
+    ]
+
+
+def _documents_routers() -> list[Router]:
+    """«Документы и справки» (issue 9.5–9.6) and /staff «Справки»."""
+    from flows import certificates, certificates_mine, documents, staff_certificates
+
+    return [
+        _fresh(documents.router),
+        _fresh(certificates.router),
+        _fresh(certificates_mine.router),
+        _fresh(staff_certificates.router),
     ]

@@ -39,6 +39,7 @@ from domain.errors import (
 )
 from domain.models import Patient, Specialty
 from domain.schedule_source import RemoteCancelFailed, RemoteRefused
+from flows.docs_common import refusal as documents_refusal
 from flows.family_text import records_refusal
 from flows.ui.format import current_locale, fmt_day, fmt_time, local, specialty_name
 
@@ -52,6 +53,8 @@ def refusal_text(
 ) -> str:
     """The words for a refusal: what was wrong and what to do. ``specialty`` and
     ``patient`` override what the exception carries (a screen that knows better)."""
+    if (text := documents_refusal(error)) is not None:  # «Документы и справки»
+        return text
     if isinstance(error, Stale):
         return _("This button is out of date.")
     if isinstance(error, NotRegistered):

@@ -36,6 +36,7 @@ from flows.staff_common import StMenu, visit_label
 from flows.staff_move import MvList
 from flows.staff_visits import SvList
 from flows.ui.callbacks import day_code, day_from_code
+from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
@@ -102,6 +103,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
             [_btn(_("Move a visit"), MvList())],
             [_btn(_("Mark a visit"), StMenu(to="mark"))],
             [_btn(_("Visit results"), SvList())],  # issue 9: flows/staff_visits.py
+            [_btn(_("Certificate requests"), StCert(action="list"))],
         ]
     )
 

@@ -342,31 +342,42 @@ journal = Table(
     Column("details", Text, nullable=False, server_default="{}"),
 )
 
+# «Документы» (storage/repos/documents.py): the file stays at Telegram (resent by
+# file_id); its title and file name are personal data, in meta_enc.
 documents = Table(
     "documents",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
-    Column("user_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # pdf|jpg|png, by the file's magic bytes
+    Column("sent_as", String(8), nullable=False),  # document|photo: how to send it back
     Column("tg_file_id", Text, nullable=False),
-    Column("meta_enc", Text, nullable=False),  # encrypted JSON: name, mime, size
+    Column("size", Integer, nullable=False),
+    Column("meta_enc", Text, nullable=False),  # encrypted JSON: title, file name
     Column("created_at", DateTime, nullable=False),
     Column("deleted_at", DateTime),
 )
 
+# «Справки» (storage/repos/certificates.py, domain/certificates.py). Texts typed by the
+# patient or the clinic and the issued certificate's data are encrypted.
 certificate_requests = Table(
     "certificate_requests",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("patient_id", ForeignKey("patients.id"), nullable=False, index=True),
-    Column("user_id", BigInteger, nullable=False),
-    Column("clinic_id", Integer),
-    Column("kind", String(32), nullable=False),
-    Column("purpose", Text, nullable=False, server_default=""),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("clinic_id", ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # pool|school|work|extract
     # submitted|in_review|more_info|ready|refused
     Column("status", String(16), nullable=False, server_default="submitted"),
-    Column("staff_note", Text),
-    Column("result_file_id", Text),
+    Column("purpose_enc", Text, nullable=False),
+    Column("document_ids", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("question_enc", Text),  # the clinic's latest question
+    Column("answer_enc", Text),  # the patient's latest answer
+    Column("refusal_enc", Text),  # the reason of a refusal
+    Column("sheet_enc", Text),  # encrypted JSON: what the issued certificate says
+    Column("issued_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -20,7 +20,9 @@ from storage.crypto import PersonalDataCipher
 
 if TYPE_CHECKING:
     from storage.repos.appointments import AppointmentRepository
+    from storage.repos.certificates import CertificateRepository
     from storage.repos.directory import DirectoryRepository
+    from storage.repos.documents import DocumentRepository
     from storage.repos.family import FamilyRepository
     from storage.repos.journal import JournalRepository
     from storage.repos.outbox import OutboxRepository
@@ -172,6 +174,18 @@ class SqlUnitOfWork:
         from storage.repos.records import RecordsRepository
 
         return RecordsRepository(self.conn, self.cipher)
+
+    @property
+    def documents(self) -> DocumentRepository:
+        from storage.repos.documents import DocumentRepository
+
+        return DocumentRepository(self.conn, self.cipher)
+
+    @property
+    def certificates(self) -> CertificateRepository:
+        from storage.repos.certificates import CertificateRepository
+
+        return CertificateRepository(self.conn, self.cipher)
 
 
 class UnitOfWorkFactory:
