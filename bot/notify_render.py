@@ -169,7 +169,11 @@ def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
         a = v.appointment_id
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
-                [InlineKeyboardButton(text=_("I'll come"), callback_data=RmCome(a=a).pack())],
+                [
+                    InlineKeyboardButton(
+                        text=_("I'll come"), callback_data=RmCome(appointment_id=a).pack()
+                    )
+                ],
                 [
                     InlineKeyboardButton(text=_("Reschedule"), callback_data=ApMove(a=a).pack()),
                     InlineKeyboardButton(
@@ -202,7 +206,9 @@ def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Render
                 [
                     InlineKeyboardButton(
                         text=alternative_label(alt),
-                        callback_data=Rebook(a=v.appointment_id, t=alt.slot_id).pack(),
+                        callback_data=Rebook(
+                            appointment_id=v.appointment_id, slot_id=alt.slot_id
+                        ).pack(),
                     )
                 ]
             )
@@ -262,10 +268,12 @@ def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=_("Book it"), callback_data=WlOffer(e=entry, t=slot_id, go=1).pack()
+                    text=_("Book it"),
+                    callback_data=WlOffer(entry_id=entry, slot_id=slot_id, go=1).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=_("Skip"), callback_data=WlOffer(e=entry, t=slot_id, go=0).pack()
+                    text=_("Skip"),
+                    callback_data=WlOffer(entry_id=entry, slot_id=slot_id, go=0).pack(),
                 ),
             ]
         ]

@@ -3,7 +3,7 @@
 Each flow module has a module-level ``router`` with decorated handlers (the
 handler idiom: typed injected parameters, guard filters from flows/guards.py,
 refusals left to flows/refusals.py). Modules still on ``build_router()`` are
-being converted (issue 8).
+being converted (issue 8): booking, appointments_move, staff_move.
 """
 
 from __future__ import annotations
@@ -26,27 +26,49 @@ def _fresh(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     # Imported here so building the routers is explicit and nothing is created at import time.
-    from flows import appointments, booking, menu, onboarding, profile, refusals, step_hints
+    from flows import (
+        appointments,
+        booking,
+        menu,
+        notify_settings,
+        onboarding,
+        profile,
+        refusals,
+        reminders,
+        staff,
+        step_hints,
+        waitlist,
+    )
 
     return [
         _fresh(refusals.router),  # errors only: domain refusals answered once
-        onboarding.build_router(),
-        profile.build_router(),
+        _fresh(onboarding.router),
+        _fresh(profile.router),
         booking.build_router(),
-        appointments.build_router(),
-        *_notification_routers(),
-        step_hints.build_router(),  # text typed at a button step: that step's hint
-        menu.build_router(),  # catch-all last
+        _fresh(appointments.router),
+        *_move_routers(),
+        _fresh(reminders.router),
+        _fresh(staff.router),
+        *_staff_move_routers(),
+        _fresh(waitlist.router),
+        _fresh(notify_settings.router),
+        # New sections (family, history, documents, support) join here, before the hints.
+        _fresh(step_hints.router),  # text typed at a button step: that step's hint
+        _fresh(menu.router),  # catch-all last
     ]
 
 
-def _notification_routers() -> list[Router]:
-    """Buttons of reminders, clinic changes and wait-list offers; /staff; notification settings."""
-    from flows import notify_settings, reminders, staff, waitlist
+def _move_routers() -> list[Router]:
+    """«Перенести» of «Мои записи» (flows/appointments_move.py), right after its list."""
+    from flows import appointments_move
 
-    return [
-        reminders.build_router(),
-        staff.build_router(),
-        waitlist.build_router(),
-        notify_settings.build_router(),
-    ]
+    router = Router(name="appointments_move")
+    appointments_move.register(router)
+    return [router]
+
+
+def _staff_move_routers() -> list[Router]:
+    """/staff «Перенести приём» (flows/staff_move.py), right after /staff."""
+    from flows import staff_move
+
+    return [staff_move.build_router()]

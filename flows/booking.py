@@ -609,10 +609,14 @@ async def on_jump(
         await stale(query)
         return
     if callback_data.to == "waitlist":
-        from flows.waitlist import WaitListSteps, offer_join
+        from flows.waitlist import WaitListSteps, ask_to_join
 
         await state.set_state(WaitListSteps.period)  # typed text gets that step's hint
-        await offer_join(query, await state.get_data(), **data)
+        fsm = await state.get_data()
+        p, s, c, d = (int(fsm.get(k) or 0) for k in ("bk_p", "bk_s", "bk_c", "bk_d"))
+        await ask_to_join(
+            query, ctx.uow, ctx.user, patient_id=p, specialty_id=s, clinic_id=c, doctor_id=d
+        )
         return
     _fsm, patient = await _current_patient(ctx, state)
     if patient is None:

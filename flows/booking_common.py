@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -31,6 +30,7 @@ from domain.errors import (
     SlotUnavailable,
     VisitOverlaps,
 )
+from domain.flow_ports import DirectoryUoW, OutboxUoW
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from domain.quiet_hours import QuietWindow
@@ -46,9 +46,6 @@ from flows.ui.format import (
     specialty_name,
 )
 from flows.ui.remote_text import remote_refusal_text
-
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
 
 Event = Message | CallbackQuery
 
@@ -69,9 +66,7 @@ def policy_from(settings: Settings) -> BookingPolicy:
     )
 
 
-async def mark_confirmed_in_chat(
-    uow: SqlUnitOfWork, appointment: Appointment, now: datetime
-) -> None:
+async def mark_confirmed_in_chat(uow: OutboxUoW, appointment: Appointment, now: datetime) -> None:
     """Call after the in-chat booking confirmation went out: the outbox "booked" row of the
     same appointment then counts as delivered, so it does not arrive again as a duplicate
     (it still goes out if the handler failed before confirming)."""
@@ -144,7 +139,7 @@ async def refuse(query: CallbackQuery, text: str) -> None:
 
 
 async def load_details(
-    uow: SqlUnitOfWork,
+    uow: DirectoryUoW,
     patient: Patient,
     *,
     slot: Slot | None = None,

@@ -15,7 +15,24 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-from domain.errors import DomainError, NotRegistered, NotStaff, Stale
+from domain.errors import (
+    AgeSexRestricted,
+    AlreadyBooked,
+    CancelWindowClosed,
+    DailyCapReached,
+    DomainError,
+    InvalidTransition,
+    NoShowRestricted,
+    NotRegistered,
+    NotStaff,
+    ReferralRequired,
+    SlotTaken,
+    SlotUnavailable,
+    Stale,
+    VisitOverlaps,
+)
+from domain.schedule_source import RemoteRefused
+from flows.booking_common import refusal_text as booking_refusal_text
 
 router = Router(name="refusals")
 
@@ -30,6 +47,9 @@ def refusal_text(error: DomainError) -> str:
         return _("Send /start to register first.")
     if isinstance(error, NotStaff):
         return _("This command is for clinic staff.")
+    section = sections_refusal_text(error)  # issue 8.1: the sections' part, below
+    if section is not None:
+        return section
     return _("This cannot be done now. Please start again from the menu.")
 
 
@@ -50,3 +70,30 @@ async def on_refusal(event: ErrorEvent) -> bool:
     elif update.message is not None:
         await update.message.answer(text)
     return True
+
+
+# --- The sections' refusals (onboarding, profile, «Мои записи», reminders, wait list, /staff) ---
+
+
+def sections_refusal_text(error: DomainError) -> str | None:
+    """Booking refusals met outside the booking wizard — a one-tap rebooking, a wait-list
+    offer, a visit marked by staff — told in the booking flow's words (no patient or
+    specialty named: these buttons carry neither). None: not one of them."""
+    if isinstance(error, _SECTIONS_KNOWN):
+        return booking_refusal_text(error, None, None)
+    return None
+
+
+_SECTIONS_KNOWN = (
+    AgeSexRestricted,
+    AlreadyBooked,
+    CancelWindowClosed,
+    DailyCapReached,
+    InvalidTransition,
+    NoShowRestricted,
+    ReferralRequired,
+    RemoteRefused,
+    SlotTaken,
+    SlotUnavailable,
+    VisitOverlaps,
+)
