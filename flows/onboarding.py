@@ -20,10 +20,9 @@ from aiogram import F, Router
 from aiogram.filters import CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import accounts
 from domain.errors import Duplicate, NotOwner, Stale, ValidationFailed
@@ -42,7 +41,18 @@ from flows.ui import keyboards as kb
 from flows.ui import profile_text as pt
 from flows.ui import reply
 from flows.ui.menu import main_menu
-from flows.ui.safe_callback import SafeCallback
+from flows.ui.onboarding_ui import (
+    LANG_LABELS,
+    ConsentCb,
+    LangCb,
+    consent_keyboard,
+    consent_text,
+    duplicate_snils_text,
+    language_keyboard,
+    phone_keyboard,
+    sex_keyboard,
+    skip_keyboard,
+)
 
 
 class Onboarding(StatesGroup):
@@ -55,17 +65,6 @@ class Onboarding(StatesGroup):
     snils = State()
     policy = State()
     email = State()
-
-
-class LangCb(SafeCallback, prefix="ob-l"):
-    code: str  # a LANG_LABELS key
-
-
-class ConsentCb(SafeCallback, prefix="ob-c"):
-    pass
-
-
-LANG_LABELS = {"ru": "Русский", "en": "English"}
 
 
 # --- the draft: entered values, encrypted inside the FSM data -----------------
@@ -85,40 +84,7 @@ async def put_draft(state: FSMContext, cipher: Cipher, **values: Any) -> None:
     await state.update_data(draft=cipher.encrypt(json.dumps(draft, ensure_ascii=False)))
 
 
-# --- keyboards and prompts -------------------------------------------------------
-
-
-def language_keyboard() -> InlineKeyboardMarkup:
-    keyboard = InlineKeyboardBuilder()
-    for code, label in LANG_LABELS.items():
-        keyboard.button(text=label, callback_data=LangCb(code=code))
-    return keyboard.as_markup()
-
-
-def phone_keyboard() -> Any:
-    return kb.contact_request(_("Share my phone number"))
-
-
-def sex_keyboard() -> Any:
-    return kb.reply([[_("Male"), _("Female")]])
-
-
-def skip_keyboard() -> Any:
-    return kb.reply([[_("Skip")]])
-
-
-def consent_text() -> str:
-    return _(
-        "Before we start: consent to the processing of personal data (Federal Law No. 152-FZ).\n\n"
-        "What we store: your phone number, full name, date of birth, sex, SNILS, OMS policy "
-        "number and, if you give it, e-mail; your appointments and an activity journal.\n"
-        "Why: to book you at a polyclinic, to check your attachment to a clinic and to remind "
-        "you of visits. Stored encrypted: your full name, date of birth, SNILS, policy, phone, "
-        "e-mail and what you type during a dialogue; they are shared only with the clinic "
-        "you book at.\n"
-        "You can see and change the data in «Profile» and erase it at any time with /delete_me.\n\n"
-        "Press «I agree» to continue."
-    )
+# --- prompts ----------------------------------------------------------------------
 
 
 STEP_FIELD = {
@@ -143,8 +109,7 @@ def step_prompt(step: str | None) -> tuple[str, Any]:
     if step == Onboarding.language.state:
         return _("Choose the language / Выберите язык:"), language_keyboard()
     if step == Onboarding.consent.state:
-        agree = InlineKeyboardBuilder().button(text=_("I agree"), callback_data=ConsentCb())
-        return consent_text(), agree.as_markup()
+        return consent_text(), consent_keyboard()
     field = STEP_FIELD.get(step or "")
     markup: Any = None
     if field in (Field.NAME, Field.SNILS):  # after the contact / sex reply keyboards
@@ -367,15 +332,6 @@ async def reask(message: Message, state: FSMContext, exc: ValidationFailed) -> N
     """The reason and the expected form; the step and everything entered so far stay."""
     _text, markup = step_prompt(await state.get_state())
     await message.answer(pt.error(exc.field, exc.reason), reply_markup=markup)
-
-
-def duplicate_snils_text() -> str:
-    """Neutral on purpose: it neither confirms nor denies that a SNILS is in use."""
-    return _(
-        "I could not register the profile with these data. Please check the SNILS (and "
-        "then the policy) you entered; if they are right, contact your clinic's registry "
-        "or support (the «Support» section) and we will sort it out."
-    )
 
 
 def _state(name: str | None) -> State:

@@ -38,18 +38,19 @@ from domain.schedule_source import RemoteRefused
 from domain.validators import Field
 from flows.guards import Registered
 from flows.notify_settings import no_show_text
-from flows.onboarding import (
+from flows.ui import keyboards as kb
+from flows.ui import menu as menu_ui
+from flows.ui import profile_text as pt
+from flows.ui import reply
+from flows.ui.onboarding_ui import (
     LANG_LABELS,
     duplicate_snils_text,
     phone_keyboard,
     sex_keyboard,
     skip_keyboard,
 )
-from flows.ui import keyboards as kb
-from flows.ui import menu as menu_ui
-from flows.ui import profile_text as pt
-from flows.ui import reply
 from flows.ui.profile_callbacks import NsOpen, ProfileCb
+from flows.ui.profile_text import delete_keyboard, delete_text, level_change
 from flows.ui.remote_text import remote_refusal_text
 from flows.waitlist import WlMine
 
@@ -335,36 +336,3 @@ async def on_erase(
         _("Your personal data are erased. Goodbye! If you want to use Zapis again, send /start."),
         reply_markup=kb.remove(),
     )
-
-
-def delete_text() -> str:
-    return _(
-        "Erase your personal data?\n\n"
-        "Your upcoming visits will be cancelled (the time goes back to the schedule) and "
-        "you leave the wait list.\n"
-        "Erased: your phone, full name, date of birth, sex, SNILS, OMS policy, e-mail, "
-        "your relatives' data, your documents, notification settings and notifications.\n"
-        "Kept, without any name and no longer linked to your Telegram account: the "
-        "clinic's records of past and cancelled visits (date, doctor, status) and the "
-        "activity journal — medical organisations must keep their records of care. If you "
-        "register again, you start with an empty account.\n\n"
-        "This cannot be undone."
-    )
-
-
-def delete_keyboard() -> InlineKeyboardMarkup:
-    return kb.yes_no(
-        ProfileCb(action="erase"),
-        ProfileCb(action="show"),
-        yes_label=_("Erase my data"),
-        no_label=_("Back"),
-    )
-
-
-def level_change(before: User | None, result: accounts.Verification) -> str:
-    lines = []
-    if before is not None and before.level != result.level:
-        lines.append(_("The account level changed."))
-    if result.to_check or result.locked:  # which field to check (not the register's values)
-        lines.append(pt.level_line(result.level, None, result.to_check, result.locked))
-    return "\n".join(lines)
