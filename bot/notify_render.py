@@ -177,7 +177,8 @@ def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                 [
                     InlineKeyboardButton(text=_("Reschedule"), callback_data=ApMove(a=a).pack()),
                     InlineKeyboardButton(
-                        text=_("Cancel visit"), callback_data=ApCancel(a=a, step=0).pack()
+                        text=_("Cancel visit"),
+                        callback_data=ApCancel(appointment_id=a, step=0).pack(),
                     ),
                 ],
             ]
@@ -244,7 +245,7 @@ def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                     ),
                     InlineKeyboardButton(
                         text=_("Cancel visit"),
-                        callback_data=ApCancel(a=new.appointment_id, step=0).pack(),
+                        callback_data=ApCancel(appointment_id=new.appointment_id, step=0).pack(),
                     ),
                 ]
             ]

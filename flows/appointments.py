@@ -102,7 +102,8 @@ async def _render_list(
         for appointment in chunk.items:
             blocks.append(await _line(uow, appointment, home_tz))
             keyboard.button(
-                text=await _label(uow, appointment), callback_data=ApOpen(a=appointment.id)
+                text=await _label(uow, appointment),
+                callback_data=ApOpen(appointment_id=appointment.id),
             )
         keyboard.adjust(1)
         text = "\n\n".join(blocks)
@@ -168,15 +169,19 @@ def card_keyboard(appointment: Appointment, now: datetime) -> InlineKeyboardMark
     sizes = []
     if appointment.status.active and appointment.start > now:
         keyboard.button(
-            text=_("Cancel appointment"), callback_data=ApCancel(a=appointment.id, step=0)
+            text=_("Cancel appointment"),
+            callback_data=ApCancel(appointment_id=appointment.id, step=0),
         )
         keyboard.button(text=_("Reschedule"), callback_data=ApMove(a=appointment.id))
         sizes.append(2)
     if appointment.status.active:
         keyboard.button(
-            text=_("Calendar (.ics)"), callback_data=ApFile(a=appointment.id, kind="ics")
+            text=_("Calendar (.ics)"),
+            callback_data=ApFile(appointment_id=appointment.id, kind="ics"),
         )
-        keyboard.button(text=_("PDF"), callback_data=ApFile(a=appointment.id, kind="pdf"))
+        keyboard.button(
+            text=_("PDF"), callback_data=ApFile(appointment_id=appointment.id, kind="pdf")
+        )
         sizes.append(2)
     keyboard.button(text=_("Back"), callback_data=ApList(past=0, page=0))
     keyboard.adjust(*sizes, 1)
@@ -192,7 +197,7 @@ async def on_open(
     now: datetime,
     policy: Policy,
 ) -> None:
-    appointment, details = await _owned(uow, user, callback_data.a)
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
     await show(query, details_text(details, policy.home_tz), card_keyboard(appointment, now))
 
 
@@ -205,7 +210,7 @@ async def on_file(
     now: datetime,
     policy: Policy,
 ) -> None:
-    appointment, details = await _owned(uow, user, callback_data.a)
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
     # An old card's button after the visit was cancelled: no confirmation PDF; the
     # calendar button gives the cancellation (files_for), which is what the calendar needs.
     withdrawn = appointment.status is AppointmentStatus.CANCELLED and callback_data.kind == "ics"
@@ -222,15 +227,17 @@ async def on_file(
 def _back_to(appointment: Appointment) -> InlineKeyboardMarkup:
     return (
         InlineKeyboardBuilder()
-        .button(text=_("Back"), callback_data=ApOpen(a=appointment.id))
+        .button(text=_("Back"), callback_data=ApOpen(appointment_id=appointment.id))
         .as_markup()
     )
 
 
 def _confirm(appointment: Appointment, step: int) -> InlineKeyboardMarkup:
     keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=_("Yes, cancel"), callback_data=ApCancel(a=appointment.id, step=step))
-    keyboard.button(text=_("Back"), callback_data=ApOpen(a=appointment.id))
+    keyboard.button(
+        text=_("Yes, cancel"), callback_data=ApCancel(appointment_id=appointment.id, step=step)
+    )
+    keyboard.button(text=_("Back"), callback_data=ApOpen(appointment_id=appointment.id))
     keyboard.adjust(1)
     return keyboard.as_markup()
 
@@ -247,7 +254,7 @@ async def on_cancel(
     policy: Policy,
 ) -> None:
     """step 0: ask (late: warn); step 1: late cancel, ask again; step 2: cancel."""
-    appointment, details = await _owned(uow, user, callback_data.a)
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
     if not appointment.status.active:
         await show(
             query, refusal_text(InvalidTransition("inactive"), None, None), _back_to(appointment)

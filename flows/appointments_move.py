@@ -68,7 +68,7 @@ async def _refuse_inactive(query: CallbackQuery, appointment: Appointment, now: 
     await show(
         query,
         refusal_text(error, None, None),
-        inline([[button(_("Back"), ApOpen(a=appointment.id))]]),
+        inline([[button(_("Back"), ApOpen(appointment_id=appointment.id))]]),
     )
     return True
 
@@ -115,7 +115,7 @@ async def _calendar(
         home_tz,
         user.id,
         lambda day: ApMoveDay(a=appointment.id, d=doctor.id, day=day_code(day)),
-        [button(_("Back"), ApOpen(a=appointment.id))],
+        [button(_("Back"), ApOpen(appointment_id=appointment.id))],
         extra,
     )
     intro = _("Moving № {number} ({when}). Choose a new time.").format(
@@ -288,7 +288,7 @@ async def on_confirm(query: CallbackQuery, callback_data: ApMoveConfirm, **data:
         await show(
             query,
             refusal_text(exc, None, None),
-            inline([[button(_("Back"), ApOpen(a=appointment.id))]]),
+            inline([[button(_("Back"), ApOpen(appointment_id=appointment.id))]]),
             new=True,
         )
         return

@@ -178,7 +178,9 @@ async def _refuse(
         rows.append(
             [
                 button(_("Reschedule"), ApMove(a=visit.appointment_id)),
-                button(_("Cancel appointment"), ApCancel(a=visit.appointment_id, step=0)),
+                button(
+                    _("Cancel appointment"), ApCancel(appointment_id=visit.appointment_id, step=0)
+                ),
             ]
         )
     if patient is not None and not isinstance(error, NotOwner):
