@@ -288,8 +288,8 @@ async def on_go(
                 uow, now, query.from_user.id, staff.clinics, visit.id, reason, block_slot=True
             )
             done += 1
-        except DomainError:  # one visit changed meanwhile: the others still go
-            await uow.rollback()
+        except DomainError:  # one visit changed meanwhile (refused before any write): skip it
+            continue
     await _close_days(uow, staff, callback_data.doctor_id, chosen, now)
     await state.clear()
     if isinstance(query.message, Message):
