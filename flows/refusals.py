@@ -10,9 +10,12 @@ have a screen of their own (e.g. SlotTaken → the alternatives).
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
 from domain.errors import (
@@ -35,6 +38,7 @@ from domain.schedule_source import RemoteRefused
 from flows.booking_common import refusal_text as booking_refusal_text
 
 router = Router(name="refusals")
+log = logging.getLogger("zapis.refusals")
 
 ALERT_LIMIT = 200  # Telegram's limit for a callback answer's text
 
@@ -57,8 +61,17 @@ def refusal_text(error: DomainError) -> str:
 async def on_refusal(event: ErrorEvent) -> bool:
     error = event.exception
     assert isinstance(error, DomainError)  # the filter above
+    try:
+        await _tell(event.update, error)
+    except TelegramAPIError as exc:  # e.g. the user blocked the bot: nobody to tell
+        # Not raised on: an error handler that raises fails the whole update (a webhook
+        # answers 500 and Telegram sends it again); the refusal itself is done.
+        log.warning("could not tell a refusal (%s): %s", type(error).__name__, exc)
+    return True
+
+
+async def _tell(update: Update, error: DomainError) -> None:
     text = refusal_text(error)
-    update = event.update
     if update.callback_query is not None:
         query = update.callback_query
         quiet = isinstance(error, Stale)  # an old button: a toast, not a pop-up to dismiss
@@ -69,7 +82,6 @@ async def on_refusal(event: ErrorEvent) -> bool:
             await query.message.answer(text)
     elif update.message is not None:
         await update.message.answer(text)
-    return True
 
 
 # --- The sections' refusals (onboarding, profile, «Мои записи», reminders, wait list, /staff) ---
