@@ -176,11 +176,16 @@ def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
         a = v.appointment_id
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
-                [InlineKeyboardButton(text=_("I'll come"), callback_data=RmCome(a=a).pack())],
+                [
+                    InlineKeyboardButton(
+                        text=_("I'll come"), callback_data=RmCome(appointment_id=a).pack()
+                    )
+                ],
                 [
                     InlineKeyboardButton(text=_("Reschedule"), callback_data=ApMove(a=a).pack()),
                     InlineKeyboardButton(
-                        text=_("Cancel visit"), callback_data=ApCancel(a=a, step=0).pack()
+                        text=_("Cancel visit"),
+                        callback_data=ApCancel(appointment_id=a, step=0).pack(),
                     ),
                 ],
             ]
@@ -209,7 +214,9 @@ def _clinic_cancelled(row: OutboxRow, ctx: RenderContext, locale: str) -> Render
                 [
                     InlineKeyboardButton(
                         text=alternative_label(alt),
-                        callback_data=Rebook(a=v.appointment_id, t=alt.slot_id).pack(),
+                        callback_data=Rebook(
+                            appointment_id=v.appointment_id, slot_id=alt.slot_id
+                        ).pack(),
                     )
                 ]
             )
@@ -245,7 +252,7 @@ def _clinic_moved(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
                     ),
                     InlineKeyboardButton(
                         text=_("Cancel visit"),
-                        callback_data=ApCancel(a=new.appointment_id, step=0).pack(),
+                        callback_data=ApCancel(appointment_id=new.appointment_id, step=0).pack(),
                     ),
                 ]
             ]
@@ -269,10 +276,12 @@ def _waitlist_offer(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=_("Book it"), callback_data=WlOffer(e=entry, t=slot_id, go=1).pack()
+                    text=_("Book it"),
+                    callback_data=WlOffer(entry_id=entry, slot_id=slot_id, go=1).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=_("Skip"), callback_data=WlOffer(e=entry, t=slot_id, go=0).pack()
+                    text=_("Skip"),
+                    callback_data=WlOffer(entry_id=entry, slot_id=slot_id, go=0).pack(),
                 ),
             ]
         ]

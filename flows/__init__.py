@@ -2,8 +2,8 @@
 
 Each flow module has a module-level ``router`` with decorated handlers (the
 handler idiom: typed injected parameters, guard filters from flows/guards.py,
-refusals left to flows/refusals.py). Modules still on ``build_router()`` are
-being converted (issue 8).
+refusals left to flows/refusals.py). A new section adds its routers here,
+before the step hints and the catch-all menu.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ def _fresh(router: Router) -> Router:
     (the test suite, the benchmarks) hands the same module routers to each, so
     the previous app's claim is dropped here (that app is finished with).
     """
-    router._parent_router = None
-    for sub in router.sub_routers:
-        _fresh(sub)
+    router._parent_router = None  # aiogram has no public detach; sub-routers keep theirs
     return router
 
 
@@ -31,38 +29,33 @@ def get_routers() -> list[Router]:
         appointments_move,
         booking,
         menu,
+        notify_settings,
         onboarding,
         profile,
         refusals,
+        reminders,
+        staff,
         staff_move,
         step_hints,
+        waitlist,
     )
 
     return [
         _fresh(refusals.router),  # errors only: domain refusals answered once
-        onboarding.build_router(),
-        profile.build_router(),
+        _fresh(onboarding.router),
+        _fresh(profile.router),
         _fresh(booking.router),  # the booking wizard's steps (also a reschedule's, a staff move's)
-        _fresh(appointments_move.router),  # its start from a visit, and the move's confirm
-        _fresh(staff_move.router),  # its start from /staff, the reason step
-        appointments.build_router(),
-        *_notification_routers(),
+        _fresh(appointments.router),
+        _fresh(appointments_move.router),  # the wizard's start from a visit, the move's confirm
+        _fresh(reminders.router),
+        _fresh(staff.router),
+        _fresh(staff_move.router),  # the wizard's start from /staff, the reason step
+        _fresh(waitlist.router),
+        _fresh(notify_settings.router),
         *_records_routers(),
         *_documents_routers(),
-        step_hints.build_router(),  # text typed at a button step: that step's hint
-        menu.build_router(),  # catch-all last
-    ]
-
-
-def _notification_routers() -> list[Router]:
-    """Buttons of reminders, clinic changes and wait-list offers; /staff; notification settings."""
-    from flows import notify_settings, reminders, staff, waitlist
-
-    return [
-        reminders.build_router(),
-        staff.build_router(),
-        waitlist.build_router(),
-        notify_settings.build_router(),
+        _fresh(step_hints.router),  # text typed at a button step: that step's hint
+        _fresh(menu.router),  # catch-all last
     ]
 
 

@@ -11,80 +11,85 @@ Rescheduling lives in flows/appointments_move.py.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import booking, rules
-from domain.errors import ConfirmationRequired, DomainError, NotOwner
-from domain.models import AccountLevel, Appointment, AppointmentStatus, User
-from flows.booking_common import Event, load_details, refusal_text, send_files, show, stale
+from domain.errors import (
+    ConfirmationRequired,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    NotOwner,
+    Stale,
+)
+from domain.flow_ports import SectionsUnitOfWork
+from domain.models import Appointment, AppointmentStatus, Slot, SlotStatus, User
+from domain.policy import Policy
+from flows.booking_common import Event, load_details, refusal_text, send_files, show
+from flows.guards import Registered
 from flows.ui import menu as menu_ui
 from flows.ui.callbacks import ApCancel, ApFile, ApList, ApMove, ApOpen
 from flows.ui.format import (
     Details,
     alternative_button,
     details_text,
+    fmt_when,
     specialty_name,
     status_label,
 )
-from flows.ui.keyboards import button, inline
+from flows.ui.keyboards import button
 from flows.ui.pager import pager_row, paginate
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+router = Router(name="appointments")
 
 PER_PAGE = 5
 
 
-def build_router() -> Router:
-    router = Router(name="appointments")
-    router.message.register(show_list, F.text == menu_ui.MY_APPOINTMENTS)
-    router.callback_query.register(on_list, ApList.filter())
-    router.callback_query.register(on_open, ApOpen.filter())
-    router.callback_query.register(on_cancel, ApCancel.filter())
-    router.callback_query.register(on_file, ApFile.filter())
-    from flows import appointments_move
-
-    appointments_move.register(router)
-    return router
-
-
-def _ready(data: dict[str, Any]) -> User | None:
-    user: User | None = data.get("user")
-    return None if user is None or user.level == AccountLevel.NONE else user
+async def owned_appointment(
+    uow: SectionsUnitOfWork, user: User, appointment_id: int
+) -> Appointment:
+    """The user's (or their relative's) appointment; a stale or forged id is a stale button."""
+    try:
+        return await booking.get_owned_appointment(uow, user.id, appointment_id)
+    except (NotOwner, NotFound):
+        raise Stale from None
 
 
 async def _owned(
-    uow: SqlUnitOfWork, user: User, appointment_id: int
-) -> tuple[Appointment, Details] | None:
-    """The user's appointment with its details, or None for a stale/forged id."""
-    try:
-        appointment = await booking.get_owned_appointment(uow, user.id, appointment_id)
-    except NotOwner:
-        return None
+    uow: SectionsUnitOfWork, user: User, appointment_id: int
+) -> tuple[Appointment, Details]:
+    """The user's appointment with its details (Stale for a stale/forged id)."""
+    appointment = await owned_appointment(uow, user, appointment_id)
     patient = await uow.users.patient(appointment.patient_id)
-    if patient is None:
-        return None
-    details = await load_details(uow, patient, appointment=appointment)
-    return None if details is None else (appointment, details)
+    details = await load_details(uow, patient, appointment=appointment) if patient else None
+    if details is None:
+        raise Stale
+    return appointment, details
 
 
 async def _render_list(
-    event: Event, uow: SqlUnitOfWork, user: User, now: datetime, home_tz: str, past: bool, page: int
+    event: Event,
+    uow: SectionsUnitOfWork,
+    user: User,
+    now: datetime,
+    home_tz: str,
+    past: bool,
+    page: int,
 ) -> None:
     every = await booking.list_appointments(uow, user.id, now, include_past=past)
     if past:
-        items = [a for a in every if a.start + _minutes(a) <= now]
+        items = [a for a in every if a.start + timedelta(minutes=a.minutes) <= now]
         items.reverse()  # the latest past visit first
     else:
         items = every
     chunk = paginate(items, page, PER_PAGE)
-    rows: list[list[InlineKeyboardButton]] = []
+    keyboard = InlineKeyboardBuilder()
     if not items:
         text = (
             _("You have no past appointments.")
@@ -96,27 +101,22 @@ async def _render_list(
         blocks = [title]
         for appointment in chunk.items:
             blocks.append(await _line(uow, appointment, home_tz))
-            details = await _label(uow, appointment)
-            rows.append([button(details, ApOpen(a=appointment.id))])
+            keyboard.button(
+                text=await _label(uow, appointment),
+                callback_data=ApOpen(appointment_id=appointment.id),
+            )
+        keyboard.adjust(1)
         text = "\n\n".join(blocks)
-    rows.append(pager_row(chunk.page, chunk.pages, lambda n: ApList(past=int(past), page=n)))
-    rows.append(
-        [button(_("Upcoming"), ApList(past=0, page=0))]
+    keyboard.row(*pager_row(chunk.page, chunk.pages, lambda n: ApList(past=int(past), page=n)))
+    keyboard.row(
+        button(_("Upcoming"), ApList(past=0, page=0))
         if past
-        else [button(_("Past appointments"), ApList(past=1, page=0))]
+        else button(_("Past appointments"), ApList(past=1, page=0))
     )
-    await show(event, text, inline(rows))
+    await show(event, text, keyboard.as_markup())
 
 
-def _minutes(appointment: Appointment) -> Any:
-    from datetime import timedelta
-
-    return timedelta(minutes=appointment.minutes)
-
-
-async def _line(uow: SqlUnitOfWork, appointment: Appointment, home_tz: str) -> str:
-    from flows.ui.format import fmt_when
-
+async def _line(uow: SectionsUnitOfWork, appointment: Appointment, home_tz: str) -> str:
     directory = uow.directory
     clinic = await directory.clinic(appointment.clinic_id)
     doctor = await directory.doctor(appointment.doctor_id)
@@ -133,12 +133,10 @@ async def _line(uow: SqlUnitOfWork, appointment: Appointment, home_tz: str) -> s
     return "\n".join(p for p in parts if p)
 
 
-async def _label(uow: SqlUnitOfWork, appointment: Appointment) -> str:
+async def _label(uow: SectionsUnitOfWork, appointment: Appointment) -> str:
     clinic = await uow.directory.clinic(appointment.clinic_id)
     spec = await uow.directory.specialty(appointment.specialty_id)
     tz = clinic.tz if clinic else "UTC"
-    from domain.models import Slot, SlotStatus
-
     probe = Slot(
         0,
         0,
@@ -155,74 +153,75 @@ async def _label(uow: SqlUnitOfWork, appointment: Appointment) -> str:
     return f"{alternative_button(probe, tz)} · {name} · № {appointment.number}"
 
 
-async def show_list(message: Message, **data: Any) -> None:
-    user = _ready(data)
-    if user is None:
-        await message.answer(_("Please finish registration first: send /start."))
-        return
-    await _render_list(
-        message, data["uow"], user, data["clock"].now(), data["settings"].default_tz, False, 0
-    )
+@router.message(F.text == menu_ui.MY_APPOINTMENTS, Registered())
+async def show_list(
+    message: Message, user: User, uow: SectionsUnitOfWork, now: datetime, policy: Policy
+) -> None:
+    await _render_list(message, uow, user, now, policy.home_tz, False, 0)
 
 
-async def on_list(query: CallbackQuery, callback_data: ApList, **data: Any) -> None:
-    user = _ready(data)
-    if user is None:
-        await stale(query)
-        return
-    await _render_list(
-        query,
-        data["uow"],
-        user,
-        data["clock"].now(),
-        data["settings"].default_tz,
-        bool(callback_data.past),
-        callback_data.page,
-    )
+@router.callback_query(ApList.filter(), Registered())
+async def on_list(
+    query: CallbackQuery,
+    callback_data: ApList,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    past = bool(callback_data.past)
+    await _render_list(query, uow, user, now, policy.home_tz, past, callback_data.page)
 
 
-def card_rows(appointment: Appointment, now: datetime) -> list[list[InlineKeyboardButton]]:
+def card_keyboard(appointment: Appointment, now: datetime) -> InlineKeyboardMarkup:
     """The visit card's buttons: the confirmation files only while the visit is on (a
     cancelled, moved or past-and-closed visit has nothing to confirm)."""
-    rows: list[list[InlineKeyboardButton]] = []
+    keyboard = InlineKeyboardBuilder()
+    sizes = []
     if appointment.status.active and appointment.start > now:
-        rows.append(
-            [
-                button(_("Cancel appointment"), ApCancel(a=appointment.id, step=0)),
-                button(_("Reschedule"), ApMove(a=appointment.id)),
-            ]
+        keyboard.button(
+            text=_("Cancel appointment"),
+            callback_data=ApCancel(appointment_id=appointment.id, step=0),
         )
+        keyboard.button(text=_("Reschedule"), callback_data=ApMove(a=appointment.id))
+        sizes.append(2)
     if appointment.status.active:
-        rows.append(
-            [
-                button(_("Calendar (.ics)"), ApFile(a=appointment.id, kind="ics")),
-                button(_("PDF"), ApFile(a=appointment.id, kind="pdf")),
-            ]
+        keyboard.button(
+            text=_("Calendar (.ics)"),
+            callback_data=ApFile(appointment_id=appointment.id, kind="ics"),
         )
-    rows.append([button(_("Back"), ApList(past=0, page=0))])
-    return rows
+        keyboard.button(
+            text=_("PDF"), callback_data=ApFile(appointment_id=appointment.id, kind="pdf")
+        )
+        sizes.append(2)
+    keyboard.button(text=_("Back"), callback_data=ApList(past=0, page=0))
+    keyboard.adjust(*sizes, 1)
+    return keyboard.as_markup()
 
 
-async def on_open(query: CallbackQuery, callback_data: ApOpen, **data: Any) -> None:
-    user = _ready(data)
-    found = await _owned(data["uow"], user, callback_data.a) if user else None
-    if found is None:
-        await stale(query)
-        return
-    appointment, details = found
-    home_tz = data["settings"].default_tz
-    await show(
-        query, details_text(details, home_tz), inline(card_rows(appointment, data["clock"].now()))
-    )
+@router.callback_query(ApOpen.filter(), Registered())
+async def on_open(
+    query: CallbackQuery,
+    callback_data: ApOpen,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
+    await show(query, details_text(details, policy.home_tz), card_keyboard(appointment, now))
 
 
-async def on_file(query: CallbackQuery, callback_data: ApFile, **data: Any) -> None:
-    user = _ready(data)
-    found = await _owned(data["uow"], user, callback_data.a) if user else None
-    if found is None or callback_data.kind not in ("ics", "pdf"):
-        await stale(query)
-        return
-    appointment, details = found
+@router.callback_query(ApFile.filter(F.kind.in_({"ics", "pdf"})), Registered())
+async def on_file(
+    query: CallbackQuery,
+    callback_data: ApFile,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
     # An old card's button after the visit was cancelled: no confirmation PDF; the
     # calendar button gives the cancellation (files_for), which is what the calendar needs.
     withdrawn = appointment.status is AppointmentStatus.CANCELLED and callback_data.kind == "ics"
@@ -233,34 +232,51 @@ async def on_file(query: CallbackQuery, callback_data: ApFile, **data: Any) -> N
         )
         return
     await query.answer()
-    await send_files(
-        query, details, data["settings"].default_tz, data["clock"].now(), only=callback_data.kind
+    await send_files(query, details, policy.home_tz, now, only=callback_data.kind)
+
+
+def _back_to(appointment: Appointment) -> InlineKeyboardMarkup:
+    return (
+        InlineKeyboardBuilder()
+        .button(text=_("Back"), callback_data=ApOpen(appointment_id=appointment.id))
+        .as_markup()
     )
 
 
+def _confirm(appointment: Appointment, step: int) -> InlineKeyboardMarkup:
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(
+        text=_("Yes, cancel"), callback_data=ApCancel(appointment_id=appointment.id, step=step)
+    )
+    keyboard.button(text=_("Back"), callback_data=ApOpen(appointment_id=appointment.id))
+    keyboard.adjust(1)
+    return keyboard.as_markup()
+
+
+# A step no button carries (a forged ac:…:7) is a stale button (the catch-all), not «cancel now».
+@router.callback_query(ApCancel.filter(F.step.in_({0, 1, 2})), Registered())
 async def on_cancel(
-    query: CallbackQuery, callback_data: ApCancel, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: ApCancel,
+    state: FSMContext,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
 ) -> None:
     """step 0: ask (late: warn); step 1: late cancel, ask again; step 2: cancel."""
-    user = _ready(data)
-    uow = data["uow"]
-    found = await _owned(uow, user, callback_data.a) if user else None
-    if user is None or found is None or callback_data.step not in (0, 1, 2):
-        await stale(query)  # a step no button carries (a forged ac:…:7) is not «cancel now»
-        return
-    appointment, details = found
-    now: datetime = data["clock"].now()
-    home_tz = data["settings"].default_tz
-    back_row = [button(_("Back"), ApOpen(a=appointment.id))]
+    appointment, details = await _owned(uow, user, callback_data.appointment_id)
     if not appointment.status.active:
-        await show(query, refusal_text(_inactive(), None, None), inline([back_row]))
+        await show(
+            query, refusal_text(InvalidTransition("inactive"), None, None), _back_to(appointment)
+        )
         return
     try:
         kind = rules.cancel_kind(appointment.start, now)
-    except DomainError as exc:
-        await show(query, refusal_text(exc, None, None), inline([back_row]))
+    except DomainError as exc:  # started or over: said on the card, with «Назад»
+        await show(query, refusal_text(exc, None, None), _back_to(appointment))
         return
-    summary = details_text(details, home_tz)
+    summary = details_text(details, policy.home_tz)
     late = kind is rules.CancelKind.TWO_CONFIRMATIONS
     step = callback_data.step
     warned = (await state.get_data()).get("ap_warned") == appointment.id
@@ -271,42 +287,37 @@ async def on_cancel(
                 "⚠ The visit is less than 24 hours away. The clinic may not be able to give "
                 "this time to another patient. Do you still want to cancel?"
             )
-            confirm = ApCancel(a=appointment.id, step=1)
+            await show(query, f"{text}\n\n{summary}", _confirm(appointment, 1))
         else:
             text = _("Cancel this appointment? The time will go back to the schedule.")
-            confirm = ApCancel(a=appointment.id, step=2)
-        confirm_row = [button(_("Yes, cancel"), confirm)]
-        await show(query, f"{text}\n\n{summary}", inline([confirm_row, back_row]))
+            await show(query, f"{text}\n\n{summary}", _confirm(appointment, 2))
         return
     if step == 1:
         await state.update_data(ap_warned=appointment.id)
         text = _("Please confirm once more: cancel the appointment № {number}?").format(
             number=appointment.number
         )
-        confirm_row = [button(_("Yes, cancel"), ApCancel(a=appointment.id, step=2))]
-        await show(query, text, inline([confirm_row, back_row]))
+        await show(query, text, _confirm(appointment, 2))
         return
     try:
         cancelled = await booking.cancel(uow, now, user.id, appointment.id, confirmed_twice=warned)
     except ConfirmationRequired:
-        await show(query, _("Please confirm the cancellation again."), inline([back_row]))
+        await show(query, _("Please confirm the cancellation again."), _back_to(appointment))
         return
     except NotOwner:
-        await stale(query)
-        return
-    except DomainError as exc:
-        await show(query, refusal_text(exc, None, None), inline([back_row]))
+        raise Stale from None
+    except DomainError as exc:  # said on the card, with «Назад»
+        await show(query, refusal_text(exc, None, None), _back_to(appointment))
         return
     await state.update_data(ap_warned=None)
     text = _(
         "The appointment № {number} is cancelled. The time has gone back to the schedule."
     ).format(number=appointment.number)
-    await show(query, text, inline([[button(_("Back to the list"), ApList(past=0, page=0))]]))
+    back = InlineKeyboardBuilder().button(
+        text=_("Back to the list"), callback_data=ApList(past=0, page=0)
+    )
+    await show(query, text, back.as_markup())
     # The calendar event sent with the booking is withdrawn (METHOD:CANCEL, same UID).
-    await send_files(query, replace(details, appointment=cancelled), home_tz, now, only="ics")
-
-
-def _inactive() -> DomainError:
-    from domain.errors import InvalidTransition
-
-    return InvalidTransition("inactive")
+    await send_files(
+        query, replace(details, appointment=cancelled), policy.home_tz, now, only="ics"
+    )

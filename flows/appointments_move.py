@@ -36,11 +36,6 @@ from flows.wizard_ports import WizardUoW
 router = Router(name="appointments_move")
 
 
-def register(router: Router) -> None:
-    """Kept until flows/appointments.py drops its ``appointments_move.register(router)``:
-    the handlers live on this module's ``router`` (flows/__init__.py lists it)."""
-
-
 @router.callback_query(ApMove.filter(), Registered())
 async def on_move(
     query: CallbackQuery,
@@ -58,7 +53,7 @@ async def on_move(
         raise Stale from None
     refusal = not_movable(visit, now)
     if refusal is not None:  # its own screen: the words and the way back to the visit
-        back = views.markup([[button(_("Back"), ApOpen(a=visit.id))]])
+        back = views.markup([[button(_("Back"), ApOpen(appointment_id=visit.id))]])
         await show(query, refusal_text(refusal, None, None), back)
         return
     draft = start_move(visit, staff=False)

@@ -12,6 +12,7 @@ flows/appointments_move.py, a registrar's move in flows/staff_move.py).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -23,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from domain import booking
 from domain.directory import local_date
 from domain.errors import SlotTaken, Stale
+from domain.flow_ports import SectionsUnitOfWork
 from domain.models import User
 from domain.policy import Policy
 from flows import appointments_move, staff_move
@@ -47,7 +49,7 @@ from flows.ui.callbacks import (
     day_code,
 )
 from flows.ui.format import local
-from flows.waitlist import WaitListSteps, offer_join
+from flows.waitlist import WaitListSteps, ask_to_join
 from flows.wizard import BookingStates, Wizard, render
 from flows.wizard_loaders import Actor, Ctx, own_patient
 from flows.wizard_outcomes import (
@@ -292,7 +294,15 @@ async def on_jump(
     _booking(draft)
     if to == "waitlist":
         await state.set_state(WaitListSteps.period)  # typed text gets that step's hint
-        await offer_join(query, draft.waitlist_keys(), uow=ctx.uow, user=user)
+        await ask_to_join(
+            query,
+            cast(SectionsUnitOfWork, ctx.uow),  # the same SqlUnitOfWork, seen by the wait list
+            user,
+            patient_id=draft.patient_id or 0,
+            specialty_id=draft.specialty_id or 0,
+            clinic_id=draft.clinic_id or 0,
+            doctor_id=draft.doctor_id or 0,
+        )
     elif to == "therapist":
         patient = await own_patient(ctx, draft, draft.patient_id)
         code = therapist_code_for(patient, local_date(ctx.now, ctx.policy.home_tz))

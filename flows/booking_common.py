@@ -13,14 +13,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from domain.booking import BookingPolicy
 from domain.errors import (
     DomainError,
 )
+from domain.flow_ports import DirectoryUoW, OutboxUoW
 from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
-from domain.quiet_hours import QuietWindow
 from flows.refusals import booking_refusal_text
 from flows.refusals import clash_line as _clash_line
 from flows.ui.files import files_for
@@ -28,36 +26,17 @@ from flows.ui.format import (
     Details,
     clip,
 )
-from flows.wizard_ports import WizardUoW
 
 Event = Message | CallbackQuery
 
 
-def policy_from(settings: Settings) -> BookingPolicy:
-    """Still used by flows/waitlist.py and flows/reminders.py; the wizard reads
-    ``policy.booking`` (domain.policy.Policy, injected). Goes with their conversion."""
-    limits = settings.limits
-    return BookingPolicy(
-        hold_minutes=limits.hold_minutes,
-        daily_cap=limits.daily_booking_cap,
-        one_active_per_specialty=limits.one_active_per_specialty,
-        reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
-        quiet=QuietWindow(
-            settings.quiet_hours.start, settings.quiet_hours.end, settings.reminder_quiet_policy
-        ),
-        no_show_limit=limits.no_show_limit,
-        no_show_restriction=limits.no_show_restriction,
-        offer_lead_minutes=limits.offer_lead_minutes,
-    )
-
-
-async def mark_confirmed_in_chat(uow: WizardUoW, appointment: Appointment, now: datetime) -> None:
+async def mark_confirmed_in_chat(uow: OutboxUoW, appointment: Appointment, now: datetime) -> None:
     """Call with the in-chat booking confirmation: once it went out, the outbox "booked"
     row of the same appointment counts as delivered, so it does not arrive again as a
     duplicate (it still goes out if the confirmation never reached the chat)."""
     key = booked_item(appointment, now).idem_key
 
-    async def said_in_chat(later: WizardUoW) -> None:
+    async def said_in_chat(later: OutboxUoW) -> None:
         await later.outbox.mark_sent_by_key(key, now)
 
     uow.after_reply(said_in_chat)
@@ -129,7 +108,7 @@ async def refuse(query: CallbackQuery, text: str) -> None:
 
 
 async def load_details(
-    uow: WizardUoW,
+    uow: DirectoryUoW,
     patient: Patient,
     *,
     slot: Slot | None = None,

@@ -148,15 +148,6 @@ class BookingDraft:
             return None
         return draft
 
-    def waitlist_keys(self) -> dict[str, int]:
-        """What flows/waitlist.py offer_join reads (patient, specialty, clinic, doctor)."""
-        return {
-            "bk_p": self.patient_id or 0,
-            "bk_s": self.specialty_id or 0,
-            "bk_c": self.clinic_id or 0,
-            "bk_d": self.doctor_id or 0,
-        }
-
 
 _DEFAULT = BookingDraft()
 

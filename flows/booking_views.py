@@ -87,7 +87,7 @@ def exit_row(draft: BookingDraft) -> Row:
     """The way out of a move's first screen: the visit's card, or the registrar's visit list."""
     if draft.mode == "staff":
         return [button(_("Back"), MvList())]
-    return [button(_("Back"), ApOpen(a=draft.appointment_id or 0))]
+    return [button(_("Back"), ApOpen(appointment_id=draft.appointment_id or 0))]
 
 
 def visit_header(visit: Appointment, doctor_name: str, tz: str, home_tz: str) -> str:

@@ -7,41 +7,25 @@ notifier already skips opted-out kinds (bot/notifier.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import LimitsSettings
+from domain.booking_rules import BookingPolicy
+from domain.errors import Stale
+from domain.flow_ports import SectionsUnitOfWork
 from domain.models import User
 from domain.notifications import OPTIONAL_KINDS, Kind
-from flows.booking_common import Event, show, stale
-from flows.ui.keyboards import back_row, button, inline
-from flows.ui.safe_callback import SafeCallback
-from storage.repos.notify_prefs import NotifyPrefsRepository
+from domain.policy import Policy
+from flows.booking_common import Event, show
+from flows.guards import Registered
+from flows.ui.profile_callbacks import NsOpen, NsToggle, ProfileCb
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+router = Router(name="notify_settings")
 
 CODES = {"r": Kind.REMINDER, "w": Kind.WAITLIST_OFFER, "b": Kind.BOOKED}
-
-
-class NsOpen(SafeCallback, prefix="ns"):
-    pass
-
-
-class NsToggle(SafeCallback, prefix="nt"):
-    k: str  # r|w|b
-
-
-def build_router() -> Router:
-    router = Router(name="notify_settings")
-    router.message.register(on_command, Command("notifications"))
-    router.callback_query.register(on_open, NsOpen.filter())
-    router.callback_query.register(on_toggle, NsToggle.filter())
-    return router
 
 
 def kind_label(kind: str) -> str:
@@ -52,35 +36,35 @@ def kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
-def no_show_text(count: int, limits: LimitsSettings) -> str:
+def no_show_text(count: int, rules: BookingPolicy) -> str:
     """The missed-visit count and the rule, shown before any restriction applies."""
     line = _("Missed visits (no-show): {count}.").format(count=count)
-    if limits.no_show_restriction:
+    if rules.no_show_restriction:
         rule = _(
             "Rule: after {limit} missed visits, booking through the bot is closed; "
             "please cancel in advance if you cannot come."
-        ).format(limit=limits.no_show_limit)
-        if count >= limits.no_show_limit:
+        ).format(limit=rules.no_show_limit)
+        if count >= rules.no_show_limit:
             rule += "\n" + _("The limit is reached: booking through the bot is closed.")
     else:
         rule = _(
             "Rule: at {limit} missed visits the clinic may restrict booking through the bot; "
             "this restriction is switched off now. Please cancel in advance if you cannot come."
-        ).format(limit=limits.no_show_limit)
+        ).format(limit=rules.no_show_limit)
     return line + "\n" + rule
 
 
-async def _screen(event: Event, uow: SqlUnitOfWork, user: User, limits: LimitsSettings) -> None:
-    optout = await NotifyPrefsRepository(uow.conn, uow.cipher).optout(user.id)
+async def _screen(event: Event, uow: SectionsUnitOfWork, user: User, policy: Policy) -> None:
+    optout = await uow.notify_prefs.optout(user.id)
     fresh = await uow.users.get(user.id)
     lines = [_("Notifications"), ""]
-    rows = []
+    keyboard = InlineKeyboardBuilder()
     for code, kind in CODES.items():
         on = kind not in optout
         mark = "✅" if on else "🔕"
         lines.append(f"{mark} {kind_label(kind)}")
         action = _("Switch off") if on else _("Switch on")
-        rows.append([button(f"{action}: {kind_label(kind)}", NsToggle(k=code))])
+        keyboard.button(text=f"{action}: {kind_label(kind)}", callback_data=NsToggle(kind=code))
     lines += [
         "",
         _(
@@ -88,43 +72,38 @@ async def _screen(event: Event, uow: SqlUnitOfWork, user: User, limits: LimitsSe
             "arrive and cannot be switched off."
         ),
         "",
-        no_show_text(fresh.no_show_count if fresh else user.no_show_count, limits),
+        no_show_text(fresh.no_show_count if fresh else user.no_show_count, policy.booking),
     ]
-    from flows.profile import ProfileCb  # the profile opens this screen: imported late
-
-    rows.append(back_row(ProfileCb(action="show")))  # «Назад» to the profile
-    await show(event, "\n".join(lines), inline(rows))
-
-
-def _user(data: dict[str, Any]) -> User | None:
-    user: User | None = data.get("user")
-    return user if user is not None and user.level != "none" else None
+    keyboard.button(
+        text=_("Back"), callback_data=ProfileCb(action="show")
+    )  # «Назад» to the profile
+    keyboard.adjust(1)
+    await show(event, "\n".join(lines), keyboard.as_markup())
 
 
-async def on_command(message: Message, **data: Any) -> None:
-    user = _user(data)
-    if user is None:
-        await message.answer(_("Please finish registration first: send /start."))
-        return
-    await _screen(message, data["uow"], user, data["settings"].limits)
+@router.message(Command("notifications"), Registered())
+async def on_command(message: Message, user: User, uow: SectionsUnitOfWork, policy: Policy) -> None:
+    await _screen(message, uow, user, policy)
 
 
-async def on_open(query: CallbackQuery, **data: Any) -> None:
-    user = _user(data)
-    if user is None:
-        await stale(query)
-        return
-    await _screen(query, data["uow"], user, data["settings"].limits)
+@router.callback_query(NsOpen.filter(), Registered())
+async def on_open(
+    query: CallbackQuery, user: User, uow: SectionsUnitOfWork, policy: Policy
+) -> None:
+    await _screen(query, uow, user, policy)
 
 
-async def on_toggle(query: CallbackQuery, callback_data: NsToggle, **data: Any) -> None:
-    user = _user(data)
-    kind = CODES.get(callback_data.k)
-    if user is None or kind is None or kind not in OPTIONAL_KINDS:
-        await stale(query)
-        return
-    uow: SqlUnitOfWork = data["uow"]
-    prefs = NotifyPrefsRepository(uow.conn, uow.cipher)
-    current = await prefs.optout(user.id)
-    await prefs.set_optout(user.id, current ^ {kind})
-    await _screen(query, uow, user, data["settings"].limits)
+@router.callback_query(NsToggle.filter(), Registered())
+async def on_toggle(
+    query: CallbackQuery,
+    callback_data: NsToggle,
+    user: User,
+    uow: SectionsUnitOfWork,
+    policy: Policy,
+) -> None:
+    kind = CODES.get(callback_data.kind)
+    if kind is None or kind not in OPTIONAL_KINDS:
+        raise Stale
+    current = await uow.notify_prefs.optout(user.id)
+    await uow.notify_prefs.set_optout(user.id, current ^ {kind})
+    await _screen(query, uow, user, policy)

@@ -13,7 +13,7 @@ plaintext name, birth date, SNILS or policy.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -25,9 +25,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from domain import accounts
-from domain.errors import Duplicate, NotOwner, ValidationFailed
-from domain.models import AccountLevel, Sex, User
-from domain.ports import Clock
+from domain.errors import Duplicate, NotOwner, Stale, ValidationFailed
+from domain.flow_ports import Cipher, SectionsUnitOfWork
+from domain.models import Sex, User, is_registered
 from domain.validators import (
     Field,
     check_holder_age,
@@ -41,9 +41,18 @@ from flows.ui import keyboards as kb
 from flows.ui import profile_text as pt
 from flows.ui import reply
 from flows.ui.menu import main_menu
-from flows.ui.safe_callback import SafeCallback
-from storage.crypto import PersonalDataCipher
-from storage.uow import SqlUnitOfWork
+from flows.ui.onboarding_ui import (
+    LANG_LABELS,
+    ConsentCb,
+    LangCb,
+    consent_keyboard,
+    consent_text,
+    duplicate_snils_text,
+    language_keyboard,
+    phone_keyboard,
+    sex_keyboard,
+    skip_keyboard,
+)
 
 
 class Onboarding(StatesGroup):
@@ -58,21 +67,10 @@ class Onboarding(StatesGroup):
     email = State()
 
 
-class LangCb(SafeCallback, prefix="ob-l"):
-    code: str
-
-
-class ConsentCb(SafeCallback, prefix="ob-c"):
-    pass
-
-
-LANG_LABELS = {"ru": "Русский", "en": "English"}
-
-
 # --- the draft: entered values, encrypted inside the FSM data -----------------
 
 
-async def get_draft(state: FSMContext, cipher: PersonalDataCipher) -> dict[str, Any]:
+async def get_draft(state: FSMContext, cipher: Cipher) -> dict[str, Any]:
     token = (await state.get_data()).get("draft")
     if not token:
         return {}
@@ -80,43 +78,13 @@ async def get_draft(state: FSMContext, cipher: PersonalDataCipher) -> dict[str, 
     return loaded
 
 
-async def put_draft(state: FSMContext, cipher: PersonalDataCipher, **values: Any) -> None:
+async def put_draft(state: FSMContext, cipher: Cipher, **values: Any) -> None:
     draft = await get_draft(state, cipher)
     draft.update(values)
     await state.update_data(draft=cipher.encrypt(json.dumps(draft, ensure_ascii=False)))
 
 
-# --- keyboards and prompts -------------------------------------------------------
-
-
-def language_keyboard() -> Any:
-    return kb.inline([[kb.button(label, LangCb(code=code)) for code, label in LANG_LABELS.items()]])
-
-
-def phone_keyboard() -> Any:
-    return kb.contact_request(_("Share my phone number"))
-
-
-def sex_keyboard() -> Any:
-    return kb.reply([[_("Male"), _("Female")]])
-
-
-def skip_keyboard() -> Any:
-    return kb.reply([[_("Skip")]])
-
-
-def consent_text() -> str:
-    return _(
-        "Before we start: consent to the processing of personal data (Federal Law No. 152-FZ).\n\n"
-        "What we store: your phone number, full name, date of birth, sex, SNILS, OMS policy "
-        "number and, if you give it, e-mail; your appointments and an activity journal.\n"
-        "Why: to book you at a polyclinic, to check your attachment to a clinic and to remind "
-        "you of visits. Stored encrypted: your full name, date of birth, SNILS, policy, phone, "
-        "e-mail and what you type during a dialogue; they are shared only with the clinic "
-        "you book at.\n"
-        "You can see and change the data in «Profile» and erase it at any time with /delete_me.\n\n"
-        "Press «I agree» to continue."
-    )
+# --- prompts ----------------------------------------------------------------------
 
 
 STEP_FIELD = {
@@ -141,7 +109,7 @@ def step_prompt(step: str | None) -> tuple[str, Any]:
     if step == Onboarding.language.state:
         return _("Choose the language / Выберите язык:"), language_keyboard()
     if step == Onboarding.consent.state:
-        return consent_text(), kb.inline([[kb.button(_("I agree"), ConsentCb())]])
+        return consent_text(), consent_keyboard()
     field = STEP_FIELD.get(step or "")
     markup: Any = None
     if field in (Field.NAME, Field.SNILS):  # after the contact / sex reply keyboards
@@ -155,224 +123,215 @@ def step_prompt(step: str | None) -> tuple[str, Any]:
     return pt.prompt(field or ""), markup
 
 
-def registered(user: User | None) -> bool:
-    return user is not None and user.status == "active" and user.level != AccountLevel.NONE
-
-
 # --- the router --------------------------------------------------------------------
 
+router = Router(name="onboarding")
+router.callback_query.filter(reply.HAS_MESSAGE)  # see flows.ui.reply
+STEPS = StateFilter(Onboarding)
 
-def build_router() -> Router:
-    router = Router(name="onboarding")
-    router.callback_query.filter(reply.HAS_MESSAGE)  # see flows.ui.reply
-    steps = StateFilter(Onboarding)
 
-    @router.message(CommandStart())
-    async def on_start(
-        message: Message,
-        state: FSMContext,
-        user: User | None,
-        uow: SqlUnitOfWork,
-        clock: Clock,
-    ) -> None:
-        assert message.from_user is not None
-        current = await state.get_state()
-        if registered(user):
-            await state.clear()
-            await message.answer(_("Main menu. Choose a section."), reply_markup=main_menu())
-            return
-        if current in STEP_FIELD or current == Onboarding.consent.state:
-            await ask(message, state, _state(current), _("Let us continue where we stopped."))
-            return
-        await accounts.start(uow, message.from_user.id, clock.now())
+@router.message(CommandStart())
+async def on_start(
+    message: Message,
+    state: FSMContext,
+    user: User | None,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
+    assert message.from_user is not None
+    current = await state.get_state()
+    if is_registered(user):
         await state.clear()
-        await ask(
-            message,
-            state,
-            Onboarding.language,
-            _("Hello! I am Zapis, a bot for booking doctor appointments at state polyclinics."),
+        await message.answer(_("Main menu. Choose a section."), reply_markup=main_menu())
+        return
+    if current in STEP_FIELD or current == Onboarding.consent.state:
+        await ask(message, state, _state(current), _("Let us continue where we stopped."))
+        return
+    await accounts.start(uow, message.from_user.id, now)
+    await state.clear()
+    await ask(
+        message,
+        state,
+        Onboarding.language,
+        _("Hello! I am Zapis, a bot for booking doctor appointments at state polyclinics."),
+    )
+
+
+@router.callback_query(LangCb.filter(), StateFilter(Onboarding.language))
+async def on_language(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    state: FSMContext,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    i18n: I18n,
+) -> None:
+    if callback_data.code not in LANG_LABELS:
+        raise Stale
+    await accounts.set_language(uow, query.from_user.id, callback_data.code, now)
+    i18n.current_locale = callback_data.code
+    await query.answer()
+    await ask(reply.of(query), state, Onboarding.consent)
+
+
+@router.callback_query(ConsentCb.filter(), StateFilter(Onboarding.consent))
+async def on_consent(
+    query: CallbackQuery, state: FSMContext, uow: SectionsUnitOfWork, now: datetime
+) -> None:
+    await accounts.give_consent(uow, query.from_user.id, now)
+    await query.answer()
+    await ask(reply.of(query), state, Onboarding.phone, _("Thank you."))
+
+
+@router.message(StateFilter(Onboarding.phone), F.contact)
+async def on_contact(
+    message: Message, state: FSMContext, uow: SectionsUnitOfWork, now: datetime
+) -> None:
+    assert message.from_user is not None and message.contact is not None
+    try:
+        await accounts.set_phone(
+            uow,
+            message.from_user.id,
+            contact_user_id=message.contact.user_id,
+            phone=message.contact.phone_number,
+            now=now,
         )
-
-    @router.callback_query(LangCb.filter(), StateFilter(Onboarding.language))
-    async def on_language(
-        query: CallbackQuery,
-        callback_data: LangCb,
-        state: FSMContext,
-        uow: SqlUnitOfWork,
-        clock: Clock,
-        i18n: I18n,
-    ) -> None:
-        if callback_data.code not in LANG_LABELS:
-            await query.answer(_("This button is out of date."))
-            return
-        await accounts.set_language(uow, query.from_user.id, callback_data.code, clock.now())
-        i18n.current_locale = callback_data.code
-        await query.answer()
-        await ask(reply.of(query), state, Onboarding.consent)
-
-    @router.callback_query(ConsentCb.filter(), StateFilter(Onboarding.consent))
-    async def on_consent(
-        query: CallbackQuery, state: FSMContext, uow: SqlUnitOfWork, clock: Clock
-    ) -> None:
-        await accounts.give_consent(uow, query.from_user.id, clock.now())
-        await query.answer()
-        await ask(reply.of(query), state, Onboarding.phone, _("Thank you."))
-
-    @router.message(StateFilter(Onboarding.phone), F.contact)
-    async def on_contact(
-        message: Message, state: FSMContext, uow: SqlUnitOfWork, clock: Clock
-    ) -> None:
-        assert message.from_user is not None and message.contact is not None
-        try:
-            await accounts.set_phone(
-                uow,
-                message.from_user.id,
-                contact_user_id=message.contact.user_id,
-                phone=message.contact.phone_number,
-                now=clock.now(),
-            )
-        except NotOwner:
-            await message.answer(pt.foreign_contact(), reply_markup=phone_keyboard())
-            return
-        except ValidationFailed:
-            await message.answer(
-                _("Telegram sent a phone number I cannot use. Please try the button again."),
-                reply_markup=phone_keyboard(),
-            )
-            return
-        await ask(message, state, Onboarding.full_name, _("Thank you, the phone is saved."))
-
-    @router.message(StateFilter(Onboarding.full_name), F.text)
-    async def on_name(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
-        try:
-            surname, name, patronymic = parse_full_name(message.text or "")
-        except ValidationFailed as exc:
-            return await reask(message, state, exc)
-        await put_draft(state, cipher, surname=surname, name=name, patronymic=patronymic)
-        await ask(message, state, Onboarding.birth_date)
-
-    @router.message(StateFilter(Onboarding.birth_date), F.text)
-    async def on_birth_date(
-        message: Message, state: FSMContext, cipher: PersonalDataCipher, clock: Clock
-    ) -> None:
-        try:
-            born = parse_birth_date(message.text or "", clock.now().date())
-            check_holder_age(born, clock.now().date())
-        except ValidationFailed as exc:
-            return await reask(message, state, exc)
-        await put_draft(state, cipher, birth_date=born.isoformat())
-        await ask(message, state, Onboarding.sex)
-
-    @router.message(StateFilter(Onboarding.sex), F.text)
-    async def on_sex(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
-        sex = pt.parse_sex_text(message.text or "")
-        if sex is None:
-            return await reask(message, state, ValidationFailed(Field.SEX, "format"))
-        await put_draft(state, cipher, sex=sex.value)
-        await ask(message, state, Onboarding.snils)
-
-    @router.message(StateFilter(Onboarding.snils), F.text)
-    async def on_snils(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
-        # Whether another account uses this SNILS is not told here (nor anywhere):
-        # the answer would let anyone probe numbers. A clash refuses the whole
-        # profile at the end with a neutral message (duplicate_snils_text).
-        try:
-            snils = parse_snils(message.text or "")
-        except ValidationFailed as exc:
-            return await reask(message, state, exc)
-        await put_draft(state, cipher, snils=snils)
-        await ask(message, state, Onboarding.policy)
-
-    @router.message(StateFilter(Onboarding.policy), F.text)
-    async def on_policy(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
-        try:
-            policy = parse_policy(message.text or "")
-        except ValidationFailed as exc:
-            return await reask(message, state, exc)
-        await put_draft(state, cipher, policy=policy)
-        await ask(message, state, Onboarding.email)
-
-    @router.message(StateFilter(Onboarding.email), F.text)
-    async def on_email(
-        message: Message,
-        state: FSMContext,
-        cipher: PersonalDataCipher,
-        uow: SqlUnitOfWork,
-        clock: Clock,
-    ) -> None:
-        assert message.from_user is not None
-        text = (message.text or "").strip()
-        skip = text.lower() in {_("Skip").lower(), "пропустить", "skip"}
-        try:
-            email = None if skip else parse_email(text)
-        except ValidationFailed as exc:
-            return await reask(message, state, exc)
-        draft = await get_draft(state, cipher)
-        profile = accounts.Profile(
-            surname=draft["surname"],
-            name=draft["name"],
-            patronymic=draft["patronymic"],
-            birth_date=date.fromisoformat(draft["birth_date"]),
-            sex=Sex(draft["sex"]),
-            snils=draft["snils"],
-            policy=draft["policy"],
-            email=email,
-        )
-        try:
-            result = await accounts.register_profile(
-                uow, message.from_user.id, profile, clock.now()
-            )
-        except Duplicate:
-            await ask(message, state, Onboarding.snils, duplicate_snils_text())
-            return
-        except ValidationFailed as exc:  # too young by the time the profile is saved
-            await ask(message, state, Onboarding.birth_date, pt.error(exc.field, exc.reason))
-            return
-        await state.clear()
-        clinic = await uow.directory.clinic(result.clinic_id) if result.clinic_id else None
+    except NotOwner:
+        await message.answer(pt.foreign_contact(), reply_markup=phone_keyboard())
+        return
+    except ValidationFailed:
         await message.answer(
-            _("Your account is created.")
-            + "\n"
-            + pt.level_line(
-                result.level, clinic.name if clinic else None, result.to_check, result.locked
-            ),
-            reply_markup=main_menu(),
+            _("Telegram sent a phone number I cannot use. Please try the button again."),
+            reply_markup=phone_keyboard(),
         )
+        return
+    await ask(message, state, Onboarding.full_name, _("Thank you, the phone is saved."))
 
-    @router.message(steps, F.text, ~F.text.startswith("/"))
-    async def fallback_text(message: Message, state: FSMContext) -> None:
-        """Text where a button is expected (language, consent, phone, sex)."""
-        current = await state.get_state()
-        if current == Onboarding.phone.state:
-            await message.answer(pt.error(Field.PHONE, "typed"), reply_markup=phone_keyboard())
-            return
-        text, markup = step_prompt(current)
-        if current in (Onboarding.language.state, Onboarding.consent.state):
-            text = _("Please use the buttons under the message.") + "\n\n" + text
-        await message.answer(text, reply_markup=markup)
 
-    @router.message(steps)
-    async def fallback_other(message: Message, state: FSMContext) -> None:
-        """A sticker, photo, file or someone else's contact out of place."""
-        text, markup = step_prompt(await state.get_state())
-        await message.answer(pt.not_text(text), reply_markup=markup)
+@router.message(StateFilter(Onboarding.full_name), F.text)
+async def on_name(message: Message, state: FSMContext, uow: SectionsUnitOfWork) -> None:
+    try:
+        surname, name, patronymic = parse_full_name(message.text or "")
+    except ValidationFailed as exc:
+        return await reask(message, state, exc)
+    await put_draft(state, uow.cipher, surname=surname, name=name, patronymic=patronymic)
+    await ask(message, state, Onboarding.birth_date)
 
-    return router
+
+@router.message(StateFilter(Onboarding.birth_date), F.text)
+async def on_birth_date(
+    message: Message, state: FSMContext, uow: SectionsUnitOfWork, now: datetime
+) -> None:
+    try:
+        born = parse_birth_date(message.text or "", now.date())
+        check_holder_age(born, now.date())
+    except ValidationFailed as exc:
+        return await reask(message, state, exc)
+    await put_draft(state, uow.cipher, birth_date=born.isoformat())
+    await ask(message, state, Onboarding.sex)
+
+
+@router.message(StateFilter(Onboarding.sex), F.text)
+async def on_sex(message: Message, state: FSMContext, uow: SectionsUnitOfWork) -> None:
+    sex = pt.parse_sex_text(message.text or "")
+    if sex is None:
+        return await reask(message, state, ValidationFailed(Field.SEX, "format"))
+    await put_draft(state, uow.cipher, sex=sex.value)
+    await ask(message, state, Onboarding.snils)
+
+
+@router.message(StateFilter(Onboarding.snils), F.text)
+async def on_snils(message: Message, state: FSMContext, uow: SectionsUnitOfWork) -> None:
+    # Whether another account uses this SNILS is not told here (nor anywhere):
+    # the answer would let anyone probe numbers. A clash refuses the whole
+    # profile at the end with a neutral message (duplicate_snils_text).
+    try:
+        snils = parse_snils(message.text or "")
+    except ValidationFailed as exc:
+        return await reask(message, state, exc)
+    await put_draft(state, uow.cipher, snils=snils)
+    await ask(message, state, Onboarding.policy)
+
+
+@router.message(StateFilter(Onboarding.policy), F.text)
+async def on_policy(message: Message, state: FSMContext, uow: SectionsUnitOfWork) -> None:
+    try:
+        policy = parse_policy(message.text or "")
+    except ValidationFailed as exc:
+        return await reask(message, state, exc)
+    await put_draft(state, uow.cipher, policy=policy)
+    await ask(message, state, Onboarding.email)
+
+
+@router.message(StateFilter(Onboarding.email), F.text)
+async def on_email(
+    message: Message,
+    state: FSMContext,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
+    assert message.from_user is not None
+    text = (message.text or "").strip()
+    skip = text.lower() in {_("Skip").lower(), "пропустить", "skip"}
+    try:
+        email = None if skip else parse_email(text)
+    except ValidationFailed as exc:
+        return await reask(message, state, exc)
+    draft = await get_draft(state, uow.cipher)
+    profile = accounts.Profile(
+        surname=draft["surname"],
+        name=draft["name"],
+        patronymic=draft["patronymic"],
+        birth_date=date.fromisoformat(draft["birth_date"]),
+        sex=Sex(draft["sex"]),
+        snils=draft["snils"],
+        policy=draft["policy"],
+        email=email,
+    )
+    try:
+        result = await accounts.register_profile(uow, message.from_user.id, profile, now)
+    except Duplicate:
+        await ask(message, state, Onboarding.snils, duplicate_snils_text())
+        return
+    except ValidationFailed as exc:  # too young by the time the profile is saved
+        await ask(message, state, Onboarding.birth_date, pt.error(exc.field, exc.reason))
+        return
+    await state.clear()
+    clinic = await uow.directory.clinic(result.clinic_id) if result.clinic_id else None
+    await message.answer(
+        _("Your account is created.")
+        + "\n"
+        + pt.level_line(
+            result.level, clinic.name if clinic else None, result.to_check, result.locked
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+@router.message(STEPS, F.text, ~F.text.startswith("/"))
+async def fallback_text(message: Message, state: FSMContext) -> None:
+    """Text where a button is expected (language, consent, phone, sex)."""
+    current = await state.get_state()
+    if current == Onboarding.phone.state:
+        await message.answer(pt.error(Field.PHONE, "typed"), reply_markup=phone_keyboard())
+        return
+    text, markup = step_prompt(current)
+    if current in (Onboarding.language.state, Onboarding.consent.state):
+        text = _("Please use the buttons under the message.") + "\n\n" + text
+    await message.answer(text, reply_markup=markup)
+
+
+@router.message(STEPS)
+async def fallback_other(message: Message, state: FSMContext) -> None:
+    """A sticker, photo, file or someone else's contact out of place."""
+    text, markup = step_prompt(await state.get_state())
+    await message.answer(pt.not_text(text), reply_markup=markup)
 
 
 async def reask(message: Message, state: FSMContext, exc: ValidationFailed) -> None:
     """The reason and the expected form; the step and everything entered so far stay."""
     _text, markup = step_prompt(await state.get_state())
     await message.answer(pt.error(exc.field, exc.reason), reply_markup=markup)
-
-
-def duplicate_snils_text() -> str:
-    """Neutral on purpose: it neither confirms nor denies that a SNILS is in use."""
-    return _(
-        "I could not register the profile with these data. Please check the SNILS (and "
-        "then the policy) you entered; if they are right, contact your clinic's registry "
-        "or support (the «Support» section) and we will sort it out."
-    )
 
 
 def _state(name: str | None) -> State:

@@ -14,9 +14,12 @@ SlotTaken → the alternatives) and may word them with ``refusal_text`` too.
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
 from domain.booking_ports import Clash
@@ -44,6 +47,7 @@ from flows.family_text import records_refusal
 from flows.ui.format import current_locale, fmt_day, fmt_time, local, specialty_name
 
 router = Router(name="refusals")
+log = logging.getLogger("zapis.refusals")
 
 ALERT_LIMIT = 200  # Telegram's limit for a callback answer's text
 
@@ -84,8 +88,17 @@ def booking_refusal_text(
 async def on_refusal(event: ErrorEvent) -> bool:
     error = event.exception
     assert isinstance(error, DomainError)  # the filter above
+    try:
+        await _tell(event.update, error)
+    except TelegramAPIError as exc:  # e.g. the user blocked the bot: nobody to tell
+        # Not raised on: an error handler that raises fails the whole update (a webhook
+        # answers 500 and Telegram sends it again); the refusal itself is done.
+        log.warning("could not tell a refusal (%s): %s", type(error).__name__, exc)
+    return True
+
+
+async def _tell(update: Update, error: DomainError) -> None:
     text = refusal_text(error)
-    update = event.update
     if update.callback_query is not None:
         query = update.callback_query
         quiet = isinstance(error, Stale)  # an old button: a toast, not a pop-up to dismiss
@@ -96,7 +109,6 @@ async def on_refusal(event: ErrorEvent) -> bool:
             await query.message.answer(text, parse_mode=None)
     elif update.message is not None:
         await update.message.answer(text, parse_mode=None)
-    return True
 
 
 def clash_line(clash: Clash) -> str:

@@ -7,7 +7,7 @@ forged button gets «Эта кнопка устарела» and changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
@@ -15,29 +15,23 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from domain import booking
-from domain.errors import DomainError, NotFound, NotOwner, SlotTaken, VisitOverlaps
+from domain.errors import DomainError, NotFound, NotOwner, SlotTaken, Stale
+from domain.flow_ports import SectionsUnitOfWork
 from domain.models import AppointmentStatus, User
+from domain.policy import Policy
+from flows.appointments import owned_appointment
 from flows.booking_common import (
     load_details,
     mark_confirmed_in_chat,
-    policy_from,
     refusal_text,
     refuse,
     send_files,
-    stale,
 )
+from flows.guards import Registered
 from flows.ui.format import details_text, fmt_when
 from flows.ui.notify_callbacks import Rebook, RmCome
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
-
-
-def build_router() -> Router:
-    router = Router(name="reminders")
-    router.callback_query.register(on_come, RmCome.filter())
-    router.callback_query.register(on_rebook, Rebook.filter())
-    return router
+router = Router(name="reminders")
 
 
 async def _drop_row(query: CallbackQuery) -> None:
@@ -61,43 +55,44 @@ async def _drop_row(query: CallbackQuery) -> None:
             raise
 
 
-async def on_come(query: CallbackQuery, callback_data: RmCome, **data: Any) -> None:
-    user: User | None = data.get("user")
-    uow: SqlUnitOfWork = data["uow"]
-    now = data["clock"].now()
-    if user is None:
-        await stale(query)
+@router.callback_query(RmCome.filter(), Registered())
+async def on_come(
+    query: CallbackQuery,
+    callback_data: RmCome,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    appointment_id = callback_data.appointment_id
+    before = await owned_appointment(uow, user, appointment_id)
+    if before.status is AppointmentStatus.CONFIRMED:  # a second tap: one «thank you» is enough
+        await _already_confirmed(query)
         return
     try:
-        before = await booking.get_owned_appointment(uow, user.id, callback_data.a)
-        if before.status is AppointmentStatus.CONFIRMED:  # a second tap: one «thank you» is enough
-            await _already_confirmed(query)
-            return
-        appointment = await booking.confirm_attendance(uow, now, user.id, callback_data.a)
+        appointment = await booking.confirm_attendance(uow, now, user.id, appointment_id)
     except (NotOwner, NotFound):
-        await stale(query)
-        return
-    except DomainError as exc:
-        if await _confirmed(uow, user.id, callback_data.a):  # the other tap of a double tap
+        raise Stale from None
+    except DomainError:
+        if await _confirmed(uow, user, appointment_id):  # the other tap of a double tap
             await _already_confirmed(query)
             return
-        await refuse(query, refusal_text(exc, None, None))
-        return
+        raise  # told by flows/refusals.py
     await _drop_row(query)
     clinic = await uow.directory.clinic(appointment.clinic_id)
-    tz = clinic.tz if clinic else data["settings"].default_tz
+    tz = clinic.tz if clinic else policy.home_tz
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             _("Thank you! Your visit on {when} is confirmed. We are expecting you.").format(
-                when=fmt_when(appointment.start, tz, data["settings"].default_tz)
+                when=fmt_when(appointment.start, tz, policy.home_tz)
             ),
             parse_mode=None,
         )
 
 
-async def _confirmed(uow: SqlUnitOfWork, user_id: int, appointment_id: int) -> bool:
-    current = await booking.get_owned_appointment(uow, user_id, appointment_id)
+async def _confirmed(uow: SectionsUnitOfWork, user: User, appointment_id: int) -> bool:
+    current = await owned_appointment(uow, user, appointment_id)
     return current.status is AppointmentStatus.CONFIRMED
 
 
@@ -106,42 +101,29 @@ async def _already_confirmed(query: CallbackQuery) -> None:
     await query.answer(_("Your visit is already confirmed. Thank you!"))
 
 
-async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) -> None:
+@router.callback_query(Rebook.filter(), Registered())
+async def on_rebook(
+    query: CallbackQuery,
+    callback_data: Rebook,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
     """One tap on an alternative: book it for the same patient through the atomic take."""
-    user: User | None = data.get("user")
-    uow: SqlUnitOfWork = data["uow"]
-    settings = data["settings"]
-    now = data["clock"].now()
-    if user is None:
-        await stale(query)
-        return
-    try:
-        old = await booking.get_owned_appointment(uow, user.id, callback_data.a)
-    except (NotOwner, NotFound):
-        await stale(query)
-        return
+    old = await owned_appointment(uow, user, callback_data.appointment_id)
     if old.status is not AppointmentStatus.CANCELLED or old.cancelled_by != "clinic":
-        await stale(query)
-        return
+        raise Stale
     try:
         new = await booking.book(
-            uow, now, user.id, old.patient_id, callback_data.t, policy_from(settings)
+            uow, now, user.id, old.patient_id, callback_data.slot_id, policy.booking
         )
-    except SlotTaken as exc:
+    except SlotTaken as exc:  # the alternative is gone: its button goes too
         await _drop_row(query)
         await refuse(query, refusal_text(exc, None, None))
         return
     except NotOwner:
-        await stale(query)
-        return
-    except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
-        return
-    except DomainError as exc:
-        await refuse(query, refusal_text(exc, None, None))
-        return
+        raise Stale from None
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
     await query.answer()
@@ -152,8 +134,8 @@ async def on_rebook(query: CallbackQuery, callback_data: Rebook, **data: Any) ->
     await query.message.answer(
         _("✅ Booked instead of the cancelled visit:")
         + "\n\n"
-        + details_text(details, settings.default_tz),
+        + details_text(details, policy.home_tz),
         parse_mode=None,
     )
-    await send_files(query, details, settings.default_tz, now)
+    await send_files(query, details, policy.home_tz, now)
     await mark_confirmed_in_chat(uow, new, now)

@@ -15,23 +15,23 @@ forged one gets «Эта кнопка устарела».
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import StaffMember
 from domain import booking
-from domain.errors import DomainError
-from domain.models import AppointmentStatus
-from flows import staff_move
-from flows.booking_common import refusal_text, refuse, show, stale
+from domain.errors import DomainError, NotOwner, Stale
+from domain.flow_ports import SectionsUnitOfWork, StaffVisit
+from domain.models import AppointmentStatus, StaffMember
+from domain.policy import Policy
+from flows.booking_common import show
+from flows.guards import Staff
 from flows.staff_common import StMenu, visit_label
 from flows.staff_move import MvList
 from flows.staff_visits import SvList
@@ -40,90 +40,65 @@ from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
-from storage.repos.staff import StaffRepository, StaffVisit
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+router = Router(name="staff")
 
 MAX_REASON = 300
 FAILED_NOTICES_WINDOW = timedelta(days=7)  # /staff lists failed notices this recent
 
 
 class StDoc(SafeCallback, prefix="sd"):
-    d: int
+    doctor_id: int
 
 
 class StDay(SafeCallback, prefix="sy"):
-    d: int
+    doctor_id: int
     day: int  # YYYYMMDD, 0 = all upcoming days
 
 
 class StGo(SafeCallback, prefix="sg"):
-    d: int
+    doctor_id: int
     day: int
 
 
 class StVisit(SafeCallback, prefix="sv"):
-    a: int
+    appointment_id: int
 
 
 class StMark(SafeCallback, prefix="sk"):
-    a: int
-    s: str  # c = completed, n = no-show
+    appointment_id: int
+    outcome: str  # c = completed, n = no-show
 
 
 class StaffStates(StatesGroup):
     reason = State()
 
 
-def build_router() -> Router:
-    router = Router(name="staff")
-    router.message.register(on_staff, Command("staff"))
-    router.callback_query.register(on_menu, StMenu.filter())
-    router.callback_query.register(on_doctor, StDoc.filter())
-    router.callback_query.register(on_day, StDay.filter())
-    reason = (StateFilter(StaffStates.reason), not_navigation)  # /staff, /menu leave the step
-    router.message.register(on_reason, *reason, F.text)
-    router.message.register(on_reason_bad, *reason)
-    router.callback_query.register(on_go, StGo.filter())
-    router.callback_query.register(on_visit, StVisit.filter())
-    router.callback_query.register(on_mark, StMark.filter())
-    router.include_router(staff_move.build_router())
-    return router
-
-
-def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=cb.pack())
-
-
 def _menu_markup() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_btn(_("Cancel visits"), StMenu(to="cancel"))],
-            [_btn(_("Move a visit"), MvList())],
-            [_btn(_("Mark a visit"), StMenu(to="mark"))],
-            [_btn(_("Visit results"), SvList())],  # issue 9: flows/staff_visits.py
-            [_btn(_("Certificate requests"), StCert(action="list"))],
-        ]
-    )
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=_("Cancel visits"), callback_data=StMenu(to="cancel"))
+    keyboard.button(text=_("Move a visit"), callback_data=MvList())
+    keyboard.button(text=_("Mark a visit"), callback_data=StMenu(to="mark"))
+    keyboard.button(text=_("Visit results"), callback_data=SvList())  # flows/staff_visits.py
+    keyboard.button(text=_("Certificate requests"), callback_data=StCert(action="list"))
+    keyboard.adjust(1)
+    return keyboard.as_markup()
 
 
-def _repo(uow: SqlUnitOfWork) -> StaffRepository:
-    return StaffRepository(uow.conn, uow.cipher)
-
-
-async def on_staff(message: Message, state: FSMContext, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
-    if staff is None:
-        await message.answer(_("This command is for clinic staff."))
-        return
+@router.message(Command("staff"), Staff())
+async def on_staff(
+    message: Message,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
     await state.clear()
     text = _("Clinic staff: what would you like to do?")
-    failed = await _repo(data["uow"]).failed_notices(
-        staff.clinics, data["clock"].now() - FAILED_NOTICES_WINDOW
-    )
+    failed = await uow.staff.failed_notices(staff.clinics, now - FAILED_NOTICES_WINDOW)
     if failed:
-        tz = data["settings"].default_tz
+        tz = policy.home_tz
         lines = [_("⚠️ Notices Telegram refused to deliver (call these patients):")]
         lines += [
             _("№ {number}, {when}: {error}").format(
@@ -135,49 +110,55 @@ async def on_staff(message: Message, state: FSMContext, **data: Any) -> None:
     await message.answer(text, reply_markup=_menu_markup(), parse_mode=None)
 
 
-async def on_menu(query: CallbackQuery, callback_data: StMenu, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
-    if staff is None:
-        await stale(query)
+@router.callback_query(StMenu.filter(F.to == "cancel"), Staff())
+async def on_cancel_menu(
+    query: CallbackQuery, staff: StaffMember, uow: SectionsUnitOfWork, now: datetime
+) -> None:
+    doctors = await uow.staff.doctors_with_visits(staff.clinics, now)
+    if not doctors:
+        await show(query, _("No upcoming visits in your clinics."), _menu_markup())
         return
-    uow: SqlUnitOfWork = data["uow"]
-    now = data["clock"].now()
-    if callback_data.to == "cancel":
-        doctors = await _repo(uow).doctors_with_visits(staff.clinics, now)
-        if not doctors:
-            await show(query, _("No upcoming visits in your clinics."), _menu_markup())
-            return
-        rows = [
-            [_btn(_("{doctor} — {count} visits").format(doctor=name, count=n), StDoc(d=did))]
-            for did, name, n in doctors
-        ]
-        rows.append([_btn(_("Back"), StMenu(to="home"))])
+    keyboard = InlineKeyboardBuilder()
+    for doctor_id, name, count in doctors:
+        label = _("{doctor} — {count} visits").format(doctor=name, count=count)
+        keyboard.button(text=label, callback_data=StDoc(doctor_id=doctor_id))
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="home"))
+    keyboard.adjust(1)
+    await show(
+        query, _("Whose visits are to be cancelled? Choose the doctor."), keyboard.as_markup()
+    )
+
+
+@router.callback_query(StMenu.filter(F.to == "mark"), Staff())
+async def on_mark_menu(
+    query: CallbackQuery, staff: StaffMember, uow: SectionsUnitOfWork, now: datetime
+) -> None:
+    visits = await uow.staff.visits(
+        staff.clinics, after=now - timedelta(days=1), before=now, limit=30
+    )
+    if not visits:
         await show(
-            query,
-            _("Whose visits are to be cancelled? Choose the doctor."),
-            InlineKeyboardMarkup(inline_keyboard=rows),
+            query, _("No visits to mark: none started in the last 24 hours."), _menu_markup()
         )
         return
-    if callback_data.to == "mark":
-        visits = await _repo(uow).visits(
-            staff.clinics, after=now - timedelta(days=1), before=now, limit=30
-        )
-        if not visits:
-            await show(
-                query, _("No visits to mark: none started in the last 24 hours."), _menu_markup()
-            )
-            return
-        rows = [[_btn(visit_label(v), StVisit(a=v.id))] for v in visits]
-        rows.append([_btn(_("Back"), StMenu(to="home"))])
-        await show(query, _("Which visit?"), InlineKeyboardMarkup(inline_keyboard=rows))
-        return
+    keyboard = InlineKeyboardBuilder()
+    for visit in visits:
+        keyboard.button(text=visit_label(visit), callback_data=StVisit(appointment_id=visit.id))
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="home"))
+    keyboard.adjust(1)
+    await show(query, _("Which visit?"), keyboard.as_markup())
+
+
+@router.callback_query(StMenu.filter(), Staff())
+async def on_menu(query: CallbackQuery) -> None:
+    """«Назад» to the staff menu (and any other target: the menu too)."""
     await show(query, _("Clinic staff: what would you like to do?"), _menu_markup())
 
 
 async def _doctor_visits(
-    uow: SqlUnitOfWork, staff: StaffMember, doctor_id: int, now: Any
+    uow: SectionsUnitOfWork, staff: StaffMember, doctor_id: int, now: datetime
 ) -> list[StaffVisit]:
-    return await _repo(uow).visits(staff.clinics, after=now, doctor_id=doctor_id, limit=500)
+    return await uow.staff.visits(staff.clinics, after=now, doctor_id=doctor_id, limit=500)
 
 
 def _on_day(visits: list[StaffVisit], day: date | None) -> list[StaffVisit]:
@@ -186,60 +167,52 @@ def _on_day(visits: list[StaffVisit], day: date | None) -> list[StaffVisit]:
     return [v for v in visits if local(v.start, v.tz).date() == day]
 
 
-async def on_doctor(query: CallbackQuery, callback_data: StDoc, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
-    if staff is None:
-        await stale(query)
-        return
-    visits = await _doctor_visits(data["uow"], staff, callback_data.d, data["clock"].now())
+@router.callback_query(StDoc.filter(), Staff())
+async def on_doctor(
+    query: CallbackQuery,
+    callback_data: StDoc,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
+    doctor_id = callback_data.doctor_id
+    visits = await _doctor_visits(uow, staff, doctor_id, now)
     if not visits:
-        await stale(query)  # another clinic's doctor, or nothing left to cancel
-        return
+        raise Stale  # another clinic's doctor, or nothing left to cancel
     days = sorted({local(v.start, v.tz).date() for v in visits})
-    rows = [
-        [
-            _btn(
-                _("{day} — {count} visits").format(day=fmt_day(d), count=len(_on_day(visits, d))),
-                StDay(d=callback_data.d, day=day_code(d)),
-            )
-        ]
-        for d in days[:14]
-    ]
-    rows.append(
-        [
-            _btn(
-                _("All upcoming days — {count} visits").format(count=len(visits)),
-                StDay(d=callback_data.d, day=0),
-            )
-        ]
+    keyboard = InlineKeyboardBuilder()
+    for d in days[:14]:
+        label = _("{day} — {count} visits").format(day=fmt_day(d), count=len(_on_day(visits, d)))
+        keyboard.button(text=label, callback_data=StDay(doctor_id=doctor_id, day=day_code(d)))
+    keyboard.button(
+        text=_("All upcoming days — {count} visits").format(count=len(visits)),
+        callback_data=StDay(doctor_id=doctor_id, day=0),
     )
-    rows.append([_btn(_("Back"), StMenu(to="cancel"))])
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="cancel"))
+    keyboard.adjust(1)
     await show(
         query,
         _("{doctor}: which day's visits are to be cancelled?").format(doctor=visits[0].doctor_name),
-        InlineKeyboardMarkup(inline_keyboard=rows),
+        keyboard.as_markup(),
     )
 
 
+@router.callback_query(StDay.filter(), Staff())
 async def on_day(
-    query: CallbackQuery, callback_data: StDay, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: StDay,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
 ) -> None:
-    staff: StaffMember | None = data.get("staff")
-    if staff is None:
-        await stale(query)
-        return
-    try:
-        day = day_from_code(callback_data.day) if callback_data.day else None
-    except ValueError:  # a forged day code
-        await stale(query)
-        return
-    visits = await _doctor_visits(data["uow"], staff, callback_data.d, data["clock"].now())
+    day = day_from_code(callback_data.day) if callback_data.day else None  # checked by SafeCallback
+    visits = await _doctor_visits(uow, staff, callback_data.doctor_id, now)
     chosen = _on_day(visits, day)
     if not chosen:
-        await stale(query)
-        return
+        raise Stale
     await state.set_state(StaffStates.reason)
-    await state.update_data(staff_d=callback_data.d, staff_day=callback_data.day)
+    await state.update_data(staff_d=callback_data.doctor_id, staff_day=callback_data.day)
     await show(
         query,
         _(
@@ -249,76 +222,79 @@ async def on_day(
     )
 
 
-async def on_reason_bad(message: Message, **data: Any) -> None:
-    await message.answer(_("Please type the reason as text (up to 300 characters)."))
+_REASON_STEP = (StateFilter(StaffStates.reason), not_navigation)  # /staff, /menu leave the step
 
 
-async def on_reason(message: Message, state: FSMContext, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
+@router.message(*_REASON_STEP, F.text, Staff())
+async def on_reason(
+    message: Message,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
     reason = (message.text or "").strip()
-    if staff is None:
-        await state.clear()
-        return
     if not reason or len(reason) > MAX_REASON:
         await message.answer(_("Please type the reason as text (up to 300 characters)."))
         return
     stored = await state.get_data()
     await state.update_data(staff_reason=reason)
     doctor_id, day = int(stored.get("staff_d", 0)), int(stored.get("staff_day", 0))
-    visits = await _doctor_visits(data["uow"], staff, doctor_id, data["clock"].now())
+    visits = await _doctor_visits(uow, staff, doctor_id, now)
     chosen = _on_day(visits, day_from_code(day) if day else None)
     if not chosen:
         await state.clear()
         await message.answer(_("Nothing left to cancel."))
         return
     when = fmt_day(local(chosen[0].start, chosen[0].tz).date()) if day else _("all upcoming days")
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=_("Confirm"), callback_data=StGo(doctor_id=doctor_id, day=day))
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="cancel"))
+    keyboard.adjust(1)
     await message.answer(
         _(
             "Cancel {count} visits of {doctor} ({when})?\nReason: {reason}\n"
             "Every patient will be told the reason and offered the nearest free times."
         ).format(count=len(chosen), doctor=chosen[0].doctor_name, when=when, reason=reason),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [_btn(_("Confirm"), StGo(d=doctor_id, day=day))],
-                [_btn(_("Back"), StMenu(to="cancel"))],
-            ]
-        ),
+        reply_markup=keyboard.as_markup(),
         parse_mode=None,
     )
 
 
-async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
+@router.message(*_REASON_STEP, Staff())
+async def on_reason_bad(message: Message) -> None:
+    await message.answer(_("Please type the reason as text (up to 300 characters)."))
+
+
+@router.callback_query(StGo.filter(), Staff())
+async def on_go(
+    query: CallbackQuery,
+    callback_data: StGo,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
     stored = await state.get_data()
     reason = str(stored.get("staff_reason") or "")
     if (
-        staff is None
-        or not reason
-        or int(stored.get("staff_d", -1)) != callback_data.d
+        not reason
+        or int(stored.get("staff_d", -1)) != callback_data.doctor_id
         or int(stored.get("staff_day", -1)) != callback_data.day
     ):
-        await stale(query)
-        return
-    uow: SqlUnitOfWork = data["uow"]
-    now = data["clock"].now()
-    user_id = query.from_user.id
-    try:
-        day = day_from_code(callback_data.day) if callback_data.day else None
-    except ValueError:  # a forged day code
-        await stale(query)
-        return
-    visits = await _doctor_visits(uow, staff, callback_data.d, now)
-    chosen = _on_day(visits, day)
+        raise Stale
+    day = day_from_code(callback_data.day) if callback_data.day else None  # checked by SafeCallback
+    chosen = _on_day(await _doctor_visits(uow, staff, callback_data.doctor_id, now), day)
     done = 0
     for visit in chosen:
         try:
             await booking.cancel_by_clinic(
-                uow, now, user_id, staff.clinics, visit.id, reason, block_slot=True
+                uow, now, query.from_user.id, staff.clinics, visit.id, reason, block_slot=True
             )
             done += 1
-        except DomainError:  # changed meanwhile: a refusal writes nothing, go on
-            pass
-    await _close_days(uow, staff, callback_data.d, chosen, now)
+        except DomainError:  # one visit changed meanwhile (refused before any write): skip it
+            continue
+    await _close_days(uow, staff, callback_data.doctor_id, chosen, now)
     await state.clear()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -333,7 +309,11 @@ async def on_go(query: CallbackQuery, callback_data: StGo, state: FSMContext, **
 
 
 async def _close_days(
-    uow: SqlUnitOfWork, staff: StaffMember, doctor_id: int, cancelled: list[StaffVisit], now: Any
+    uow: SectionsUnitOfWork,
+    staff: StaffMember,
+    doctor_id: int,
+    cancelled: list[StaffVisit],
+    now: datetime,
 ) -> None:
     """The clinic called these days off («врач заболел»): the rest of each day of the
     doctor is closed too ('blocked'), so nobody books it and the wait list is not
@@ -345,51 +325,47 @@ async def _close_days(
         await booking.block_doctor_time(uow, doctor_id, staff.clinics, max(lo, now), hi)
 
 
-async def on_visit(query: CallbackQuery, callback_data: StVisit, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
-    uow: SqlUnitOfWork = data["uow"]
-    appointment = await uow.appointments.get(callback_data.a)
-    if staff is None or appointment is None or appointment.clinic_id not in staff.clinics:
-        await stale(query)
-        return
+@router.callback_query(StVisit.filter(), Staff())
+async def on_visit(
+    query: CallbackQuery, callback_data: StVisit, staff: StaffMember, uow: SectionsUnitOfWork
+) -> None:
+    appointment = await uow.appointments.get(callback_data.appointment_id)
+    if appointment is None or appointment.clinic_id not in staff.clinics:
+        raise Stale
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(
+        text=_("Visit took place"), callback_data=StMark(appointment_id=appointment.id, outcome="c")
+    )
+    keyboard.button(
+        text=_("No-show"), callback_data=StMark(appointment_id=appointment.id, outcome="n")
+    )
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="mark"))
+    keyboard.adjust(2, 1)
     await show(
         query,
         _("Visit № {number}: did the patient come?").format(number=appointment.number),
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    _btn(_("Visit took place"), StMark(a=appointment.id, s="c")),
-                    _btn(_("No-show"), StMark(a=appointment.id, s="n")),
-                ],
-                [_btn(_("Back"), StMenu(to="mark"))],
-            ]
-        ),
+        keyboard.as_markup(),
     )
 
 
-async def on_mark(query: CallbackQuery, callback_data: StMark, **data: Any) -> None:
-    staff: StaffMember | None = data.get("staff")
-    if staff is None or callback_data.s not in ("c", "n"):
-        await stale(query)
-        return
-    status = AppointmentStatus.COMPLETED if callback_data.s == "c" else AppointmentStatus.NO_SHOW
+OUTCOMES = {"c": AppointmentStatus.COMPLETED, "n": AppointmentStatus.NO_SHOW}
+
+
+@router.callback_query(StMark.filter(F.outcome.in_(OUTCOMES)), Staff())
+async def on_mark(
+    query: CallbackQuery,
+    callback_data: StMark,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+) -> None:
+    status = OUTCOMES[callback_data.outcome]
     try:
         appointment = await booking.mark_visit(
-            data["uow"],
-            data["clock"].now(),
-            query.from_user.id,
-            staff.clinics,
-            callback_data.a,
-            status,
+            uow, now, query.from_user.id, staff.clinics, callback_data.appointment_id, status
         )
-    except DomainError as exc:
-        from domain.errors import NotOwner
-
-        if isinstance(exc, NotOwner):
-            await stale(query)
-        else:
-            await refuse(query, refusal_text(exc, None, None))
-        return
+    except NotOwner:
+        raise Stale from None
     text = (
         _("Visit № {number} marked as completed.")
         if status is AppointmentStatus.COMPLETED

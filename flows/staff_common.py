@@ -6,9 +6,9 @@ staff_common, no cycle.
 
 from __future__ import annotations
 
+from domain.flow_ports import StaffVisit
 from flows.ui.format import fmt_short_day, fmt_time, local
 from flows.ui.safe_callback import SafeCallback
-from storage.repos.staff import StaffVisit
 
 
 class StMenu(SafeCallback, prefix="sm"):

@@ -33,8 +33,7 @@ from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.wizard import StaffMoveStates, Wizard, render
 from flows.wizard_loaders import Actor, Ctx, moving_visit, visit_to_move
-from flows.wizard_ports import WizardUoW
-from storage.repos.staff import StaffRepository
+from flows.wizard_ports import StaffWizardUoW, WizardUoW
 
 __all__ = ["MvList", "router"]
 
@@ -43,17 +42,11 @@ MAX_REASON = 300
 router = Router(name="staff_move")
 
 
-def build_router() -> Router:
-    """Kept until flows/staff.py drops ``router.include_router(staff_move.build_router())``:
-    the handlers live on this module's ``router`` (flows/__init__.py lists it)."""
-    return Router(name="staff_move_shim")
-
-
 @router.callback_query(MvList.filter(), Staff())
-async def on_list(query: CallbackQuery, staff: StaffMember, uow: WizardUoW, now: datetime) -> None:
-    # The staff repository has no Protocol yet (storage/uow.py gives it no property).
-    repo = StaffRepository(uow.conn, uow.cipher)  # type: ignore[attr-defined]
-    visits = await repo.visits(staff.clinics, after=now, limit=30)
+async def on_list(
+    query: CallbackQuery, staff: StaffMember, uow: StaffWizardUoW, now: datetime
+) -> None:
+    visits = await uow.staff.visits(staff.clinics, after=now, limit=30)
     if not visits:
         await show(query, _("No upcoming visits in your clinics."))
         return

@@ -26,6 +26,8 @@ from flows.booking import BookingStates
 from flows.ui import menu as menu_ui
 from flows.waitlist import WaitListSteps
 
+router = Router(name="step_hints")
+
 HINTS: dict[State, Callable[[], str]] = {
     BookingStates.patient: lambda: _("Choose who the appointment is for with a button above."),
     BookingStates.specialty: lambda: _("Choose a specialty with a button above."),
@@ -41,14 +43,7 @@ HINTS: dict[State, Callable[[], str]] = {
 }
 
 
-def build_router() -> Router:
-    router = Router(name="step_hints")
-    router.message.register(
-        on_step_message, StateFilter(BookingStates, WaitListSteps), menu_ui.not_navigation
-    )
-    return router
-
-
+@router.message(StateFilter(BookingStates, WaitListSteps), menu_ui.not_navigation)
 async def on_step_message(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     hint = next((hint for step, hint in HINTS.items() if step.state == current), None)

@@ -10,37 +10,38 @@ against the user's own patients / entries; anything else is «устарела»
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
 
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import waitlist
-from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken, VisitOverlaps
+from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken, Stale, VisitOverlaps
+from domain.flow_ports import SectionsUnitOfWork
 from domain.models import User
+from domain.policy import Policy
 from domain.waitlist import NewEntry, WaitEntry
 from flows.booking_common import (
     Event,
     load_details,
     mark_confirmed_in_chat,
-    policy_from,
     refusal_text,
     refuse,
     send_files,
     show,
-    stale,
 )
+from flows.guards import Registered
 from flows.ui.format import current_locale, details_text, fmt_short_day, local
-from flows.ui.keyboards import button, inline
+from flows.ui.keyboards import button
 from flows.ui.notify_callbacks import WlOffer
 from flows.ui.safe_callback import SafeCallback
 
-if TYPE_CHECKING:
-    from storage.uow import SqlUnitOfWork
+router = Router(name="waitlist")
 
 TOD_CODES = {"a": "any", "m": "morning", "d": "day", "e": "evening"}
 
@@ -54,31 +55,31 @@ class WaitListSteps(StatesGroup):
 
 
 class WlRange(SafeCallback, prefix="wr"):
-    """Step 1 → 2: p patient, s specialty, c clinic, d doctor (0 = any), n days."""
+    """Step 1 → 2: the period chosen (doctor_id 0 = any doctor of the clinic)."""
 
-    p: int
-    s: int
-    c: int
-    d: int
-    n: int
+    patient_id: int
+    specialty_id: int
+    clinic_id: int
+    doctor_id: int
+    days: int
 
 
 class WlJoin(SafeCallback, prefix="wj"):
-    p: int
-    s: int
-    c: int
-    d: int
-    n: int
-    tod: str  # a|m|d|e
+    patient_id: int
+    specialty_id: int
+    clinic_id: int
+    doctor_id: int
+    days: int
+    time_of_day: str  # a|m|d|e (TOD_CODES)
 
 
 class WlAsk(SafeCallback, prefix="wa"):
-    """Back to step 1 with another doctor choice (d = 0: any doctor of the clinic)."""
+    """Back to step 1 with another doctor choice (doctor_id 0: any doctor of the clinic)."""
 
-    p: int
-    s: int
-    c: int
-    d: int
+    patient_id: int
+    specialty_id: int
+    clinic_id: int
+    doctor_id: int
 
 
 class WlMine(SafeCallback, prefix="wm"):
@@ -86,19 +87,7 @@ class WlMine(SafeCallback, prefix="wm"):
 
 
 class WlLeave(SafeCallback, prefix="wx"):
-    e: int
-
-
-def build_router() -> Router:
-    router = Router(name="waitlist")
-    router.message.register(on_command, Command("waitlist"))
-    router.callback_query.register(on_ask, WlAsk.filter())
-    router.callback_query.register(on_range, WlRange.filter())
-    router.callback_query.register(on_join, WlJoin.filter())
-    router.callback_query.register(on_mine, WlMine.filter())
-    router.callback_query.register(on_leave, WlLeave.filter())
-    router.callback_query.register(on_offer, WlOffer.filter())
-    return router
+    entry_id: int
 
 
 def tod_label(code: str) -> str:
@@ -120,161 +109,180 @@ def dates_text(start: date, end: date) -> str:
     return f"{fmt_short_day(start)} – {fmt_short_day(end)}"
 
 
-def _user(data: dict[str, Any]) -> User | None:
-    user: User | None = data.get("user")
-    return user if user is not None and user.level != "none" else None
-
-
 async def _what(
-    uow: SqlUnitOfWork, user: User, p: int, s: int, c: int, d: int
-) -> tuple[str, str] | None:
-    """(description, region) of a join request if every id is the user's / consistent."""
-    patient = await uow.users.patient(p)
-    spec = await uow.directory.specialty(s)
-    clinic = await uow.directory.clinic(c)
+    uow: SectionsUnitOfWork, user: User, cb: WlAsk | WlRange | WlJoin
+) -> tuple[str, str]:
+    """(description, region) of a join request; Stale unless every id is the user's /
+    consistent."""
+    patient = await uow.users.patient(cb.patient_id)
+    spec = await uow.directory.specialty(cb.specialty_id)
+    clinic = await uow.directory.clinic(cb.clinic_id)
     if patient is None or patient.owner_user_id != user.id or spec is None or clinic is None:
-        return None
+        raise Stale
     lines = [
         _("Patient: {name}").format(name=patient.full_name),
         _("Specialty: {name}").format(name=spec.name(current_locale())),
         _("Clinic: {name}").format(name=clinic.name),
     ]
-    if d:
-        doctor = await uow.directory.doctor(d)
-        if doctor is None or not await uow.directory.has_role(d, c, s):
-            return None
+    if cb.doctor_id:
+        doctor = await uow.directory.doctor(cb.doctor_id)
+        if doctor is None or not await uow.directory.has_role(
+            cb.doctor_id, cb.clinic_id, cb.specialty_id
+        ):
+            raise Stale
         lines.append(_("Doctor: {name}").format(name=doctor.full_name))
     else:
         lines.append(_("Doctor: any"))
     return "\n".join(lines), clinic.region_id
 
 
-async def offer_join(event: Event, fsm: dict[str, Any], **data: Any) -> None:
-    """The booking flow's «Встать в лист ожидания»: start from what the dialogue chose."""
-    user = _user(data)
-    p, s, c = (int(fsm.get(k) or 0) for k in ("bk_p", "bk_s", "bk_c"))
-    if user is None or not (p and s and c):
-        await stale(event)
-        return
-    await _ask_range(event, data["uow"], user, p, s, c, int(fsm.get("bk_d") or 0))
-
-
-async def _ask_range(
-    event: Event, uow: SqlUnitOfWork, user: User, p: int, s: int, c: int, d: int
+async def ask_to_join(
+    event: Event,
+    uow: SectionsUnitOfWork,
+    user: User,
+    *,
+    patient_id: int,
+    specialty_id: int,
+    clinic_id: int,
+    doctor_id: int,
 ) -> None:
-    what = await _what(uow, user, p, s, c, d)
-    if what is None:
-        await stale(event)
-        return
-    ranges = [WlRange(p=p, s=s, c=c, d=d, n=n) for n in waitlist.RANGE_DAYS]
-    rows = [
-        [button(range_label(r.n), r) for r in ranges if r.n == 1],
-        [button(range_label(r.n), r) for r in ranges if r.n > 1],
-    ]
-    if d:
-        rows.append([button(_("Any doctor of this clinic"), WlAsk(p=p, s=s, c=c, d=0))])
+    """The booking flow's «Встать в лист ожидания»: start from what the dialogue chose
+    (0 where it chose nothing yet: a stale button)."""
+    if not (patient_id and specialty_id and clinic_id):
+        raise Stale
+    ask = WlAsk(
+        patient_id=patient_id, specialty_id=specialty_id, clinic_id=clinic_id, doctor_id=doctor_id
+    )
+    await _ask_range(event, uow, user, ask)
+
+
+async def _ask_range(event: Event, uow: SectionsUnitOfWork, user: User, cb: WlAsk) -> None:
+    what, _region = await _what(uow, user, cb)
+    same = cb.model_dump(exclude={"doctor_id"})
+    keyboard = InlineKeyboardBuilder()
+    ranges = [WlRange(**same, doctor_id=cb.doctor_id, days=n) for n in waitlist.RANGE_DAYS]
+    keyboard.row(*(button(range_label(r.days), r) for r in ranges if r.days == 1))
+    keyboard.row(*(button(range_label(r.days), r) for r in ranges if r.days > 1))
+    if cb.doctor_id:
+        any_doctor = WlAsk(**same, doctor_id=0)
+        keyboard.row(button(_("Any doctor of this clinic"), any_doctor))
     text = (
         _("Join the wait list")
         + "\n\n"
-        + what[0]
+        + what
         + "\n\n"
         + _(
             "When a matching time frees up, it is offered to the first person on the list and "
             "held for them for a while; then to the next. For which period are you waiting?"
         )
     )
-    await show(event, text, inline(rows), new=isinstance(event, CallbackQuery))
+    await show(event, text, keyboard.as_markup(), new=isinstance(event, CallbackQuery))
 
 
-async def on_ask(query: CallbackQuery, callback_data: WlAsk, **data: Any) -> None:
-    user = _user(data)
-    if user is None:
-        await stale(query)
-        return
-    cb = callback_data
-    await data["state"].set_state(WaitListSteps.period)
-    await _ask_range(query, data["uow"], user, cb.p, cb.s, cb.c, cb.d)
+@router.callback_query(WlAsk.filter(), Registered())
+async def on_ask(
+    query: CallbackQuery,
+    callback_data: WlAsk,
+    user: User,
+    uow: SectionsUnitOfWork,
+    state: FSMContext,
+) -> None:
+    await state.set_state(WaitListSteps.period)
+    await _ask_range(query, uow, user, callback_data)
 
 
-async def on_range(query: CallbackQuery, callback_data: WlRange, **data: Any) -> None:
-    user = _user(data)
-    cb = callback_data
-    what = await _what(data["uow"], user, cb.p, cb.s, cb.c, cb.d) if user else None
-    if what is None or cb.n not in waitlist.RANGE_DAYS:
-        await stale(query)
-        return
+@router.callback_query(WlRange.filter(), Registered())
+async def on_range(
+    query: CallbackQuery,
+    callback_data: WlRange,
+    user: User,
+    uow: SectionsUnitOfWork,
+    state: FSMContext,
+) -> None:
+    what, _region = await _what(uow, user, callback_data)
+    if callback_data.days not in waitlist.RANGE_DAYS:
+        raise Stale
     labels = {"m": "morning", "d": "day", "e": "evening", "a": "any"}
-    rows = [
-        [button(tod_label(labels[k]), WlJoin(p=cb.p, s=cb.s, c=cb.c, d=cb.d, n=cb.n, tod=k))]
-        for k in ("m", "d", "e", "a")
-    ]
-    await data["state"].set_state(WaitListSteps.time_of_day)
-    await show(query, what[0] + "\n\n" + _("Which time of day suits you?"), inline(rows))
+    keyboard = InlineKeyboardBuilder()
+    for code in ("m", "d", "e", "a"):
+        join = WlJoin(**callback_data.model_dump(), time_of_day=code)
+        keyboard.button(text=tod_label(labels[code]), callback_data=join)
+    keyboard.adjust(1)
+    await state.set_state(WaitListSteps.time_of_day)
+    text = what + "\n\n" + _("Which time of day suits you?")
+    await show(query, text, keyboard.as_markup())
 
 
-async def on_join(query: CallbackQuery, callback_data: WlJoin, **data: Any) -> None:
-    user = _user(data)
+def _my_wait_list() -> InlineKeyboardBuilder:
+    keyboard = InlineKeyboardBuilder()
+    keyboard.add(button(_("My wait list"), WlMine()))
+    return keyboard
+
+
+@router.callback_query(WlJoin.filter(), Registered())
+async def on_join(
+    query: CallbackQuery,
+    callback_data: WlJoin,
+    user: User,
+    uow: SectionsUnitOfWork,
+    state: FSMContext,
+    now: datetime,
+    policy: Policy,
+) -> None:
     cb = callback_data
-    uow: SqlUnitOfWork = data["uow"]
-    what = await _what(uow, user, cb.p, cb.s, cb.c, cb.d) if user else None
-    tod = TOD_CODES.get(cb.tod)
-    if user is None or what is None or tod is None or cb.n not in waitlist.RANGE_DAYS:
-        await stale(query)
-        return
-    await data["state"].set_state(None)  # the questions are answered (the draft stays)
-    clinic = await uow.directory.clinic(cb.c)
-    assert clinic is not None
-    now = data["clock"].now()
-    start, end = waitlist.entry_range(local(now, clinic.tz).date(), cb.n)
+    what, region = await _what(uow, user, cb)
+    tod = TOD_CODES.get(cb.time_of_day)
+    if tod is None or cb.days not in waitlist.RANGE_DAYS:
+        raise Stale
+    await state.set_state(None)  # the questions are answered (the draft stays)
+    clinic = await uow.directory.clinic(cb.clinic_id)
+    assert clinic is not None  # _what found it
+    start, end = waitlist.entry_range(local(now, clinic.tz).date(), cb.days)
+    entry = NewEntry(
+        patient_id=cb.patient_id,
+        user_id=user.id,
+        specialty_id=cb.specialty_id,
+        region_id=region,
+        doctor_id=cb.doctor_id or None,
+        clinic_id=cb.clinic_id,
+        date_from=start,
+        date_to=end,
+        time_of_day=tod,
+        created_at=now,
+    )
     try:
-        await waitlist.join(
-            uow,
-            NewEntry(
-                patient_id=cb.p,
-                user_id=user.id,
-                specialty_id=cb.s,
-                region_id=what[1],
-                doctor_id=cb.d or None,
-                clinic_id=cb.c,
-                date_from=start,
-                date_to=end,
-                time_of_day=tod,
-                created_at=now,
-            ),
-        )
+        await waitlist.join(uow, entry)
     except NotOwner:
-        await stale(query)
-        return
-    except Duplicate:
+        raise Stale from None
+    except Duplicate:  # a screen of its own: the way to «My wait list»
         await show(
             query,
             _(
                 "This patient is already on the wait list for this specialty (or has five "
                 "entries). See «My wait list» to leave an entry first."
             ),
-            inline([[button(_("My wait list"), WlMine())]]),
+            _my_wait_list().as_markup(),
         )
         return
-    minutes = data["settings"].limits.waitlist_offer_minutes
     text = (
         _("✅ You are on the wait list.")
         + "\n\n"
-        + what[0]
+        + what
         + "\n"
         + _("Dates: {dates}, {tod}").format(dates=dates_text(start, end), tod=tod_label(tod))
         + "\n\n"
         + _(
             "When a matching time frees up we will send it to you and hold it for {minutes} "
             "minutes: «Book it» or «Skip». The entry ends on {end}."
-        ).format(minutes=minutes, end=fmt_short_day(end))
+        ).format(minutes=policy.waitlist_offer_minutes, end=fmt_short_day(end))
     )
-    await show(query, text, inline([[button(_("My wait list"), WlMine())]]))
+    await show(query, text, _my_wait_list().as_markup())
 
 
 # --------------------------------------------------------------------------- my entries
 
 
-async def _entry_line(uow: SqlUnitOfWork, entry: WaitEntry) -> str:
+async def _entry_line(uow: SectionsUnitOfWork, entry: WaitEntry) -> str:
     spec = await uow.directory.specialty(entry.specialty_id)
     parts = [spec.name(current_locale()) if spec else "?"]
     if entry.doctor_id:
@@ -294,7 +302,7 @@ async def _entry_line(uow: SqlUnitOfWork, entry: WaitEntry) -> str:
     return line
 
 
-async def _mine(event: Event, uow: SqlUnitOfWork, user: User, head: str = "") -> None:
+async def _mine(event: Event, uow: SectionsUnitOfWork, user: User, head: str = "") -> None:
     entries = await uow.waitlist.live_for_user(user.id)
     if not entries:
         await show(
@@ -307,70 +315,64 @@ async def _mine(event: Event, uow: SqlUnitOfWork, user: User, head: str = "") ->
         )
         return
     lines = [head + _("Your wait list:")]
-    rows = []
+    keyboard = InlineKeyboardBuilder()
     for i, entry in enumerate(entries, 1):
         lines.append(f"{i}. " + await _entry_line(uow, entry))
-        rows.append([button(_("Leave entry {n}").format(n=i), WlLeave(e=entry.id))])
-    await show(event, "\n".join(lines), inline(rows))
+        keyboard.button(
+            text=_("Leave entry {n}").format(n=i), callback_data=WlLeave(entry_id=entry.id)
+        )
+    keyboard.adjust(1)
+    await show(event, "\n".join(lines), keyboard.as_markup())
 
 
-async def on_command(message: Message, **data: Any) -> None:
-    user = _user(data)
-    if user is None:
-        await message.answer(_("Please finish registration first: send /start."))
-        return
-    await _mine(message, data["uow"], user)
+@router.message(Command("waitlist"), Registered())
+async def on_command(message: Message, user: User, uow: SectionsUnitOfWork) -> None:
+    await _mine(message, uow, user)
 
 
-async def on_mine(query: CallbackQuery, **data: Any) -> None:
-    user = _user(data)
-    if user is None:
-        await stale(query)
-        return
-    await _mine(query, data["uow"], user)
+@router.callback_query(WlMine.filter(), Registered())
+async def on_mine(query: CallbackQuery, user: User, uow: SectionsUnitOfWork) -> None:
+    await _mine(query, uow, user)
 
 
-async def on_leave(query: CallbackQuery, callback_data: WlLeave, **data: Any) -> None:
-    user = _user(data)
-    uow: SqlUnitOfWork = data["uow"]
-    if user is None:
-        await stale(query)
-        return
+@router.callback_query(WlLeave.filter(), Registered())
+async def on_leave(
+    query: CallbackQuery, callback_data: WlLeave, user: User, uow: SectionsUnitOfWork
+) -> None:
     try:
-        await waitlist.leave(uow, user.id, callback_data.e)
-    except DomainError:
-        await stale(query)
-        return
+        await waitlist.leave(uow, user.id, callback_data.entry_id)
+    except DomainError:  # not theirs, or already gone
+        raise Stale from None
     await _mine(query, uow, user, _("You have left this wait list.") + "\n\n")
 
 
 # --------------------------------------------------------------------------- offers
 
 
-async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) -> None:
+@router.callback_query(WlOffer.filter(), Registered())
+async def on_offer(
+    query: CallbackQuery,
+    callback_data: WlOffer,
+    user: User,
+    uow: SectionsUnitOfWork,
+    now: datetime,
+    policy: Policy,
+) -> None:
     """«Записаться» books the held slot; «Пропустить» passes it to the next subscriber."""
-    user = _user(data)
-    uow: SqlUnitOfWork = data["uow"]
-    settings = data["settings"]
-    now = data["clock"].now()
     cb = callback_data
-    if user is None:
-        await stale(query)
-        return
     if not cb.go:
         try:
             await waitlist.decline(
                 uow,
                 now,
                 user.id,
-                cb.e,
-                cb.t,
-                settings.limits.waitlist_offer_minutes,
-                timedelta(minutes=settings.limits.offer_lead_minutes),
+                cb.entry_id,
+                cb.slot_id,
+                policy.waitlist_offer_minutes,
+                timedelta(minutes=policy.booking.offer_lead_minutes),
             )
-        except DomainError:
-            await stale(query)
-            return
+        except DomainError:  # not theirs, or the offer is over
+            raise Stale from None
         await _close_offer(query)
         await query.answer()
         if isinstance(query.message, Message):
@@ -379,21 +381,14 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
             )
         return
     try:
-        appointment = await waitlist.accept(uow, now, user.id, cb.e, cb.t, policy_from(settings))
+        appointment = await waitlist.accept(
+            uow, now, user.id, cb.entry_id, cb.slot_id, policy.booking
+        )
     except NotOwner:
-        await stale(query)
-        return
-    except SlotTaken as exc:
-        await _close_offer(query)
-        await refuse(query, refusal_text(exc, None, None))
-        return
-    except VisitOverlaps as exc:  # names the visit in the way: too long for an alert
-        await _close_offer(query)
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(refusal_text(exc, None, None), parse_mode=None)
-        return
-    except DomainError as exc:
+        raise Stale from None
+    except DomainError as exc:  # accept() put the entry back on the list: kept, not rolled back
+        if isinstance(exc, (SlotTaken, VisitOverlaps)):  # this offer is over: its buttons go
+            await _close_offer(query)
         await refuse(query, refusal_text(exc, None, None))
         return
     await _close_offer(query)
@@ -402,13 +397,13 @@ async def on_offer(query: CallbackQuery, callback_data: WlOffer, **data: Any) ->
     details = await load_details(uow, patient, appointment=appointment) if patient else None
     if details is None or not isinstance(query.message, Message):
         return
-    await send_files(query, details, settings.default_tz, now)
+    await send_files(query, details, policy.home_tz, now)
     await query.message.answer(
         _("✅ Booked from the wait list! Appointment number: {number}").format(
             number=appointment.number
         )
         + "\n\n"
-        + details_text(details, settings.default_tz),
+        + details_text(details, policy.home_tz),
         parse_mode=None,
     )
     await mark_confirmed_in_chat(uow, appointment, now)

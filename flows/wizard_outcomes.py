@@ -127,7 +127,9 @@ async def refusal_screen(
         rows.append(
             [
                 button(_("Reschedule"), ApMove(a=visit.appointment_id)),
-                button(_("Cancel appointment"), ApCancel(a=visit.appointment_id, step=0)),
+                button(
+                    _("Cancel appointment"), ApCancel(appointment_id=visit.appointment_id, step=0)
+                ),
             ]
         )
     if draft.mode != "book":  # a move: back to the calendar

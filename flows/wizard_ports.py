@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from domain.booking_ports import BookingUnitOfWork, OutboxPort
 from domain.directory import ClinicPage, DoctorCard
+from domain.flow_ports import StaffReader
 from domain.models import Clinic, Doctor, Patient, Slot, Specialty
 
 
@@ -94,3 +95,10 @@ class WizardUoW(BookingUnitOfWork, Protocol):
     @property
     def outbox(self) -> ConfirmedOutbox: ...
     def after_reply(self, job: Callable[[Any], Awaitable[object]]) -> None: ...
+
+
+class StaffWizardUoW(WizardUoW, Protocol):
+    """The registrar's start of the wizard also lists their clinics' visits."""
+
+    @property
+    def staff(self) -> StaffReader: ...

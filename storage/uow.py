@@ -19,14 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.crypto import PersonalDataCipher
 
 if TYPE_CHECKING:
+    from domain.flow_ports import SectionsUnitOfWork
     from storage.repos.appointments import AppointmentRepository
     from storage.repos.certificates import CertificateRepository
     from storage.repos.directory import DirectoryRepository
     from storage.repos.documents import DocumentRepository
     from storage.repos.family import FamilyRepository
     from storage.repos.journal import JournalRepository
+    from storage.repos.notify_prefs import NotifyPrefsRepository
     from storage.repos.outbox import OutboxRepository
     from storage.repos.records import RecordsRepository
+    from storage.repos.staff import StaffRepository
     from storage.repos.users import UserRepository
     from storage.repos.waitlist import WaitListRepository
 
@@ -186,6 +189,24 @@ class SqlUnitOfWork:
         from storage.repos.certificates import CertificateRepository
 
         return CertificateRepository(self.conn, self.cipher)
+
+    @property
+    def staff(self) -> StaffRepository:
+        from storage.repos.staff import StaffRepository
+
+        return StaffRepository(self.conn, self.cipher)
+
+    @property
+    def notify_prefs(self) -> NotifyPrefsRepository:
+        from storage.repos.notify_prefs import NotifyPrefsRepository
+
+        return NotifyPrefsRepository(self.conn, self.cipher)
+
+
+if TYPE_CHECKING:  # the sections' flows type their uow against this Protocol (domain/)
+
+    def _implements_sections(uow: SqlUnitOfWork) -> SectionsUnitOfWork:
+        return uow
 
 
 class UnitOfWorkFactory:

@@ -94,26 +94,27 @@ class MvPick(SafeCallback, prefix="smp"):
     appointment_id: int
 
 
-# --- «Мои записи»: a = appointment id
+# --- «Мои записи»
 class ApList(SafeCallback, prefix="al"):
     past: int  # 0 upcoming, 1 past
     page: int
 
 
 class ApOpen(SafeCallback, prefix="ao"):
-    a: int
+    appointment_id: int
 
 
 class ApCancel(SafeCallback, prefix="ac"):
-    a: int
+    appointment_id: int
     step: int  # 0 ask, 1 first confirmation given (late cancels ask again), 2 final
 
 
 class ApFile(SafeCallback, prefix="af"):
-    a: int
+    appointment_id: int
     kind: str  # ics|pdf
 
 
+# --- «Перенести» (reschedule): a = appointment id
 class ApMove(SafeCallback, prefix="am"):
     """Start a reschedule at the visit's own calendar (the wizard in "move" mode).
 

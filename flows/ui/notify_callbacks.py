@@ -12,19 +12,19 @@ from flows.ui.safe_callback import SafeCallback
 class RmCome(SafeCallback, prefix="rc"):
     """«Приду» on the 24 h reminder."""
 
-    a: int  # appointment id
+    appointment_id: int
 
 
 class Rebook(SafeCallback, prefix="rbk"):
-    """One tap on an alternative after a clinic cancellation: book slot t instead of a."""
+    """One tap on an alternative after a clinic cancellation: book the slot instead."""
 
-    a: int  # the cancelled appointment
-    t: int  # the offered slot
+    appointment_id: int  # the cancelled appointment
+    slot_id: int  # the offered slot
 
 
 class WlOffer(SafeCallback, prefix="wo"):
     """«Записаться» (go=1) / «Пропустить» (go=0) on a wait-list offer."""
 
-    e: int  # wait-list entry
-    t: int  # offered slot
+    entry_id: int  # wait-list entry
+    slot_id: int  # offered slot
     go: int

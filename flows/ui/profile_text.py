@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.accounts import Verification
 from domain.models import AccountLevel, Patient, Sex, User
 from domain.validators import Field, Reason, mask_policy, mask_snils
 from flows.ui.format import esc
+from flows.ui.profile_callbacks import ProfileCb
 
 
 def prompt(field: str) -> str:
@@ -233,4 +237,39 @@ def profile_card(user: User, patient: Patient, clinic_name: str | None) -> str:
         "",
         level_line(user.level, clinic_name),
     ]
+    return "\n".join(lines)
+
+
+# --- «Профиль»: erasing the data, the level after an edit ------------------------
+
+
+def delete_text() -> str:
+    return _(
+        "Erase your personal data?\n\n"
+        "Your upcoming visits will be cancelled (the time goes back to the schedule) and "
+        "you leave the wait list.\n"
+        "Erased: your phone, full name, date of birth, sex, SNILS, OMS policy, e-mail, "
+        "your relatives' data, your documents, notification settings and notifications.\n"
+        "Kept, without any name and no longer linked to your Telegram account: the "
+        "clinic's records of past and cancelled visits (date, doctor, status) and the "
+        "activity journal — medical organisations must keep their records of care. If you "
+        "register again, you start with an empty account.\n\n"
+        "This cannot be undone."
+    )
+
+
+def delete_keyboard() -> InlineKeyboardMarkup:
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=_("Erase my data"), callback_data=ProfileCb(action="erase"))
+    keyboard.button(text=_("Back"), callback_data=ProfileCb(action="show"))
+    return keyboard.as_markup()
+
+
+def level_change(before: User | None, result: Verification) -> str:
+    """What an edit did to the account level, said above the profile card."""
+    lines = []
+    if before is not None and before.level != result.level:
+        lines.append(_("The account level changed."))
+    if result.to_check or result.locked:  # which field to check (not the register's values)
+        lines.append(level_line(result.level, None, result.to_check, result.locked))
     return "\n".join(lines)

@@ -8,36 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from domain.flow_ports import FailedNotice, StaffVisit
 from domain.notifications import Kind, State
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import appointments, clinics, doctors, outbox
 
+__all__ = ["FailedNotice", "StaffRepository", "StaffVisit"]
+
 ACTIVE = ("pending", "confirmed")
-
-
-@dataclass(frozen=True, slots=True)
-class FailedNotice:
-    """A clinic's cancellation/move notice that Telegram refused for good."""
-
-    number: str
-    at: datetime  # aware UTC, when it was created
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class StaffVisit:
-    id: int
-    number: str
-    doctor_id: int
-    clinic_id: int
-    start: datetime  # aware UTC
-    tz: str
-    doctor_name: str
 
 
 class StaffRepository(Repository):

@@ -59,7 +59,7 @@ def test_out_of_range_fields_do_not_unpack(data: str) -> None:
     cls = {"ao": ApOpen, "by": BkDay, "bs": BkSpec}[data.split(":")[0]]
     with pytest.raises(ValueError):
         cls.unpack(data)
-    assert ApOpen.unpack("ao:2147483647").a == 2**31 - 1
+    assert ApOpen.unpack("ao:2147483647").appointment_id == 2**31 - 1
 
 
 async def _forge_all(world: ConsoleWorld) -> None:
