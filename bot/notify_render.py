@@ -21,7 +21,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from domain.models import AppointmentStatus
-from domain.notifications import Kind, OutboxRow
+from domain.notifications import SUPPORT_KINDS, Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
 from flows.ui.files import VisitFile, visit_ics
 from flows.ui.format import clip_html, esc, fmt_day, fmt_short_day, fmt_time, fmt_when, local
@@ -119,6 +119,10 @@ def _appointment(row: OutboxRow, ctx: RenderContext, name: str = "appointment_id
 
 
 def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    if row.kind in SUPPORT_KINDS:  # «Поддержка» (issue 10): tickets and reviews
+        from bot.support_render import render_support
+
+        return render_support(row, ctx, locale)
     if row.kind == Kind.REMINDER:
         return _reminder(row, ctx, locale)
     if row.kind == Kind.BOOKED:

@@ -33,6 +33,7 @@ def policy_from(settings: Settings) -> Policy:
         max_relatives=limits.max_relatives,
         document_max_bytes=limits.document_max_bytes,
         waitlist_offer_minutes=limits.waitlist_offer_minutes,
+        ticket_targets_minutes=dict(settings.ticket_targets_minutes),
     )
 
 

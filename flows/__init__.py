@@ -26,7 +26,7 @@ def _fresh(router: Router) -> Router:
 
 def get_routers() -> list[Router]:
     # Imported here so building the routers is explicit and nothing is created at import time.
-    from flows import appointments, booking, menu, onboarding, profile, refusals, step_hints
+    from flows import appointments, booking, faq, menu, onboarding, profile, refusals, step_hints
 
     return [
         _fresh(refusals.router),  # errors only: domain refusals answered once
@@ -35,7 +35,9 @@ def get_routers() -> list[Router]:
         booking.build_router(),
         appointments.build_router(),
         *_notification_routers(),
+        *_support_routers(),
         step_hints.build_router(),  # text typed at a button step: that step's hint
+        _fresh(faq.router),  # free text the FAQ can answer; anything else falls to the menu
         menu.build_router(),  # catch-all last
     ]
 
@@ -50,3 +52,10 @@ def _notification_routers() -> list[Router]:
         waitlist.build_router(),
         notify_settings.build_router(),
     ]
+
+
+def _support_routers() -> list[Router]:
+    """«Поддержка» (issue 10): the FAQ by topic, tickets, staff «Обращения»."""
+    from flows import staff_tickets, support, tickets
+
+    return [_fresh(support.router), _fresh(tickets.router), _fresh(staff_tickets.router)]

@@ -38,6 +38,7 @@ from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
+from flows.ui.support_callbacks import StTk
 from storage.repos.staff import StaffRepository, StaffVisit
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
             [_btn(_("Cancel visits"), StMenu(to="cancel"))],
             [_btn(_("Move a visit"), MvList())],
             [_btn(_("Mark a visit"), StMenu(to="mark"))],
+            [_btn(_("Requests"), StTk(action="list"))],  # support tickets: flows/staff_tickets.py
         ]
     )
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from storage.repos.directory import DirectoryRepository
     from storage.repos.journal import JournalRepository
     from storage.repos.outbox import OutboxRepository
+    from storage.repos.reviews import ReviewRepository
+    from storage.repos.support_feeds import CalendarFeedRepository
+    from storage.repos.tickets import TicketRepository
     from storage.repos.users import UserRepository
     from storage.repos.waitlist import WaitListRepository
 
@@ -128,6 +131,25 @@ class SqlUnitOfWork:
         from storage.repos.waitlist import WaitListRepository
 
         return WaitListRepository(self.conn, self.cipher)
+
+    # Issue 10 (support): tickets, reviews, calendar subscriptions.
+    @property
+    def tickets(self) -> TicketRepository:
+        from storage.repos.tickets import TicketRepository
+
+        return TicketRepository(self.conn, self.cipher)
+
+    @property
+    def reviews(self) -> ReviewRepository:
+        from storage.repos.reviews import ReviewRepository
+
+        return ReviewRepository(self.conn, self.cipher)
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository:
+        from storage.repos.support_feeds import CalendarFeedRepository
+
+        return CalendarFeedRepository(self.conn, self.cipher)
 
 
 class UnitOfWorkFactory:
