@@ -184,10 +184,7 @@ def stems(text: str, language: str = "ru") -> list[str]:
     ws = words(text)
     ru = _stemmer("ru")
     en = _stemmer("en")
-    return [
-        (ru if re.match("[а-я]", w) else en).stemWord(w)
-        for w in ws
-    ]
+    return [(ru if re.match("[а-я]", w) else en).stemWord(w) for w in ws]
 
 
 @dataclass(frozen=True, slots=True)
