@@ -56,6 +56,11 @@ def _notification_routers() -> list[Router]:
 
 def _support_routers() -> list[Router]:
     """«Поддержка» (issue 10): the FAQ by topic, tickets, staff «Обращения»."""
-    from flows import staff_tickets, support, tickets
+    from flows import reviews, staff_tickets, support, tickets
 
-    return [_fresh(support.router), _fresh(tickets.router), _fresh(staff_tickets.router)]
+    return [
+        _fresh(support.router),
+        _fresh(tickets.router),
+        _fresh(staff_tickets.router),
+        _fresh(reviews.router),
+    ]

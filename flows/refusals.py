@@ -16,6 +16,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from domain.errors import DomainError, NotRegistered, NotStaff, Stale
+from flows.support_refusals import support_refusal_text
 
 router = Router(name="refusals")
 
@@ -24,6 +25,8 @@ ALERT_LIMIT = 200  # Telegram's limit for a callback answer's text
 
 def refusal_text(error: DomainError) -> str:
     """The words for a refusal; the booking refusals' texts join here (issue 8.1)."""
+    if (support := support_refusal_text(error)) is not None:  # «Поддержка» (issue 10)
+        return support
     if isinstance(error, Stale):
         return _("This button is out of date.")
     if isinstance(error, NotRegistered):
