@@ -34,6 +34,7 @@ def policy_from(settings: Settings) -> Policy:
         document_max_bytes=limits.document_max_bytes,
         waitlist_offer_minutes=limits.waitlist_offer_minutes,
         ticket_targets_minutes=dict(settings.ticket_targets_minutes),
+        calendar_base_url=settings.webhook.base_url.rstrip("/"),
     )
 
 

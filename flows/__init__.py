@@ -56,11 +56,22 @@ def _notification_routers() -> list[Router]:
 
 def _support_routers() -> list[Router]:
     """«Поддержка» (issue 10): the FAQ by topic, tickets, staff «Обращения»."""
-    from flows import reviews, staff_tickets, support, tickets
+    from flows import (
+        calendar_sync,
+        journal_view,
+        policy_check,
+        reviews,
+        staff_tickets,
+        support,
+        tickets,
+    )
 
     return [
         _fresh(support.router),
         _fresh(tickets.router),
         _fresh(staff_tickets.router),
         _fresh(reviews.router),
+        _fresh(journal_view.router),
+        _fresh(policy_check.router),
+        _fresh(calendar_sync.router),
     ]

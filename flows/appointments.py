@@ -23,6 +23,7 @@ from domain import booking, rules
 from domain.errors import ConfirmationRequired, DomainError, NotOwner
 from domain.models import AccountLevel, Appointment, AppointmentStatus, User
 from flows.booking_common import Event, load_details, refusal_text, send_files, show, stale
+from flows.calendar_sync import CalAll
 from flows.ui import menu as menu_ui
 from flows.ui.callbacks import ApCancel, ApFile, ApList, ApMove, ApOpen
 from flows.ui.format import (
@@ -104,6 +105,11 @@ async def _render_list(
         [button(_("Upcoming"), ApList(past=0, page=0))]
         if past
         else [button(_("Past appointments"), ApList(past=1, page=0))]
+    )
+    rows.append(
+        [button(_("All visits to calendar"), CalAll())]
+        if any(a.status.active for a in items) and not past
+        else []
     )
     await show(event, text, inline(rows))
 

@@ -35,6 +35,7 @@ from flows.onboarding import (
     sex_keyboard,
     skip_keyboard,
 )
+from flows.support_profile import support_profile_row
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
@@ -79,6 +80,7 @@ def profile_keyboard() -> InlineKeyboardMarkup:
             edits[6:7],
             [kb.button(_("Language"), ProfileCb(action="lang"))],
             [kb.button(_("Notifications"), NsOpen()), kb.button(_("My wait list"), WlMine())],
+            support_profile_row(),  # journal, policy check, calendar link (flows/support_profile.py)
             [kb.button(_("Delete my data"), ProfileCb(action="delete"))],
         ]
     )

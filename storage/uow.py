@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from storage.repos.appointments import AppointmentRepository
     from storage.repos.directory import DirectoryRepository
     from storage.repos.journal import JournalRepository
+    from storage.repos.journal_view import JournalViewRepository
     from storage.repos.outbox import OutboxRepository
     from storage.repos.reviews import ReviewRepository
     from storage.repos.support_feeds import CalendarFeedRepository
@@ -144,6 +145,12 @@ class SqlUnitOfWork:
         from storage.repos.reviews import ReviewRepository
 
         return ReviewRepository(self.conn, self.cipher)
+
+    @property
+    def journal_view(self) -> JournalViewRepository:
+        from storage.repos.journal_view import JournalViewRepository
+
+        return JournalViewRepository(self.conn, self.cipher)
 
     @property
     def calendar_feeds(self) -> CalendarFeedRepository:
