@@ -134,7 +134,9 @@ async def on_answer_text(
     assert message.from_user is not None
     ticket = await svc.staff_answer(uow, staff, message.from_user.id, ticket_id, body, now)
     await message.answer(
-        _("The answer is sent to the patient.") + "\n\n" + tt.header(ticket, policy.home_tz),
+        _("The answer is sent to the patient.")
+        + "\n\n"
+        + tt.header(ticket, policy.home_tz, for_staff=True),
         reply_markup=_thread_markup(ticket),
         parse_mode=None,
     )

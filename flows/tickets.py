@@ -100,17 +100,16 @@ async def on_text(
     now: datetime,
     policy: Policy,
 ) -> None:
-    body = _body(message)
-    if not 0 < len(body) <= svc.MAX_TEXT:
-        await message.answer(_bad_text(body), parse_mode=None)
+    files = await _gather(message, state)
+    if files is None:
         return
     category = str((await state.get_data()).get("category", "other"))
     ticket = await svc.open_ticket(
         uow,
         user_id=user.id,
         category=category,
-        text=body,
-        attachments=_files(message),
+        text=_body(message),
+        attachments=files,
         now=now,
         targets=policy.ticket_targets_minutes,
         home_tz=policy.home_tz,
@@ -118,6 +117,31 @@ async def on_text(
     await state.clear()
     text = _("Your request is registered.") + "\n\n" + tt.header(ticket, policy.home_tz)
     await message.answer(text, reply_markup=ticket_markup(ticket), parse_mode=None)
+
+
+async def _gather(message: Message, state: FSMContext) -> tuple[str, ...] | None:
+    """The step's files so far plus this message's; None when the text is still to come.
+
+    A photo or a file sent without a caption is kept (up to MAX_ATTACHMENTS) and
+    the step asks for the words, so nothing sent is lost; too long a text is
+    refused on the same step.
+    """
+    data = await state.get_data()
+    files = tuple(data.get("files", ())) + _files(message)
+    body = _body(message)
+    if body and len(body) <= svc.MAX_TEXT:
+        return files[: svc.MAX_ATTACHMENTS]
+    if not body and _files(message) and len(files) <= svc.MAX_ATTACHMENTS:
+        await state.update_data(files=list(files))
+        await message.answer(
+            _("Attachment received ({count}). Now describe the problem in words.").format(
+                count=len(files)
+            ),
+            parse_mode=None,
+        )
+        return None
+    await message.answer(_bad_text(body), parse_mode=None)
+    return None
 
 
 def _bad_text(body: str) -> str:
@@ -189,13 +213,12 @@ async def on_reply_text(
     now: datetime,
     policy: Policy,
 ) -> None:
-    body = _body(message)
-    if not 0 < len(body) <= svc.MAX_TEXT:
-        await message.answer(_bad_text(body), parse_mode=None)
+    files = await _gather(message, state)
+    if files is None:
         return
     ticket_id = int((await state.get_data()).get("ticket_id", 0))
     await state.clear()
-    ticket = await svc.patient_reply(uow, user.id, ticket_id, body, _files(message), now)
+    ticket = await svc.patient_reply(uow, user.id, ticket_id, _body(message), files, now)
     text = _("Your reply is sent.") + "\n\n" + tt.header(ticket, policy.home_tz)
     await message.answer(text, reply_markup=ticket_markup(ticket), parse_mode=None)
 

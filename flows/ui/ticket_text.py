@@ -41,7 +41,7 @@ def list_button(ticket: Ticket) -> str:
     )
 
 
-def header(ticket: Ticket, tz: str) -> str:
+def header(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
     lines = [
         _("Request № {id} · {category}").format(
             id=ticket.id, category=category_label(ticket.category)
@@ -49,8 +49,11 @@ def header(ticket: Ticket, tz: str) -> str:
         _("Status: {status}").format(status=status_label(ticket.status)),
     ]
     if ticket.status in (TicketStatus.NEW, TicketStatus.IN_PROGRESS):
+        when = fmt_when(ticket.due_at, tz, tz)
         lines.append(
-            _("We promise to answer by {when}.").format(when=fmt_when(ticket.due_at, tz, tz))
+            _("Answer due by {when}.").format(when=when)
+            if for_staff
+            else _("We promise to answer by {when}.").format(when=when)
         )
     return "\n".join(lines)
 
@@ -71,7 +74,7 @@ def thread(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
         )
         parts.append(f"— {who}, {fmt_when(m.at, tz, tz)}:\n{m.text}{files}")
     body = "\n\n".join(parts)
-    head = header(ticket, tz)
+    head = header(ticket, tz, for_staff=for_staff)
     room = 3900 - len(head)
     if len(body) > room:
         body = "…" + body[-room:]

@@ -61,3 +61,19 @@ def test_working_minutes_skip_evenings_and_weekends() -> None:
     assert due == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # Monday 12:00 MSK
     saturday = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
     assert add_working_minutes(saturday, 60, tz) == datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
+
+
+async def test_screenshot_without_caption_is_kept_and_shown_to_staff(world: ConsoleWorld) -> None:
+    from pathlib import Path
+
+    shot = Path(__file__).resolve().parents[1] / "e2e" / "support_screen.png"
+    await world.run(REGISTER_1001 + "[Поддержка]\n[Написать в поддержку]\n[Запись]")
+    out = await world.run(f"!photo {shot}")
+    assert "Вложение получено (1)" in out
+    out = await world.run("Пустой экран при записи")
+    assert "Обращение зарегистрировано" in out
+    (stored,) = await rows(world, "SELECT attachments_enc FROM ticket_messages")
+    assert stored[0] and "p:" not in str(stored[0])  # file ids encrypted too
+    await world.run("@9001\n/staff\n[Обращения]\n[~№ 1]")
+    found = world.last_file(9001)
+    assert found is not None and found[1] == shot.read_bytes()  # the very screenshot
