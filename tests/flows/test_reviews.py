@@ -4,10 +4,13 @@ a hidden text keeps its score, the doctor's average follows; forged ids change n
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
+from sqlalchemy import update
 
 from emulator.harness import ConsoleWorld
+from storage.schema import appointments as appointments_table
 from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, REGISTER_1002, rows
 
 
@@ -24,11 +27,10 @@ async def _complete_first_visit(world: ConsoleWorld) -> tuple[int, int]:
     ((appointment_id, doctor_id),) = await rows(world, "SELECT id, doctor_id FROM appointments")
     await world.run("!clock 2026-12-03T11:00")
     async with world.app.engine.begin() as conn:
-        from sqlalchemy import text
-
         await conn.execute(
-            text("UPDATE appointments SET status = 'completed', updated_at = :t WHERE id = :i"),
-            {"t": "2026-12-03 08:00:00.000000", "i": appointment_id},
+            update(appointments_table)
+            .where(appointments_table.c.id == appointment_id)
+            .values(status="completed", updated_at=datetime(2026, 12, 3, 8, 0))
         )
     return int(str(appointment_id)), int(str(doctor_id))
 
