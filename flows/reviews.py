@@ -140,7 +140,10 @@ async def on_doctor_reviews(
     staff: StaffMember | None = None,
 ) -> None:
     doctor_id, page = callback_data.doctor_id, callback_data.page
-    average, count = await uow.reviews.doctor_rating(doctor_id)
+    rating = await uow.reviews.doctor_rating(doctor_id)
+    if rating is None:
+        raise Stale
+    average, count = rating
     found, total = await uow.reviews.texts(doctor_id, PER_PAGE, page * PER_PAGE)
     moderator = staff is not None and any(
         staff.covers(c) for c in await uow.reviews.doctor_clinics(doctor_id)

@@ -27,7 +27,7 @@ class TkOpen(SafeCallback, prefix="to"):
 
 
 class StTk(SafeCallback, prefix="st"):
-    """Staff side: ``action`` list | show | answer | take; ``page`` of the list."""
+    """Staff side: ``action`` list | show | answer; ``page`` of the list."""
 
     action: str
     ticket_id: int = 0

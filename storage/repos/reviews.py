@@ -124,8 +124,9 @@ class ReviewRepository(Repository):
         )
         return tuple(int(r.clinic_id) for r in rows)
 
-    async def doctor_rating(self, doctor_id: int) -> tuple[float | None, int]:
-        """(average rounded to 0.1, number of scores) — what lists and cards show."""
+    async def doctor_rating(self, doctor_id: int) -> tuple[float | None, int] | None:
+        """(average rounded to 0.1, number of scores) — what lists and cards show; None: no
+        such doctor. The booking views may show ``count`` next to the stars with this."""
         row = (
             await self.conn.execute(
                 select(doctors.c.rating_sum, doctors.c.rating_count).where(
@@ -133,7 +134,9 @@ class ReviewRepository(Repository):
                 )
             )
         ).first()
-        if row is None or not row.rating_count:
+        if row is None:
+            return None
+        if not row.rating_count:
             return None, 0
         return round(row.rating_sum / row.rating_count, 1), int(row.rating_count)
 

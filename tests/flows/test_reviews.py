@@ -86,6 +86,8 @@ async def test_forged_review_of_another_users_visit_changes_nothing(world: Conso
     assert "Эта кнопка устарела" in out
     out = await world.run(f"!callback rw:{appointment_id}:text")
     assert "Эта кнопка устарела" in out
+    out = await world.run("!callback rd:999999:0")  # no such doctor
+    assert "Эта кнопка устарела" in out
     assert await _doctor(world, doctor_id) == before
     assert await rows(world, "SELECT count(*) FROM reviews") == [(0,)]
 
