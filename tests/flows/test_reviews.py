@@ -105,3 +105,12 @@ async def test_forged_ticket_of_another_user_changes_nothing(world: ConsoleWorld
     out = await world.run("@9002\n/staff\n!callback st:show:1:0")
     assert "Эта кнопка устарела" in out
     assert await rows(world, "SELECT status FROM tickets") == [("new",)]
+
+
+async def test_erasure_keeps_the_score_and_drops_the_text(world: ConsoleWorld) -> None:
+    appointment_id, doctor_id = await _complete_first_visit(world)
+    await world.run(f"@1001\n!callback rv:{appointment_id}:4\n[Написать отзыв]\nВсё хорошо")
+    before = await _doctor(world, doctor_id)
+    await world.run("/delete_me\n[Удалить данные]")
+    assert await rows(world, "SELECT rating, text, user_id FROM reviews") == [(4, "", None)]
+    assert await _doctor(world, doctor_id) == before

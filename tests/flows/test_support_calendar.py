@@ -123,3 +123,15 @@ async def test_no_subscription_link_without_a_webhook_url() -> None:
         assert "недоступна" in out
     finally:
         await w.close()
+
+
+async def test_erasing_the_account_turns_the_link_off(world: ConsoleWorld) -> None:
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
+    out = await world.run("[Профиль]\n[Календарь по ссылке]\n[Получить ссылку]")
+    match = re.search(r"https://bot\.example(/calendar/[A-Za-z0-9_-]+\.ics)", out)
+    assert match
+    await world.run("/delete_me\n[Удалить данные]")
+    webapp = web.Application()
+    add_calendar_route(webapp, world.app)
+    async with TestClient(TestServer(webapp)) as http:
+        assert (await http.get(match.group(1))).status == 404
