@@ -36,6 +36,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App, build_app, resolve_encryption_key
+from bot.calendar_route import add_calendar_route
 from bot.clock import SystemClock
 from bot.errors import log_unprocessable
 from bot.scheduler import RunningJobs, start_scheduler
@@ -165,6 +166,7 @@ def build_webhook_app(
         return web.Response(text="ok")
 
     webapp.router.add_get("/healthz", healthz)
+    add_calendar_route(webapp, app)  # GET /calendar/<token>.ics (bot/calendar_route.py, issue 10)
     return webapp
 
 

@@ -23,7 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import notify_records
 from domain.certificates import CertKind, CertStatus, certificate_number, kind_name
 from domain.models import AppointmentStatus
-from domain.notifications import Kind, OutboxRow
+from domain.notifications import SUPPORT_KINDS, Kind, OutboxRow
 from flows.ui.callbacks import ApCancel, ApMove
 from flows.ui.docs_callbacks import CertAct
 from flows.ui.files import VisitFile, visit_ics
@@ -122,6 +122,10 @@ def _appointment(row: OutboxRow, ctx: RenderContext, name: str = "appointment_id
 
 
 def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
+    if row.kind in SUPPORT_KINDS:  # «Поддержка» (issue 10): tickets and reviews
+        from bot.support_render import render_support
+
+        return render_support(row, ctx, locale)
     if row.kind == Kind.REMINDER:
         return _reminder(row, ctx, locale)
     if row.kind == Kind.BOOKED:

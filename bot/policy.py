@@ -33,6 +33,8 @@ def policy_from(settings: Settings) -> Policy:
         max_relatives=limits.max_relatives,
         document_max_bytes=limits.document_max_bytes,
         waitlist_offer_minutes=limits.waitlist_offer_minutes,
+        ticket_targets_minutes=dict(settings.ticket_targets_minutes),
+        calendar_base_url=settings.webhook.base_url.rstrip("/"),
     )
 
 

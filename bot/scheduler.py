@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app_state import App, Job, ScheduledJob
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter
+from bot.ticket_job import run_support
 from bot.waitlist_job import run_waitlist
 from domain.quiet_hours import QuietWindow
 
@@ -70,6 +72,7 @@ def register_jobs(app: App) -> None:
 
     # The wait list first: an offer it makes goes out in the same tick of the notifier.
     app.jobs.append(ScheduledJob("waitlist", WAITLIST_EVERY_SECONDS, waitlist))
+    app.jobs.append(ScheduledJob("support", 60, partial(run_support, app)))  # bot/ticket_job.py
     app.jobs.append(ScheduledJob("notifier", NOTIFIER_EVERY_SECONDS, notify))
 
 

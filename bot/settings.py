@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Which source owns each region's schedule: {"spb": "gorzdrav"}; unlisted → local.
     sources: dict[str, Literal["local", "gorzdrav"]] = Field(default_factory=dict)
     gorzdrav: GorzdravSettings = Field(default_factory=GorzdravSettings)
+    # Support tickets (issue 10): the promised answer time per category, in working minutes
+    # (Mon–Fri 09:00–18:00 of the clinic); "default" covers the categories not listed.
+    ticket_targets_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"technical": 4 * 60, "default": 9 * 60}
+    )
 
     @field_validator("log_level")
     @classmethod

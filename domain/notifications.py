@@ -191,3 +191,11 @@ class OutboxRow:
     def ref(self, name: str) -> int | None:
         value = self.payload.get(name)
         return value if isinstance(value, int) else None
+
+
+# ----------------------------------------------------------------- support (issue 10)
+# Kinds of «Поддержка»: rendered by bot/support_render.py, planned by domain/tickets.py
+# and bot/ticket_job.py (reviews).
+TICKET_ANSWERED = "ticket_answered"  # payload: ticket_id
+REVIEW_ASK = "review_ask"  # payload: appointment_id (asked once, after a completed visit)
+SUPPORT_KINDS = (TICKET_ANSWERED, REVIEW_ASK)

@@ -20,3 +20,5 @@ class Policy:
     waitlist_offer_minutes: int = 15
     # Support tickets: the promised answer time by category, in working minutes.
     ticket_targets_minutes: dict[str, int] = field(default_factory=dict)
+    # The webhook's public base URL: the calendar subscription link (issue 10); "" = no link.
+    calendar_base_url: str = ""

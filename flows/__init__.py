@@ -28,6 +28,7 @@ def get_routers() -> list[Router]:
         appointments,
         appointments_move,
         booking,
+        faq,
         menu,
         notify_settings,
         onboarding,
@@ -54,7 +55,9 @@ def get_routers() -> list[Router]:
         _fresh(notify_settings.router),
         *_records_routers(),
         *_documents_routers(),
+        *_support_routers(),
         _fresh(step_hints.router),  # text typed at a button step: that step's hint
+        _fresh(faq.router),  # free text the FAQ can answer; anything else falls to the menu
         _fresh(menu.router),  # catch-all last
     ]
 
@@ -91,4 +94,27 @@ def _documents_routers() -> list[Router]:
         _fresh(certificates.router),
         _fresh(certificates_mine.router),
         _fresh(staff_certificates.router),
+    ]
+
+
+def _support_routers() -> list[Router]:
+    """«Поддержка» (issue 10): the FAQ by topic, tickets, staff «Обращения»."""
+    from flows import (
+        calendar_sync,
+        journal_view,
+        policy_check,
+        reviews,
+        staff_tickets,
+        support,
+        tickets,
+    )
+
+    return [
+        _fresh(support.router),
+        _fresh(tickets.router),
+        _fresh(staff_tickets.router),
+        _fresh(reviews.router),
+        _fresh(journal_view.router),
+        _fresh(policy_check.router),
+        _fresh(calendar_sync.router),
     ]

@@ -32,6 +32,7 @@ from domain.flow_ports import SectionsUnitOfWork
 from domain.models import Appointment, AppointmentStatus, Slot, SlotStatus, User
 from domain.policy import Policy
 from flows.booking_common import Event, load_details, refusal_text, send_files, show
+from flows.calendar_sync import CalAll
 from flows.guards import Registered
 from flows.ui import menu as menu_ui
 from flows.ui.callbacks import ApCancel, ApFile, ApList, ApMove, ApOpen
@@ -113,6 +114,8 @@ async def _render_list(
         if past
         else button(_("Past appointments"), ApList(past=1, page=0))
     )
+    if any(a.status.active for a in items) and not past:
+        keyboard.row(button(_("All visits to calendar"), CalAll()))  # flows/calendar_sync.py
     await show(event, text, keyboard.as_markup())
 
 

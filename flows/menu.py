@@ -1,4 +1,4 @@
-"""Main menu, sections not built yet, stale buttons, and the catch-all (last router)."""
+"""Main menu, stale buttons, and the catch-all (last router)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ from flows.ui import menu as ui
 
 router = Router(name="menu")
 
-# Sections of SPEC §11 whose flows are not built yet: they say so plainly
-# instead of pretending to work. A section's module, once built, removes its
-# label here (its router comes earlier in flows/__init__.py get_routers()).
-NOT_BUILT = (ui.SUPPORT,)
-
 
 @router.message(Command("menu"))
 @router.message(F.text == ui.MAIN_MENU_LABEL)
@@ -33,17 +28,6 @@ async def show_menu(message: Message, user: User | None, state: FSMContext) -> N
         await message.answer(refusal_text(NotRegistered()))
         return
     await message.answer(_("Main menu. Choose a section."), reply_markup=ui.main_menu())
-
-
-@router.message(F.text.in_(NOT_BUILT), Registered())
-async def not_built(message: Message) -> None:
-    await message.answer(
-        _(
-            "The section «{section}» is not available yet: we are building it. "
-            "Booking, your appointments and your profile already work."
-        ).format(section=message.text),
-        reply_markup=ui.main_menu(),
-    )
 
 
 @router.callback_query()

@@ -38,6 +38,7 @@ from domain.schedule_source import RemoteRefused
 from domain.validators import Field
 from flows.guards import Registered
 from flows.notify_settings import no_show_text
+from flows.support_profile import support_profile_row
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
@@ -81,8 +82,13 @@ def profile_keyboard() -> InlineKeyboardMarkup:
     keyboard.button(text=_("Language"), callback_data=ProfileCb(action="lang"))
     keyboard.button(text=_("Notifications"), callback_data=NsOpen())
     keyboard.button(text=_("My wait list"), callback_data=WlMine())
+    support = (
+        support_profile_row()
+    )  # journal, policy check, calendar link (flows/support_profile.py)
+    for button in support:
+        keyboard.add(button)
     keyboard.button(text=_("Delete my data"), callback_data=ProfileCb(action="delete"))
-    keyboard.adjust(2, 2, 2, 1, 1, 2, 1)
+    keyboard.adjust(2, 2, 2, 1, 1, 2, len(support), 1)
     return keyboard.as_markup()
 
 

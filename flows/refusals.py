@@ -44,6 +44,7 @@ from domain.models import Patient, Specialty
 from domain.schedule_source import RemoteCancelFailed, RemoteRefused
 from flows.docs_common import refusal as documents_refusal
 from flows.family_text import records_refusal
+from flows.support_refusals import support_refusal_text
 from flows.ui.format import current_locale, fmt_day, fmt_time, local, specialty_name
 
 router = Router(name="refusals")
@@ -59,6 +60,8 @@ def refusal_text(
     ``patient`` override what the exception carries (a screen that knows better)."""
     if (text := documents_refusal(error)) is not None:  # «Документы и справки»
         return text
+    if (support := support_refusal_text(error)) is not None:  # «Поддержка» (issue 10)
+        return support
     if isinstance(error, Stale):
         return _("This button is out of date.")
     if isinstance(error, NotRegistered):

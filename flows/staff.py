@@ -40,6 +40,7 @@ from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day, fmt_when, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
+from flows.ui.support_callbacks import StTk
 
 router = Router(name="staff")
 
@@ -81,6 +82,7 @@ def _menu_markup() -> InlineKeyboardMarkup:
     keyboard.button(text=_("Mark a visit"), callback_data=StMenu(to="mark"))
     keyboard.button(text=_("Visit results"), callback_data=SvList())  # flows/staff_visits.py
     keyboard.button(text=_("Certificate requests"), callback_data=StCert(action="list"))
+    keyboard.button(text=_("Requests"), callback_data=StTk(action="list"))  # flows/staff_tickets.py
     keyboard.adjust(1)
     return keyboard.as_markup()
 

@@ -386,28 +386,58 @@ reviews = Table(
     "reviews",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("appointment_id", Integer, nullable=False, unique=True),
+    Column("appointment_id", Integer, nullable=False, unique=True),  # one review per visit
     Column("doctor_id", Integer, nullable=False, index=True),
     Column("patient_id", Integer, nullable=False),
     Column("rating", Integer, nullable=False),
     Column("text", Text, nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
+    # Issue 10 (migration 0003_support): who wrote it, edits, staff hiding an abusive text.
+    Column("user_id", BigInteger, index=True),
+    Column("updated_at", DateTime),
+    Column("hidden_at", DateTime),
+    Column("hidden_by", BigInteger),
+    Column("hidden_reason", Text),
 )
 
+# Support tickets (issue 10): the thread lives in ticket_messages, texts encrypted.
 tickets = Table(
     "tickets",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", BigInteger, nullable=False, index=True),
-    Column("clinic_id", Integer),
+    Column("clinic_id", Integer, index=True),
     Column("category", String(32), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("status", String(16), nullable=False, server_default="open"),  # open|answered|closed
-    Column("answer", Text),
-    Column("answered_by", BigInteger),
+    # new|in_progress|answered|closed
+    Column("status", String(16), nullable=False, server_default="new"),
     Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
     Column("due_at", DateTime, nullable=False),
+    Column("escalate_at", DateTime, nullable=False),
     Column("answered_at", DateTime),
+    Column("escalated_at", DateTime),
+)
+
+ticket_messages = Table(
+    "ticket_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("user_id", BigInteger, nullable=False, index=True),  # the ticket's patient (erasure)
+    Column("author", String(8), nullable=False),  # patient|staff
+    Column("author_id", BigInteger, nullable=False),
+    Column("text_enc", Text, nullable=False),
+    Column("attachments_enc", Text),  # encrypted JSON list of Telegram file ids
+    Column("at", DateTime, nullable=False),
+)
+
+# A private calendar subscription URL (/calendar/<token>.ics): only the token's hash is kept.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
 )
 
 wait_list = Table(

@@ -26,10 +26,14 @@ if TYPE_CHECKING:
     from storage.repos.documents import DocumentRepository
     from storage.repos.family import FamilyRepository
     from storage.repos.journal import JournalRepository
+    from storage.repos.journal_view import JournalViewRepository
     from storage.repos.notify_prefs import NotifyPrefsRepository
     from storage.repos.outbox import OutboxRepository
     from storage.repos.records import RecordsRepository
+    from storage.repos.reviews import ReviewRepository
     from storage.repos.staff import StaffRepository
+    from storage.repos.support_feeds import CalendarFeedRepository
+    from storage.repos.tickets import TicketRepository
     from storage.repos.users import UserRepository
     from storage.repos.waitlist import WaitListRepository
 
@@ -201,6 +205,31 @@ class SqlUnitOfWork:
         from storage.repos.notify_prefs import NotifyPrefsRepository
 
         return NotifyPrefsRepository(self.conn, self.cipher)
+
+    # Issue 10 (support): tickets, reviews, calendar subscriptions.
+    @property
+    def tickets(self) -> TicketRepository:
+        from storage.repos.tickets import TicketRepository
+
+        return TicketRepository(self.conn, self.cipher)
+
+    @property
+    def reviews(self) -> ReviewRepository:
+        from storage.repos.reviews import ReviewRepository
+
+        return ReviewRepository(self.conn, self.cipher)
+
+    @property
+    def journal_view(self) -> JournalViewRepository:
+        from storage.repos.journal_view import JournalViewRepository
+
+        return JournalViewRepository(self.conn, self.cipher)
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository:
+        from storage.repos.support_feeds import CalendarFeedRepository
+
+        return CalendarFeedRepository(self.conn, self.cipher)
 
 
 if TYPE_CHECKING:  # the sections' flows type their uow against this Protocol (domain/)

@@ -24,12 +24,15 @@ from storage.schema import (
     appointment_events,
     appointments,
     attachments,
+    calendar_feeds,
     certificate_requests,
     documents,
     holds,
     meta,
     outbox,
     patients,
+    reviews,
+    ticket_messages,
     tickets,
     users,
     wait_list,
@@ -359,7 +362,12 @@ class UserRepository(Repository):
         await self.conn.execute(
             delete(certificate_requests).where(certificate_requests.c.user_id == user_id)
         )
+        await self.conn.execute(delete(ticket_messages).where(ticket_messages.c.user_id == user_id))
         await self.conn.execute(delete(tickets).where(tickets.c.user_id == user_id))
+        await self.conn.execute(delete(calendar_feeds).where(calendar_feeds.c.user_id == user_id))
+        await self.conn.execute(
+            update(reviews).where(reviews.c.user_id == user_id).values(text="", user_id=None)
+        )
         await self.conn.execute(delete(wait_list).where(wait_list.c.user_id == user_id))
         await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
         await self.conn.execute(delete(outbox).where(outbox.c.user_id == user_id))
