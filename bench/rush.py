@@ -151,6 +151,7 @@ async def rush(
             async with gate, factory() as uow:
                 try:
                     await booking.book(uow, NOW, user_id, user_id - 100_000, slot_id, policy)
+                    await uow.commit()  # the entrypoint commits (services never do)
                 except SlotTaken as taken:
                     outcome["taken"] += 1
                     if not taken.alternatives:
