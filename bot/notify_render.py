@@ -314,7 +314,7 @@ def _certificate_status(row: OutboxRow, locale: str) -> Rendered:
         text, label, action = _("📝 {head}: the clinic has taken it into review."), "", ""
     elif status is CertStatus.MORE_INFO:
         text = _("❓ {head}: the clinic needs more information. Open the request to answer.")
-        label, action = _("Open the request"), "show"
+        label, action = _("Open the certificate request"), "show"
     elif status is CertStatus.READY:
         text = _(
             "✅ {head}: the certificate is ready. It stays in «Documents» → «My certificates»."
@@ -322,7 +322,7 @@ def _certificate_status(row: OutboxRow, locale: str) -> Rendered:
         label, action = _("⬇️ Download PDF"), "pdf"
     elif status is CertStatus.REFUSED:
         text = _("❌ {head}: the clinic has refused it. Open the request to see the reason.")
-        label, action = _("Open the request"), "show"
+        label, action = _("Open the certificate request"), "show"
     else:
         raise Unrenderable(f"no notice for status {status}")
     markup = None

@@ -46,7 +46,7 @@ async def test_certificate_round_trip_in_english(world: ConsoleWorld) -> None:
     )
     await world.run("@1001\n!clock +1m")
     assert "the clinic needs more information" in world.last_text(1001)
-    await world.run("[Open the request]\n[~Answer]\nThe middle group")
+    await world.run("[Open the certificate request]\n[~Answer]\nThe middle group")
     assert "Your answer is sent to the clinic" in world.last_text()
     assert await status(world) == "in_review"
     await world.run("@9001\n/staff\n[~Certificate requests]\n[~№ 1-00001]\n[Certificate is ready]")
