@@ -20,6 +20,9 @@ from domain.notifications import REVIEW_ASK, OutboxItem
 from domain.quiet_hours import QuietWindow, in_quiet, quiet_end_after
 
 EDIT_DAYS = 7
+# The ask comes a while after the visit was marked completed: the results («Результаты
+# приёма готовы») first, the question about the doctor later, not both in one minute.
+ASK_DELAY = timedelta(hours=1)
 ASK_WITHIN = timedelta(days=3)  # a visit completed longer ago is not asked about any more
 MAX_TEXT = 1000
 
@@ -90,12 +93,11 @@ class ReviewsUnitOfWork(Protocol):
 
 
 def ask_item(visit: Visit, now: datetime, quiet: QuietWindow) -> OutboxItem:
-    """The one ask per visit (its key makes it once); never in the quiet hours of the clinic."""
-    due = (
-        quiet_end_after(now, visit.clinic_tz, quiet)
-        if in_quiet(now, visit.clinic_tz, quiet)
-        else now
-    )
+    """The one ask per visit (its key makes it once), ASK_DELAY after it was planned;
+    never in the quiet hours of the clinic."""
+    due = now + ASK_DELAY
+    if in_quiet(due, visit.clinic_tz, quiet):
+        due = quiet_end_after(due, visit.clinic_tz, quiet)
     return OutboxItem(
         kind=REVIEW_ASK,
         user_id=visit.user_id,

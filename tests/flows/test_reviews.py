@@ -45,7 +45,7 @@ async def _doctor(world: ConsoleWorld, doctor_id: int) -> tuple[int, int]:
 async def test_review_after_completion_once_per_visit_and_the_average(world: ConsoleWorld) -> None:
     appointment_id, doctor_id = await _complete_first_visit(world)
     before_sum, before_count = await _doctor(world, doctor_id)
-    out = await world.run("@1001\n!clock +2m")
+    out = await world.run("@1001\n!clock +2m\n!clock +61m")  # asked an hour after completion
     assert "Как прошёл приём" in out
     out = await world.run("[4★]")
     assert "Ваша оценка: ★★★★☆" in out
