@@ -31,8 +31,8 @@ from flows.booking_common import (
     load_details,
     mark_confirmed_in_chat,
     policy_from,
+    queue_files,
     refusal_text,
-    send_files,
     show,
     stale,
     therapist_code_for,
@@ -559,8 +559,8 @@ async def on_confirm(
     text += "\n\n" + _(
         "You will get reminders before the visit. To move or cancel it, open «My appointments»."
     )
-    # Files first, the confirmation last: it stays the newest message in the chat.
-    await send_files(query, details, ctx.home_tz, ctx.now)
+    # The .ics and PDF follow through the outbox (the notifier), after the confirmation.
+    await queue_files(ctx.uow, appointment, ctx.now)
     await show(query, text, new=True)
     await mark_confirmed_in_chat(ctx.uow, appointment, ctx.now)
 
