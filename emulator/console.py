@@ -1,4 +1,4 @@
-"""``python -m bot console``: the offline console (CONSOLE.md) on top of ConsoleWorld.
+"""``python -m emulator``: the offline console (docs/console.md) on top of ConsoleWorld.
 
 The CLI only reads lines and prints; every line is carried out by
 emulator.harness.ConsoleWorld, the same engine the tests use. The console

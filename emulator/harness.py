@@ -2,7 +2,7 @@
 
 A world is a database with the demo data, the real app (Dispatcher, flows,
 storage, jobs) on a virtual clock, and the emulated Telegram. ``run`` and
-``line`` take console script lines (CONSOLE.md) and return the transcript.
+``line`` take console script lines (docs/console.md) and return the transcript.
 In strict mode a line that cannot be carried out raises :class:`ScriptError`
 whose message starts with ``!!``.
 """

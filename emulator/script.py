@@ -1,4 +1,4 @@
-"""Parsing of console script lines (CONSOLE.md, "Script lines")."""
+"""Parsing of console script lines (docs/console.md, "Script lines")."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def help_lines(options: list[tuple[str, str]]) -> list[str]:
     width = max(len(usage) for usage, _ in [*HELP, *options])
     out = ["Script lines:"]
     out += [f"  {usage:<{width}}  {meaning}" for usage, meaning in HELP]
-    out.append("Options (python -m bot console ...):")
+    out.append("Options (python -m emulator ...):")
     out += [f"  {usage:<{width}}  {meaning}" for usage, meaning in options]
     return out
 
