@@ -16,6 +16,7 @@ from bot.app_state import Job as Job
 from bot.app_state import ScheduledJob as ScheduledJob
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
+from bot.inline_filters import inline_magic_filters
 from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
@@ -107,6 +108,7 @@ def build_app(
     unexpected = Router(name="unexpected-errors")
     unexpected.errors.register(make_error_handler(i18n))
     dp.include_routers(*get_routers(), unexpected)
+    inline_magic_filters([dp])  # F filters checked in the loop, not in a thread
     app = App(
         settings=settings,
         clock=clock,
