@@ -126,7 +126,7 @@ class DatabaseStorage(BaseStorage):
             # two writers of the same key never fail on the primary key, and on
             # PostgreSQL a failed insert would otherwise abort the shared transaction.
             async with self._connection() as conn:
-                await conn.execute(fsm_upsert(conn.dialect.name, key, values))
+                await conn.execute(*fsm_upsert(conn.dialect.name, key, values))
         rows = current_fsm_rows.get() if shared is not None else None
         if rows is not None:
             if key not in rows:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -118,12 +118,32 @@ def _on_statement(cache: DirectoryCache) -> Callable[..., None]:
     return on_statement
 
 
-def fsm_upsert(dialect: str, key: str, values: dict[str, Any]) -> Any:
-    """One atomic INSERT … ON CONFLICT DO UPDATE of a dialogue row (both dialects)."""
-    values = {**values, "updated_at": datetime.now(UTC).replace(tzinfo=None)}
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = dialect_insert(fsm_states).values(key=key, **values)
-    return stmt.on_conflict_do_update(index_elements=[fsm_states.c.key], set_=values)
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE of these columns, built once per dialect and
+    column set with bound parameters (so SQLAlchemy's compiled cache serves it; building
+    it per call cost more than running it)."""
+    found = _UPSERTS.get((dialect, columns))
+    if found is None:
+        dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        names = ("key", *columns, "updated_at")
+        stmt = dialect_insert(fsm_states).values({name: bindparam(name) for name in names})
+        found = stmt.on_conflict_do_update(
+            index_elements=[fsm_states.c.key],
+            set_={name: stmt.excluded[name] for name in (*columns, "updated_at")},
+        )
+        _UPSERTS[(dialect, columns)] = found
+    return found
+
+
+def fsm_upsert(dialect: str, key: str, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """One atomic INSERT … ON CONFLICT DO UPDATE of a dialogue row (both dialects):
+    the statement and its parameters."""
+    columns = tuple(sorted(values))
+    params = {**values, "key": key, "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+    return _upsert_statement(dialect, columns), params
 
 
 async def flush_fsm(conn: AsyncConnection) -> None:
@@ -131,7 +151,7 @@ async def flush_fsm(conn: AsyncConnection) -> None:
     pending = fsm_pending(conn)
     while pending:
         key, values = pending.popitem()
-        await conn.execute(fsm_upsert(conn.dialect.name, key, values))
+        await conn.execute(*fsm_upsert(conn.dialect.name, key, values))
 
 
 def _flush_fsm(conn: Connection) -> None:
@@ -139,7 +159,7 @@ def _flush_fsm(conn: Connection) -> None:
     pending = conn.info.get(FSM_PENDING)
     while pending:
         key, values = pending.popitem()
-        conn.execute(fsm_upsert(conn.dialect.name, key, values))
+        conn.execute(*fsm_upsert(conn.dialect.name, key, values))
 
 
 def _drop_fsm(conn: Connection) -> None:
