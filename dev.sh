@@ -32,13 +32,13 @@ shift || true
 case "$cmd" in
   console)
     ensure_env
-    exec "$VENV/bin/python" -m bot console "$@"
+    exec "$VENV/bin/python" -m emulator "$@"
     ;;
   test)
     ensure_env
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    "$VENV/bin/mypy" emulator bot flows domain storage
+    "$VENV/bin/mypy" emulator bot flows documents domain storage
     "$VENV/bin/lint-imports" --no-cache  # the layer contract in pyproject.toml
     "$VENV/bin/python" scripts/i18n.py check
     exec "$VENV/bin/python" -m pytest "$@"

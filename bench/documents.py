@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.documents import Organizer, appointment_ics, appointment_pdf
+from documents import Organizer, appointment_ics, appointment_pdf
 
 START = datetime(2026, 12, 3, 7, 30, tzinfo=UTC)
 STAMP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

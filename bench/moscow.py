@@ -486,7 +486,7 @@ def report(label: str, load_s: float, rows: dict[str, int], results: list[Result
         )
 
 
-async def run_sqlite(world: World, n: int) -> None:
+async def run_sqlite(world: World, n: int, rss_users: int = 0) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="zapis-bench-", dir="/tmp"))
     try:
         path = tmp / "moscow.sqlite3"
@@ -504,8 +504,83 @@ async def run_sqlite(world: World, n: int) -> None:
             report("SQLite (file, WAL)", load_s, rows, await measure(engine, world, n))
         finally:
             await engine.dispose()
+        if rss_users:
+            measure_rss(path, rss_users)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def rss_kib() -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of this process, KiB (Linux /proc)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            out[name] = int(value.split()[0])
+    return out
+
+
+async def rss_child(path: Path, users: int) -> None:
+    """One bot process on the Moscow file: the app as bot/app.py builds it, whole dialogues
+    (register + book, bench/dialogue.py's script) through its Dispatcher, the notifier
+    sending the confirmations' files; then its resident memory."""
+    from aiogram import Bot
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.enums import ParseMode
+
+    import bench.dialogue as dl
+    from bot.app import build_app
+    from bot.clock import VirtualClock
+    from bot.settings import load_settings
+
+    before = rss_kib()
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    app = build_app(
+        load_settings(database_url=url), VirtualClock(NOW), encryption_key=KEY, engine=engine,
+        throttling=False,
+    )  # fmt: skip
+    session = dl.CountingSession()
+    default = DefaultBotProperties(parse_mode=ParseMode.HTML)
+    bot = Bot("7000000001:COUNTING" + "x" * 27, session=session, default=default)
+    client = dl.CountingClient(session)
+    app.attach_bot(bot)
+    client.bot = bot
+    bench = dl.Bench(app.dispatcher, bot, client, None)
+    stats = dl.Stats()
+    failed = 0
+    for n in range(users):
+        try:
+            await bench.user(stats, dl.FIRST_USER + n, n)
+        except RuntimeError as exc:  # a dialogue that did not go as scripted: counted
+            failed += 1
+            if failed == 1:
+                print(f"  (a dialogue did not finish: {exc})", flush=True)
+    for job in app.jobs:
+        await job.run(NOW + timedelta(minutes=1))
+    after = rss_kib()
+    await bot.session.close()
+    await app.close()
+    print(
+        f"RSS of one bot process on the Moscow file: {after['VmRSS'] / 1024:.0f} MiB now, "
+        f"peak {after['VmHWM'] / 1024:.0f} MiB (interpreter + imports before the app: "
+        f"{before['VmRSS'] / 1024:.0f} MiB); {users} dialogues, {stats.booked} booked, "
+        f"{failed} not finished; target <= 200 MB: "
+        f"{'met' if after['VmHWM'] * 1024 <= 200e6 else 'NOT met'}",
+        flush=True,
+    )
+
+
+def measure_rss(path: Path, users: int) -> None:
+    """A fresh process (nothing of the loader's memory), as a deployed bot starts."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(path), "--rss-users", str(users),
+         "--rss-key", KEY],
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    print(done.stdout.strip() or done.stderr[-2000:], flush=True)
 
 
 async def run_pg(url: str, world: World, n: int) -> None:
@@ -539,7 +614,17 @@ async def main() -> int:
         default=os.environ.get("ZAPIS_TEST_PG_URL"),
         help="PostgreSQL URL (postgresql+asyncpg://...); default $ZAPIS_TEST_PG_URL",
     )
+    ap.add_argument(
+        "--rss-users", type=int, default=20, help="dialogues of the RSS process (0: no RSS)"
+    )
+    ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--rss-key", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        global KEY
+        KEY = args.rss_key
+        await rss_child(Path(args.rss_child), args.rss_users)
+        return 0
     world = plan_world(args.scale)
     print(f"machine: {machine()}")
     print(
@@ -547,7 +632,7 @@ async def main() -> int:
         f"doctors, {DAYS} days, {world.slot_count:,} slots ({BOOKED_SHARE:.0%} booked); "
         f"{args.queries} timed queries per metric; now = {NOW.isoformat()}"
     )
-    await run_sqlite(world, args.queries)
+    await run_sqlite(world, args.queries, args.rss_users)
     if args.pg and not args.sqlite_only:
         await run_pg(args.pg, world, args.queries)
     return 0

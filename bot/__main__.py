@@ -6,19 +6,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from bot.settings import StartupError
-from emulator.options import add_console_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Zapis bot")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    console = sub.add_parser("console", help="offline console against the Bot API emulator")
-    add_console_arguments(console)  # one table, also printed by the console's !help
+    sub.add_parser(
+        "console",
+        help="offline console against the Bot API emulator (= python -m emulator [options])",
+        add_help=False,
+    )
 
     sub.add_parser("polling", help="run against real Telegram with long polling")
     sub.add_parser("webhook", help="run an aiohttp webhook server")
@@ -32,7 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console(argv: Sequence[str]) -> int:
+    """``python -m bot console …`` is ``python -m emulator …`` in a new process: the console
+    lives above bot in the layers, so the runtime package never imports it."""
+    command = [sys.executable, "-m", "emulator", *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+    return 1  # not reached: execv replaces this process
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["console"]:
+        return console(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.command == "console" else logging.INFO,

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_state import App as App
 from bot.app_state import Job as Job
 from bot.app_state import ScheduledJob as ScheduledJob
-from bot.documents.certificate import certificate_pdf
 from bot.errors import make_error_handler
 from bot.i18n import ZapisI18nMiddleware, build_i18n
+from bot.inline_filters import inline_magic_filters
 from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
@@ -25,6 +25,7 @@ from bot.policy import policy_from
 from bot.scheduler import register_jobs
 from bot.settings import ConfigError, Settings
 from bot.sources.wiring import attach_sources
+from documents.certificate import certificate_pdf
 from domain.ports import Clock
 from flows import get_routers
 from storage.crypto import PersonalDataCipher
@@ -110,6 +111,7 @@ def build_app(
     unexpected = Router(name="unexpected-errors")
     unexpected.errors.register(make_error_handler(i18n))
     dp.include_routers(*get_routers(), unexpected)
+    inline_magic_filters([dp])  # F filters checked in the loop, not in a thread
     app = App(
         settings=settings,
         clock=clock,

@@ -39,7 +39,13 @@ from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 
 from bot.middlewares.retry_after import own_429_policy
-from bot.notify_render import RenderContext, Rendered, Unrenderable, render
+from bot.notify_render import (
+    RenderContext,
+    Rendered,
+    Unrenderable,
+    load_booking_files,
+    render,
+)
 from bot.ratelimit import RateLimiter
 from domain.alternatives import alternatives
 from domain.notifications import (
@@ -219,6 +225,7 @@ class Notifier:
                     if r.kind == Kind.WAITLIST_OFFER
                 )
             }
+            await load_booking_files(uow, rows, ctx)
             for row in rows:
                 if row.kind != Kind.CANCELLED_BY_CLINIC:
                     continue
@@ -300,6 +307,9 @@ class Notifier:
         stats: DispatchStats,
     ) -> None:
         assert self.bot is not None
+        if rendered.files is not None:
+            await self._send_files(row, rendered, now, marks)
+            return
         if rendered.document is not None and row.attempts == 0:
             await self._attach(row, rendered.document)
         for _ in range(MAX_429_PER_ROW):
@@ -350,6 +360,48 @@ class Notifier:
             )
         except Exception as exc:
             log.warning("outbox row %s: calendar file not sent: %r", row.id, exc)
+
+    async def _send_files(
+        self, row: OutboxRow, rendered: Rendered, now: datetime, marks: _Marks
+    ) -> None:
+        """A ``booking_files`` row: the visit's documents, built off the event loop (the
+        PDF is tens of ms of CPU), then sent one by one; the row is marked once all went."""
+        assert self.bot is not None and rendered.files is not None
+        try:
+            files = await asyncio.to_thread(rendered.files)
+        except Exception as exc:  # a bug in building a document must not stop the batch
+            log.exception("outbox row %s: building the files failed", row.id)
+            marks.failed.append((row.id, f"files: {exc!r}"))
+            return
+        for file in files:
+            await self.limiter.acquire(row.user_id)
+            try:
+                await self.bot.send_document(
+                    row.user_id,
+                    BufferedInputFile(file.data, filename=file.name),
+                    caption=file.caption,
+                    parse_mode=None,
+                )
+            except TelegramRetryAfter as exc:
+                self.limiter.pause(exc.retry_after)
+                later = now + timedelta(seconds=exc.retry_after)
+                marks.retry.append((row.id, later, "429 retry_after", False))
+                return
+            except TelegramForbiddenError as exc:
+                marks.failed.append((row.id, f"403: {exc.message}"))
+                marks.blocked_users.add(row.user_id)
+                return
+            except TelegramBadRequest as exc:
+                marks.failed.append((row.id, f"400: {exc.message}"))
+                return
+            except Exception as exc:  # network errors, 5xx: try again later
+                reason = f"{type(exc).__name__}: {exc}"
+                if row.attempts + 1 >= MAX_ATTEMPTS:
+                    marks.failed.append((row.id, reason))
+                else:
+                    marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
+                return
+        marks.sent.append(row.id)
 
     async def _flush(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
         if not len(marks) and not marks.blocked_users:

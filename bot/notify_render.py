@@ -12,7 +12,9 @@ address, reason and note goes through ``esc`` — an unescaped «врач < 1
 
 from __future__ import annotations
 
+import contextvars
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -24,12 +26,23 @@ from bot import notify_records
 from domain.certificates import CertKind, CertStatus, certificate_number, kind_name
 from domain.models import AppointmentStatus
 from domain.notifications import SUPPORT_KINDS, Kind, OutboxRow
+from flows.booking_common import load_details
 from flows.ui.callbacks import ApCancel, ApMove
 from flows.ui.docs_callbacks import CertAct
-from flows.ui.files import VisitFile, visit_ics
-from flows.ui.format import clip_html, esc, fmt_day, fmt_short_day, fmt_time, fmt_when, local
+from flows.ui.files import VisitFile, files_for, visit_ics
+from flows.ui.format import (
+    Details,
+    clip_html,
+    esc,
+    fmt_day,
+    fmt_short_day,
+    fmt_time,
+    fmt_when,
+    local,
+)
 from flows.ui.notify_callbacks import Rebook, RmCome, WlOffer
 from storage.repos.notify_context import VisitInfo
+from storage.uow import SqlUnitOfWork
 
 # A reminder sent within this of its plan (visit − offset) says «через N ч».
 ON_PLAN = timedelta(minutes=15)
@@ -48,6 +61,7 @@ class RenderContext:
     slots: dict[int, VisitInfo] = field(default_factory=dict)
     alternatives: dict[int, list[VisitInfo]] = field(default_factory=dict)  # by row id
     offer_until: dict[int, datetime] = field(default_factory=dict)  # by entry id
+    visits: dict[int, Details] = field(default_factory=dict)  # booking_files rows, by row id
 
 
 class Unrenderable(Exception):
@@ -59,6 +73,9 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
     document: VisitFile | None = None  # the visit's .ics, sent just before the text
+    # booking_files: builds the documents (in a worker thread: the PDF is ~40 ms of CPU);
+    # such a row has no text of its own.
+    files: Callable[[], list[VisitFile]] | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -136,6 +153,8 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
             + _("We will remind you before the visit. Reminders can be switched off in «Profile».")
         )
         return Rendered(clip_html(text))
+    if row.kind == Kind.BOOKING_FILES:
+        return _booking_files(row, ctx)
     if row.kind == Kind.CANCELLED_BY_CLINIC:
         return _clinic_cancelled(row, ctx, locale)
     if row.kind == Kind.MOVED_BY_CLINIC:
@@ -338,3 +357,28 @@ def _certificate_status(row: OutboxRow, locale: str) -> Rendered:
             ]
         )
     return Rendered(text.format(head=head), markup)
+
+
+async def load_booking_files(uow: SqlUnitOfWork, rows: list[OutboxRow], ctx: RenderContext) -> None:
+    """The visits of a batch's ``booking_files`` rows, as the chat flows show them."""
+    for row in rows:
+        ref = row.ref("appointment_id") if row.kind == Kind.BOOKING_FILES else None
+        appointment = await uow.appointments.get(ref) if ref is not None else None
+        if appointment is None:
+            continue
+        patient = await uow.appointments.get_patient(appointment.patient_id)
+        details = await load_details(uow, patient, appointment=appointment) if patient else None
+        if details is not None:
+            ctx.visits[row.id] = details
+
+
+def _booking_files(row: OutboxRow, ctx: RenderContext) -> Rendered:
+    """The .ics and the PDF of a visit just booked in the chat (files_for, as «Мои записи»
+    sends them), dated when it was booked. A visit no longer active gets nothing."""
+    d = ctx.visits.get(row.id)
+    if d is None or d.appointment is None or not d.appointment.status.active:
+        raise Unrenderable("appointment missing or no longer active")
+    stamp = d.appointment.created_at
+    # Built later, off the event loop, in this rendering's language (its i18n context).
+    context = contextvars.copy_context()
+    return Rendered("", files=lambda: context.run(files_for, d, ctx.home_tz, stamp))

@@ -13,11 +13,6 @@ DATABASE_STEP = "cannot use the database (ZAPIS_DATABASE_URL)"
 
 
 async def run(args: argparse.Namespace) -> int:
-    if args.command == "console":
-        from emulator.console import run_console
-
-        return await run_console(args)
-
     settings = load_settings()
     logging.getLogger().setLevel(settings.log_level)  # ZAPIS_LOG_LEVEL
     if args.command == "migrate":

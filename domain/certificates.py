@@ -231,7 +231,7 @@ def status_item(
 
 
 class CertificatePdf(Protocol):
-    """Builds the issued certificate's PDF (bot/documents/certificate.py, injected as
+    """Builds the issued certificate's PDF (documents/certificate.py, injected as
     ``certificate_pdf``): flows hand it plain data and get the file's bytes."""
 
     def __call__(

@@ -1,4 +1,4 @@
-"""``python -m bot console``: the offline console (CONSOLE.md) on top of ConsoleWorld.
+"""``python -m emulator``: the offline console (docs/console.md) on top of ConsoleWorld.
 
 The CLI only reads lines and prints; every line is carried out by
 emulator.harness.ConsoleWorld, the same engine the tests use. The console
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.sources.console import source_overrides, start_console_sources
 from emulator.harness import ConsoleWorld, ScriptError
 from emulator.setup import interactive_db_url
+from emulator.sources import source_overrides, start_console_sources
 
 BANNER = (
     "Zapis offline console. Type what a user would send; [Label] presses a button, "

@@ -2,7 +2,7 @@
 
 A world is a database with the demo data, the real app (Dispatcher, flows,
 storage, jobs) on a virtual clock, and the emulated Telegram. ``run`` and
-``line`` take console script lines (CONSOLE.md) and return the transcript.
+``line`` take console script lines (docs/console.md) and return the transcript.
 In strict mode a line that cannot be carried out raises :class:`ScriptError`
 whose message starts with ``!!``.
 """
@@ -230,6 +230,8 @@ class ConsoleWorld(WorldView):
             return await self._upload(line)
         elif line.kind == "clock":
             return await self._clock(line.arg, out)
+        elif line.kind == "jobs":
+            return await self._jobs(line.arg)
         elif line.kind == "expect":
             text = self.last_text(self.current_chat)
             if line.arg not in text:
@@ -302,6 +304,14 @@ class ConsoleWorld(WorldView):
         await self.world.save_clock()
         out.append(f"  ⏱ {self.local_now():%Y-%m-%d %H:%M %Z}")
         return failure
+
+    async def _jobs(self, name: str) -> str | None:
+        """``!jobs [NAME]``: the jobs' next tick, now, without moving the clock (e.g. the
+        notifier sending a new booking's .ics and PDF from the outbox)."""
+        try:
+            return await self.jobs.run_now(name)
+        except ValueError as exc:
+            return str(exc)
 
     def local_now(self) -> datetime:
         """The virtual clock in the bot's default time zone."""

@@ -54,6 +54,21 @@ class JobRunner:
         due.sort(key=lambda item: (item[0], item[1]))
         return due
 
+    async def run_now(self, name: str = "") -> str | None:
+        """Run every job (or the one named) once at the clock's moment; why one failed, or None."""
+        jobs = [job for job in self.jobs if not name or job.name == name]
+        if not jobs:
+            known = ", ".join(job.name for job in self.jobs)
+            raise ValueError(f"!jobs: no job {name!r} (there are: {known})")
+        now = self.clock.now()
+        for job in jobs:
+            self.last_run[job.name] = now
+            try:
+                await job.run(now)
+            except Exception as exc:
+                return f"job {job.name} failed: {type(exc).__name__}: {exc}"
+        return None
+
     async def advance(self, target: datetime) -> AsyncIterator[str | None]:
         """Move the clock to ``target``, running jobs as they fall due; yields after each run
         (None, or why the job failed)."""

@@ -1,8 +1,11 @@
-"""The console's persistence: the emulator's chat history and the console's own keys in `meta`.
+"""The console's own persistence: the emulator's chat history and the console's clock.
 
-It lives in storage/ because it is SQL; only emulator uses it. The
-emulator's message type is the caller's: it passes ``decode`` (storage never
-imports bot; see the import contract in pyproject.toml).
+Its tables are the emulator's, not the product's: their own ``MetaData``, created
+by the emulator (:func:`create_tables`) in the console's database file, beside the
+app's tables, and unknown to the production schema and its migrations (issue 8.5;
+migration 0003_emulator dropped the old ``emu_messages`` from it). One file keeps one
+``--db`` option and one thing to delete to start over; a production database never
+gets these tables, since only the console creates them.
 """
 
 from __future__ import annotations
@@ -11,14 +14,53 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.schema import emu_messages, meta
+emulator_metadata = MetaData()
+
+# The chat history, so a later console run can press a button of a message an earlier
+# run printed (docs/console.md).
+emu_messages = Table(
+    "emu_messages",
+    emulator_metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", Integer, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # JSON of the Message as sent
+    Column("removed_keyboard", Boolean, nullable=False, server_default=text("false")),
+)
+
+# The console's own keys (the virtual clock, so a later run goes on from it).
+emu_meta = Table(
+    "emu_meta",
+    emulator_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """The emulator's tables in the console's database (those missing; nothing else)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(emulator_metadata.create_all)
 
 
 class SqlHistoryStore:
-    """Implements emulator.store.HistoryStore on the app's database."""
+    """Implements emulator.store.HistoryStore on the console's database."""
 
     def __init__(self, engine: AsyncEngine, decode: Callable[[Any, bool], Any]) -> None:
         """``decode(payload, removed_keyboard)`` builds the caller's stored message."""
@@ -71,10 +113,12 @@ class SqlHistoryStore:
 
 async def get_meta(engine: AsyncEngine, key: str) -> str | None:
     async with engine.connect() as conn:
-        return (await conn.execute(select(meta.c.value).where(meta.c.key == key))).scalar()
+        found = await conn.execute(select(emu_meta.c.value).where(emu_meta.c.key == key))
+        value: str | None = found.scalar()
+        return value
 
 
 async def set_meta(engine: AsyncEngine, key: str, value: str) -> None:
     async with engine.begin() as conn:
-        await conn.execute(delete(meta).where(meta.c.key == key))
-        await conn.execute(insert(meta).values(key=key, value=value))
+        await conn.execute(delete(emu_meta).where(emu_meta.c.key == key))
+        await conn.execute(insert(emu_meta).values(key=key, value=value))

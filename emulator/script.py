@@ -1,4 +1,4 @@
-"""Parsing of console script lines (CONSOLE.md, "Script lines")."""
+"""Parsing of console script lines (docs/console.md, "Script lines")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ _USER = re.compile(r"^@(\d+)$")
 _DELTA = re.compile(r"^\+(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DIRECTIVES = (
-    "!contact", "!callback", "!file", "!photo", "!clock", "!expect", "!chat", "!help",
+    "!contact", "!callback", "!file", "!photo", "!clock", "!jobs", "!expect", "!chat", "!help",
 )  # fmt: skip
 CHAT_KINDS = ("group", "supergroup", "channel")
 CHAT_USAGE = "usage: !chat group|supergroup|channel -ID, or !chat private"
@@ -27,6 +27,7 @@ HELP: tuple[tuple[str, str], ...] = (
     ("!callback DATA", "send a raw callback query with DATA from the newest inline keyboard"),
     ("!file PATH / !photo PATH", "send a document / photo from a local file"),
     ("!clock +90m|+25h|+3d|ISO", "move the virtual clock forward; due jobs run and print"),
+    ("!jobs [NAME]", "run the jobs (or the one named: notifier, waitlist) once, now"),
     ("!expect TEXT", "fail unless the newest bot message in the current chat contains TEXT"),
     ("!chat group|supergroup|channel -ID", "send the following lines in that chat"),
     ("!chat private", "back to the user's private chat with the bot"),
@@ -39,7 +40,7 @@ class Line:
     """One parsed line: ``kind`` and its argument(s)."""
 
     kind: str  # noop | user | text | press | press_part | press_index | contact | callback |
-    # file | photo | clock | expect | chat | help | invalid
+    # file | photo | clock | jobs | expect | chat | help | invalid
     arg: str = ""
     number: int = 0
 
@@ -97,7 +98,7 @@ def help_lines(options: list[tuple[str, str]]) -> list[str]:
     width = max(len(usage) for usage, _ in [*HELP, *options])
     out = ["Script lines:"]
     out += [f"  {usage:<{width}}  {meaning}" for usage, meaning in HELP]
-    out.append("Options (python -m bot console ...):")
+    out.append("Options (python -m emulator ...):")
     out += [f"  {usage:<{width}}  {meaning}" for usage, meaning in options]
     return out
 

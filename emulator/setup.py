@@ -20,18 +20,18 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import App, build_app, resolve_encryption_key
+from bot.app import App, build_app
 from bot.clock import VirtualClock
+from bot.keys import encryption_key as encryption_key
 from bot.settings import Settings, StaffMember, load_settings
 from emulator.core import EmulatorCore
-from emulator.persistence import SqlHistoryStore, get_meta, set_meta
+from emulator.persistence import SqlHistoryStore, create_tables, get_meta, set_meta
 from emulator.server import EmulatorServer
 from emulator.session import EmulatorSession
 from emulator.store import StoredMessage
-from storage.db import create_engine, is_sqlite
+from storage.db import create_engine
 from storage.migrate import upgrade
 
 log = logging.getLogger("zapis.console")
@@ -55,15 +55,6 @@ def demo_staff() -> dict[int, StaffMember]:
     except ImportError:  # the demo world is optional for the emulator itself
         return {}
     return {int(uid): StaffMember.model_validate(v) for uid, v in DEMO_STAFF.items()}
-
-
-def encryption_key(settings: Settings, db_url: str) -> str:
-    if is_sqlite(db_url):
-        database = make_url(db_url).database
-        if database and database != ":memory:":
-            key_file = Path(database).with_name(Path(database).name + ".key")
-            return resolve_encryption_key(settings, dev_key_file=key_file)
-    return resolve_encryption_key(settings)
 
 
 @dataclass
@@ -106,6 +97,7 @@ async def build_world(
     engine = create_engine(db_url)
     try:
         await upgrade(engine, encryption_key=key)
+        await create_tables(engine)  # the emulator's own (emulator/persistence.py)
         start = now or datetime.now(UTC)
         stored = await get_meta(engine, CLOCK_KEY)
         if stored:

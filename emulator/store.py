@@ -1,4 +1,4 @@
-"""Where the emulator keeps chat history between runs (a Protocol; SQL lives in storage/)."""
+"""Where the emulator keeps chat history between runs (a Protocol; SQL: emulator/persistence.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""How the console prints what happened (CONSOLE.md, "Transcript").
+"""How the console prints what happened (docs/console.md, "Transcript").
 
-Conventions beyond CONSOLE.md, chosen for readability:
+Conventions beyond docs/console.md, chosen for readability:
 - a message's text follows ``<@CHAT_ID `` on the same line; its further lines
   are indented to line up under the first;
 - inline buttons: one row a line, ``  [label] [label]`` (``--debug``:

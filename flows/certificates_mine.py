@@ -4,7 +4,7 @@ Each status change arrives as a push (bot/notify_render.py) whose button opens
 the request here: the clinic's question with «Ответить» (the answer is typed in
 chat and sends the request back to review), the reason of a refusal, or
 «Скачать PDF». A ready certificate's PDF is built from the data frozen at issue
-by the injected ``certificate_pdf`` (bot/documents/certificate.py) on every
+by the injected ``certificate_pdf`` (documents/certificate.py) on every
 download: nothing to store, the same file each time. New requests are
 flows/certificates.py.
 """

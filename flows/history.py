@@ -284,7 +284,7 @@ async def on_pdf(
 ) -> None:
     item = await records.export_visit(uow, now, user.id, callback_data.appointment_id)
     rows = detail_rows(item, policy.home_tz, now.date())
-    from flows.ui import files  # the PDF builder (bot/documents) behind flows.ui.files
+    from flows.ui import files  # the PDF builder (documents/) behind flows.ui.files
 
     data = await asyncio.to_thread(
         files.appointment_pdf,  # type: ignore[attr-defined]

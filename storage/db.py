@@ -20,6 +20,11 @@ DEFAULT_SQLITE_DRIVER = "inloop"
 
 registry.register("sqlite.zapis", "storage.sqlite_inloop", "Dialect")
 
+# Execution option: a connection that runs single statements only (the FSM row read
+# before the update's unit of work opens) opens no transaction on SQLite — one
+# statement is atomic by itself, and the BEGIN IMMEDIATE would be a statement more.
+SINGLE_STATEMENT = "zapis_single_statement"
+
 
 def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
@@ -105,4 +110,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(SINGLE_STATEMENT):
+            return  # each statement is its own transaction (sqlite3 autocommit)
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -19,17 +19,16 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
+from storage.db import SINGLE_STATEMENT
+from storage.memo import fsm_pending, fsm_upsert
 from storage.schema import fsm_states
 from storage.uow import current_connection, current_fsm_rows
 
@@ -86,13 +85,25 @@ class DatabaseStorage(BaseStorage):
             yield shared
             return
         async with self.engine.connect() as conn:
-            yield conn
+            # Outside a unit of work every use is one statement: no BEGIN (storage/db.py).
+            yield await conn.execution_options(**{SINGLE_STATEMENT: True})
             await conn.commit()
 
     async def _row(self, key: str) -> Row:
         rows = current_fsm_rows.get() if current_connection.get() is not None else None
         if rows is not None and key in rows:
             return rows[key]
+        row = await self._read(key, rows)
+        shared = current_connection.get()
+        pending = fsm_pending(shared) if shared is not None else None
+        if pending and key in pending:  # written earlier in this update, not yet flushed
+            state, data = row if row is not None else (None, "{}")
+            row = (pending[key].get("state", state), pending[key].get("data", data))
+            if rows is not None:
+                rows[key] = row
+        return row
+
+    async def _read(self, key: str, rows: dict[str, Row] | None) -> Row:
         async with self._connection() as conn:
             result = await conn.execute(_SELECT_ROW, {"key": key})
             found = result.first()
@@ -104,20 +115,22 @@ class DatabaseStorage(BaseStorage):
         return row
 
     async def _upsert(self, key: str, **values: Any) -> None:
-        # One atomic statement (INSERT .. ON CONFLICT DO UPDATE, both dialects):
-        # two writers of the same key never fail on the primary key, and on
-        # PostgreSQL a failed insert would otherwise abort the shared transaction.
-        values["updated_at"] = datetime.now(UTC).replace(tzinfo=None)
-        async with self._connection() as conn:
-            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            stmt = dialect_insert(fsm_states).values(key=key, **values)
-            await conn.execute(
-                stmt.on_conflict_do_update(index_elements=[fsm_states.c.key], set_=values)
-            )
-        rows = current_fsm_rows.get() if current_connection.get() is not None else None
+        shared = current_connection.get()
+        pending = fsm_pending(shared) if shared is not None else None
+        if pending is not None:
+            # Inside the update's unit of work: recorded, written once when it commits
+            # (state and data in one statement; storage/memo.py), gone if it rolls back.
+            pending.setdefault(key, {}).update(values)
+        else:
+            # One atomic statement (INSERT .. ON CONFLICT DO UPDATE, both dialects):
+            # two writers of the same key never fail on the primary key, and on
+            # PostgreSQL a failed insert would otherwise abort the shared transaction.
+            async with self._connection() as conn:
+                await conn.execute(*fsm_upsert(conn.dialect.name, key, values))
+        rows = current_fsm_rows.get() if shared is not None else None
         if rows is not None:
             if key not in rows:
-                return  # not read in this update: the next read asks the database
+                return  # not read in this update: the next read asks (and adds what is pending)
             old = rows[key]
             state, data = old if old is not None else (None, "{}")
             rows[key] = (values.get("state", state), values.get("data", data))
@@ -151,6 +164,10 @@ class DatabaseStorage(BaseStorage):
 
     async def forget(self, key: StorageKey) -> None:
         built = self.key_builder.build(key)
+        shared = current_connection.get()
+        pending = fsm_pending(shared) if shared is not None else None
+        if pending is not None:
+            pending.pop(built, None)
         async with self._connection() as conn:
             await conn.execute(delete(fsm_states).where(fsm_states.c.key == built))
         rows = current_fsm_rows.get() if current_connection.get() is not None else None

@@ -470,17 +470,6 @@ fsm_states = Table(
     Column("updated_at", DateTime),
 )
 
-# The offline emulator's chat history, so a later console run can press a
-# button of a message an earlier run printed (CONSOLE.md).
-emu_messages = Table(
-    "emu_messages",
-    metadata,
-    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("message_id", Integer, primary_key=True, autoincrement=False),
-    Column("payload", Text, nullable=False),  # JSON of the Message as sent
-    Column("removed_keyboard", Boolean, nullable=False, server_default=text("false")),
-)
-
 meta = Table(
     "meta",
     metadata,

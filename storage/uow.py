@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
+from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
 
 if TYPE_CHECKING:
     from domain.flow_ports import SectionsUnitOfWork
@@ -57,13 +58,21 @@ class SqlUnitOfWork:
         self._rows_token: object | None = None
         self.fsm_rows: dict[str, tuple[str | None, str] | None] = {}
         self.directory_memo: dict[tuple[str, int], object] = {}  # see DirectoryRepository.memo
+        # storage/memo.py: rows read once until the next write; the dialogue state written
+        # once, at commit.
+        self.read_memo: dict[object, object] = {}
+        self.fsm_pending: dict[str, dict[str, object]] = {}
         # Issue 11: the booking services' port to a remote schedule owner (None = local only).
         self.schedule_remote: object | None = None
         # Work that must wait until the update's replies went out (see after_reply).
         self.after_replies: list[Callable[[Any], Awaitable[object]]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        watch(self.engine)
         self._conn = await self.engine.connect()
+        info = self._conn.sync_connection.info  # type: ignore[union-attr]
+        info[READ_MEMO] = self.read_memo
+        info[FSM_PENDING] = self.fsm_pending
         self._token = current_connection.set(self._conn)
         self._rows_token = current_fsm_rows.set(self.fsm_rows)
         return self
@@ -83,7 +92,12 @@ class SqlUnitOfWork:
             current_fsm_rows.reset(self._rows_token)  # type: ignore[arg-type]
             self._rows_token = None
         self.fsm_rows.clear()
+        self.read_memo.clear()
+        self.fsm_pending.clear()  # not committed: never written
         if conn is not None:
+            info = conn.sync_connection.info  # type: ignore[union-attr]
+            info.pop(READ_MEMO, None)
+            info.pop(FSM_PENDING, None)
             try:
                 if conn.in_transaction():
                     await conn.rollback()
@@ -97,11 +111,15 @@ class SqlUnitOfWork:
         return self._conn
 
     async def commit(self) -> None:
+        if self.fsm_pending:
+            await flush_fsm(self.conn)  # (a commit from elsewhere flushes in storage/memo.py)
         if self.conn.in_transaction():
             await self.conn.commit()
 
     async def rollback(self) -> None:
         self.fsm_rows.clear()  # what was written is gone; read the rows again
+        self.read_memo.clear()
+        self.fsm_pending.clear()
         if self.conn.in_transaction():
             await self.conn.rollback()
 

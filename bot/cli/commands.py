@@ -24,7 +24,7 @@ def say(text: str) -> None:
 
 
 async def _uow(settings: Settings) -> UnitOfWorkFactory:
-    from emulator.setup import encryption_key
+    from bot.keys import encryption_key
     from storage.db import create_engine
     from storage.migrate import upgrade
 

@@ -1,6 +1,6 @@
 """The files a visit comes with: the .ics calendar event and the PDF confirmation.
 
-One calendar event per visit (see bot/documents/ics.py): an active visit is
+One calendar event per visit (see documents/ics.py): an active visit is
 published under its UID at its SEQUENCE; a cancelled one is withdrawn with
 METHOD:CANCEL at SEQUENCE + 1. Only an active visit has a confirmation to
 show at the clinic: a cancelled, moved, missed or finished one gets no PDF
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.documents import Organizer, appointment_ics, appointment_pdf
+from documents import Organizer, appointment_ics, appointment_pdf
 from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus
 from flows.ui.format import Details, details_rows, preparation, specialty_name

@@ -341,7 +341,10 @@ class AppointmentRepository(Repository):
     async def lock_patient(self, patient_id: int) -> None:
         """Serialise bookings of one patient: ``SELECT … FOR UPDATE`` of the patient row on
         PostgreSQL (SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE writers are serial),
-        so the overlap and idempotency checks that follow see every committed booking."""
+        so the overlap and idempotency checks that follow see every committed booking.
+        On SQLite the statement would lock nothing: not sent."""
+        if self.is_sqlite:
+            return
         await self.conn.execute(
             select(patients.c.id).where(patients.c.id == patient_id).with_for_update()
         )

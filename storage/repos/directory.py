@@ -39,6 +39,7 @@ from sqlalchemy import (
 
 from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
 from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
+from storage.memo import directory_cache, read_memo
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import clinics, doctor_roles, doctors, holds, regions, slots, specialties
 
@@ -48,6 +49,8 @@ __all__ = ["DirectoryRepository"]
 _SPECIALTY_BY_ID = select(specialties).where(specialties.c.id == bindparam("id"))
 _CLINIC_BY_ID = select(clinics).where(clinics.c.id == bindparam("id"))
 _DOCTOR_BY_ID = select(doctors).where(doctors.c.id == bindparam("id"))
+_SLOT_BY_ID = select(slots).where(slots.c.id == bindparam("id"))
+_SPECIALTIES = select(specialties).order_by(specialties.c.id)
 
 
 class DirectoryRepository(Repository):
@@ -58,12 +61,20 @@ class DirectoryRepository(Repository):
     memo: dict[tuple[str, int], Any] | None = None
 
     async def _memo(self, kind: str, key: int, load: Any) -> Any:
+        """Per unit of work first, then the engine's directory cache (storage/memo.py:
+        shared for a minute, emptied by any write to these tables through this engine)."""
         memo = self.memo
-        if memo is None:
-            return await load()
-        if (kind, key) not in memo:
-            memo[(kind, key)] = await load()
-        return memo[(kind, key)]
+        if memo is not None and (kind, key) in memo:
+            return memo[(kind, key)]
+        cache = directory_cache(self.conn)
+        found, value = cache.get((kind, key)) if cache is not None else (False, None)
+        if not found:
+            value = await load()
+            if cache is not None and value is not None:
+                cache.put((kind, key), value)
+        if memo is not None:
+            memo[(kind, key)] = value
+        return value
 
     # --- reference data -------------------------------------------------------------------
     async def regions(self) -> list[Region]:
@@ -75,8 +86,12 @@ class DirectoryRepository(Repository):
         return None if row is None else _region(row)
 
     async def specialties(self) -> list[Specialty]:
-        rows = await self.conn.execute(select(specialties).order_by(specialties.c.id))
-        return [_specialty(r) for r in rows]
+        async def load() -> tuple[Specialty, ...]:
+            rows = await self.conn.execute(_SPECIALTIES)
+            return tuple(_specialty(r) for r in rows)
+
+        found: tuple[Specialty, ...] = await self._memo("specialties", 0, load)
+        return list(found)
 
     async def specialty(self, specialty_id: int) -> Specialty | None:
         async def load() -> Specialty | None:
@@ -109,8 +124,16 @@ class DirectoryRepository(Repository):
         return found
 
     async def slot(self, slot_id: int) -> Slot | None:
-        row = (await self.conn.execute(select(slots).where(slots.c.id == slot_id))).first()
-        return None if row is None else _slot(row._mapping)
+        """Read once per unit of work until its next write (storage/memo.py read memo)."""
+        memo = read_memo(self.conn)
+        if memo is not None and ("slot", slot_id) in memo:
+            known: Slot | None = memo[("slot", slot_id)]
+            return known
+        row = (await self.conn.execute(_SLOT_BY_ID, {"id": slot_id})).first()
+        found = None if row is None else _slot(row._mapping)
+        if memo is not None:
+            memo[("slot", slot_id)] = found
+        return found
 
     async def has_role(self, doctor_id: int, clinic_id: int, specialty_id: int) -> bool:
         """Whether the doctor actively works as this specialty in this clinic (ownership checks)."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 
 from domain.accounts import RegisterCheck
 from domain.errors import Duplicate, NotFound
 from domain.models import AccountLevel, Patient, Sex, User
 from domain.notifications import State
+from storage.memo import read_memo
 from storage.repos.base import Repository, from_db_opt, to_db
 from storage.schema import (
     appointment_events,
@@ -39,6 +41,14 @@ from storage.schema import (
 )
 
 SELF = "self"
+_P = "pt__"  # label prefix of the patients' columns in _USER_WITH_PATIENTS
+# The account and its live patients (self first, then relatives by id) in one statement.
+_USER_WITH_PATIENTS = (
+    select(users, *[c.label(_P + c.name) for c in patients.c])
+    .outerjoin(patients, (patients.c.owner_user_id == users.c.id) & patients.c.deleted_at.is_(None))
+    .where(users.c.id == bindparam("id"))
+    .order_by((patients.c.relation != SELF), patients.c.id)
+)
 # Erased patients (and the appointments kept for the clinic) belong to this
 # placeholder account: no Telegram user has id 0, so nothing links them to a person.
 ERASED_OWNER = 0
@@ -48,7 +58,22 @@ class UserRepository(Repository):
     # --- users -------------------------------------------------------------
 
     async def get(self, user_id: int) -> User | None:
-        row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
+        """The account; its live patients come along in the same statement and are kept
+        in the unit of work's read memo (storage/memo.py) for patients_of / patient."""
+        memo = read_memo(self.conn)
+        if memo is None:
+            row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
+        else:
+            rows = (await self.conn.execute(_USER_WITH_PATIENTS, {"id": user_id})).all()
+            row = rows[0] if rows else None
+            if row is not None:
+                memo[("patient_rows", user_id)] = [
+                    SimpleNamespace(
+                        **{k[len(_P) :]: v for k, v in r._mapping.items() if k[:4] == _P}
+                    )
+                    for r in rows
+                    if r._mapping[_P + "id"] is not None
+                ]
         if row is None:
             return None
         return User(
@@ -171,7 +196,24 @@ class UserRepository(Repository):
             "email_enc": self.cipher.encrypt(email),
         }
 
+    def _memo_patients(self, user_id: int) -> list[Patient] | None:
+        """The user's live patients from this unit of work's read memo, if it has them."""
+        memo = read_memo(self.conn)
+        if memo is None:
+            return None
+        decoded: list[Patient] | None = memo.get(("patients_of", user_id))
+        if decoded is None and ("patient_rows", user_id) in memo:
+            decoded = [self._patient(r) for r in memo[("patient_rows", user_id)]]
+            memo[("patients_of", user_id)] = decoded
+        return decoded
+
     async def patient(self, patient_id: int) -> Patient | None:
+        memo = read_memo(self.conn)
+        for key in list(memo or ()):
+            if key[0] in ("patient_rows", "patients_of"):
+                for known in self._memo_patients(key[1]) or ():
+                    if known.id == patient_id:
+                        return known
         row = (
             await self.conn.execute(
                 select(patients).where(patients.c.id == patient_id, patients.c.deleted_at.is_(None))
@@ -181,6 +223,9 @@ class UserRepository(Repository):
 
     async def patients_of(self, user_id: int) -> list[Patient]:
         """Self first, then relatives in the order they were added."""
+        known = self._memo_patients(user_id)
+        if known is not None:
+            return list(known)
         rows = await self.conn.execute(
             select(patients)
             .where(patients.c.owner_user_id == user_id, patients.c.deleted_at.is_(None))
@@ -189,6 +234,9 @@ class UserRepository(Repository):
         return [self._patient(r) for r in rows]
 
     async def self_patient(self, user_id: int) -> Patient | None:
+        known = self._memo_patients(user_id)
+        if known is not None:
+            return next((p for p in known if p.relation == SELF), None)
         row = (
             await self.conn.execute(
                 select(patients).where(

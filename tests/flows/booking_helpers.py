@@ -40,7 +40,8 @@ TO_DAY_3 = """[Записаться к врачу]
 [~Соколова]
 [3]
 """
-BOOK_3_DEC_10 = TO_DAY_3 + "[10:00]\n[Подтвердить]\n"
+# The notifier's tick right after «Подтвердить» sends the visit's .ics and PDF (outbox).
+BOOK_3_DEC_10 = TO_DAY_3 + "[10:00]\n[Подтвердить]\n!jobs notifier\n"
 
 
 async def rows(world: ConsoleWorld, sql: str, **params: object) -> list[tuple[object, ...]]:

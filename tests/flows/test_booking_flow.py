@@ -51,6 +51,9 @@ async def test_whole_booking_gives_number_ics_and_pdf(world: ConsoleWorld) -> No
     assert await slot_status(world, slot_id) == "booked"
     assert await rows(world, "SELECT * FROM holds") == []
 
+    # the .ics and the PDF follow through the outbox: the notifier's next tick sends them
+    assert world.last_file() is None
+    await world.run("!jobs notifier")
     # the PDF (newest file) holds the patient, doctor, date and time
     name, pdf = world.last_file()  # type: ignore[misc]
     assert name.endswith(".pdf")

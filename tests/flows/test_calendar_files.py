@@ -18,7 +18,7 @@ import vobject
 from pypdf import PdfReader
 
 from emulator.harness import ConsoleWorld
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
+from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments, rows
 from tests.notify_world import sent_files
 
 MOVE_TO_4_DEC_14 = "[Мои записи]\n[~№ A-0000001]\n[Перенести]\n[4]\n[14:00]\n[Подтвердить]\n"
@@ -113,3 +113,28 @@ async def test_pdf_creation_date_is_the_app_clock(world: ConsoleWorld) -> None:
     assert meta is not None
     assert meta.creation_date == datetime(2026, 12, 1, 12, 30, tzinfo=UTC)
     assert "Подтверждение" in str(meta.title)
+
+
+async def test_confirmation_files_come_once_through_the_outbox(world: ConsoleWorld) -> None:
+    """Issue 8 "Fast": «Подтвердить» answers with the text only; the .ics and the PDF are an
+    outbox row (booking_files) the notifier sends once, however often it runs."""
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10.replace("!jobs notifier\n", ""))
+    assert "Вы записаны" in world.last_text() and files(world) == []
+    await world.run("!jobs notifier\n!jobs notifier\n!clock +5m")
+    assert [name for name, _ in files(world)] == [
+        "appointment-A-0000001.ics",
+        "appointment-A-0000001.pdf",
+    ]
+    state = await rows(world, "SELECT state FROM outbox WHERE kind = 'booking_files'")
+    assert state == [("sent",)]
+
+
+async def test_no_confirmation_files_for_a_visit_cancelled_before_they_went(
+    world: ConsoleWorld,
+) -> None:
+    await world.run(REGISTER_1001 + BOOK_3_DEC_10.replace("!jobs notifier\n", ""))
+    await world.run("[Мои записи]\n[~№ A-0000001]\n[Отменить запись]\n[Да, отменить]")
+    await world.run("!jobs notifier")
+    assert not [name for name, _ in files(world) if name.endswith(".pdf")]
+    state = await rows(world, "SELECT state FROM outbox WHERE kind = 'booking_files'")
+    assert state == [("cancelled",)]

@@ -19,7 +19,7 @@ from aiogram.methods import AnswerCallbackQuery, LeaveChat, TelegramMethod
 from aiogram.types import Update
 
 from emulator.harness import ConsoleWorld
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001
+from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
 
 GROUP: dict[str, Any] = {"id": -500100, "type": "group", "title": "Семья"}
 SUPERGROUP: dict[str, Any] = {"id": -1001000000200, "type": "supergroup", "title": "Двор"}
@@ -58,7 +58,7 @@ class Calls:
 async def world() -> AsyncIterator[ConsoleWorld]:
     w = await ConsoleWorld.start(now=NOW, lang="ru")
     await w.run(REGISTER_1001 + BOOK_3_DEC_10)
-    assert "A-0000001" in w.last_text()
+    assert await appointments(w) == {"A-0000001": "pending"}  # the newest message: its PDF
     yield w
     await w.close()
 
@@ -107,7 +107,7 @@ async def test_patient_commands_in_a_group_post_nothing_personal(
     assert calls.texts_to(chat["id"]) == [NEUTRAL_RU]
     assert calls.methods == calls.to_chat(chat["id"])
     # The patient's own chat got nothing from it either, and nothing was erased.
-    assert "A-0000001" in world.last_text(1001)
+    assert "Подтверждение для регистратуры" in world.last_text(1001)  # still the booking PDF
 
 
 async def test_channel_posts_and_channel_messages_are_ignored(

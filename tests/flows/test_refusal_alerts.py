@@ -19,6 +19,7 @@ NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 09:00 in Moscow: 11:30 today is
 TWO_VISITS = (
     "[Записаться к врачу]\n[Терапевт]\n[~№ 12]\n[~Соколова]\n[3]\n[10:00]\n[Подтвердить]\n"
     "[Записаться к врачу]\n[Хирург]\n[~№ 45]\n[~Павлов]\n[1]\n[~11:30]\n[Подтвердить]\n"
+    "!jobs notifier\n"  # the visits' .ics and PDF (outbox), before the clinic's notice
 )
 
 

@@ -50,6 +50,7 @@ async def test_opt_out_of_reminders(world: ConsoleWorld) -> None:
     await world.run("[Записаться к врачу]\n[Терапевт]\n[~№ 12]\n[~Соколова]\n[3]\n[08:00]")
     await world.run("[Подтвердить]")
     assert "Вы записаны" in world.last_text(1002)
+    await world.run("!jobs notifier")  # its .ics and PDF (not reminders: they still come)
 
 
 async def test_forged_reminder_callbacks_change_nothing(world: ConsoleWorld) -> None:

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.sources.console import source_overrides
 from bot.sources.gorzdrav.fake import FakeGorzdrav
 from bot.sources.gorzdrav.reconcile import reconcile
 from bot.sources.wiring import GorzdravRuntime, runtime_of, start_sources
 from emulator.harness import ConsoleWorld
+from emulator.sources import source_overrides
 from storage.schema import appointments, slot_sources, slots
 from tests.flows.booking_helpers import REGISTER_1001
 

@@ -1,4 +1,5 @@
-"""bench/moscow.py still runs end to end (tiny scale, SQLite only) and prints its three metrics."""
+"""bench/moscow.py still runs end to end (tiny scale, SQLite only) and prints its three metrics
+and the RSS of one bot process (one dialogue on the tiny directory)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ def test_moscow_bench_smoke() -> None:
             "--sqlite-only",
             "--queries",
             "100",
+            "--rss-users",
+            "1",
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -34,6 +37,7 @@ def test_moscow_bench_smoke() -> None:
         "doctor_free_days",
         "SELECT 1 (baseline)",
         "query / SELECT 1",
+        "RSS of one bot process",
     ):
         assert metric in out, out
     assert "Xeon" in out or "cores" in out

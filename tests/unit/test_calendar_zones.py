@@ -17,7 +17,7 @@ import pytest
 import vobject
 from icalendar import Calendar
 
-from bot.documents import Organizer, appointment_ics
+from documents import Organizer, appointment_ics
 
 
 def _russian_zones() -> list[str]:

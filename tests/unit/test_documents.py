@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from bot.documents import Organizer, appointment_ics, appointment_pdf
+from documents import Organizer, appointment_ics, appointment_pdf
 
 START = datetime(2026, 12, 3, 3, 30, tzinfo=UTC)  # 10:30 in Novosibirsk (UTC+7)
 STAMP = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -125,7 +125,7 @@ def test_pdf_characters_outside_the_font_do_not_break_it() -> None:
 
 
 def test_printable_substitutions() -> None:
-    from bot.documents.pdf import printable
+    from documents.pdf import printable
 
     assert printable("Иванов Иван\nПетрович") == "Иванов Иван\nПетрович"
     assert printable("Ёлкина") == "Ёлкина"
@@ -141,7 +141,7 @@ def test_shipped_fonts_are_renamed_and_keep_the_notices() -> None:
     """Bitstream Vera licence: a modified font may not be named "Bitstream" or "Vera"."""
     from fontTools.ttLib import TTFont
 
-    from bot.documents.pdf import FONT_FILES
+    from documents.pdf import FONT_FILES
 
     for path in FONT_FILES.values():
         font = TTFont(path, lazy=True)

@@ -7,7 +7,6 @@ directives inside the console.
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from aiogram.types import BufferedInputFile
 
-from bot.__main__ import build_parser
+from emulator.__main__ import build_parser
 from emulator.harness import ConsoleWorld
 from emulator.script import DIRECTIVES
 
@@ -58,14 +57,13 @@ async def test_without_files_nothing_is_saved(tmp_path: Path) -> None:
 
 
 def console_options() -> list[str]:
+    """The options of ``python -m emulator`` (``python -m bot console`` hands over to it)."""
     parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    console = sub.choices["console"]
-    return [flag for a in console._actions for flag in a.option_strings if flag.startswith("--")]
+    return [flag for a in parser._actions for flag in a.option_strings if flag.startswith("--")]
 
 
 async def test_help_lists_every_directive_and_option_one_line_each(tmp_path: Path) -> None:
-    assert build_parser().parse_args(["console", "--files", "out"]).files == "out"
+    assert build_parser().parse_args(["--files", "out"]).files == "out"
     world = await ConsoleWorld.start(
         db_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}", now=NOW
     )
@@ -99,7 +97,7 @@ async def test_cli_files_option_reaches_the_world(
     script = tmp_path / "s.txt"
     script.write_text("# nothing\n", encoding="utf-8")
     args = build_parser().parse_args(
-        ["console", "--script", str(script), "--files", str(tmp_path / "out"),
+        ["--script", str(script), "--files", str(tmp_path / "out"),
          "--db", f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}"]
     )  # fmt: skip
     assert await console.run_console(args) == 0

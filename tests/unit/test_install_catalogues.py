@@ -59,7 +59,7 @@ def test_build_compiles_catalogues_into_the_package(tmp_path: Path) -> None:
     # the rest a started bot reads from its package: migrations and the PDF fonts
     assert (lib / "storage" / "migrations" / "versions" / "0001_initial.py").is_file()
     assert (lib / "storage" / "migrations" / "script.py.mako").is_file()
-    assert list((lib / "bot" / "assets" / "fonts").glob("*.ttf"))
+    assert list((lib / "documents" / "fonts").glob("*.ttf"))
 
 
 def _can_build_wheels() -> bool:

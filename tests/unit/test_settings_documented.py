@@ -1,9 +1,10 @@
 """Issue 8.5: README's settings tables and bot/settings.py name the same settings.
 
 README documented settings nothing read (``ZAPIS_LIMITS__MAX_RELATIVES``,
-``ZAPIS_LIMITS__DOCUMENT_MAX_BYTES`` are now marked as used by sections not built
-yet) and read settings it did not document (the no-show rule). A row naming a
-setting that is not a field, or a field without a row, fails here.
+``ZAPIS_LIMITS__DOCUMENT_MAX_BYTES``, now carried into domain.policy.Policy by
+bot/policy.py) and read settings it did not document (the no-show rule). A row
+naming a setting that is not a field, a field without a row, or a field no module
+reads, fails here.
 """
 
 from __future__ import annotations
@@ -49,3 +50,19 @@ def test_every_documented_setting_is_a_field_and_every_field_is_documented() -> 
     doc, code = documented(), fields(Settings)
     assert doc - code == set(), "documented in README, not a setting"
     assert code - doc == set(), "a setting README does not document"
+
+
+def test_every_setting_is_read_by_the_code() -> None:
+    """Each field's name is read (``.name``) somewhere besides bot/settings.py itself."""
+    sources = [
+        path.read_text(encoding="utf-8")
+        for package in ("bot", "flows", "domain", "storage", "emulator")
+        for path in (ROOT / package).rglob("*.py")
+        if path != ROOT / "bot" / "settings.py"
+    ]
+    unread = []
+    for name in fields(Settings):
+        leaf = name.split("__")[-1].lower()
+        if not any(re.search(rf"\.{leaf}\b", text) for text in sources):
+            unread.append(name)
+    assert unread == [], "settings nothing reads (read them or drop them from README)"

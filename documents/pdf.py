@@ -2,8 +2,8 @@
 
 The PDF core fonts have no Cyrillic, so a font is embedded. fpdf2 parses the
 font file and subsets it again for every document, so the shipped font is
-small: bot/assets/fonts/DejaVuSans-Zapis*.ttf is DejaVu Sans cut down (once, at
-development time, by bot/assets/fonts/build_subset.py) to ~700 glyphs — Latin
+small: documents/fonts/DejaVuSans-Zapis*.ttf is DejaVu Sans cut down (once, at
+development time, by documents/fonts/build_subset.py) to ~700 glyphs — Latin
 incl. Latin-1 and Extended-A, Cyrillic, punctuation, № ₽ « » — which makes a PDF
 several times cheaper than with the full ~6,000-glyph font (bench/README-documents.md).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
-FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
 FONT_FILES = {"": FONTS / "DejaVuSans-Zapis.ttf", "B": FONTS / "DejaVuSans-Zapis-Bold.ttf"}
 REPLACEMENT = "?"

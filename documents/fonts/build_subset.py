@@ -3,7 +3,7 @@
 Run once when the character set changes (not at runtime; the bot only reads
 the .ttf files it produces):
 
-    .venv/bin/python bot/assets/fonts/build_subset.py /usr/share/fonts/truetype/dejavu
+    .venv/bin/python documents/fonts/build_subset.py /usr/share/fonts/truetype/dejavu
 
 The argument is a directory holding the original DejaVuSans.ttf and
 DejaVuSans-Bold.ttf (DejaVu 2.37, e.g. Debian's fonts-dejavu-core). Why: fpdf2

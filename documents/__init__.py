@@ -5,7 +5,7 @@ Babel dates) happens in the flow that has the i18n context, so these
 modules stay pure functions of their arguments and are easy to test.
 """
 
-from bot.documents.ics import Organizer, appointment_ics
-from bot.documents.pdf import appointment_pdf
+from documents.ics import Organizer, appointment_ics
+from documents.pdf import appointment_pdf
 
 __all__ = ["Organizer", "appointment_ics", "appointment_pdf"]

@@ -1,7 +1,7 @@
 """The appointment as an iCalendar (.ics) event in the clinic's own time zone.
 
 DTSTART/DTEND carry the clinic's IANA zone (TZID) and the file embeds a
-VTIMEZONE for it (bot/documents/vtimezone.py: one component per offset change,
+VTIMEZONE for it (documents/vtimezone.py: one component per offset change,
 never a list of RDATEs, so ical.js/Thunderbird, vobject and icalendar all read
 the same instant).
 
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress
 
-from bot.documents.vtimezone import vtimezone
+from documents.vtimezone import vtimezone
 
 PRODID = "-//Zapis//Appointment booking bot//RU"
 # Clinics have no e-mail of their own in the directory: ORGANIZER needs a

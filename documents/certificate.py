@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.documents.pdf import FONT, _document, printable
+from documents.pdf import FONT, _document, printable
 
 
 def _ru_date(day: date | None) -> str:

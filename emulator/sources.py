@@ -1,4 +1,8 @@
-"""``python -m bot console --source gorzdrav``: region spb booked through the fake Gorzdrav."""
+"""``python -m emulator --source gorzdrav``: region spb booked through the fake Gorzdrav.
+
+In the emulator package (not bot/sources/): only the console uses it, and bot never
+imports the emulator (the layer contract in pyproject.toml).
+"""
 
 from __future__ import annotations
 
