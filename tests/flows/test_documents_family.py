@@ -84,3 +84,13 @@ async def test_a_certificate_for_a_child_attaches_only_her_documents(world: Cons
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "Иванова Мария Ивановна" in text and "20.05.2018" in text
     assert "086/у" in text
+
+
+async def test_a_removed_relatives_certificate_leaves_my_certificates(world: ConsoleWorld) -> None:
+    """Her request was listed after her removal and its button said «Эта кнопка устарела»."""
+    await world.run("[Мои близкие]\n[Иванова Мария Ивановна]\n[Удалить]\n[Да, удалить]")
+    await world.run("[Документы и справки]")
+    labels = [label for row in world.buttons() for label, _d in row]
+    assert "📄 Мои справки (0)" in labels
+    await world.run("[~Мои справки]")
+    assert "1-00001" not in world.last_text() + str(world.buttons())
