@@ -70,7 +70,10 @@ async def test_a_certificate_for_a_child_attaches_only_her_documents(world: Cons
     transcript = await world.run(f"!callback cn:att:{papa}:")  # the father's ECG: not hers
     assert "Эта кнопка устарела" in transcript
     await world.run("[📄 Прививки]\n[~Дальше]")
-    assert "Вы не прикреплены к поликлинике" in world.last_text()  # the child has none
+    # the child has none; «Вы не прикреплены» read as the parent's own, and no way out
+    assert "Иванова Мария Ивановна: нет поликлиники прикрепления" in world.last_text()
+    assert "Вы не прикреплены" not in world.last_text()
+    assert ("Отменить заявку", "dh:home:0") in world.buttons()[-1]
     transcript = await world.run("!callback cn:clinic:999999:")
     assert "Эта кнопка устарела" in transcript
     await world.run("[~№ 12]")
