@@ -30,6 +30,7 @@ from flows.certificates_mine import request_text
 from flows.docs_common import kind_name, show, status_name
 from flows.documents import send_document
 from flows.guards import Staff
+from flows.staff_common import StMenu
 from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day
 from flows.ui.keyboards import button
@@ -59,6 +60,7 @@ async def on_list(
     if not requests:
         kb = InlineKeyboardBuilder()
         kb.button(text=_("Refresh"), callback_data=StCert(action="list"))
+        kb.button(text=_("Back"), callback_data=StMenu(to="home"))
         await show(query, _("No open certificate requests in your clinics."), kb.as_markup())
         return
     page = paginate(requests, callback_data.page, PER_PAGE)
@@ -68,6 +70,7 @@ async def on_list(
         kb.button(text=label[:64], callback_data=StCert(action="show", request_id=request.id))
     kb.adjust(1)
     kb.row(*pager_row(page.page, page.pages, lambda n: StCert(action="list", page=n)))
+    kb.row(button(_("Back"), StMenu(to="home")))  # the list had no way back to /staff
     await show(
         query,
         _("Open certificate requests ({count}), oldest first:").format(count=page.total),

@@ -75,6 +75,7 @@ async def test_request_with_an_attached_document(world: ConsoleWorld) -> None:
 async def test_other_clinic_staff_and_other_patient_cannot_touch_it(world: ConsoleWorld) -> None:
     await world.run("@9002\n/staff\n[Заявки на справки]")
     assert "нет открытых заявок" in world.last_text()
+    assert ("Назад", "sm:home") in world.buttons()[-1]  # the list had no way back to /staff
     for action in ("show", "take", "ask", "ready", "refuse"):
         transcript = await world.run(f"!callback sc:{action}:1:0:0")
         assert STALE in transcript, action
