@@ -16,7 +16,7 @@ from datetime import datetime
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -214,6 +214,13 @@ async def _request_in_dialogue(state: FSMContext) -> int:
     return value
 
 
+def _to_list() -> InlineKeyboardMarkup:
+    """The way on after a typed step (it ended on a message with no buttons)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("Certificate requests"), StCert(action="list"))]]
+    )
+
+
 @router.message(StaffCertStates.question, F.text, not_navigation, Staff())
 async def on_question(
     message: Message,
@@ -229,7 +236,10 @@ async def on_question(
     )
     await state.clear()
     await message.answer(
-        _("The question is sent to the patient (request № {number}).").format(number=request.number)
+        _("The question is sent to the patient (request № {number}).").format(
+            number=request.number
+        ),
+        reply_markup=_to_list(),
     )
 
 
@@ -250,7 +260,8 @@ async def on_reason(
     await message.answer(
         _("Request № {number} is refused; the patient is told the reason.").format(
             number=request.number
-        )
+        ),
+        reply_markup=_to_list(),
     )
 
 

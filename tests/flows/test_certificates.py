@@ -100,6 +100,7 @@ async def test_staff_asks_for_more_information_and_the_patient_answers(
     await world.run("[Взять в работу]\n[Запросить сведения]")
     await world.run("Укажите, пожалуйста, номер школы или секции")
     assert "Вопрос отправлен пациенту" in world.last_text()
+    assert world.buttons() == [[("Заявки на справки", "sc:list:0:0:0")]]  # it was a dead end
     assert (await requests(world))[0][4] == "more_info"
     await world.run("@1001\n!clock +1m")
     assert "поликлинике нужны дополнительные сведения" in world.last_text(1001)
