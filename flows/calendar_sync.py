@@ -26,7 +26,7 @@ from flows.ui.safe_callback import SafeCallback
 router = Router(name="calendar_sync")
 
 
-class CalAll(SafeCallback, prefix="ca"):
+class CalAll(SafeCallback, prefix="cal"):
     pass
 
 

@@ -16,7 +16,7 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -31,6 +31,7 @@ from domain.certificates import (
     NewRequest,
 )
 from domain.errors import Stale
+from domain.family import SELF
 from domain.models import User
 from flows.docs_common import Confirmed, kind_name, patient_label, show
 from flows.guards import Registered
@@ -216,11 +217,15 @@ async def _ask_clinic(
         kb.button(text=name[:60], callback_data=CertNew(step="clinic", value=clinic_id))
     kb.adjust(1)
     kb.row(*pager_row(choices.page, choices.pages, lambda n: CertNew(step="clinics", value=n)))
-    await show(
-        event,
-        _("You have no attached clinic. Which clinic should issue the certificate?"),
-        kb.as_markup(),
+    kb.row(
+        InlineKeyboardButton(text=_("Cancel the request"), callback_data=DocHome(to="home").pack())
     )
+    if patient.relation == SELF:
+        text = _("You have no attached clinic. Which clinic should issue the certificate?")
+    else:  # the relative's: «Вы не прикреплены» read as the account holder's own
+        text = _("{name} has no attached clinic. Which clinic should issue the certificate?")
+        text = text.format(name=patient.full_name)
+    await show(event, text, kb.as_markup())
 
 
 @router.callback_query(

@@ -16,7 +16,7 @@ from datetime import datetime
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -30,6 +30,7 @@ from flows.certificates_mine import request_text
 from flows.docs_common import kind_name, show, status_name
 from flows.documents import send_document
 from flows.guards import Staff
+from flows.staff_common import StMenu
 from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_day
 from flows.ui.keyboards import button
@@ -59,6 +60,7 @@ async def on_list(
     if not requests:
         kb = InlineKeyboardBuilder()
         kb.button(text=_("Refresh"), callback_data=StCert(action="list"))
+        kb.button(text=_("Back"), callback_data=StMenu(to="home"))
         await show(query, _("No open certificate requests in your clinics."), kb.as_markup())
         return
     page = paginate(requests, callback_data.page, PER_PAGE)
@@ -68,6 +70,7 @@ async def on_list(
         kb.button(text=label[:64], callback_data=StCert(action="show", request_id=request.id))
     kb.adjust(1)
     kb.row(*pager_row(page.page, page.pages, lambda n: StCert(action="list", page=n)))
+    kb.row(button(_("Back"), StMenu(to="home")))  # the list had no way back to /staff
     await show(
         query,
         _("Open certificate requests ({count}), oldest first:").format(count=page.total),
@@ -211,6 +214,13 @@ async def _request_in_dialogue(state: FSMContext) -> int:
     return value
 
 
+def _to_list() -> InlineKeyboardMarkup:
+    """The way on after a typed step (it ended on a message with no buttons)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("Certificate requests"), StCert(action="list"))]]
+    )
+
+
 @router.message(StaffCertStates.question, F.text, not_navigation, Staff())
 async def on_question(
     message: Message,
@@ -226,7 +236,10 @@ async def on_question(
     )
     await state.clear()
     await message.answer(
-        _("The question is sent to the patient (request № {number}).").format(number=request.number)
+        _("The question is sent to the patient (request № {number}).").format(
+            number=request.number
+        ),
+        reply_markup=_to_list(),
     )
 
 
@@ -247,7 +260,8 @@ async def on_reason(
     await message.answer(
         _("Request № {number} is refused; the patient is told the reason.").format(
             number=request.number
-        )
+        ),
+        reply_markup=_to_list(),
     )
 
 

@@ -20,7 +20,7 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -274,5 +274,10 @@ async def on_save(
         query,
         _("Visit № {number}: the results are saved and the patient is notified.").format(
             number=appointment.number
+        ),
+        InlineKeyboardMarkup(  # the way on (the screen had no buttons)
+            inline_keyboard=[
+                [InlineKeyboardButton(text=_("Visit results"), callback_data=SvList().pack())]
+            ]
         ),
     )

@@ -624,12 +624,12 @@ class AppointmentRepository(Repository):
         ]
 
     async def list_for_owner(self, user_id: int, since: datetime | None) -> list[Appointment]:
-        """Appointments of every patient the user owns, nearest first; with ``since``
-        only those not yet ended at that moment."""
+        """Appointments of every live patient the user owns (a removed relative's go, as their
+        buttons are out of date), nearest first; with ``since`` only those not yet ended then."""
         query = (
             select(appointments)
             .join(patients, patients.c.id == appointments.c.patient_id)
-            .where(patients.c.owner_user_id == user_id)
+            .where(patients.c.owner_user_id == user_id, patients.c.deleted_at.is_(None))
         )
         if since is not None:
             # "not ended yet" is start + minutes > since; date arithmetic differs

@@ -21,7 +21,7 @@ from domain.certificates import (
 )
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import certificate_requests as cr
-from storage.schema import clinics
+from storage.schema import clinics, patients
 
 OPEN = (CertStatus.SUBMITTED.value, CertStatus.IN_REVIEW.value, CertStatus.MORE_INFO.value)
 
@@ -62,8 +62,13 @@ class CertificateRepository(Repository):
         return None if row is None else self._request(row)
 
     async def for_user(self, user_id: int) -> list[CertificateRequest]:
+        """Newest first; only of the account's live patients (a removed relative's go, as their
+        buttons are out of date)."""
         rows = await self.conn.execute(
-            select(cr).where(cr.c.user_id == user_id).order_by(cr.c.id.desc())
+            select(cr)
+            .join(patients, patients.c.id == cr.c.patient_id)
+            .where(cr.c.user_id == user_id, patients.c.deleted_at.is_(None))
+            .order_by(cr.c.id.desc())
         )
         return [self._request(r) for r in rows]
 

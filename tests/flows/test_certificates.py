@@ -75,6 +75,7 @@ async def test_request_with_an_attached_document(world: ConsoleWorld) -> None:
 async def test_other_clinic_staff_and_other_patient_cannot_touch_it(world: ConsoleWorld) -> None:
     await world.run("@9002\n/staff\n[Заявки на справки]")
     assert "нет открытых заявок" in world.last_text()
+    assert ("Назад", "sm:home") in world.buttons()[-1]  # the list had no way back to /staff
     for action in ("show", "take", "ask", "ready", "refuse"):
         transcript = await world.run(f"!callback sc:{action}:1:0:0")
         assert STALE in transcript, action
@@ -99,6 +100,7 @@ async def test_staff_asks_for_more_information_and_the_patient_answers(
     await world.run("[Взять в работу]\n[Запросить сведения]")
     await world.run("Укажите, пожалуйста, номер школы или секции")
     assert "Вопрос отправлен пациенту" in world.last_text()
+    assert world.buttons() == [[("Заявки на справки", "sc:list:0:0:0")]]  # it was a dead end
     assert (await requests(world))[0][4] == "more_info"
     await world.run("@1001\n!clock +1m")
     assert "поликлинике нужны дополнительные сведения" in world.last_text(1001)

@@ -70,7 +70,10 @@ async def test_a_certificate_for_a_child_attaches_only_her_documents(world: Cons
     transcript = await world.run(f"!callback cn:att:{papa}:")  # the father's ECG: not hers
     assert "Эта кнопка устарела" in transcript
     await world.run("[📄 Прививки]\n[~Дальше]")
-    assert "Вы не прикреплены к поликлинике" in world.last_text()  # the child has none
+    # the child has none; «Вы не прикреплены» read as the parent's own, and no way out
+    assert "Иванова Мария Ивановна: нет поликлиники прикрепления" in world.last_text()
+    assert "Вы не прикреплены" not in world.last_text()
+    assert ("Отменить заявку", "dh:home:0") in world.buttons()[-1]
     transcript = await world.run("!callback cn:clinic:999999:")
     assert "Эта кнопка устарела" in transcript
     await world.run("[~№ 12]")
@@ -84,3 +87,13 @@ async def test_a_certificate_for_a_child_attaches_only_her_documents(world: Cons
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "Иванова Мария Ивановна" in text and "20.05.2018" in text
     assert "086/у" in text
+
+
+async def test_a_removed_relatives_certificate_leaves_my_certificates(world: ConsoleWorld) -> None:
+    """Her request was listed after her removal and its button said «Эта кнопка устарела»."""
+    await world.run("[Мои близкие]\n[Иванова Мария Ивановна]\n[Удалить]\n[Да, удалить]")
+    await world.run("[Документы и справки]")
+    labels = [label for row in world.buttons() for label, _d in row]
+    assert "📄 Мои справки (0)" in labels
+    await world.run("[~Мои справки]")
+    assert "1-00001" not in world.last_text() + str(world.buttons())

@@ -153,6 +153,9 @@ async def test_removing_a_relative_with_a_visit_asks_then_cancels_it(
         "SELECT s.status FROM slots s JOIN appointments a ON a.slot_id = s.id",
     )
     assert free == [("free",)]
+    # her visits leave «Мои записи» with her: a listed visit opened «Эта кнопка устарела»
+    await world.run("[Мои записи]")
+    assert "A-0000001" not in world.last_text() and "ao:" not in str(world.buttons())
 
 
 async def test_a_person_with_an_account_is_added_after_consent(world: ConsoleWorld) -> None:

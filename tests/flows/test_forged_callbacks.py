@@ -52,6 +52,16 @@ def test_every_callback_class_is_range_checked() -> None:
     assert unchecked == []
 
 
+def test_every_callback_prefix_is_unique() -> None:
+    """Two classes on one prefix let one screen's button reach the other's filter: «Все записи в
+    календарь» (CalAll) and the certificate actions (CertAct) were both «ca»."""
+    by_prefix: dict[str, list[str]] = {}
+    for cls in _callback_classes():
+        if cls is not SafeCallback:
+            by_prefix.setdefault(cls.__prefix__, []).append(cls.__name__)
+    assert {p: names for p, names in by_prefix.items() if len(names) > 1} == {}
+
+
 @pytest.mark.parametrize("data", ["ao:2147483648", "ao:-1", "by:1:20261399:0", "bs:99999999999"])
 def test_out_of_range_fields_do_not_unpack(data: str) -> None:
     from flows.ui.callbacks import ApOpen, BkDay, BkSpec

@@ -62,12 +62,13 @@ async def test_another_clinics_staff_cannot_open_the_visit(world: ConsoleWorld) 
 async def test_staff_completes_the_visit_with_results_and_a_referral(world: ConsoleWorld) -> None:
     await world.run(RESULTS)
     assert "результаты сохранены" in world.last_text(9001)
+    assert world.buttons() == [[("Результаты приёма", "svl")]]  # the screen was a dead end
     assert (await rows(world, "SELECT status FROM appointments"))[0][0] == "completed"
     stored = await rows(world, "SELECT conclusion, data_enc FROM visit_results")
     assert stored[0][0] == "" and "Гипертон" not in str(stored[0][1])  # encrypted
     assert await rows(world, "SELECT valid_until, used_appointment_id FROM referrals") != []
-    await world.run("!clock +1m")
-    assert "Результаты приёма готовы" in world.last_text(1001)
+    pushed = await world.run("!clock +1m")  # the review request (issue 10) follows it
+    assert "<@1001 📋 Результаты приёма готовы" in pushed
 
 
 async def test_history_shows_the_visit_with_its_results(world: ConsoleWorld) -> None:

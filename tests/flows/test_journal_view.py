@@ -49,3 +49,37 @@ async def test_journal_pdf_holds_the_actions_name_period_and_time(world: Console
     assert "01.12.2026 12:00" in text  # generated at the app clock's time (Moscow)
     assert "Запись на приём № A-0000001" in text
     assert "Регистрация" in text
+
+
+ISSUE_9_ACTIONS = [
+    "family.added", "family.edited", "family.removed", "family.consent_requested",
+    "family.consent_approved", "family.consent_declined", "family.request_approved",
+    "family.request_declined", "family.request_withdrawn", "history.pdf", "visit.results",
+    "document_added", "document_deleted", "document_sent", "certificate_requested",
+    "certificate_answered", "certificate_downloaded", "certificate_in_review",
+    "certificate_more_info", "certificate_ready", "certificate_refused",
+    "certificate_document_viewed", "account.deleted",
+]  # fmt: skip
+
+
+def test_the_sections_actions_have_words_not_codes() -> None:
+    """The journal printed «history.pdf», «document_added», «family.added» as they are stored."""
+    from aiogram.utils.i18n import I18n
+
+    from domain.journal_view import Item
+    from flows.journal_view import describe
+
+    i18n = I18n(path="locales", default_locale="ru", domain="messages")
+    with i18n.context(), i18n.use_locale("ru"):
+        raw = [a for a in ISSUE_9_ACTIONS if describe(Item(at=NOW, action=a)) == a]
+    assert raw == []
+
+
+async def test_an_uploaded_document_is_journaled_in_words(world: ConsoleWorld) -> None:
+    files = "tests/e2e/files"
+    await world.run(
+        REGISTER_1001
+        + f"[Документы и справки]\n[~Загрузить документ]\n!file {files}/ecg.png\nЭКГ\n"
+    )
+    out = await world.run("[Профиль]\n[Журнал действий]")
+    assert "Загружен документ" in out and "document_added" not in out
