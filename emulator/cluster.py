@@ -95,16 +95,18 @@ class TelegramSide:
         update = await self.users.callback(uid, chat, stored, str(button["callback_data"]))
         await self.send(update, wait=wait)
 
-    async def press_data(self, uid: int, prefix: str, pick: int = 0, **kw: Any) -> str:
+    async def press_data(
+        self, uid: int, prefix: str, pick: int = 0, *, skip: tuple[str, ...] = (), **kw: Any
+    ) -> str:
         """The ``pick``-th (mod count) inline button of the newest inline keyboard whose
-        callback_data starts with ``prefix``; returns the data pressed."""
+        callback_data starts with ``prefix`` (and not with any of ``skip``); returns it."""
         chat = await self.core.chat(uid)
         stored = self.find.newest_inline(chat)
         if stored is None:
             raise LookupError(f"@{uid}: no inline keyboard; last: {self.last_text(uid)[:80]!r}")
         rows = stored.markup.get("inline_keyboard", []) if stored.markup else []
         datas = [str(b["callback_data"]) for row in rows for b in row if b.get("callback_data")]
-        found = [d for d in datas if d.startswith(prefix)]
+        found = [d for d in datas if d.startswith(prefix) and not (skip and d.startswith(skip))]
         if not found:
             raise LookupError(f"@{uid}: no {prefix!r} button; {datas}")
         data = found[pick % len(found)]

@@ -167,8 +167,9 @@ class Cluster:
         await bot.start()
         await bot.wait_healthy(health_timeout)
 
-    async def stop(self) -> None:
-        await asyncio.gather(*(bot.stop() for bot in self.bots), return_exceptions=True)
+    async def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM to every process (SIGKILL after ``timeout``), then the proxy."""
+        await asyncio.gather(*(bot.stop(timeout) for bot in self.bots), return_exceptions=True)
         await self.proxy.stop()
 
     def pids(self) -> list[int]:

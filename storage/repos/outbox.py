@@ -34,6 +34,10 @@ from domain.notifications import OutboxItem, OutboxRow, State
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import outbox, users
 
+# Kinds a handler says in the chat itself (then marks sent), and how long they wait for it.
+SAID_IN_CHAT = ("booked",)
+SAID_IN_CHAT_LEASE = timedelta(seconds=30)
+
 _RETURNED = (
     outbox.c.id,
     outbox.c.kind,
@@ -69,10 +73,23 @@ class OutboxRepository(Repository):
                     "idem_key": item.idem_key,
                     "urgent": item.urgent,
                     "created_at": to_db(created_at_utc),
+                    **self._said_in_chat_lease(item.kind, created_at_utc),
                 }
                 for item in items
             ],
         )
+
+    @staticmethod
+    def _said_in_chat_lease(kind: str, created_at: datetime) -> dict[str, object]:
+        """The booking confirmation is said in the chat by the handler, which then marks
+        its row sent (``mark_sent_by_key``). Written already leased to the chat for
+        SAID_IN_CHAT_LEASE, the row is left alone by every dispatcher meanwhile — with
+        several processes one elsewhere would otherwise send it in the moment between
+        the booking's commit and that mark (issue 12: a double confirmation) — and
+        goes out as usual if the handler failed before confirming."""
+        if kind not in SAID_IN_CHAT:
+            return {"claimed_by": None, "claimed_until": None}
+        return {"claimed_by": "chat", "claimed_until": to_db(created_at + SAID_IN_CHAT_LEASE)}
 
     async def cancel_for_appointment(self, appointment_id: int) -> int:
         """Pending reminders of an appointment that was cancelled or moved never go out."""
