@@ -118,7 +118,6 @@ def process_env(config: ClusterConfig, port: int, proxy_url: str) -> dict[str, s
     env.update(
         {
             "ZAPIS_DATABASE_URL": config.database_url,
-            "ZAPIS_REDIS_URL": config.redis_url,
             "ZAPIS_ENCRYPTION_KEY": config.encryption_key,
             "ZAPIS_BOT_TOKEN": config.bot_token,
             "ZAPIS_TELEGRAM_API_URL": config.telegram_api_url,
@@ -131,6 +130,8 @@ def process_env(config: ClusterConfig, port: int, proxy_url: str) -> dict[str, s
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if config.redis_url:  # unset: one process keeps dialogue state in its database
+        env["ZAPIS_REDIS_URL"] = config.redis_url
     env.update(config.extra_env)
     return env
 

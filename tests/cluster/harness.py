@@ -149,10 +149,24 @@ class ClusterRun:
 
 @contextlib.asynccontextmanager
 async def running_cluster(
-    redis_url: str, processes: int = 3, *, log_dir: Path | None = None
+    redis_url: str | None,
+    processes: int = 3,
+    *,
+    log_dir: Path | None = None,
+    sqlite_path: Path | None = None,
 ) -> AsyncIterator[ClusterRun]:
-    """A fresh PostgreSQL database with the demo world, the emulated Telegram, N processes."""
-    engine, name = await make_pg_engine()
+    """A fresh PostgreSQL database with the demo world, the emulated Telegram, N processes.
+
+    ``sqlite_path`` (bench/cluster.py's single-process figure): that SQLite file instead,
+    and dialogue state in it too when ``redis_url`` is None.
+    """
+    name = ""
+    if sqlite_path is not None:
+        from storage.db import create_engine
+
+        engine = create_engine(f"sqlite+aiosqlite:///{sqlite_path}")
+    else:
+        engine, name = await make_pg_engine()
     side = TelegramSide(
         token=f"7000000001:TEST-{secrets.token_hex(8)}", keep_events=False, history_limit=None
     )
@@ -163,7 +177,7 @@ async def running_cluster(
         api = await side.start()
         config = ClusterConfig(
             database_url=engine.url.render_as_string(hide_password=False),
-            redis_url=redis_url,
+            redis_url=redis_url or "",
             encryption_key=TEST_KEY,
             bot_token=side.core.token,
             telegram_api_url=api,
@@ -180,7 +194,8 @@ async def running_cluster(
             await cluster.stop(timeout=3)  # a test's end need not wait for a graceful stop
         await side.stop()
         await engine.dispose()
-        await drop_pg_database(name)
+        if name:
+            await drop_pg_database(name)
 
 
 # --------------------------------------------------------------------------- the users
