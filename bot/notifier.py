@@ -26,6 +26,7 @@ failed with the description (a retry would fail the same way); anything else
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -67,6 +68,9 @@ QUIET_GRACE = timedelta(minutes=15)
 # 429s with a longer retry_after are not waited out inside the job.
 MAX_INLINE_WAIT = 30.0
 MAX_429_PER_ROW = 5
+# Sent rows whose "sent" mark may be unwritten at once (group commit): what a process
+# killed mid-batch may send twice, beside the sends in flight.
+MAX_UNMARKED = 64
 
 
 def default_worker_id() -> str:
@@ -109,6 +113,15 @@ class _Marks:
         )
 
 
+@dataclass
+class _Claimed:
+    """One claimed batch and what it renders from."""
+
+    rows: list[OutboxRow]
+    recipients: dict[int, Recipient]
+    ctx: RenderContext | None
+
+
 class Notifier:
     def __init__(
         self,
@@ -125,7 +138,7 @@ class Notifier:
         lease: timedelta = timedelta(minutes=2),
         batch_size: int = 500,
         concurrency: int = 8,
-        max_unmarked: int = 200,
+        max_unmarked: int = MAX_UNMARKED,
         offer_lead: timedelta = timedelta(minutes=120),
     ) -> None:
         self.uow_factory = uow_factory
@@ -145,27 +158,54 @@ class Notifier:
 
     # ------------------------------------------------------------------ the job
     async def run(self, now: datetime, max_batches: int = 1000) -> DispatchStats:
-        """Send everything due at ``now`` (batch after batch until a batch comes back short)."""
+        """Send everything due at ``now`` (batch after batch until a batch comes back short).
+
+        Pipelined: while one batch is being sent, the next is claimed and its context
+        loaded (the database works while we send); a full batch means more may be due.
+        """
         total = DispatchStats()
         if self.bot is None:
             log.warning("notifier has no bot yet; nothing sent")
             return total
-        for _ in range(max_batches):
-            stats = await self.run_batch(now)
-            total.add(stats)
-            if stats.claimed < self.batch_size:
-                break
+        ahead: asyncio.Task[_Claimed] | None = asyncio.create_task(self._claim(now))
+        try:
+            for done in range(1, max_batches + 1):
+                assert ahead is not None
+                claimed = await ahead
+                ahead = None
+                if len(claimed.rows) == self.batch_size and done < max_batches:
+                    ahead = asyncio.create_task(self._claim(now))
+                stats = await self._dispatch(claimed, now)
+                total.add(stats)
+                if ahead is None:
+                    break
+        finally:
+            if ahead is not None:  # a failed batch: the prefetched rows' lease runs out
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
         return total
 
     async def run_batch(self, now: datetime) -> DispatchStats:
-        stats = DispatchStats()
+        return await self._dispatch(await self._claim(now), now)
+
+    async def _claim(self, now: datetime) -> _Claimed:
+        """Claim up to ``batch_size`` due rows (committed: durable before any send) and
+        load everything they render from."""
         async with self.uow_factory() as uow:
             rows = await uow.outbox.claim_due(now, self.batch_size, self.worker_id, self.lease)
             await uow.commit()
-        stats.claimed = len(rows)
         if not rows:
-            return stats
+            return _Claimed(rows, {}, None)
         recipients, ctx = await self._load(rows, now)
+        return _Claimed(rows, recipients, ctx)
+
+    async def _dispatch(self, claimed: _Claimed, now: datetime) -> DispatchStats:
+        stats = DispatchStats()
+        rows, recipients, ctx = claimed.rows, claimed.recipients, claimed.ctx
+        stats.claimed = len(rows)
+        if not rows or ctx is None:
+            return stats
         marks = _Marks()
         to_send: list[tuple[OutboxRow, Rendered]] = []
         for row in rows:
