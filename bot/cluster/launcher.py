@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cluster.processes import Cluster, ClusterConfig
-from bot.settings import ConfigError, Settings
+from bot.settings import ConfigError, Settings, StartupError
 from bot.startup import step
 
 DEFAULT_LOG_DIR = Path(".cluster")
@@ -153,15 +153,26 @@ async def run_cluster(settings: Settings, args: argparse.Namespace) -> int:
         extra_env=demo_staff_env(),
     )
     cluster = Cluster(config, args.processes, proxy_port=args.proxy_port)
+    emulator_done = asyncio.create_task(emulator.wait())
+    starting = asyncio.create_task(cluster.start())
     try:
-        await cluster.start()
+        await asyncio.wait({emulator_done, starting}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # you quit (Ctrl-D) before every process was up
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                await starting
+            return await emulator_done
+        try:
+            starting.result()
+        except RuntimeError as exc:  # a process did not come up: its log says why
+            raise StartupError(f"start-up error: {exc}") from None
         print(
             f"{args.processes} bot processes behind http://127.0.0.1:{args.proxy_port}/telegram "
             f"(pids {', '.join(map(str, cluster.pids()))}; logs in {DEFAULT_LOG_DIR}/). "
             "Kill one (kill -9 PID) and keep talking: the others answer.",
             flush=True,
         )
-        return await emulator.wait()
+        return await emulator_done
     finally:
         if emulator.returncode is None:
             emulator.terminate()
