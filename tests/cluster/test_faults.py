@@ -26,10 +26,13 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from tests.cluster.harness import ClusterRun, RedisServer, check_after, run_users, running_cluster
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, REDIS_URL
 
 pytestmark = [
     pytest.mark.skipif(PG_URL is None, reason="ZAPIS_TEST_PG_URL is not set (cluster tests)"),
+    # The cluster runs on a Redis of its own (restarted mid-run), but like every other
+    # Redis test it runs only where Redis tests were asked for.
+    pytest.mark.skipif(REDIS_URL is None, reason="ZAPIS_TEST_REDIS_URL is not set (cluster tests)"),
     pytest.mark.skipif(
         not RedisServer.available(), reason="redis-server is not installed (cluster tests)"
     ),
