@@ -26,7 +26,7 @@ from emulator.client import SimulatedUsers
 from emulator.core import EmulatorCore
 from emulator.lookup import Lookup
 from emulator.server import EmulatorServer
-from emulator.webhook import WebhookDelivery
+from emulator.webhook import WebhookDelivery, chat_key
 
 
 class TelegramSide:
@@ -73,7 +73,7 @@ class TelegramSide:
         """Hand an update to the delivery; with ``wait``, until its chat's queue is answered."""
         self.delivery.submit(update)
         if wait is not None:
-            await self.delivery.wait_chat(_chat_of(update), wait)
+            await self.delivery.wait_chat(chat_key(update), wait)
 
     async def text(self, uid: int, text: str, *, wait: float | None = 30.0) -> None:
         await self.send(await self.users.message(uid, text=text), wait=wait)
@@ -126,12 +126,6 @@ class TelegramSide:
             return []
         ordered = sorted(chat.messages.values(), key=lambda m: m.seq)
         return [str(m.message.get("text") or "") for m in ordered if m.out]
-
-
-def _chat_of(update: dict[str, Any]) -> int:
-    from emulator.webhook import chat_key
-
-    return chat_key(update)
 
 
 # --------------------------------------------------------------------------- interactive

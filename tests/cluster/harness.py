@@ -48,7 +48,9 @@ def free_port() -> int:
 def free_ports(n: int) -> int:
     """The first of ``n`` consecutive free ports (bot processes listen on base + i)."""
     for _ in range(50):
-        base = random.randint(20_000, 60_000)
+        # Below Linux's ephemeral range (32768+), where port-0 listeners and outgoing
+        # connections would take a port between this check and the process's bind.
+        base = random.randint(20_000, 32_000 - n)
         try:
             for port in range(base, base + n):
                 with socket.socket() as sock:
