@@ -38,6 +38,10 @@ from tests.cluster.harness import RedisServer, run_users, running_cluster
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_of([pid]) for pid in pids}
+
+
 def cpu_of(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -88,15 +92,19 @@ async def one_config(
     async with running_cluster(redis_url, processes, sqlite_path=sqlite) as run:
         ids = await run.add_users(700_000, users)
         bots = run.cluster.pids()
-        pg = pids_named("postgres")
+        pg_before = cpu_by_pid(pids_named("postgres"))
         rpid = [redis.proc.pid] if redis is not None and redis.proc is not None else []
-        before = (cpu_of(bots), cpu_of(pg), cpu_of(rpid), own_cpu())
+        before = (cpu_of(bots), 0.0, cpu_of(rpid), own_cpu())
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
         started = time.perf_counter()
         await run_users(run, ids)
         seconds = time.perf_counter() - started
-        after = (cpu_of(bots), cpu_of(pg), cpu_of(rpid), own_cpu())
+        # PostgreSQL backends: those that existed before count from then, the ones the
+        # pools opened during the run from zero (one that ended meanwhile is missed).
+        pg_after = cpu_by_pid(pids_named("postgres"))
+        pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
+        after = (cpu_of(bots), pg_cpu, cpu_of(rpid), own_cpu())
         lat = sorted(run.side.delivery.stats.latencies[latencies_from:])
         updates = run.side.delivery.stats.delivered - delivered
         names = ("bot processes", "PostgreSQL", "Redis", "emulator + proxy + users")
