@@ -57,23 +57,30 @@ async def run(redis: RedisServer) -> AsyncIterator[ClusterRun]:
         yield started
 
 
-async def after_delivered(run: ClusterRun, count: int) -> None:
-    """Until ``count`` more updates were answered: the fault lands mid-run."""
+async def after_delivered(run: ClusterRun, count: int, users: asyncio.Task[None]) -> bool:
+    """Until ``count`` more updates were answered (the fault lands mid-run); False if the
+    users finished first (then there is no "mid-run" left to break)."""
     target = run.side.delivery.stats.delivered + count
     while run.side.delivery.stats.delivered < target:
+        if users.done():
+            return False
         await asyncio.sleep(0.05)
+    return True
 
 
 async def test_a_process_killed_mid_run_loses_nothing(run: ClusterRun) -> None:
     ids = await run.add_users(610_000, USERS)
     victim = run.cluster.bots[1]
 
+    users = asyncio.create_task(run_users(run, ids))
+
     async def kill_and_restart() -> None:
-        await after_delivered(run, USERS * 3)
+        assert await after_delivered(run, USERS * 3, users)
         victim.kill()  # SIGKILL: no clean-up, as an OOM kill
         await run.cluster.restart(victim)
 
-    await asyncio.gather(run_users(run, ids), kill_and_restart())
+    await asyncio.gather(users, kill_and_restart())
+    print(f"\nSIGKILL: {dict(run.outcomes)}; delivery {run.side.delivery.stats.statuses}")
     assert victim.starts == 2
     # Updates the killed process had taken are answered by Telegram's retry, elsewhere.
     assert await check_after(run, ids, in_flight=5) == []
@@ -86,14 +93,21 @@ async def test_redis_restarted_mid_run_users_get_a_clean_message(
     run.outcomes.clear()
     ids = await run.add_users(620_000, USERS)
 
+    users = asyncio.create_task(run_users(run, ids))
+
     async def restart_redis() -> None:
-        await after_delivered(run, USERS * 3)
+        assert await after_delivered(run, USERS * 3, users)
         await redis.stop()  # every dialogue state is gone, requests fail meanwhile
         await asyncio.sleep(0.5)
         await redis.start()
 
-    await asyncio.gather(run_users(run, ids), restart_redis())
+    await asyncio.gather(users, restart_redis())
+    seen = {run.side.last_text(uid)[:60] for uid in ids}
+    print(f"\nRedis restart: {dict(run.outcomes)}; last messages: {seen}")
     assert await check_after(run, ids) == []
+    # Every dialogue cut by the restart ended on a message from the bot (a step, «this
+    # button is out of date», or the error line with its code), never in silence.
+    assert all(run.side.last_text(uid) for uid in ids)
     # The processes carry on with the new Redis: a fresh user books end to end.
     late = await run.add_users(629_000, 3)
     await run_users(run, late)
@@ -106,9 +120,14 @@ async def test_postgres_sessions_terminated_mid_run_nothing_half_written(
     run.outcomes.clear()
     ids = await run.add_users(630_000, USERS)
 
+    users = asyncio.create_task(run_users(run, ids))
+    terminated = 0
+
     async def terminate() -> None:
+        nonlocal terminated
         for _ in range(2):
-            await after_delivered(run, USERS * 2)
+            if not await after_delivered(run, USERS, users):
+                return  # the users were done (most stop at the first cut: told, not retried)
             async with run.engine.connect() as conn:
                 killed = await conn.scalar(
                     text(
@@ -119,7 +138,11 @@ async def test_postgres_sessions_terminated_mid_run_nothing_half_written(
                 )
                 await conn.commit()
             assert killed and killed > 0
+            terminated += 1
 
-    await asyncio.gather(run_users(run, ids), terminate())
+    await asyncio.gather(users, terminate())
+    assert terminated >= 1
+    seen = {run.side.last_text(uid)[:60] for uid in ids}
+    print(f"\nPostgreSQL: {dict(run.outcomes)}; last messages: {seen}")
     assert await check_after(run, ids) == []
     assert run.outcomes["booked"] > 0
