@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The two commands of README.md:
+# The commands of README.md:
 #   ./dev.sh console [console options]   the offline console demo (SQLite, seeded demo clinics)
 #   ./dev.sh test [pytest options]        the whole test suite (lint, types, layers, tests)
-# Both create .venv with Python 3.11+ and install the project on first use
+#   ./dev.sh cluster [--processes 3]      3 webhook processes on PostgreSQL + Redis (local)
+# All create .venv with Python 3.11+ and install the project on first use
 # (again whenever pyproject.toml changes), and build the message catalogues.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +35,14 @@ case "$cmd" in
     ensure_env
     exec "$VENV/bin/python" -m emulator "$@"
     ;;
+  cluster)
+    ensure_env
+    # PostgreSQL and Redis on this machine unless told otherwise; the database is
+    # created and the demo world loaded on the first run (bot/cluster/launcher.py).
+    export ZAPIS_DATABASE_URL=${ZAPIS_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/zapis_cluster}
+    export ZAPIS_REDIS_URL=${ZAPIS_REDIS_URL:-redis://127.0.0.1:6379/0}
+    exec "$VENV/bin/python" -m bot cluster "$@"
+    ;;
   test)
     ensure_env
     "$VENV/bin/ruff" check .
@@ -44,7 +53,7 @@ case "$cmd" in
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)
-    sed -n '2,6p' "$0"
+    sed -n '2,7p' "$0"
     exit 2
     ;;
 esac

@@ -3,6 +3,7 @@
     .venv/bin/python bench/rush.py                      # 10,000 users, 1,000 slots, SQLite file (WAL)
     .venv/bin/python bench/rush.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/rush.py --users 300 --slots 30   # the smoke size
+    .venv/bin/python bench/rush.py --pg URL --processes 3   # issue 12: 3 processes at once
 
 Each user (own account, own patient, created in bulk beforehand) picks a
 random slot and calls ``domain.booking.book`` in its own unit of work (own
@@ -13,12 +14,18 @@ patient would. Prints bookings/s, attempts/s, the number of appointments
 check. Baseline in the same process: as many trivial single-row UPDATE
 transactions through the same engine and concurrency, printed as a ratio.
 On PostgreSQL a fresh database is created and dropped.
+
+``--processes N`` (PostgreSQL): the users are split over N worker processes
+(each its own engine and pool, as N bot processes would be); each starts,
+connects and then waits for one "go" so the measured time is the rush alone,
+from "go" to the last worker's result.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import secrets
 import sys
@@ -202,7 +209,76 @@ async def count_appointments(engine: AsyncEngine) -> int:
     return int(value or 0)
 
 
+async def worker(args: argparse.Namespace) -> int:
+    """One of --processes: its share of the users, after a "go" line on stdin."""
+    first, count = (int(x) for x in args.worker.split(":"))
+    engine = create_engine(args.url, pool_size=args.concurrency)
+    factory = UnitOfWorkFactory(engine, PersonalDataCipher(PersonalDataCipher.generate_key()))
+    async with engine.connect() as conn:  # the pool warm before the start
+        await conn.execute(text("SELECT 1"))
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    user_ids = list(range(100_001 + first, 100_001 + first + count))
+    outcome, seconds = await rush(
+        factory, user_ids, args.slots, args.concurrency, args.retries, args.seed + first
+    )
+    await engine.dispose()
+    print(json.dumps({"outcome": dict(outcome), "seconds": seconds}), flush=True)
+    return 0
+
+
+async def rush_processes(
+    url: str, args: argparse.Namespace, concurrency: int
+) -> tuple[Counter[str], float]:
+    """The users split over ``args.processes`` worker processes, started together."""
+    n = args.processes
+    share = -(-args.users // n)
+    procs = []
+    for i in range(n):
+        first, count = i * share, min(share, args.users - i * share)
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--worker",
+                f"{first}:{count}",
+                "--url",
+                url,
+                "--slots",
+                str(args.slots),
+                "--concurrency",
+                str(concurrency),
+                "--retries",
+                str(args.retries),
+                "--seed",
+                str(args.seed),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError(f"worker did not start: {line!r}")
+    started = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+    total: Counter[str] = Counter()
+    for proc in procs:
+        assert proc.stdout is not None
+        result = json.loads(await proc.stdout.readline())
+        total.update(result["outcome"])
+        await proc.wait()
+    return total, time.perf_counter() - started
+
+
 async def main(args: argparse.Namespace) -> int:
+    if args.worker:
+        return await worker(args)
     pg_name = None
     if args.pg:
         pg_name = f"zapis_rush_{secrets.token_hex(4)}"
@@ -228,9 +304,13 @@ async def main(args: argparse.Namespace) -> int:
         print(f"engine: {label}; concurrency {concurrency}")
         print(f"seeded {args.users} users, {args.slots} slots in {time.perf_counter() - t0:.2f} s")
         factory = UnitOfWorkFactory(engine, PersonalDataCipher(PersonalDataCipher.generate_key()))
-        outcome, seconds = await rush(
-            factory, user_ids, args.slots, concurrency, args.retries, args.seed
-        )
+        if args.processes > 1 and pg_name is not None:
+            outcome, seconds = await rush_processes(url, args, concurrency)
+            print(f"through {args.processes} processes, {concurrency} connections each")
+        else:
+            outcome, seconds = await rush(
+                factory, user_ids, args.slots, concurrency, args.retries, args.seed
+            )
         appointments = await count_appointments(engine)
         violations = await invariant_violations(engine)
         print(f"rush done in {seconds:.2f} s; measuring the baseline ...", flush=True)
@@ -278,6 +358,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--retries", type=int, default=5, help="alternatives tried per user")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=1, help="worker processes (PostgreSQL)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # FIRST:COUNT, internal
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,4 @@
-"""Command line: python -m bot console | polling | webhook | migrate | seed-demo | gen-key |
+"""Command line: python -m bot console | polling | webhook | cluster | migrate | seed-demo | gen-key |
 import-fhir | export-fhir | backup | restore | staff | stats (bot/cli/)."""
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("polling", help="run against real Telegram with long polling")
     sub.add_parser("webhook", help="run an aiohttp webhook server")
+    cluster = sub.add_parser(
+        "cluster", help="N webhook processes on PostgreSQL + Redis behind the emulated Telegram"
+    )
+    from bot.cluster.launcher import add_arguments
+
+    add_arguments(cluster)
     sub.add_parser("migrate", help="apply database migrations")
     seed = sub.add_parser("seed-demo", help="load the demo world into an empty database")
     seed.add_argument("--now", help="the moment the demo schedule starts from, ISO 8601")

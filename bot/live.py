@@ -126,7 +126,8 @@ def webhook_url(settings: Settings) -> str:
 def check_webhook_settings(settings: Settings) -> str:
     """The secret, after checking everything webhook mode needs; one clear line otherwise."""
     hook = settings.webhook
-    if not hook.base_url.startswith("https://"):
+    local_api = settings.telegram_api_url is not None and hook.base_url.startswith("http://")
+    if not (hook.base_url.startswith("https://") or local_api):
         raise ConfigError(
             "configuration error: ZAPIS_WEBHOOK__BASE_URL must be the public https:// address "
             "Telegram will call, e.g. https://bot.example.org"
@@ -147,9 +148,12 @@ def build_webhook_app(
 ) -> web.Application:
     """The aiohttp application: POST <webhook path> for Telegram, GET /healthz for probes.
 
-    ``handle_in_background`` answers Telegram at once and processes the update
-    in a task (production: a slow handler never makes Telegram retry); tests
-    pass False to see the update processed before the response.
+    ``handle_in_background=False`` (production's default, ZAPIS_WEBHOOK__ANSWER_AFTER_PROCESSING)
+    answers 200 only after the update was processed and its transaction committed: a
+    process killed mid-update leaves it to Telegram's retry, and Telegram sends a
+    chat's next update only after that answer, so one chat's updates never overtake
+    each other across the processes of a cluster. True answers at once and processes
+    in a task (an update in flight at a crash is then lost).
     """
     app.attach_bot(bot)  # idempotent; replies wait for the update's commit
     webapp = web.Application()
@@ -202,9 +206,16 @@ def allowed_updates(dp: Dispatcher) -> list[str]:
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise ConfigError("configuration error: ZAPIS_BOT_TOKEN is required for this mode")
+    session = None
+    if settings.telegram_api_url:  # a local Bot API server (or the cluster's emulator)
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     try:
         return Bot(
             settings.bot_token.get_secret_value(),
+            session=session,
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
     except TokenValidationError:
@@ -304,7 +315,11 @@ async def run_webhook(settings: Settings) -> int:
             )
             await set_commands(app, bot)
         jobs = start_scheduler(app, bot)
-        runner = web.AppRunner(build_webhook_app(app, bot, secret))
+        background = not settings.webhook.answer_after_processing
+        runner = web.AppRunner(
+            build_webhook_app(app, bot, secret, handle_in_background=background),
+            access_log=None,
+        )
         await runner.setup()
         host, port = settings.webhook.host, settings.webhook.port
         async with step(f"cannot listen on {host}:{port} (ZAPIS_WEBHOOK__HOST, __PORT)"):

@@ -5,10 +5,13 @@ the claim is durable before anything is sent; (2) load everything the batch
 renders from in a few queries; (3) decide per row whether it still makes
 sense (opt-out, unreachable user, a visit that already began …); (4) render
 under ``with i18n.context(), i18n.use_locale(loc)``; (5) send through the
-rate limiter; (6) mark each row right after its send (before its send slot
-is released; sends finishing together share one commit), so a process killed
-mid-batch re-sends at most the rows in flight at the kill — at most
-``concurrency`` — once their lease runs out and another pass claims them.
+rate limiter; (6) mark what went out by group commit — a flusher writes the
+outcomes of every send since its last write in one transaction of set-based
+UPDATEs while the sends go on, and a send waits once ``max_unmarked``
+outcomes are unwritten — so a process killed mid-batch re-sends at most the
+rows in flight at the kill (``max_unmarked + concurrency``) once their lease
+runs out and another pass claims them (several processes claim with SKIP
+LOCKED, storage/repos/outbox.py, so they never take the same row).
 
 Telegram's answers: 429 → pause everybody for ``retry_after`` and try the
 same row again (a long pause is not waited out in the job: the row goes back
@@ -23,6 +26,7 @@ failed with the description (a retry would fail the same way); anything else
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -66,6 +70,9 @@ log = logging.getLogger("zapis.notifier")
 # 429s with a longer retry_after are not waited out inside the job.
 MAX_INLINE_WAIT = 30.0
 MAX_429_PER_ROW = 5
+# Sent rows whose "sent" mark may be unwritten at once (group commit): what a process
+# killed mid-batch may send twice, beside the sends in flight.
+MAX_UNMARKED = 64
 
 
 def default_worker_id() -> str:
@@ -108,6 +115,15 @@ class _Marks:
         )
 
 
+@dataclass
+class _Claimed:
+    """One claimed batch and what it renders from."""
+
+    rows: list[OutboxRow]
+    recipients: dict[int, Recipient]
+    ctx: RenderContext | None
+
+
 class Notifier:
     def __init__(
         self,
@@ -124,6 +140,7 @@ class Notifier:
         lease: timedelta = timedelta(minutes=2),
         batch_size: int = 500,
         concurrency: int = 8,
+        max_unmarked: int = MAX_UNMARKED,
         offer_lead: timedelta = timedelta(minutes=120),
     ) -> None:
         self.uow_factory = uow_factory
@@ -139,56 +156,127 @@ class Notifier:
         self.lease = lease
         self.batch_size = batch_size
         self.concurrency = concurrency
+        self.max_unmarked = max_unmarked
 
     # ------------------------------------------------------------------ the job
     async def run(self, now: datetime, max_batches: int = 1000) -> DispatchStats:
-        """Send everything due at ``now`` (batch after batch until a batch comes back short)."""
+        """Send everything due at ``now`` (batch after batch until a batch comes back short).
+
+        Pipelined: while one batch is being sent, the next is claimed and its context
+        loaded (the database works while we send); a full batch means more may be due.
+        """
         total = DispatchStats()
         if self.bot is None:
             log.warning("notifier has no bot yet; nothing sent")
             return total
-        for _ in range(max_batches):
-            stats = await self.run_batch(now)
-            total.add(stats)
-            if stats.claimed < self.batch_size:
-                break
+        ahead: asyncio.Task[_Claimed] | None = asyncio.create_task(self._claim(now))
+        try:
+            for done in range(1, max_batches + 1):
+                assert ahead is not None
+                claimed = await ahead
+                ahead = None
+                if len(claimed.rows) == self.batch_size and done < max_batches:
+                    ahead = asyncio.create_task(self._claim(now))
+                stats = await self._dispatch(claimed, now)
+                total.add(stats)
+                if ahead is None:
+                    break
+        finally:
+            if ahead is not None:  # a failed batch: the prefetched rows' lease runs out
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
         return total
 
     async def run_batch(self, now: datetime) -> DispatchStats:
-        stats = DispatchStats()
+        return await self._dispatch(await self._claim(now), now)
+
+    async def _claim(self, now: datetime) -> _Claimed:
+        """Claim up to ``batch_size`` due rows (committed: durable before any send) and
+        load everything they render from."""
         async with self.uow_factory() as uow:
             rows = await uow.outbox.claim_due(now, self.batch_size, self.worker_id, self.lease)
             await uow.commit()
-        stats.claimed = len(rows)
         if not rows:
-            return stats
+            return _Claimed(rows, {}, None)
         recipients, ctx = await self._load(rows, now)
+        return _Claimed(rows, recipients, ctx)
+
+    async def _dispatch(self, claimed: _Claimed, now: datetime) -> DispatchStats:
+        stats = DispatchStats()
+        rows, recipients, ctx = claimed.rows, claimed.recipients, claimed.ctx
+        stats.claimed = len(rows)
+        if not rows or ctx is None:
+            return stats
         marks = _Marks()
         to_send: list[tuple[OutboxRow, Rendered]] = []
         for row in rows:
             rendered = self._prepare(row, recipients.get(row.user_id), ctx, now, marks)
             if rendered is not None:
                 to_send.append((row, rendered))
+        await self._send_all(to_send, now, marks, stats)
+        await self._flush(marks, now, stats)
+        return stats
+
+    async def _send_all(
+        self,
+        to_send: list[tuple[OutboxRow, Rendered]],
+        now: datetime,
+        marks: _Marks,
+        stats: DispatchStats,
+    ) -> None:
+        """Send with ``concurrency`` in flight while one flusher marks what went out.
+
+        Group commit: the flusher writes everything sent since its last write in one
+        transaction of set-based UPDATEs, while the sends go on; a send waits only
+        when ``max_unmarked`` outcomes are not yet written. So a process killed
+        mid-batch re-sends at most ``max_unmarked + concurrency`` rows (the ones in
+        flight, sent but not yet marked) once their lease runs out — every other row
+        goes out exactly once — and the marks cost a transaction per group, not per row.
+        """
         sem = asyncio.Semaphore(self.concurrency)
-        lock = asyncio.Lock()
+        written = asyncio.Condition()
+        wake = asyncio.Event()
+        finished = False
+        failure: list[BaseException] = []
+
+        async def flusher() -> None:
+            while True:
+                await wake.wait()
+                wake.clear()
+                try:
+                    await self._flush(marks, now, stats)
+                except BaseException as exc:
+                    failure.append(exc)
+                async with written:
+                    written.notify_all()
+                if failure or (finished and not len(marks)):
+                    return
 
         async def one(row: OutboxRow, rendered: Rendered) -> None:
             async with sem:
+                if failure:
+                    return
                 await self._send(row, rendered, now, marks, stats)
-                # Marked before the send slot is released, so a crash re-sends at most
-                # the rows in flight. Sends that finish while a flush runs are marked
-                # together by the next one (group commit): one transaction, not one each.
-                async with lock:
-                    await self._flush(marks, now, stats)
+            wake.set()
+            if len(marks) >= self.max_unmarked:
+                async with written:
+                    await written.wait_for(lambda: bool(failure) or len(marks) < self.max_unmarked)
 
-        with own_429_policy():  # the session-level retry stays out of the notifier's way
-            if self.concurrency <= 1:
-                for row, rendered in to_send:
-                    await one(row, rendered)
-            else:
-                await asyncio.gather(*(one(r, t) for r, t in to_send))
-        await self._flush(marks, now, stats)
-        return stats
+        task = asyncio.create_task(flusher())
+        try:
+            with own_429_policy():  # the session-level retry stays out of the notifier's way
+                if self.concurrency <= 1:
+                    for row, rendered in to_send:
+                        await one(row, rendered)
+                else:
+                    await asyncio.gather(*(one(r, t) for r, t in to_send))
+        finally:
+            finished = True
+            wake.set()
+            await task
+        if failure:
+            raise failure[0]
 
     # ------------------------------------------------------------------ steps
     async def _load(
@@ -412,14 +500,10 @@ class Notifier:
         marks.blocked_users, marks.held = set(), []
         async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(sent, now)
-            for row_id, reason in cancelled:
-                await uow.outbox.mark_cancelled(row_id, reason)
-            for row_id, reason in failed:
-                await uow.outbox.mark_failed(row_id, reason)
-            for row_id, reason in held:
-                await uow.outbox.mark_held(row_id, reason)
-            for row_id, due, reason, counts in retry:
-                await uow.outbox.reschedule_retry(row_id, due, reason, count_attempt=counts)
+            await uow.outbox.mark_cancelled_many(cancelled)
+            await uow.outbox.mark_failed_many(failed)
+            await uow.outbox.mark_held_many(held)
+            await uow.outbox.reschedule_many(retry)
             for user_id in blocked:
                 await uow.outbox.mark_user_unreachable(user_id)
                 await uow.outbox.hold_urgent_for_user(user_id, "user blocked the bot")

@@ -52,6 +52,10 @@ async def run(args: argparse.Namespace) -> int:
         await engine.dispose()
         print("demo world loaded" if created else "database already has data; left as it is")
         return 0
+    if args.command == "cluster":  # issue 12: N webhook processes behind one address
+        from bot.cluster.launcher import run_cluster
+
+        return await run_cluster(settings, args)
     if args.command in ("polling", "webhook"):
         require(settings, "bot_token", "encryption_key")
         from bot import live

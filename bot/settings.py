@@ -50,6 +50,10 @@ class WebhookSettings(BaseModel):
     path: str = "/telegram"
     base_url: str = ""
     secret_token: SecretStr | None = None
+    # True: answer Telegram 200 only once the update was processed and committed (a
+    # process killed mid-update leaves it to Telegram's retry: nothing is lost; one
+    # chat's updates stay in order). False: 200 at once, the update processed in a task.
+    answer_after_processing: bool = True
 
 
 class GorzdravSettings(BaseModel):
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     )
 
     bot_token: SecretStr | None = None
+    # Another Bot API server instead of api.telegram.org: a local telegram-bot-api, or
+    # the emulator of `python -m bot cluster`; it may then call an http:// webhook.
+    telegram_api_url: str | None = None
     database_url: str = DEFAULT_DB_URL
     # SQLite only: run sqlite3 in the event-loop thread (storage/sqlite_inloop.py) or
     # through aiosqlite's worker thread. Either URL spelling is accepted.

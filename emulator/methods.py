@@ -226,7 +226,26 @@ async def true(core: EmulatorState, p: Params, files: Files) -> Any:
 
 
 async def webhook_info(core: EmulatorState, p: Params, files: Files) -> Any:
-    return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+    url = str(core.webhook.get("url") or "")
+    return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+
+
+async def set_webhook(core: EmulatorState, p: Params, files: Files) -> Any:
+    """Where emulator.webhook delivers updates (the bot's own call, as with Telegram)."""
+    url = p.text("url") or ""
+    if url and not url.startswith(("http://", "https://")):
+        raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+    core.webhook = {
+        "url": url,
+        "secret_token": p.text("secret_token") or "",
+        "max_connections": p.integer("max_connections") or 40,
+    }
+    return True
+
+
+async def delete_webhook(core: EmulatorState, p: Params, files: Files) -> Any:
+    core.webhook = {}
+    return True
 
 
 METHODS: dict[str, Handler] = {
@@ -247,7 +266,8 @@ METHODS: dict[str, Handler] = {
         "getFile": get_file,
         "sendChatAction": send_chat_action,
         "leaveChat": leave,
-        "deleteWebhook": true,
+        "deleteWebhook": delete_webhook,
+        "setWebhook": set_webhook,
         "setChatMenuButton": true,
         "getWebhookInfo": webhook_info,
     }.items()

@@ -104,6 +104,8 @@ class EmulatorState:
         self.open_queries: dict[str, int] = {}  # callback_query id -> chat id
         self.pending = PendingOps()
         self._seq = 0
+        # setWebhook's url, secret_token, max_connections (emulator.webhook delivers there).
+        self.webhook: dict[str, Any] = {}
 
     # ----- switches -------------------------------------------------------------------------
     def set_rate_limits(self, enabled: bool, limiter: RateLimiter | None = None) -> None:

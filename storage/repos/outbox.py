@@ -16,11 +16,27 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from domain.notifications import OutboxItem, OutboxRow, State
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import outbox, users
+
+# Kinds a handler says in the chat itself (then marks sent), and how long they wait for it.
+SAID_IN_CHAT = ("booked",)
+SAID_IN_CHAT_LEASE = timedelta(seconds=30)
 
 _RETURNED = (
     outbox.c.id,
@@ -35,6 +51,13 @@ _RETURNED = (
 
 
 class OutboxRepository(Repository):
+    def _ids(self, ids: Sequence[int]) -> ColumnElement[bool]:
+        """``id IN (…)``; on PostgreSQL ``id = ANY(:ids)`` with one array parameter, so
+        the statement text (and asyncpg's prepared statement) is the same for any count."""
+        if self.is_sqlite:
+            return outbox.c.id.in_(list(ids))
+        return outbox.c.id == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger)))
+
     async def add(self, items: list[OutboxItem], created_at_utc: object) -> None:
         if not items:
             return
@@ -50,10 +73,23 @@ class OutboxRepository(Repository):
                     "idem_key": item.idem_key,
                     "urgent": item.urgent,
                     "created_at": to_db(created_at_utc),
+                    **self._said_in_chat_lease(item.kind, created_at_utc),
                 }
                 for item in items
             ],
         )
+
+    @staticmethod
+    def _said_in_chat_lease(kind: str, created_at: datetime) -> dict[str, object]:
+        """The booking confirmation is said in the chat by the handler, which then marks
+        its row sent (``mark_sent_by_key``). Written already leased to the chat for
+        SAID_IN_CHAT_LEASE, the row is left alone by every dispatcher meanwhile — with
+        several processes one elsewhere would otherwise send it in the moment between
+        the booking's commit and that mark (issue 12: a double confirmation) — and
+        goes out as usual if the handler failed before confirming."""
+        if kind not in SAID_IN_CHAT:
+            return {"claimed_by": None, "claimed_until": None}
+        return {"claimed_by": "chat", "claimed_until": to_db(created_at + SAID_IN_CHAT_LEASE)}
 
     async def cancel_for_appointment(self, appointment_id: int) -> int:
         """Pending reminders of an appointment that was cancelled or moved never go out."""
@@ -87,13 +123,6 @@ class OutboxRepository(Repository):
             .values(state=State.HELD, last_error=reason, claimed_by=None, claimed_until=None)
         )
         return int(result.rowcount)
-
-    async def mark_held(self, row_id: int, reason: str) -> None:
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
-            .values(state=State.HELD, last_error=reason[:500], claimed_until=None)
-        )
 
     async def cancel_by_key_prefix(self, prefix: str, reason: str) -> int:
         result = await self.conn.execute(
@@ -149,7 +178,7 @@ class OutboxRepository(Repository):
             return
         await self.conn.execute(
             update(outbox)
-            .where(outbox.c.id.in_(list(ids)), outbox.c.state == State.PENDING)
+            .where(self._ids(ids), outbox.c.state == State.PENDING)
             .values(
                 state=State.SENT,
                 sent_at=to_db(now),
@@ -169,41 +198,70 @@ class OutboxRepository(Repository):
         return int(result.rowcount) == 1
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
-            .values(
-                state=State.FAILED,
-                last_error=reason[:500],
-                attempts=outbox.c.attempts + 1,
-                claimed_until=None,
-            )
-        )
+        await self.mark_failed_many([(row_id, reason)])
 
     async def mark_cancelled(self, row_id: int, reason: str) -> None:
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
-            .values(state=State.CANCELLED, last_error=reason[:500], claimed_until=None)
-        )
+        await self.mark_cancelled_many([(row_id, reason)])
+
+    async def mark_held(self, row_id: int, reason: str) -> None:
+        await self.mark_held_many([(row_id, reason)])
+
+    # Set-based marks: one UPDATE per distinct reason (a batch has a handful), not one per
+    # row — the dispatcher's outcomes of a whole group of sends in a few statements.
+
+    async def mark_failed_many(self, rows: Sequence[tuple[int, str]]) -> None:
+        for reason, ids in _by_reason(rows).items():
+            await self.conn.execute(
+                update(outbox)
+                .where(self._ids(ids), outbox.c.state == State.PENDING)
+                .values(
+                    state=State.FAILED,
+                    last_error=reason[:500],
+                    attempts=outbox.c.attempts + 1,
+                    claimed_until=None,
+                )
+            )
+
+    async def mark_cancelled_many(self, rows: Sequence[tuple[int, str]]) -> None:
+        for reason, ids in _by_reason(rows).items():
+            await self.conn.execute(
+                update(outbox)
+                .where(self._ids(ids), outbox.c.state == State.PENDING)
+                .values(state=State.CANCELLED, last_error=reason[:500], claimed_until=None)
+            )
+
+    async def mark_held_many(self, rows: Sequence[tuple[int, str]]) -> None:
+        for reason, ids in _by_reason(rows).items():
+            await self.conn.execute(
+                update(outbox)
+                .where(self._ids(ids), outbox.c.state == State.PENDING)
+                .values(state=State.HELD, last_error=reason[:500], claimed_until=None)
+            )
 
     async def reschedule_retry(
         self, row_id: int, due_at: datetime, reason: str, *, count_attempt: bool = True
     ) -> None:
         """Back to pending at ``due_at`` (lease released); a 429 does not count as an attempt."""
-        values: dict[str, object] = {
-            "due_at": to_db(due_at),
-            "last_error": reason[:500],
-            "claimed_by": None,
-            "claimed_until": None,
-        }
-        if count_attempt:
-            values["attempts"] = outbox.c.attempts + 1
-        await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state == State.PENDING)
-            .values(**values)
-        )
+        await self.reschedule_many([(row_id, due_at, reason, count_attempt)])
+
+    async def reschedule_many(self, rows: Sequence[tuple[int, datetime, str, bool]]) -> None:
+        groups: dict[tuple[datetime, str, bool], list[int]] = {}
+        for row_id, due_at, reason, counts in rows:
+            groups.setdefault((due_at, reason, counts), []).append(row_id)
+        for (due_at, reason, counts), ids in groups.items():
+            values: dict[str, object] = {
+                "due_at": to_db(due_at),
+                "last_error": reason[:500],
+                "claimed_by": None,
+                "claimed_until": None,
+            }
+            if counts:
+                values["attempts"] = outbox.c.attempts + 1
+            await self.conn.execute(
+                update(outbox)
+                .where(self._ids(ids), outbox.c.state == State.PENDING)
+                .values(**values)
+            )
 
     async def mark_user_unreachable(self, user_id: int) -> None:
         await self.conn.execute(update(users).where(users.c.id == user_id).values(unreachable=True))
@@ -224,3 +282,10 @@ class OutboxRepository(Repository):
             cond.append(outbox.c.kind == kind)
         rows = await self.conn.execute(select(outbox).where(and_(*cond)).order_by(outbox.c.id))
         return [dict(r._mapping) for r in rows]
+
+
+def _by_reason(rows: Sequence[tuple[int, str]]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for row_id, reason in rows:
+        groups.setdefault(reason, []).append(row_id)
+    return groups

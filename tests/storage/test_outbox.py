@@ -14,7 +14,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 def item(n: int, due: datetime, user: int = 1) -> OutboxItem:
     return OutboxItem(
-        kind="booked", user_id=user, due_at=due, idem_key=f"k:{n}", payload={"appointment_id": n}
+        kind="reminder", user_id=user, due_at=due, idem_key=f"k:{n}", payload={"appointment_id": n}
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import TelegramMethod
@@ -55,14 +56,17 @@ async def test_urgent_notice_for_an_unreachable_user_is_held_not_dropped(env: En
     assert "Врач болен" in env.texts(uid)[-1]
 
 
-async def test_each_row_is_marked_sent_before_the_next_send(env: Env) -> None:
-    """Used to be marked in groups of 50: a crash re-sent up to a whole group."""
+@pytest.mark.parametrize("max_unmarked", [1, 2])
+async def test_sent_rows_are_marked_within_max_unmarked_sends(env: Env, max_unmarked: int) -> None:
+    """A crash re-sends at most the rows sent but not yet marked: at most ``max_unmarked``
+    (group commit, issue 12) plus the sends in flight; 1 is the old one-by-one contract."""
     w = env.world
     uids = [await w.user(3000 + n) for n in range(5)]
     for uid in uids:
         a = await w.appointment(uid, NOW + timedelta(days=3))
         await w.outbox([booked_item(appt(a, uid, NOW + timedelta(days=3)), NOW)])
     env.notifier.concurrency = 1
+    env.notifier.max_unmarked = max_unmarked
     sent_before_each_send: list[int] = []
 
     async def probe(
@@ -76,5 +80,9 @@ async def test_each_row_is_marked_sent_before_the_next_send(env: Env) -> None:
     env.bot.session.middleware(probe)
     stats = await env.notifier.run(NOW)
     assert stats.sent == 5
-    # Before the n-th send, the n-1 earlier rows are already committed as sent.
-    assert sent_before_each_send == [0, 1, 2, 3, 4]
+    # Before the n-th send, all but at most max_unmarked - 1 earlier rows are committed.
+    assert all(
+        n - (max_unmarked - 1) <= before <= n for n, before in enumerate(sent_before_each_send)
+    ), sent_before_each_send
+    if max_unmarked == 1:
+        assert sent_before_each_send == [0, 1, 2, 3, 4]
