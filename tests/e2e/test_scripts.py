@@ -2,12 +2,18 @@
 
 Assertions live in the scripts (``!expect``); a script may set its start time
 with a first line ``# now: 2026-12-01T09:00:00+03:00``.
+
+The scripts are independent (each its own database file), so they run two at a
+time (the CI machine has two cores) as soon as the module starts; each test then
+waits for its own script's result and reports it.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,17 +31,29 @@ def script_now(path: Path) -> str:
     return DEFAULT_NOW
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_script(script: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
+def run_script(script: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
-            sys.executable, "-m", "bot", "console",
+            sys.executable, "-m", "emulator",
             "--script", str(script), "--strict", "--now", script_now(script),
-            "--db", f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}",
+            "--db", f"sqlite+aiosqlite:///{tmp / 'e2e.sqlite3'}",
         ],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=300,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[Path, Future[subprocess.CompletedProcess[str]]]]:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {s: pool.submit(run_script, s, tmp_path_factory.mktemp(s.stem)) for s in SCRIPTS}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_script(script: Path, runs: dict[Path, Future[subprocess.CompletedProcess[str]]]) -> None:
+    done = runs[script].result()
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr[-3000:]}"

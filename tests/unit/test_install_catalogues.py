@@ -31,7 +31,7 @@ def source_copy(tmp_path: Path) -> Path:
     """What `pip install .` builds from, without compiled catalogues or build leftovers."""
     src = tmp_path / "src"
     skip = shutil.ignore_patterns("__pycache__", "*.mo", "*.pyc")
-    for name in ("bot", "flows", "domain", "storage", "locales"):
+    for name in ("emulator", "bot", "flows", "documents", "domain", "storage", "locales"):
         shutil.copytree(ROOT / name, src / name, ignore=skip)
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
