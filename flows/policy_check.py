@@ -3,9 +3,9 @@
 The same check as at registration (domain.accounts.confirm): SNILS + policy
 listed, and the listed person's name, birth date and sex are the patient's.
 The answer names the attached clinic and the account level; an account that
-was confirmed and no longer is hears so, with what that limits (booking the
-specialists that need a confirmed account; the booking flow says the same
-when it refuses).
+was confirmed and no longer is hears so, with what that limits (documents and
+certificates need a confirmed account — their section says the same when it
+refuses; booking does not).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ async def on_check(query: CallbackQuery, user: User, uow: PolicyCheckUoW, now: d
         lines.append(
             _(
                 "Your policy is no longer confirmed by the register, so the account is standard "
-                "now: specialists who need a confirmed account cannot be booked until it is "
-                "confirmed again. Check the policy number in «Profile» or ask your clinic's "
+                "now: booking still works, but documents and certificates need a confirmed "
+                "account again. Check the policy number in «Profile» or ask your clinic's "
                 "registry."
             )
         )
