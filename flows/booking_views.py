@@ -52,6 +52,7 @@ from flows.ui.format import (
 )
 from flows.ui.keyboards import button
 from flows.ui.pager import pager_row, paginate
+from flows.ui.review_callbacks import RvDoctor
 from flows.wizard_loaders import (
     CalendarView,
     ClinicsView,
@@ -188,6 +189,8 @@ def calendar_screen(draft: BookingDraft, view: CalendarView, looks: Looks) -> Sc
     back_row = back("doctor")
     if draft.mode == "book":
         extra = nothing_free_rows() if not view.free else [waitlist_row()]
+        if doctor.rating_count:  # what patients wrote, in a message of its own
+            extra.append([button(_("Reviews"), RvDoctor(doctor_id=doctor.id))])
     elif draft.mode == "move":
         extra = [[button(_("Another doctor of this specialty"), BkJump(to="doctors"))]]
         if draft.doctor_id == draft.origin_doctor_id:

@@ -143,7 +143,12 @@ def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> 
             years=years
         )
     )
-    facts.append(rating_text(doctor.rating))
+    rating = rating_text(doctor.rating)
+    if doctor.rating_count:  # the patients' reviews (flows/reviews.py) make the average
+        rating += " " + ngettext(
+            "({count} review)", "({count} reviews)", doctor.rating_count
+        ).format(count=doctor.rating_count)
+    facts.append(rating)
     lines.append(" · ".join(facts))
     if nearest is not None:
         lines.append(

@@ -114,3 +114,17 @@ async def test_erasure_keeps_the_score_and_drops_the_text(world: ConsoleWorld) -
     await world.run("/delete_me\n[Удалить данные]")
     assert await rows(world, "SELECT rating, text, user_id FROM reviews") == [(4, "", None)]
     assert await _doctor(world, doctor_id) == before
+
+
+async def test_the_doctor_card_counts_reviews_and_opens_them(world: ConsoleWorld) -> None:
+    """Issue 10.3: the rating and the number of reviews on the doctor's card, and «Отзывы»."""
+    _, doctor_id = await _complete_first_visit(world)
+    await world.run("@1001")
+    ((appointment_id,),) = await rows(world, "SELECT id FROM appointments")
+    await world.run(f"!callback rv:{appointment_id}:4\n[Написать отзыв]\nСпокойно всё объяснила.")
+    sum_, count = await _doctor(world, doctor_id)
+    out = await world.run("[Записаться к врачу]\n[Терапевт]\n[~№ 12]\n[~Соколова]")
+    average = f"★ {round(sum_ / count, 1):.1f}"
+    assert f"{average} ({count} отзыв" in out
+    out = await world.run("[Отзывы]")
+    assert "★★★★☆" in out and "Спокойно всё объяснила." in out
