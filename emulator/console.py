@@ -48,6 +48,13 @@ async def _file_lines(lines: Iterable[str]) -> AsyncIterator[str]:
         yield line.rstrip("\n")
 
 
+def _demo_history(args: argparse.Namespace, interactive: bool) -> bool:
+    """--demo-history / --no-demo-history; unset: on interactively, off for --script
+    (scripts expect the first booking to be № A-0000001)."""
+    chosen = getattr(args, "demo_history", None)
+    return interactive if chosen is None else bool(chosen)
+
+
 async def run_console(args: argparse.Namespace) -> int:
     """Run the console; 0 when done, 2 when --strict stopped at a failing line."""
     script = getattr(args, "script", None)
@@ -64,6 +71,7 @@ async def run_console(args: argparse.Namespace) -> int:
         transport=getattr(args, "transport", None) or "http",
         files_dir=getattr(args, "files", None),
         settings_overrides=source_overrides(getattr(args, "source", None)),
+        demo_history=_demo_history(args, interactive),
     )
     try:
         await start_console_sources(world)  # issue 11: --source gorzdrav

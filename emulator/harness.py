@@ -92,13 +92,20 @@ class ConsoleWorld(WorldView):
         transport: str = "session",
         settings_overrides: dict[str, Any] | None = None,
         files_dir: str | None = None,
+        demo_history: bool = False,
     ) -> ConsoleWorld:
-        """``files_dir``: save every file the bot sends there (``--files``)."""
+        """``files_dir``: save every file the bot sends there (``--files``);
+        ``demo_history``: the demo patient 5001 with past visits (``--demo-history``)."""
         tmp = None
         if db_url is None:
             db_url, tmp = temporary_db_url()
         world = await build_world(
-            db_url, now, seed=seed, transport=transport, settings_overrides=settings_overrides
+            db_url,
+            now,
+            seed=seed,
+            transport=transport,
+            settings_overrides=settings_overrides,
+            demo_history=demo_history,
         )
         self = cls(world, lang=lang, strict=strict, debug=debug)
         self._tmp = tmp

@@ -19,6 +19,15 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--lang", {"choices": ["ru", "en"], "help": "Telegram language of the users"}),
     ("--files", {"metavar": "DIR", "help": "save every file the bot sends as DIR/NNN-name"}),
     (
+        "--demo-history",
+        {
+            "action": argparse.BooleanOptionalAction,
+            "default": None,
+            "help": "a fresh database also gets @5001, a demo patient with past visits "
+            "(default: on without --script)",
+        },
+    ),
+    (
         "--source",
         {
             "choices": ["local", "gorzdrav"],
@@ -40,6 +49,8 @@ def option_help() -> list[tuple[str, str]]:
     for flag, kwargs in OPTIONS:
         if kwargs.get("action") == "store_true":
             usage = flag
+        elif kwargs.get("action") is argparse.BooleanOptionalAction:
+            usage = f"{flag} | --no-{flag[2:]}"
         elif "choices" in kwargs:
             usage = f"{flag} {'|'.join(kwargs['choices'])}"
         else:

@@ -88,9 +88,12 @@ async def build_world(
     seed: bool = True,
     transport: str = "http",
     settings_overrides: dict[str, Any] | None = None,
+    demo_history: bool = False,
 ) -> World:
     """``settings_overrides``: Settings fields over the environment (tests: e.g.
-    ``{"limits": {"no_show_restriction": True}}``)."""
+    ``{"limits": {"no_show_restriction": True}}``). ``demo_history``: on a freshly
+    seeded database, also the demo patient 5001 with past visits (the interactive
+    console only: it takes the first appointment numbers, which scripts expect)."""
     settings = load_settings(**{**(settings_overrides or {}), "database_url": db_url})
     settings.staff = {**settings.staff, **demo_staff()}
     key = encryption_key(settings, db_url)
@@ -106,6 +109,8 @@ async def build_world(
         seeded = False
         if seed:
             seeded = await _seed(engine, key, clock.now())
+            if seeded and demo_history:
+                await _seed_history(engine, key, clock.now())
         app = build_app(settings, clock, encryption_key=key, engine=engine, throttling=False)
     except BaseException:
         await engine.dispose()
@@ -136,3 +141,13 @@ async def _seed(engine: AsyncEngine, key: str, now: datetime) -> bool:
     from storage.crypto import PersonalDataCipher
 
     return await seed_demo(engine, PersonalDataCipher(key), now)
+
+
+async def _seed_history(engine: AsyncEngine, key: str, now: datetime) -> bool:
+    try:
+        from storage.demo_history import seed_demo_history
+    except ImportError:
+        return False
+    from storage.crypto import PersonalDataCipher
+
+    return await seed_demo_history(engine, PersonalDataCipher(key), now)
