@@ -30,6 +30,7 @@ def get_routers() -> list[Router]:
         booking,
         faq,
         menu,
+        navigation,
         notify_settings,
         onboarding,
         profile,
@@ -43,6 +44,7 @@ def get_routers() -> list[Router]:
 
     return [
         _fresh(refusals.router),  # errors only: domain refusals answered once
+        _fresh(navigation.router),  # a menu button or command ends any step, then skips on
         _fresh(onboarding.router),
         _fresh(profile.router),
         _fresh(booking.router),  # the booking wizard's steps (also a reschedule's, a staff move's)
