@@ -93,9 +93,8 @@ def error(field: str, reason: str) -> str:
         if reason == Reason.TOO_YOUNG:
             return _(
                 "An account can be opened from the age of 14 (as on Gosuslugi). A younger "
-                "child is added as a relative by a parent or guardian in their own account "
-                "(the «My family» section, which is opening soon; until then the clinic's "
-                "registry books visits for children). If the date is wrong, send it again as "
+                "child is added as a relative by a parent or guardian in their own account: "
+                "«My family» → «Add a relative». If the date is wrong, send it again as "
                 "DD.MM.YYYY."
             )
         return _(
