@@ -51,8 +51,9 @@ async def _file_lines(lines: Iterable[str]) -> AsyncIterator[str]:
 def _demo_history(args: argparse.Namespace, interactive: bool) -> bool:
     """--demo-history / --no-demo-history; unset: on interactively, off for --script
     (scripts expect the first booking to be № A-0000001)."""
-    chosen = getattr(args, "demo_history", None)
-    return interactive if chosen is None else bool(chosen)
+    if getattr(args, "no_demo_history", False):
+        return False
+    return bool(getattr(args, "demo_history", False)) or interactive
 
 
 async def run_console(args: argparse.Namespace) -> int:

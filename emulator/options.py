@@ -21,11 +21,14 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     (
         "--demo-history",
         {
-            "action": argparse.BooleanOptionalAction,
-            "default": None,
+            "action": "store_true",
             "help": "a fresh database also gets @5001, a demo patient with past visits "
-            "(default: on without --script)",
+            "(the default without --script)",
         },
+    ),
+    (
+        "--no-demo-history",
+        {"action": "store_true", "help": "no @5001, even without --script"},
     ),
     (
         "--source",
