@@ -10,70 +10,16 @@ shrinks to an alias of it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.booking_ports import BookingUnitOfWork, OutboxPort
-from domain.directory import ClinicPage, DoctorCard
 from domain.flow_ports import StaffReader
-from domain.models import Clinic, Doctor, Patient, Slot, Specialty
+from domain.models import Patient
+from domain.ports import DirectoryPort
 
-
-class DirectoryReads(Protocol):
-    async def specialties(self) -> list[Specialty]: ...
-    async def specialty(self, specialty_id: int) -> Specialty | None: ...
-    async def specialty_by_code(self, code: str) -> Specialty | None: ...
-    async def clinic(self, clinic_id: int) -> Clinic | None: ...
-    async def doctor(self, doctor_id: int) -> Doctor | None: ...
-    async def slot(self, slot_id: int) -> Slot | None: ...
-    async def has_role(self, doctor_id: int, clinic_id: int, specialty_id: int) -> bool: ...
-    async def clinics_for_specialty(
-        self,
-        region_id: str,
-        specialty_id: int,
-        *,
-        query: str | None = None,
-        attached_clinic_id: int | None = None,
-        offset: int = 0,
-        limit: int = 10,
-    ) -> ClinicPage: ...
-    async def doctors_in_clinic(
-        self, clinic_id: int, specialty_id: int, now: datetime, *, for_user_id: int | None = None
-    ) -> list[DoctorCard]: ...
-    async def free_days(
-        self,
-        doctor_id: int,
-        clinic_id: int,
-        specialty_id: int,
-        now: datetime,
-        tz: str,
-        days: int = 14,
-        *,
-        for_user_id: int | None = None,
-    ) -> list[date]: ...
-    async def free_slots_on_day(
-        self,
-        doctor_id: int,
-        clinic_id: int,
-        specialty_id: int,
-        day: date,
-        tz: str,
-        now: datetime,
-        *,
-        for_user_id: int | None = None,
-    ) -> list[Slot]: ...
-    async def earliest_free(
-        self,
-        specialty_id: int,
-        region_id: str,
-        now: datetime,
-        limit: int = 10,
-        clinic_id: int | None = None,
-        doctor_id: int | None = None,
-        *,
-        for_user_id: int | None = None,
-        exclude_slot_id: int | None = None,
-    ) -> list[Slot]: ...
+# The wizard reads the directory through the domain's one directory Protocol.
+DirectoryReads = DirectoryPort
 
 
 class PatientReads(Protocol):
