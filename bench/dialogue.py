@@ -386,6 +386,7 @@ class SqlCounter:
         self.slow: dict[str, float] = defaultdict(float)  # statement text -> time
         self.step = "-"
         self._started: dict[int, float] = {}
+        self.trace: dict[str, list[str]] = {}  # --sql-trace: the newest update's statements
 
     def attach(self, engine: Any) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", self._before)
@@ -399,9 +400,16 @@ class SqlCounter:
         self.count[self.step] += 1
         self.seconds[self.step] += spent
         self.slow[" ".join(statement.split())[:150]] += spent
+        if self.trace is not None and self.step != "-":
+            self.trace.setdefault(self.step, []).append(" ".join(statement.split())[:160])
+
+    def new_update(self) -> None:
+        """Forget the statements traced for this step: the trace shows its newest update."""
+        self.trace.pop(self.step, None)
 
 
 SQL: SqlCounter | None = None
+TRACE = False  # --sql-trace
 
 
 @dataclass
@@ -445,6 +453,7 @@ class Bench:
             profiler = None
         if SQL is not None:
             SQL.step = step if phase != "echo" else "-"
+            SQL.new_update()
         cpu = time.process_time()
         started = time.perf_counter()
         if profiler is not None:
@@ -713,6 +722,8 @@ async def one_config(
             report(label, stats, echo, sequential, out)
             if profiler is not None:
                 out.append(profile_text(profiler, args.profile_top))
+                if args.profile_out:
+                    profiler.dump_stats(args.profile_out)
             if SQL is not None and sequential:
                 out.append(sql_text(SQL, stats))
             print("\n".join(out), flush=True)
@@ -729,12 +740,17 @@ def sql_text(sql: SqlCounter, stats: Stats) -> str:
             f"{step:<14} {sql.count[step] / n:6.1f} statements, "
             f"{sql.seconds[step] / n * 1000:6.2f} ms in the driver"
         )
+    if TRACE:
+        for step, statements in sql.trace.items():
+            lines.append(f"{step}: {len(statements)} statements")
+            lines.extend(f"    {text}" for text in statements)
     lines.append("costliest statements (total seconds):")
     for text, spent in sorted(sql.slow.items(), key=lambda kv: -kv[1])[:12]:
         lines.append(f"  {spent:7.3f}  {text}")
     sql.count.clear()
     sql.seconds.clear()
     sql.slow.clear()
+    sql.trace.clear()
     return "\n".join(lines)
 
 
@@ -760,6 +776,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile-skip", action="append", default=[], help="a step not to profile (confirm)"
     )
+    parser.add_argument("--profile-out", help="also write the cProfile stats to this file")
     parser.add_argument(
         "--driver",
         choices=("inloop", "aiosqlite", "both"),
@@ -768,7 +785,13 @@ async def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one config, small run (smoke test)")
     parser.add_argument("--sql", action="store_true", help="count statements per step")
+    parser.add_argument(
+        "--sql-trace", action="store_true", help="also print each step's statements (last user)"
+    )
     args = parser.parse_args(argv)
+    if args.sql_trace:
+        global TRACE
+        TRACE = args.sql = True
     if args.sql:
         global SQL
         SQL = SqlCounter()

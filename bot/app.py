@@ -20,6 +20,7 @@ from bot.i18n import ZapisI18nMiddleware, build_i18n
 from bot.inline_filters import inline_magic_filters
 from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.fsm_state import read_state_later
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.policy import policy_from
 from bot.scheduler import register_jobs
@@ -99,6 +100,7 @@ def build_app(
         policy=policy_from(settings),
         certificate_pdf=certificate_pdf,  # flows/certificates.py: the issued certificate's PDF
     )
+    read_state_later(dp)  # the dialogue state is read in the unit of work (fsm_state.py)
     if throttling:
         dp.update.outer_middleware(
             ThrottlingMiddleware(settings.limits.throttle_per_second, i18n=i18n)

@@ -15,7 +15,6 @@ from datetime import date
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.models import Appointment, Patient, Slot
 from flows.booking_draft import BookingDraft, StepName
@@ -50,7 +49,7 @@ from flows.ui.format import (
     kind_label,
     specialty_name,
 )
-from flows.ui.keyboards import button
+from flows.ui.keyboards import button, rows_markup
 from flows.ui.pager import pager_row, paginate
 from flows.ui.review_callbacks import RvDoctor
 from flows.wizard_loaders import (
@@ -73,11 +72,7 @@ MOVE_DOCTORS = 20  # the reschedule's «another doctor» list: one screen, no pa
 
 def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     """The keyboard of non-empty rows (an absent pager is an empty row)."""
-    builder = InlineKeyboardBuilder()
-    for row in rows:
-        if row:
-            builder.row(*row)
-    return builder.as_markup()
+    return rows_markup(rows)
 
 
 def back(to: StepName) -> Row:

@@ -4,7 +4,7 @@ The shape is aiogram_dialog's «state + getter + window»: a step has its FSM
 state (what typed text means there, flows/step_hints.py), a loader that
 fetches what the screen shows from the unit of work once, and a renderer
 (flows/booking_views.py) that turns the draft and that view into text and an
-InlineKeyboardBuilder markup with no I/O. Three wizards run through the one
+InlineKeyboardMarkup with no I/O. Three wizards run through the one
 table ``STEPS``: a booking (patient → specialty → clinic → doctor → day →
 time → summary), the patient's reschedule and the registrar's move (both start
 at the visit's calendar: day → time → [reason] → summary). They differ only in

@@ -6,11 +6,12 @@ one (aiogram's FSM middleware reading the state before our middlewares run)
 it uses a short transaction of its own.
 
 A dialogue row is read from the database once per update: the unit of work
-keeps the rows it read or wrote (storage.uow.current_fsm_rows), and the row
-the FSM middleware read just before the update's unit of work opened — under
-aiogram's per-user event lock, so nothing else of that user's runs in between —
-is handed over by :func:`adopt_outer_read` (bot/middlewares/database.py).
-Without this, one booking step read the same row three or four times.
+keeps the rows it read or wrote (storage.uow.current_fsm_rows). aiogram's FSM
+middleware no longer reads it ahead of the update (bot/middlewares/fsm_state.py):
+the database middleware reads it inside the unit of work, in the same statement
+as the account (storage/repos/users.py ``get(..., dialogue=key)`` puts it in the
+rows). Without this, one booking step read the same row three or four times,
+the first time on a connection of its own.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from typing import Any
 
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
 from sqlalchemy import bindparam, delete, select
@@ -36,25 +37,13 @@ StateType = str | State | None
 ENCRYPTED = "fernet:"  # marks an encrypted data column (plain JSON never starts like this)
 Row = tuple[str | None, str] | None  # (state, data) or no row
 
-# The newest read made outside a unit of work: (key, row) — see adopt_outer_read.
-_outer_read: ContextVar[tuple[str, Row] | None] = ContextVar("zapis_fsm_outer_read", default=None)
 
-
-def adopt_outer_read(raw_state: str | None) -> None:
-    """Give the current unit of work the row the FSM middleware has just read.
-
-    Called by the database middleware right after it opened the update's unit
-    of work; ``raw_state`` (what the FSM middleware put in the handler data)
-    must match the row read, or nothing is adopted.
-    """
-    outer = _outer_read.get()
-    _outer_read.set(None)
-    rows = current_fsm_rows.get()
-    if outer is None or rows is None:
-        return
-    key, row = outer
-    if (row[0] if row else None) == raw_state and key not in rows:
-        rows[key] = row
+def dialogue_key(context: FSMContext | None) -> str | None:
+    """The ``fsm_states`` key of this FSM context when it lives in the database (so the
+    unit of work can read the row along with the account), else None."""
+    if context is None or not isinstance(context.storage, DatabaseStorage):
+        return None
+    return context.storage.key_builder.build(context.key)
 
 
 # Built once: the statement every update runs (compiled form cached by SQLAlchemy).
@@ -110,8 +99,6 @@ class DatabaseStorage(BaseStorage):
         row: Row = None if found is None else (found.state, found.data)
         if rows is not None:
             rows[key] = row
-        elif current_connection.get() is None:
-            _outer_read.set((key, row))
         return row
 
     async def _upsert(self, key: str, **values: Any) -> None:
@@ -134,7 +121,6 @@ class DatabaseStorage(BaseStorage):
             old = rows[key]
             state, data = old if old is not None else (None, "{}")
             rows[key] = (values.get("state", state), values.get("data", data))
-        _outer_read.set(None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -173,7 +159,6 @@ class DatabaseStorage(BaseStorage):
         rows = current_fsm_rows.get() if current_connection.get() is not None else None
         if rows is not None:
             rows[built] = None
-        _outer_read.set(None)
 
     async def close(self) -> None:
         return None

@@ -19,13 +19,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
 from bot.middlewares.pending_replies import holding_replies
 from bot.policy import staff_member
 from bot.settings import Settings
-from storage.fsm import adopt_outer_read
+from storage.fsm import dialogue_key
 from storage.uow import UnitOfWorkFactory
 
 
@@ -41,11 +42,16 @@ class DatabaseMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
+        state: FSMContext | None = data.get("state")
         async with self.uow_factory() as uow:
-            if "raw_state" in data:  # the FSM middleware has just read this user's row
-                adopt_outer_read(data["raw_state"])
             data["uow"] = uow
-            user = await uow.users.get(tg_user.id) if tg_user else None
+            # The account, its patients and (database FSM storage) the dialogue row in
+            # one statement; the FSM middleware left the state to be read here, in the
+            # update's transaction (bot/middlewares/fsm_state.py).
+            key = dialogue_key(state)
+            user = await uow.users.get(tg_user.id, dialogue=key) if tg_user else None
+            if state is not None and "raw_state" not in data:
+                data["raw_state"] = await state.get_state()
             if user is not None and user.unreachable and tg_user is not None:
                 # Any update from them means they can hear us again (and what was held
                 # for them goes out); committed now, whatever the handler does next.

@@ -35,6 +35,29 @@ def inline(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMark
     return InlineKeyboardMarkup(inline_keyboard=[list(row) for row in rows if row])
 
 
+MAX_ROW = 8  # Telegram's (and aiogram's builder's) widest inline row
+MAX_BUTTONS = 100
+
+
+def rows_markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """The keyboard of the non-empty rows, a row wider than 8 split into rows of 8.
+
+    What ``InlineKeyboardBuilder.row(...).as_markup()`` gives, without its
+    ``deepcopy`` of every button (pydantic ``__deepcopy__`` per button: the
+    largest single cost of rendering a wizard screen). The buttons are fresh
+    objects built for this screen, so nothing is shared that could be changed.
+    """
+    keyboard: list[list[InlineKeyboardButton]] = []
+    count = 0
+    for row in rows:
+        for start in range(0, len(row), MAX_ROW):
+            keyboard.append(list(row[start : start + MAX_ROW]))
+        count += len(row)
+    if count > MAX_BUTTONS:
+        raise ValueError(f"Too much buttons detected Max allowed count - {MAX_BUTTONS}")
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
 def yes_no(
     yes: CallbackData | str,
     no: CallbackData | str,

@@ -29,6 +29,7 @@ from storage.schema import (
     calendar_feeds,
     certificate_requests,
     documents,
+    fsm_states,
     holds,
     meta,
     outbox,
@@ -39,6 +40,7 @@ from storage.schema import (
     users,
     wait_list,
 )
+from storage.uow import current_fsm_rows
 
 SELF = "self"
 _P = "pt__"  # label prefix of the patients' columns in _USER_WITH_PATIENTS
@@ -46,6 +48,23 @@ _P = "pt__"  # label prefix of the patients' columns in _USER_WITH_PATIENTS
 _USER_WITH_PATIENTS = (
     select(users, *[c.label(_P + c.name) for c in patients.c])
     .outerjoin(patients, (patients.c.owner_user_id == users.c.id) & patients.c.deleted_at.is_(None))
+    .where(users.c.id == bindparam("id"))
+    .order_by((patients.c.relation != SELF), patients.c.id)
+)
+_F = "fsm__"  # label prefix of the dialogue row's columns in _USER_PATIENTS_DIALOGUE
+# The same and the user's dialogue row (storage/fsm.py), joined on its key: what every
+# update reads first, in one statement (bot/middlewares/database.py).
+_USER_PATIENTS_DIALOGUE = (
+    select(
+        users,
+        *[c.label(_P + c.name) for c in patients.c],
+        *[fsm_states.c[name].label(_F + name) for name in ("key", "state", "data")],
+    )
+    .select_from(
+        users.outerjoin(
+            patients, (patients.c.owner_user_id == users.c.id) & patients.c.deleted_at.is_(None)
+        ).outerjoin(fsm_states, fsm_states.c.key == bindparam("dialogue"))
+    )
     .where(users.c.id == bindparam("id"))
     .order_by((patients.c.relation != SELF), patients.c.id)
 )
@@ -57,15 +76,30 @@ ERASED_OWNER = 0
 class UserRepository(Repository):
     # --- users -------------------------------------------------------------
 
-    async def get(self, user_id: int) -> User | None:
+    async def get(self, user_id: int, *, dialogue: str | None = None) -> User | None:
         """The account; its live patients come along in the same statement and are kept
-        in the unit of work's read memo (storage/memo.py) for patients_of / patient."""
+        in the unit of work's read memo (storage/memo.py) for patients_of / patient.
+
+        ``dialogue``: the key of the user's FSM row, read in the same statement and
+        handed to the unit of work's dialogue rows (storage/fsm.py reads it from there);
+        when the account does not exist the FSM storage reads the row itself.
+        """
         memo = read_memo(self.conn)
+        fsm_rows = current_fsm_rows.get() if dialogue is not None else None
         if memo is None:
             row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
         else:
-            rows = (await self.conn.execute(_USER_WITH_PATIENTS, {"id": user_id})).all()
+            if fsm_rows is not None:
+                params = {"id": user_id, "dialogue": dialogue}
+                rows = (await self.conn.execute(_USER_PATIENTS_DIALOGUE, params)).all()
+            else:
+                rows = (await self.conn.execute(_USER_WITH_PATIENTS, {"id": user_id})).all()
             row = rows[0] if rows else None
+            if row is not None and fsm_rows is not None and dialogue not in fsm_rows:
+                found = row._mapping[_F + "key"] is not None
+                fsm_rows[dialogue] = (
+                    (row._mapping[_F + "state"], row._mapping[_F + "data"]) if found else None
+                )
             if row is not None:
                 memo[("patient_rows", user_id)] = [
                     SimpleNamespace(

@@ -1,0 +1,55 @@
+"""aiogram's FSM middleware without its read: the dialogue state is read in the unit of work.
+
+aiogram's ``FSMContextMiddleware`` takes the per-user event lock and reads the
+user's state (``raw_state``) before any of our middlewares run: on the database
+storage that read was a connection of its own (checkout, SELECT, return) ahead
+of the update's transaction. This one takes the same lock and gives handlers the
+same ``state`` context, and leaves ``raw_state`` to bot/middlewares/database.py,
+which reads the dialogue row inside the update's unit of work — on SQLite in the
+same statement as the account (storage/repos/users.py ``get``) — after the lock
+and after ``BEGIN``: the state a handler sees is the one its transaction saw.
+
+Lock order stays "user lock, then the database": the unit of work opens inside
+the lock, as before, so two updates of one user never wait for each other while
+one holds SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.types import TelegramObject
+
+
+class StateReadLater(FSMContextMiddleware):
+    """The FSM middleware (lock + ``state``); ``raw_state`` is filled in by the unit of work."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        context = self.resolve_event_context(cast(Bot, data["bot"]), data)
+        data["fsm_storage"] = self.storage
+        if context:
+            async with self.events_isolation.lock(key=context.key):
+                data["state"] = context
+                return await handler(event, data)
+        return await handler(event, data)
+
+
+def read_state_later(dp: Dispatcher) -> None:
+    """Put :class:`StateReadLater` where the Dispatcher registered aiogram's FSM middleware
+    (same place in the chain: after the errors and user-context middlewares)."""
+    old = dp.fsm
+    new = StateReadLater(old.storage, old.events_isolation, old.strategy)
+    chain = list(dp.update.outer_middleware)
+    for middleware in chain:
+        dp.update.outer_middleware.unregister(middleware)
+    for middleware in chain:
+        dp.update.outer_middleware.register(new if middleware is old else middleware)
+    dp.fsm = new  # (the shutdown hook registered for the old one closes the same storage)
