@@ -486,7 +486,7 @@ def report(label: str, load_s: float, rows: dict[str, int], results: list[Result
         )
 
 
-async def run_sqlite(world: World, n: int, rss_users: int = 0) -> None:
+async def run_sqlite(world: World, n: int, rss_users: int = 0, keep: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="zapis-bench-", dir="/tmp"))
     try:
         path = tmp / "moscow.sqlite3"
@@ -504,10 +504,20 @@ async def run_sqlite(world: World, n: int, rss_users: int = 0) -> None:
             report("SQLite (file, WAL)", load_s, rows, await measure(engine, world, n))
         finally:
             await engine.dispose()
+        if keep:  # --keep: a copy before any dialogue, to measure RSS again on (delete it yourself)
+            shutil.copyfile(path, tmp / "pristine.sqlite3")
+            print(
+                f"kept: {tmp / 'pristine.sqlite3'} (RSS again on a copy of it: "
+                f"{Path(__file__).name} --rss-child COPY --rss-key {KEY})",
+                flush=True,
+            )
         if rss_users:
             measure_rss(path, rss_users)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep:
+            pass
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def rss_kib() -> dict[str, int]:
@@ -617,6 +627,7 @@ async def main() -> int:
     ap.add_argument(
         "--rss-users", type=int, default=20, help="dialogues of the RSS process (0: no RSS)"
     )
+    ap.add_argument("--keep", action="store_true", help="keep the SQLite file (path printed)")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
     ap.add_argument("--rss-key", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -632,7 +643,7 @@ async def main() -> int:
         f"doctors, {DAYS} days, {world.slot_count:,} slots ({BOOKED_SHARE:.0%} booked); "
         f"{args.queries} timed queries per metric; now = {NOW.isoformat()}"
     )
-    await run_sqlite(world, args.queries, args.rss_users)
+    await run_sqlite(world, args.queries, args.rss_users, args.keep)
     if args.pg and not args.sqlite_only:
         await run_pg(args.pg, world, args.queries)
     return 0

@@ -121,6 +121,20 @@ class BookingRepository(Protocol):
     async def rule_counts(
         self, patient_id: int, specialty_id: int, user_id: int, now: datetime, since: datetime
     ) -> tuple[int, int]: ...
+    async def rule_facts(
+        self,
+        patient_id: int,
+        start: datetime,
+        minutes: int,
+        specialty_id: int,
+        user_id: int,
+        now: datetime,
+        since: datetime,
+    ) -> tuple[Clash | None, int, int]:
+        """``overlapping(patient_id, start, minutes, exclude_id)`` and ``rule_counts(...)`` in
+        one round trip: (the first overlapping visit, active in the specialty, created
+        since)."""
+        ...
 
     async def insert(self, new: NewAppointment) -> Appointment: ...
     async def get(self, appointment_id: int) -> Appointment | None: ...

@@ -139,20 +139,30 @@ async def _check_rules(
     rules.check_slot_bookable(ctx.slot.start, ctx.slot.status, now)
     visit_day = local_day(ctx.slot.start, ctx.clinic_tz)
     rules.check_age_sex(patient, ctx.specialty, visit_day)
-    rules.check_no_overlap(
-        await repo.overlapping(patient.id, ctx.slot.start, ctx.slot.minutes, moving_id)
-    )
     if rescheduling:
+        rules.check_no_overlap(
+            await repo.overlapping(patient.id, ctx.slot.start, ctx.slot.minutes, moving_id)
+        )
         return None
+    # A booking: the overlap and the two counts below in one statement, read up front
+    # (nothing is written between them); the rules are checked in the same order.
+    overlap, active, created = await repo.rule_facts(
+        patient.id,
+        ctx.slot.start,
+        ctx.slot.minutes,
+        moving_id,
+        ctx.specialty.id,
+        user_id,
+        now,
+        now - rules.DAILY_CAP_WINDOW,
+    )
+    rules.check_no_overlap(overlap)
     if policy.no_show_restriction:
         rules.check_no_show(await repo.no_show_count(user_id), policy.no_show_limit, True)
     referral = None
     if ctx.specialty.referral_required:
         referral = await repo.usable_referral(patient.id, ctx.specialty.id, visit_day)
     used = rules.check_referral(ctx.specialty, patient.id, referral, visit_day)
-    active, created = await repo.rule_counts(
-        patient.id, ctx.specialty.id, user_id, now, now - rules.DAILY_CAP_WINDOW
-    )
     if active and policy.one_active_per_specialty:
         existing = await repo.active_for_specialty(patient.id, ctx.specialty.id, now)
         rules.check_one_active(active, True, existing)

@@ -23,13 +23,10 @@ from domain.models import (
     AppointmentStatus,
     Patient,
     Referral,
-    Sex,
-    Slot,
-    SlotStatus,
-    Specialty,
 )
 from domain.rules import overlaps
 from storage.repos.base import Repository, from_db, to_db
+from storage.repos.directory import DirectoryRepository
 from storage.repos.users import UserRepository
 from storage.schema import (
     ACTIVE_APPOINTMENT_STATES,
@@ -108,6 +105,59 @@ def _count_created_by(user_id: int, since: datetime) -> Select[Any]:
     )
 
 
+_CLASH_COLUMNS = (
+    appointments.c.id,
+    appointments.c.number,
+    appointments.c.start_utc,
+    appointments.c.minutes,
+    clinics.c.tz,
+    doctors.c.surname,
+    doctors.c.name,
+    doctors.c.patronymic,
+    specialties.c.name_ru,
+    specialties.c.name_en,
+)
+_CLASH_JOIN = (
+    appointments.join(clinics, clinics.c.id == appointments.c.clinic_id)
+    .join(doctors, doctors.c.id == appointments.c.doctor_id)
+    .join(specialties, specialties.c.id == appointments.c.specialty_id)
+)
+
+
+def _clash(r: Any) -> Clash:
+    return Clash(
+        appointment_id=r.id,
+        number=r.number,
+        start=from_db(r.start_utc),
+        minutes=r.minutes,
+        clinic_tz=r.tz,
+        doctor_name=" ".join(x for x in (r.surname, r.name, r.patronymic) if x),
+        specialty_ru=r.name_ru,
+        specialty_en=r.name_en,
+    )
+
+
+def _near(patient_id: int, start: datetime, minutes: int) -> tuple[Any, ...]:
+    """The coarse SQL bound of the overlap rule (the exact test is ``_first_overlap``)."""
+    end = start + timedelta(minutes=minutes)
+    return (
+        appointments.c.patient_id == patient_id,
+        appointments.c.start_utc < to_db(end),
+        appointments.c.start_utc > to_db(start - _MAX_VISIT),
+    )
+
+
+def _first_overlap(
+    found: list[Clash], start: datetime, minutes: int, exclude_id: int | None
+) -> Clash | None:
+    for clash in found:
+        if clash.appointment_id != exclude_id and overlaps(
+            clash.start, clash.minutes, start, minutes
+        ):
+            return clash
+    return None
+
+
 class AppointmentRepository(Repository):
     # ------------------------------------------------------------------ patients, slots
 
@@ -124,57 +174,12 @@ class AppointmentRepository(Repository):
         return [r.id for r in rows]
 
     async def slot_context(self, slot_id: int) -> SlotContext | None:
-        """The slot, its clinic's zone and its specialty in one query."""
-        row = (
-            await self.conn.execute(
-                select(
-                    slots,
-                    doctor_roles.c.active.label("role_active"),
-                    clinics.c.tz.label("clinic_tz"),
-                    specialties.c.code,
-                    specialties.c.name_ru,
-                    specialties.c.name_en,
-                    specialties.c.referral_required,
-                    specialties.c.min_age,
-                    specialties.c.max_age,
-                    specialties.c.sex,
-                    specialties.c.prep_ru,
-                    specialties.c.prep_en,
-                )
-                .join(clinics, clinics.c.id == slots.c.clinic_id)
-                .join(specialties, specialties.c.id == slots.c.specialty_id)
-                .join(doctor_roles, doctor_roles.c.id == slots.c.role_id)
-                .where(slots.c.id == slot_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        slot = Slot(
-            id=row.id,
-            role_id=row.role_id,
-            doctor_id=row.doctor_id,
-            clinic_id=row.clinic_id,
-            specialty_id=row.specialty_id,
-            region_id=row.region_id,
-            start=from_db(row.start_utc),
-            minutes=row.minutes,
-            kind=row.kind,
-            # A doctor the clinic blocked (role inactive) takes no bookings at any time.
-            status=SlotStatus(row.status) if row.role_active else SlotStatus.BLOCKED,
+        """The slot, its clinic's zone and its specialty in one query (read once per
+        update until its next write: the wizard has usually just read it)."""
+        _slot, context = await DirectoryRepository(self.conn, self.cipher).slot_with_context(
+            slot_id
         )
-        specialty = Specialty(
-            id=row.specialty_id,
-            code=row.code,
-            name_ru=row.name_ru,
-            name_en=row.name_en,
-            referral_required=row.referral_required,
-            min_age=row.min_age,
-            max_age=row.max_age,
-            sex=Sex(row.sex) if row.sex else None,
-            prep_ru=row.prep_ru,
-            prep_en=row.prep_en,
-        )
-        return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
+        return context
 
     # ------------------------------------------------------------------ holds
 
@@ -364,37 +369,12 @@ class AppointmentRepository(Repository):
 
     async def _clashes(self, *cond: Any) -> list[Clash]:
         rows = await self.conn.execute(
-            select(
-                appointments.c.id,
-                appointments.c.number,
-                appointments.c.start_utc,
-                appointments.c.minutes,
-                clinics.c.tz,
-                doctors.c.surname,
-                doctors.c.name,
-                doctors.c.patronymic,
-                specialties.c.name_ru,
-                specialties.c.name_en,
-            )
-            .join(clinics, clinics.c.id == appointments.c.clinic_id)
-            .join(doctors, doctors.c.id == appointments.c.doctor_id)
-            .join(specialties, specialties.c.id == appointments.c.specialty_id)
+            select(*_CLASH_COLUMNS)
+            .select_from(_CLASH_JOIN)
             .where(appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES), *cond)
             .order_by(appointments.c.start_utc, appointments.c.id)
         )
-        return [
-            Clash(
-                appointment_id=r.id,
-                number=r.number,
-                start=from_db(r.start_utc),
-                minutes=r.minutes,
-                clinic_tz=r.tz,
-                doctor_name=" ".join(x for x in (r.surname, r.name, r.patronymic) if x),
-                specialty_ru=r.name_ru,
-                specialty_en=r.name_en,
-            )
-            for r in rows
-        ]
+        return [_clash(r) for r in rows]
 
     async def overlapping(
         self, patient_id: int, start: datetime, minutes: int, exclude_id: int | None
@@ -402,18 +382,44 @@ class AppointmentRepository(Repository):
         """The patient's first active visit sharing any moment with [start, start+minutes).
         Date arithmetic differs between the engines: a coarse SQL bound, the exact
         test in Python (domain.rules.overlaps)."""
-        end = start + timedelta(minutes=minutes)
-        found = await self._clashes(
-            appointments.c.patient_id == patient_id,
-            appointments.c.start_utc < to_db(end),
-            appointments.c.start_utc > to_db(start - _MAX_VISIT),
+        found = await self._clashes(*_near(patient_id, start, minutes))
+        return _first_overlap(found, start, minutes, exclude_id)
+
+    async def rule_facts(
+        self,
+        patient_id: int,
+        start: datetime,
+        minutes: int,
+        exclude_id: int | None,
+        specialty_id: int,
+        user_id: int,
+        now: datetime,
+        since: datetime,
+    ) -> tuple[Clash | None, int, int]:
+        """``overlapping`` and ``rule_counts`` in one statement: the counts as scalar
+        subqueries beside the candidate clashes, which are LEFT JOINed to a one-row
+        select so the counts come back when there is no clash at all."""
+        active = (
+            _count_active_for_specialty(patient_id, specialty_id, now)
+            .scalar_subquery()
+            .correlate(None)
         )
-        for clash in found:
-            if clash.appointment_id != exclude_id and overlaps(
-                clash.start, clash.minutes, start, minutes
-            ):
-                return clash
-        return None
+        created = _count_created_by(user_id, since).scalar_subquery().correlate(None)
+        one = select(literal(1).label("one")).subquery("one")
+        on = and_(
+            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+            *_near(patient_id, start, minutes),
+        )
+        rows = (
+            await self.conn.execute(
+                select(active.label("n_active"), created.label("n_created"), *_CLASH_COLUMNS)
+                .select_from(one.outerjoin(_CLASH_JOIN, on))
+                .order_by(appointments.c.start_utc, appointments.c.id)
+            )
+        ).all()
+        found = [_clash(r) for r in rows if r.id is not None]
+        overlap = _first_overlap(found, start, minutes, exclude_id)
+        return overlap, int(rows[0].n_active or 0), int(rows[0].n_created or 0)
 
     async def active_for_specialty(
         self, patient_id: int, specialty_id: int, now: datetime

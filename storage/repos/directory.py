@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -37,6 +38,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from domain.booking_ports import SlotContext
 from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
 from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
 from storage.memo import directory_cache, read_memo
@@ -49,7 +51,30 @@ __all__ = ["DirectoryRepository"]
 _SPECIALTY_BY_ID = select(specialties).where(specialties.c.id == bindparam("id"))
 _CLINIC_BY_ID = select(clinics).where(clinics.c.id == bindparam("id"))
 _DOCTOR_BY_ID = select(doctors).where(doctors.c.id == bindparam("id"))
-_SLOT_BY_ID = select(slots).where(slots.c.id == bindparam("id"))
+# A slot with what the booking rules need of it (its role still active, the clinic's
+# zone, the specialty): one statement serves DirectoryRepository.slot (the wizard's
+# «time» press) and AppointmentRepository.slot_context (the hold and the booking right
+# after it in the same update), through the read memo.
+_SLOT_CONTEXT_BY_ID = (
+    select(
+        slots,
+        doctor_roles.c.active.label("role_active"),
+        clinics.c.tz.label("clinic_tz"),
+        specialties.c.code,
+        specialties.c.name_ru,
+        specialties.c.name_en,
+        specialties.c.referral_required,
+        specialties.c.min_age,
+        specialties.c.max_age,
+        specialties.c.sex,
+        specialties.c.prep_ru,
+        specialties.c.prep_en,
+    )
+    .join(clinics, clinics.c.id == slots.c.clinic_id)
+    .join(specialties, specialties.c.id == slots.c.specialty_id)
+    .join(doctor_roles, doctor_roles.c.id == slots.c.role_id)
+    .where(slots.c.id == bindparam("id"))
+)
 _SPECIALTIES = select(specialties).order_by(specialties.c.id)
 
 
@@ -129,11 +154,22 @@ class DirectoryRepository(Repository):
         if memo is not None and ("slot", slot_id) in memo:
             known: Slot | None = memo[("slot", slot_id)]
             return known
-        row = (await self.conn.execute(_SLOT_BY_ID, {"id": slot_id})).first()
-        found = None if row is None else _slot(row._mapping)
-        if memo is not None:
-            memo[("slot", slot_id)] = found
+        found, _context = await self.slot_with_context(slot_id)
         return found
+
+    async def slot_with_context(self, slot_id: int) -> tuple[Slot | None, SlotContext | None]:
+        """The slot (its own status) and its booking context (status BLOCKED when the
+        doctor's role is inactive), from one statement; both kept in the read memo."""
+        memo = read_memo(self.conn)
+        if memo is not None and ("slot_context", slot_id) in memo:
+            return memo[("slot", slot_id)], memo[("slot_context", slot_id)]
+        row = (await self.conn.execute(_SLOT_CONTEXT_BY_ID, {"id": slot_id})).first()
+        slot = None if row is None else _slot(row._mapping)
+        context = None if row is None else _slot_context(row)
+        if memo is not None:
+            memo[("slot", slot_id)] = slot
+            memo[("slot_context", slot_id)] = context
+        return slot, context
 
     async def has_role(self, doctor_id: int, clinic_id: int, specialty_id: int) -> bool:
         """Whether the doctor actively works as this specialty in this clinic (ownership checks)."""
@@ -487,6 +523,25 @@ def _doctor(r: Mapping[Any, Any]) -> Doctor:
         rating_sum=r["rating_sum"],
         rating_count=r["rating_count"],
     )
+
+
+def _slot_context(row: Any) -> SlotContext:
+    slot = _slot(row._mapping)
+    if not row.role_active:  # a doctor the clinic blocked takes no bookings at any time
+        slot = replace(slot, status=SlotStatus.BLOCKED)
+    specialty = Specialty(
+        id=row.specialty_id,
+        code=row.code,
+        name_ru=row.name_ru,
+        name_en=row.name_en,
+        referral_required=row.referral_required,
+        min_age=row.min_age,
+        max_age=row.max_age,
+        sex=Sex(row.sex) if row.sex else None,
+        prep_ru=row.prep_ru,
+        prep_en=row.prep_en,
+    )
+    return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
 
 
 def _slot(r: Mapping[Any, Any]) -> Slot:

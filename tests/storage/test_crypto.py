@@ -114,3 +114,25 @@ async def test_raw_columns_hold_no_plaintext(uow_factory: UnitOfWorkFactory) -> 
         found = await uow.users.patients_with_snils("11223344595")
     assert [p.owner_user_id for p in found] == [777]
     assert found[0].snils == SNILS and found[0].policy == POLICY
+
+
+def test_decryptions_are_remembered_per_key_and_bounded(monkeypatch) -> None:
+    """The token → text memo: the same text without Fernet, never across keys, bounded."""
+    import storage.crypto as crypto
+
+    monkeypatch.setattr(crypto, "PLAIN_MEMO_MAX", 3)
+    key = PersonalDataCipher.generate_key()
+    writer, reader = PersonalDataCipher(key), PersonalDataCipher(key)
+    token = writer.encrypt("Иванов")
+    assert reader.decrypt(token) == "Иванов"  # decrypted by Fernet, then remembered
+    calls: list[bytes] = []
+    real = reader._fernet.decrypt
+    monkeypatch.setattr(reader._fernet, "decrypt", lambda t: calls.append(t) or real(t))
+    assert reader.decrypt(token) == "Иванов" and calls == []
+    other = PersonalDataCipher(PersonalDataCipher.generate_key())
+    with pytest.raises(ValueError):
+        other.decrypt(token)  # another key's memo never answers for this one
+    for text in ("a", "b", "c"):
+        reader.decrypt(writer.encrypt(text))
+    assert len(reader._plain) == 3 and token not in reader._plain  # oldest gone
+    assert reader.decrypt(token) == "Иванов" and len(calls) == 4  # a, b, c and this one
