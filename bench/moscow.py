@@ -44,6 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot import lean_types as _lean_types  # noqa: F401, I001  (first, as `python -m bot` starts)
+
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -557,6 +559,7 @@ async def rss_child(path: Path, users: int) -> None:
     app.attach_bot(bot)
     client.bot = bot
     bench = dl.Bench(app.dispatcher, bot, client, None)
+    built = rss_kib()
     stats = dl.Stats()
     failed = 0
     for n in range(users):
@@ -566,6 +569,7 @@ async def rss_child(path: Path, users: int) -> None:
             failed += 1
             if failed == 1:
                 print(f"  (a dialogue did not finish: {exc})", flush=True)
+    talked = rss_kib()
     for job in app.jobs:
         await job.run(NOW + timedelta(minutes=1))
     after = rss_kib()
@@ -577,6 +581,12 @@ async def rss_child(path: Path, users: int) -> None:
         f"{before['VmRSS'] / 1024:.0f} MiB); {users} dialogues, {stats.booked} booked, "
         f"{failed} not finished; target <= 200 MB: "
         f"{'met' if after['VmHWM'] * 1024 <= 200e6 else 'NOT met'}",
+        flush=True,
+    )
+    print(
+        f"  RSS MiB: imports {before['VmRSS'] / 1024:.0f}, app built {built['VmRSS'] / 1024:.0f}, "
+        f"after the dialogues {talked['VmRSS'] / 1024:.0f}, after the jobs "
+        f"{after['VmRSS'] / 1024:.0f}",
         flush=True,
     )
 

@@ -126,6 +126,7 @@ class BookingRepository(Protocol):
         patient_id: int,
         start: datetime,
         minutes: int,
+        exclude_id: int | None,
         specialty_id: int,
         user_id: int,
         now: datetime,

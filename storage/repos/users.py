@@ -95,7 +95,12 @@ class UserRepository(Repository):
             else:
                 rows = (await self.conn.execute(_USER_WITH_PATIENTS, {"id": user_id})).all()
             row = rows[0] if rows else None
-            if row is not None and fsm_rows is not None and dialogue not in fsm_rows:
+            if (
+                row is not None
+                and fsm_rows is not None
+                and dialogue is not None
+                and dialogue not in fsm_rows
+            ):
                 found = row._mapping[_F + "key"] is not None
                 fsm_rows[dialogue] = (
                     (row._mapping[_F + "state"], row._mapping[_F + "data"]) if found else None
