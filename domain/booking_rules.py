@@ -18,7 +18,7 @@ from domain.booking_ports import BookingUnitOfWork, SlotContext
 from domain.errors import DomainError, NotOwner, SlotTaken, SlotUnavailable
 from domain.lifecycle import write_journal as write_journal  # re-exported for the services
 from domain.models import Appointment, AppointmentStatus, Patient, SlotStatus
-from domain.notifications import OutboxItem, booked_item, reminder_items
+from domain.notifications import OutboxItem, booked_item, booking_files_item, reminder_items
 from domain.quiet_hours import QuietWindow
 from domain.schedule_source import RemoteSlotGone, RemoteTake, take_remote
 
@@ -188,11 +188,17 @@ def outbox_for_new(
     policy: BookingPolicy,
     *,
     confirmation: bool,
+    files: bool = False,
 ) -> list[OutboxItem]:
+    """The new visit's outbox rows: the confirmation (when asked), the reminders and,
+    with ``files``, its .ics and PDF (``booking_files``: built by the notifier, not in
+    the update that books) — one INSERT for all of them."""
     items = [booked_item(appointment, now)] if confirmation else []
     items += reminder_items(
         appointment, list(policy.reminder_offsets_minutes), now, tz=tz, quiet=policy.quiet
     )
+    if files:
+        items.append(booking_files_item(appointment, now))
     return items
 
 

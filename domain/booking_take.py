@@ -100,11 +100,14 @@ async def book_once(
     patient_id: int,
     slot_id: int,
     policy: BookingPolicy,
+    *,
+    files: bool = False,
 ) -> tuple[Appointment, bool]:
     """``book`` that is idempotent per (patient, slot): a repeated confirm of a slot
     the same account already booked for the same patient (a double tap, a retried
     update) returns that appointment and ``False`` instead of «taken» or a second
-    appointment; ``True`` when this call created it.
+    appointment; ``True`` when this call created it. ``files``: a new visit's .ics and
+    PDF are queued with its other outbox rows (domain.notifications.booking_files_item).
 
     The patient row is locked first (``lock_patient``; SQLite's writers are serial
     anyway), so concurrent bookings of one patient run one after another and the
@@ -114,11 +117,15 @@ async def book_once(
     repo = uow.appointments
     patient = await owned_patient(uow, user_id, patient_id)
     await repo.lock_patient(patient_id)
-    mine = await repo.active_on_slot(patient_id, slot_id)
+    ctx = await slot_context(uow, slot_id)
+    # A repeated confirm finds its own visit on the slot. An active appointment's slot is
+    # never 'free' (tests/storage/invariants.py), so a free slot needs no look for one.
+    mine = None
+    if ctx.slot.status != SlotStatus.FREE:
+        mine = await repo.active_on_slot(patient_id, slot_id)
     if mine is not None and mine.user_id == user_id:
         await repo.delete_hold(user_id)
         return mine, False
-    ctx = await slot_context(uow, slot_id)
     if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
         raise await slot_taken(
             uow, now, ctx, policy
@@ -144,7 +151,8 @@ async def book_once(
         patient_id=patient_id,
     )
     await uow.outbox.add(
-        outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True), now
+        outbox_for_new(appointment, ctx.clinic_tz, now, policy, confirmation=True, files=files),
+        now,
     )
     await repo.delete_hold(user_id)
     return appointment, True

@@ -18,7 +18,7 @@ from domain.errors import (
 )
 from domain.flow_ports import DirectoryUoW, OutboxUoW
 from domain.models import Appointment, Patient, Slot, Specialty
-from domain.notifications import booked_item, booking_files_item
+from domain.notifications import booked_item
 from flows.refusals import booking_refusal_text
 from flows.refusals import clash_line as _clash_line
 from flows.ui.files import files_for
@@ -39,7 +39,7 @@ async def mark_confirmed_in_chat(uow: OutboxUoW, appointment: Appointment, now: 
     async def said_in_chat(later: OutboxUoW) -> None:
         await later.outbox.mark_sent_by_key(key, now)
 
-    uow.after_reply(said_in_chat)
+    uow.after_reply(said_in_chat, one_statement=True)
 
 
 async def show(
@@ -156,13 +156,6 @@ async def send_files(
             caption=file.caption,
             parse_mode=None,
         )
-
-
-async def queue_files(uow: OutboxUoW, appointment: Appointment, now: datetime) -> None:
-    """The new visit's .ics and PDF go out through the outbox (kind ``booking_files``,
-    bot/notify_render.py), not in the «Подтвердить» update: building the PDF is ~40 ms of
-    CPU, twenty times the rest of the step. The row commits with the booking."""
-    await uow.outbox.add([booking_files_item(appointment, now)], now)
 
 
 def therapist_code_for(patient: Patient, today: date) -> str:

@@ -258,15 +258,22 @@ async def load_calendar(ctx: Ctx, draft: BookingDraft) -> CalendarView:
         earliest = tuple((slot, names[slot.doctor_id]) for slot in found)
         return CalendarView(clinic, spec, today, earliest=earliest)
     doctor = await directory.doctor(draft.doctor_id)
-    if doctor is None or not await directory.has_role(doctor.id, clinic.id, spec.id):
+    if doctor is None:
+        raise Stale
+    nearest = None
+    if draft.mode != "staff":  # the doctor's card says the nearest free time
+        # The clinic's active doctors of the specialty: the doctor being among them is
+        # the same check as has_role (an active role here), without a statement of its own.
+        cards = await directory.doctors_in_clinic(clinic.id, spec.id, ctx.now, for_user_id=user_id)
+        card = next((c for c in cards if c.doctor.id == doctor.id), None)
+        if card is None:
+            raise Stale
+        nearest = card.nearest
+    elif not await directory.has_role(doctor.id, clinic.id, spec.id):
         raise Stale
     free = await directory.free_days(
         doctor.id, clinic.id, spec.id, ctx.now, clinic.tz, for_user_id=user_id
     )
-    nearest = None
-    if draft.mode != "staff":  # the doctor's card says the nearest free time
-        cards = await directory.doctors_in_clinic(clinic.id, spec.id, ctx.now, for_user_id=user_id)
-        nearest = next((c.nearest for c in cards if c.doctor.id == doctor.id), None)
     return CalendarView(clinic, spec, today, doctor, nearest, tuple(free), moving=moving)
 
 

@@ -32,7 +32,6 @@ from flows.booking_common import (
     Event,
     load_details,
     mark_confirmed_in_chat,
-    queue_files,
     refusal_text,
     show,
     therapist_code_for,
@@ -166,8 +165,11 @@ async def confirm_booking(
     """A booking's «Подтвердить»: take the held time; a second tap answers with that booking."""
     uow, now, home_tz = ctx.uow, ctx.now, ctx.policy.home_tz
     try:
+        # The new visit's .ics and PDF go out through the outbox (bot/notify_render.py
+        # «booking_files»), queued with its other rows: building them here would cost
+        # «Подтвердить» ~40 ms, twenty times any other step.
         appointment, created = await booking.book_once(
-            uow, now, ctx.actor.user_id, patient.id, slot_id, ctx.policy.booking
+            uow, now, ctx.actor.user_id, patient.id, slot_id, ctx.policy.booking, files=True
         )
     except SlotTaken as lost:
         await taken(query, ctx, draft, patient.id, lost)
@@ -197,8 +199,5 @@ async def confirm_booking(
     text += "\n\n" + _(
         "You will get reminders before the visit. To move or cancel it, open «My appointments»."
     )
-    # The .ics and PDF follow through the outbox (bot/notify_render.py «booking_files»):
-    # building them here would cost «Подтвердить» ~40 ms, twenty times any other step.
-    await queue_files(uow, appointment, now)
     await show(query, text, new=True)
     await mark_confirmed_in_chat(uow, appointment, now)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
+from storage.db import SINGLE_STATEMENT
 from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
 
 if TYPE_CHECKING:
@@ -50,9 +51,14 @@ current_fsm_rows: ContextVar[dict[str, tuple[str | None, str] | None] | None] = 
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, cipher: PersonalDataCipher) -> None:
+    def __init__(
+        self, engine: AsyncEngine, cipher: PersonalDataCipher, *, single_statements: bool = False
+    ) -> None:
         self.engine = engine
         self.cipher = cipher
+        # Each statement its own transaction (SQLite: no BEGIN; storage/db.py): for work
+        # that is one statement anyway (after_reply(..., one_statement=True) jobs).
+        self.single_statements = single_statements
         self._conn: AsyncConnection | None = None
         self._token: object | None = None
         self._rows_token: object | None = None
@@ -66,10 +72,13 @@ class SqlUnitOfWork:
         self.schedule_remote: object | None = None
         # Work that must wait until the update's replies went out (see after_reply).
         self.after_replies: list[Callable[[Any], Awaitable[object]]] = []
+        self.after_replies_one_statement = True  # every job registered is one statement
 
     async def __aenter__(self) -> SqlUnitOfWork:
         watch(self.engine)
         self._conn = await self.engine.connect()
+        if self.single_statements:
+            self._conn = await self._conn.execution_options(**{SINGLE_STATEMENT: True})
         info = self._conn.sync_connection.info  # type: ignore[union-attr]
         info[READ_MEMO] = self.read_memo
         info[FSM_PENDING] = self.fsm_pending
@@ -123,12 +132,18 @@ class SqlUnitOfWork:
         if self.conn.in_transaction():
             await self.conn.rollback()
 
-    def after_reply(self, job: Callable[[Any], Awaitable[object]]) -> None:
+    def after_reply(
+        self, job: Callable[[Any], Awaitable[object]], *, one_statement: bool = False
+    ) -> None:
         """Run ``job(uow)`` in a fresh unit of work once this update's replies have gone
         out (bot/middlewares/database.py), never when they failed or the update rolled
         back: e.g. «the confirmation was said in the chat», so the outbox does not say it
-        again — but does when the chat never heard it."""
+        again — but does when the chat never heard it.
+
+        ``one_statement``: the job is a single statement (atomic by itself); when every
+        job is, that unit of work opens no transaction around them (one BEGIN less)."""
         self.after_replies.append(job)
+        self.after_replies_one_statement &= one_statement
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -264,7 +279,7 @@ class UnitOfWorkFactory:
         self.cipher = cipher
         self.schedule_remote: object | None = None  # set by bot/sources/wiring.py
 
-    def __call__(self) -> SqlUnitOfWork:
-        uow = SqlUnitOfWork(self.engine, self.cipher)
+    def __call__(self, *, single_statements: bool = False) -> SqlUnitOfWork:
+        uow = SqlUnitOfWork(self.engine, self.cipher, single_statements=single_statements)
         uow.schedule_remote = self.schedule_remote
         return uow

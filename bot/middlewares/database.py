@@ -68,7 +68,8 @@ class DatabaseMiddleware(BaseMiddleware):
         # the first byte goes to Telegram.
         await replies.flush()
         if uow.after_replies:  # what waited for the replies (SqlUnitOfWork.after_reply)
-            async with self.uow_factory() as later:
+            single = uow.after_replies_one_statement  # no BEGIN for one UPDATE
+            async with self.uow_factory(single_statements=single) as later:
                 for job in uow.after_replies:
                     await job(later)
                 await later.commit()

@@ -219,9 +219,29 @@ class DirectoryRepository(Repository):
             names, key=lambda r: (r.id != attached_clinic_id, natural_key(r.name), r.id)
         )
         page_ids = [r.id for r in ordered[offset : offset + limit]]
-        rows = await self.conn.execute(select(clinics).where(clinics.c.id.in_(page_ids)))
-        by_id = {r.id: _clinic(r) for r in rows}
+        by_id = await self._clinics_by_id(page_ids)
         return ClinicPage([by_id[i] for i in page_ids if i in by_id], len(names))
+
+    async def _clinics_by_id(self, ids: list[int]) -> dict[int, Clinic]:
+        """Clinics from the directory cache (storage/memo.py), the missing ones in one
+        statement (and cached): a page of the same region and specialty is usually the
+        page the previous user saw."""
+        cache = directory_cache(self.conn)
+        by_id: dict[int, Clinic] = {}
+        missing: list[int] = []
+        for clinic_id in ids:
+            found, value = cache.get(("clinic", clinic_id)) if cache is not None else (False, None)
+            if found:
+                by_id[clinic_id] = value
+            else:
+                missing.append(clinic_id)
+        if missing:
+            rows = await self.conn.execute(select(clinics).where(clinics.c.id.in_(missing)))
+            for row in rows:
+                clinic = by_id[row.id] = _clinic(row)
+                if cache is not None:
+                    cache.put(("clinic", row.id), clinic)
+        return by_id
 
     # --- doctors and their slots -----------------------------------------------------------
     async def doctors_in_clinic(
