@@ -231,7 +231,7 @@ class DirectoryRepository(Repository):
         missing: list[int] = []
         for clinic_id in ids:
             found, value = cache.get(("clinic", clinic_id)) if cache is not None else (False, None)
-            if found:
+            if found and value is not None:
                 by_id[clinic_id] = value
             else:
                 missing.append(clinic_id)
