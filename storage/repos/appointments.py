@@ -13,7 +13,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
@@ -124,6 +135,92 @@ _CLASH_JOIN = (
 )
 
 
+def _rule_facts_stmt() -> Select[Any]:
+    """The overlap rule's candidate clashes (coarse bound: ``begin`` < start < ``end``)
+    and the two counts of the booking rules (active in the specialty from ``now``,
+    created by the account since ``since``) as scalar subqueries, the clashes LEFT JOINed
+    to a one-row select so the counts come back when there is no clash at all. Built
+    once with bound parameters: built per call, its construction cost more than its run."""
+    patient = bindparam("patient_id")
+    active = (
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.patient_id == patient,
+            appointments.c.specialty_id == bindparam("specialty_id"),
+            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+            appointments.c.start_utc >= bindparam("now"),
+        )
+        .scalar_subquery()
+        .correlate(None)
+    )
+    created = (
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.user_id == bindparam("user_id"),
+            appointments.c.created_at > bindparam("since"),
+        )
+        .scalar_subquery()
+        .correlate(None)
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    on = and_(
+        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        appointments.c.patient_id == patient,
+        appointments.c.start_utc < bindparam("end"),
+        appointments.c.start_utc > bindparam("begin"),
+    )
+    return (
+        select(active.label("n_active"), created.label("n_created"), *_CLASH_COLUMNS)
+        .select_from(one.outerjoin(_CLASH_JOIN, on))
+        .order_by(appointments.c.start_utc, appointments.c.id)
+    )
+
+
+_RULE_FACTS = _rule_facts_stmt()
+# The booking's writes, built once (their construction per call cost about what running
+# them does); the values are the parameters.
+_INSERT = insert(appointments).returning(appointments.c.id)
+_NUMBER = (
+    update(appointments)
+    .where(appointments.c.id == bindparam("appointment_id"))
+    .values(number=bindparam("new_number"), calendar_uid=bindparam("new_uid"))
+)
+_ADD_EVENT = insert(appointment_events)
+_TAKE_SLOT = (
+    update(slots)
+    .where(
+        slots.c.id == bindparam("slot_id"),
+        slots.c.status == "free",
+        ~exists().where(  # held by another user, unexpired
+            holds.c.slot_id == slots.c.id,
+            holds.c.user_id != bindparam("user_id"),
+            holds.c.expires_at > bindparam("now"),
+        ),
+    )
+    .values(status="booked")
+)
+_DELETE_HOLD = delete(holds).where(holds.c.user_id == bindparam("user_id"))
+# The user's hold, and expired holds of the slot about to be held.
+_CLEAR_HOLDS = delete(holds).where(
+    (holds.c.user_id == bindparam("user_id"))
+    | ((holds.c.slot_id == bindparam("slot_id")) & (holds.c.expires_at <= bindparam("now")))
+)
+# The patient's upcoming active visits in a specialty, nearest first (one-active rule).
+_ACTIVE_FOR_SPECIALTY = (
+    select(*_CLASH_COLUMNS)
+    .select_from(_CLASH_JOIN)
+    .where(
+        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        appointments.c.patient_id == bindparam("patient_id"),
+        appointments.c.specialty_id == bindparam("specialty_id"),
+        appointments.c.start_utc >= bindparam("now"),
+    )
+    .order_by(appointments.c.start_utc, appointments.c.id)
+)
+
+
 def _clash(r: Any) -> Clash:
     return Clash(
         appointment_id=r.id,
@@ -189,10 +286,7 @@ class AppointmentRepository(Repository):
         """Replace the user's hold with one on ``slot_id``; False if another user's
         unexpired hold is on that slot. Expired holds of the slot are swept first."""
         await self.conn.execute(
-            delete(holds).where(
-                (holds.c.user_id == user_id)
-                | ((holds.c.slot_id == slot_id) & (holds.c.expires_at <= to_db(now)))
-            )
+            _CLEAR_HOLDS, {"user_id": user_id, "slot_id": slot_id, "now": to_db(now)}
         )
         values = {
             "user_id": user_id,
@@ -219,7 +313,7 @@ class AppointmentRepository(Repository):
         )
 
     async def delete_hold(self, user_id: int) -> None:
-        await self.conn.execute(delete(holds).where(holds.c.user_id == user_id))
+        await self.conn.execute(_DELETE_HOLD, {"user_id": user_id})
 
     async def sweep_holds(self, now: datetime) -> int:
         """Drop expired holds (housekeeping; an expired hold never blocks anyone anyway)."""
@@ -230,16 +324,8 @@ class AppointmentRepository(Repository):
 
     async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool:
         """free → booked unless another user's unexpired hold is on it; True if taken."""
-        held_by_other = exists().where(
-            holds.c.slot_id == slots.c.id,
-            holds.c.user_id != user_id,
-            holds.c.expires_at > to_db(now),
-        )
-        result = await self.conn.execute(
-            update(slots)
-            .where(slots.c.id == slot_id, slots.c.status == "free", ~held_by_other)
-            .values(status="booked")
-        )
+        params = {"slot_id": slot_id, "user_id": user_id, "now": to_db(now)}
+        result = await self.conn.execute(_TAKE_SLOT, params)
         return int(result.rowcount) == 1
 
     async def release_slot(self, slot_id: int, now: datetime) -> bool:
@@ -396,27 +482,17 @@ class AppointmentRepository(Repository):
         now: datetime,
         since: datetime,
     ) -> tuple[Clash | None, int, int]:
-        """``overlapping`` and ``rule_counts`` in one statement: the counts as scalar
-        subqueries beside the candidate clashes, which are LEFT JOINed to a one-row
-        select so the counts come back when there is no clash at all."""
-        active = (
-            _count_active_for_specialty(patient_id, specialty_id, now)
-            .scalar_subquery()
-            .correlate(None)
-        )
-        created = _count_created_by(user_id, since).scalar_subquery().correlate(None)
-        one = select(literal(1).label("one")).subquery("one")
-        on = and_(
-            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
-            *_near(patient_id, start, minutes),
-        )
-        rows = (
-            await self.conn.execute(
-                select(active.label("n_active"), created.label("n_created"), *_CLASH_COLUMNS)
-                .select_from(one.outerjoin(_CLASH_JOIN, on))
-                .order_by(appointments.c.start_utc, appointments.c.id)
-            )
-        ).all()
+        """``overlapping`` and ``rule_counts`` in one statement (``_RULE_FACTS``)."""
+        params = {
+            "patient_id": patient_id,
+            "begin": to_db(start - _MAX_VISIT),
+            "end": to_db(start + timedelta(minutes=minutes)),
+            "specialty_id": specialty_id,
+            "now": to_db(now),
+            "user_id": user_id,
+            "since": to_db(since),
+        }
+        rows = (await self.conn.execute(_RULE_FACTS, params)).all()
         found = [_clash(r) for r in rows if r.id is not None]
         overlap = _first_overlap(found, start, minutes, exclude_id)
         return overlap, int(rows[0].n_active or 0), int(rows[0].n_created or 0)
@@ -425,11 +501,9 @@ class AppointmentRepository(Repository):
         self, patient_id: int, specialty_id: int, now: datetime
     ) -> Clash | None:
         """The patient's nearest upcoming active visit in the specialty (one-active rule)."""
-        found = await self._clashes(
-            appointments.c.patient_id == patient_id,
-            appointments.c.specialty_id == specialty_id,
-            appointments.c.start_utc >= to_db(now),
-        )
+        params = {"patient_id": patient_id, "specialty_id": specialty_id, "now": to_db(now)}
+        rows = await self.conn.execute(_ACTIVE_FOR_SPECIALTY, params)
+        found = [_clash(r) for r in rows]
         return found[0] if found else None
 
     async def usable_referral(
@@ -497,34 +571,29 @@ class AppointmentRepository(Repository):
         known before the insert, and the column is NOT NULL UNIQUE)."""
         slot = new.slot
         created = to_db(new.created_at)
-        result = await self.conn.execute(
-            insert(appointments)
-            .values(
-                number=f"tmp-{slot.id}-{new.user_id}",
-                patient_id=new.patient_id,
-                user_id=new.user_id,
-                slot_id=slot.id,
-                doctor_id=slot.doctor_id,
-                clinic_id=slot.clinic_id,
-                specialty_id=slot.specialty_id,
-                start_utc=to_db(slot.start),
-                minutes=slot.minutes,
-                kind=slot.kind,
-                status=new.status.value,
-                referral_id=new.referral_id,
-                created_at=created,
-                updated_at=created,
-                calendar_seq=new.calendar_seq,
-            )
-            .returning(appointments.c.id)
-        )
+        values = {
+            "number": f"tmp-{slot.id}-{new.user_id}",
+            "patient_id": new.patient_id,
+            "user_id": new.user_id,
+            "slot_id": slot.id,
+            "doctor_id": slot.doctor_id,
+            "clinic_id": slot.clinic_id,
+            "specialty_id": slot.specialty_id,
+            "start_utc": to_db(slot.start),
+            "minutes": slot.minutes,
+            "kind": slot.kind,
+            "status": new.status.value,
+            "referral_id": new.referral_id,
+            "created_at": created,
+            "updated_at": created,
+            "calendar_seq": new.calendar_seq,
+        }
+        result = await self.conn.execute(_INSERT, values)
         appointment_id = int(result.scalar_one())
         number = appointment_number(appointment_id)
         uid = new.calendar_uid or calendar_uid(number)
         await self.conn.execute(
-            update(appointments)
-            .where(appointments.c.id == appointment_id)
-            .values(number=number, calendar_uid=uid)
+            _NUMBER, {"appointment_id": appointment_id, "new_number": number, "new_uid": uid}
         )
         return Appointment(
             id=appointment_id,
@@ -601,14 +670,15 @@ class AppointmentRepository(Repository):
         reason: str | None = None,
     ) -> None:
         await self.conn.execute(
-            insert(appointment_events).values(
-                appointment_id=appointment_id,
-                at=to_db(at),
-                status=status.value,
-                actor=actor,
-                actor_user_id=actor_user_id,
-                reason=reason,
-            )
+            _ADD_EVENT,
+            {
+                "appointment_id": appointment_id,
+                "at": to_db(at),
+                "status": status.value,
+                "actor": actor,
+                "actor_user_id": actor_user_id,
+                "reason": reason,
+            },
         )
 
     async def events(self, appointment_id: int) -> list[dict[str, Any]]:

@@ -10,18 +10,21 @@ from domain.models import JournalEntry
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import journal
 
+_ADD = insert(journal)  # built once; the row's values are the parameters
+
 
 class JournalRepository(Repository):
     async def add(self, entry: JournalEntry) -> None:
         await self.conn.execute(
-            insert(journal).values(
-                user_id=entry.user_id,
-                at=to_db(entry.at),
-                action=entry.action,
-                appointment_id=entry.appointment_id,
-                doctor_id=entry.doctor_id,
-                details=json.dumps(entry.details, ensure_ascii=False, default=str),
-            )
+            _ADD,
+            {
+                "user_id": entry.user_id,
+                "at": to_db(entry.at),
+                "action": entry.action,
+                "appointment_id": entry.appointment_id,
+                "doctor_id": entry.doctor_id,
+                "details": json.dumps(entry.details, ensure_ascii=False, default=str),
+            },
         )
 
     async def for_user(self, user_id: int, limit: int = 200) -> list[JournalEntry]:
