@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import BindParameter
 
 from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
 from domain.calendar import calendar_uid
@@ -141,7 +142,7 @@ def _rule_facts_stmt() -> Select[Any]:
     created by the account since ``since``) as scalar subqueries, the clashes LEFT JOINed
     to a one-row select so the counts come back when there is no clash at all. Built
     once with bound parameters: built per call, its construction cost more than its run."""
-    patient = bindparam("patient_id")
+    patient: BindParameter[int] = bindparam("patient_id")
     active = (
         select(func.count())
         .select_from(appointments)
