@@ -37,8 +37,10 @@ class SafeCallback(CallbackData, prefix="_"):
 
     @model_validator(mode="after")
     def _numbers_in_range(self) -> Self:
-        for name, value in self:
-            if not isinstance(value, int) or isinstance(value, bool):
+        # Runs for every button built too (not only for what a client sends): the fields'
+        # values straight from __dict__, not through pydantic's __iter__.
+        for name, value in self.__dict__.items():
+            if value.__class__ is bool or not isinstance(value, int):
                 continue
             low = -MAX_INT if name in self.signed else 0
             if not low <= value <= MAX_INT:
