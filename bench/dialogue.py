@@ -77,8 +77,6 @@ from emulator.lookup import Lookup
 from emulator.session import EmulatorSession
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
-from storage.demo import seed_demo
-from storage.migrate import upgrade
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, as the flow tests
 FIRST_USER = 3_000_000
@@ -510,6 +508,11 @@ async def make_world(synchronous: str, session_kind: str, driver: str = "inloop"
         @event.listens_for(engine.sync_engine, "connect")
         def _full(dbapi_connection: Any, _record: Any) -> None:  # after storage/db.py's own
             dbapi_connection.execute("PRAGMA synchronous=FULL")
+
+    # Imported here: bench/moscow.py's RSS child (a bot process) uses this module and
+    # a bot process never loads alembic or the demo builder.
+    from storage.demo import seed_demo
+    from storage.migrate import upgrade
 
     await upgrade(engine)
     key = PersonalDataCipher.generate_key()

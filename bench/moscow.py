@@ -57,7 +57,6 @@ from domain.directory import WorkDay, local_to_utc, slot_times
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.demo_data import SPECIALTIES
-from storage.migrate import upgrade
 from storage.schema import slots as slots_table
 from storage.uow import UnitOfWorkFactory
 
@@ -493,7 +492,7 @@ async def run_sqlite(world: World, n: int, rss_users: int = 0, keep: bool = Fals
     try:
         path = tmp / "moscow.sqlite3"
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await upgrade(engine)
+        await _upgrade(engine)
         await engine.dispose()
         t = time.perf_counter()
         load_sqlite(path, world)
@@ -520,6 +519,13 @@ async def run_sqlite(world: World, n: int, rss_users: int = 0, keep: bool = Fals
             pass
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _upgrade(engine: AsyncEngine) -> None:
+    """Migrations, imported here: the RSS child (a bot process) never loads alembic."""
+    from storage.migrate import upgrade
+
+    await upgrade(engine)
 
 
 def rss_kib() -> dict[str, int]:
@@ -611,7 +617,7 @@ async def run_pg(url: str, world: World, n: int) -> None:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(make_url(url).set(database=name).render_as_string(False))
     try:
-        await upgrade(engine)
+        await _upgrade(engine)
         t = time.perf_counter()
         await load_pg(engine, world)
         load_s = time.perf_counter() - t
