@@ -2,8 +2,7 @@
 
 Inside an update the state is written on the unit of work's connection (see
 storage.uow.current_connection) and commits with the business data; outside
-one (aiogram's FSM middleware reading the state before our middlewares run)
-it uses a short transaction of its own.
+one (a job, a test, the CLI) each call is one statement of its own.
 
 A dialogue row is read from the database once per update: the unit of work
 keeps the rows it read or wrote (storage.uow.current_fsm_rows). aiogram's FSM
