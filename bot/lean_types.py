@@ -27,39 +27,37 @@ from typing import Any
 
 
 def install() -> bool:
-    """Import aiogram with its types' schemas deferred; False when it was too late."""
+    """Import aiogram with its types' schemas deferred; False when it was too late (or
+    when this aiogram/pydantic does not take it: then aiogram is imported as usual)."""
     if "aiogram.types" in sys.modules:
         return False
     from pydantic import BaseModel
 
     original = BaseModel.__dict__["model_rebuild"]  # the classmethod object itself
 
-    def model_rebuild(
-        cls: type[BaseModel],
-        *,
-        force: bool = False,
-        raise_errors: bool = True,
-        _parent_namespace_depth: int = 2,
-        _types_namespace: Any = None,
-    ) -> bool | None:
+    def model_rebuild(cls: type[BaseModel], *args: Any, **kwargs: Any) -> bool | None:
+        namespace = kwargs.get("_types_namespace")
         deferred = cls.model_config.get("defer_build") and cls.__module__.startswith("aiogram.")
-        if _types_namespace is not None and deferred and not force:
+        if namespace is not None and deferred and not args and not kwargs.get("force"):
             module = sys.modules[cls.__module__].__dict__
-            for name, value in _types_namespace.items():
+            for name, value in namespace.items():
                 module.setdefault(name, value)
             return None
-        rebuilt: bool | None = original.__func__(
-            cls,
-            force=force,
-            raise_errors=raise_errors,
-            _parent_namespace_depth=_parent_namespace_depth + 1,
-            _types_namespace=_types_namespace,
-        )
+        # Anything else as pydantic does it (one frame deeper: this wrapper).
+        kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1
+        rebuilt: bool | None = original.__func__(cls, *args, **kwargs)
         return rebuilt
 
     BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[assignment,method-assign]
     try:
-        import aiogram.types  # noqa: F401  (the import that runs the rebuild loop)
+        import aiogram.types  # the import that runs the rebuild loop
+    except Exception:  # an aiogram or pydantic this was not written for: aiogram's own way
+        BaseModel.model_rebuild = original  # type: ignore[method-assign]
+        for name in [m for m in sys.modules if m == "aiogram" or m.startswith("aiogram.")]:
+            del sys.modules[name]
+        import aiogram.types  # noqa: F401
+
+        return False
     finally:
         BaseModel.model_rebuild = original  # type: ignore[method-assign]
     return True
