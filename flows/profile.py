@@ -186,14 +186,6 @@ async def on_leave(message: Message, state: FSMContext) -> None:
     raise SkipHandler  # the section or command's own handler runs (in a later router)
 
 
-@router.callback_query(StateFilter(ProfileEdit), ~ProfileCb.filter())
-async def on_other_button(query: CallbackQuery, state: FSMContext) -> None:
-    """Another section's button ends the edit too: the edit step outlived it, and text typed
-    there later («большое спасибо» after «Закрыть обращение») became the account's name."""
-    await state.clear()
-    raise SkipHandler  # that button's own handler runs (in a later router)
-
-
 @router.message(StateFilter(ProfileEdit.value), F.text, staying, Registered())
 async def on_value(
     message: Message, state: FSMContext, user: User, uow: SectionsUnitOfWork, now: datetime
