@@ -67,6 +67,7 @@ def status_name(status: CertStatus) -> str:
         CertStatus.MORE_INFO: _("More information needed"),
         CertStatus.READY: _("Certificate ready"),
         CertStatus.REFUSED: _("Refused by the clinic"),
+        CertStatus.WITHDRAWN: _("Withdrawn: the relative was removed"),
     }[status]
 
 
