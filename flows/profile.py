@@ -344,12 +344,12 @@ async def on_erase(
     await accounts.delete_account(uow, user.id, now, subject)
     await state.clear()
     await query.answer()
-    await reply.of(query).answer(
+    for details in withdrawn:  # each cancelled visit leaves the phone's calendar too
+        await send_files(query, details, policy.home_tz, now, only="ics")
+    await reply.of(query).answer(  # the last word
         _("Your personal data are erased. Goodbye! If you want to use Zapis again, send /start."),
         reply_markup=kb.remove(),
     )
-    for details in withdrawn:  # each cancelled visit leaves the phone's calendar too
-        await send_files(query, details, policy.home_tz, now, only="ics")
 
 
 async def _cancelled_events(uow: SectionsUnitOfWork, ids: list[int]) -> list[Details]:

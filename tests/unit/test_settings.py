@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import DEFAULT_DB_URL, ConfigError, Settings, load_settings, require
-from tests import bot_starts
+from tests import prefork
 from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def _run_bot(tmp_path: Path, mode: str, **env: str) -> subprocess.CompletedProce
     clean["ZAPIS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
     clean.update(env)
     # a fresh process per start, forked from one that imported the command line once
-    return bot_starts.run_bot([mode], env=clean, cwd=tmp_path, timeout=60)
+    return prefork.run_bot([mode], env=clean, cwd=tmp_path, timeout=60)
 
 
 @pytest.mark.parametrize(
