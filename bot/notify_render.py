@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot import notify_records
 from domain.certificates import CertKind, CertStatus, certificate_number, kind_name
@@ -180,11 +181,13 @@ def _ahead(v: VisitInfo, ctx: RenderContext, offset: int) -> str:
         if day == today + timedelta(days=1):
             return _("tomorrow at {time}").format(time=at)
         return _("on {day} at {time}").format(day=fmt_day(day), time=at)
-    if offset >= 60 * 24 and offset % (60 * 24) == 0:
-        return _("in {days} d").format(days=offset // (60 * 24))
+    if offset >= 60 * 24 and offset % (60 * 24) == 0:  # «через 1 день», «in 2 days» (not «1 d»)
+        days = offset // (60 * 24)
+        return ngettext("in {n} day", "in {n} days", days).format(n=days)
     if offset >= 60:
-        return _("in {hours} h").format(hours=round(offset / 60))
-    return _("in {minutes} min").format(minutes=offset)
+        hours = round(offset / 60)
+        return ngettext("in {n} hour", "in {n} hours", hours).format(n=hours)
+    return ngettext("in {n} minute", "in {n} minutes", offset).format(n=offset)
 
 
 def _reminder(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:

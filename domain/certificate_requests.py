@@ -12,19 +12,24 @@ update is the transaction.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain.certificates import (
     MAX_ATTACHED,
     CertificateRefused,
     CertificateRequest,
+    CertificatesOutbox,
+    CertificatesRepository,
     CertificatesUnitOfWork,
     CertStatus,
+    JournalPort,
     NewRequest,
     Sheet,
     check_transition,
     clean_text,
     push_due,
+    push_key_prefix,
     status_item,
 )
 from domain.documents import Document
@@ -78,6 +83,49 @@ async def answer(
     await _move(uow, request, CertStatus.IN_REVIEW, now, answer=value)
     await _journal(uow, now, user_id, request, "certificate_answered")
     return request
+
+
+class WithdrawUoW(Protocol):
+    """What withdrawing needs (the family section's unit of work has it too)."""
+
+    @property
+    def certificates(self) -> CertificatesRepository: ...
+    @property
+    def outbox(self) -> CertificatesOutbox: ...
+    @property
+    def journal(self) -> JournalPort: ...
+
+
+async def withdraw_for_patient(
+    uow: WithdrawUoW, now: datetime, user_id: int, patient_id: int
+) -> int:
+    """The relative is being removed: their open requests are withdrawn (the same status
+    machine, journaled), so the clinic stops working on them; pushes still queued for any
+    of their requests (a status change made in the quiet hours) are cancelled — their
+    buttons would open a request the account can no longer see. Returns how many were
+    withdrawn. Called before the relative is removed (their requests are still listed)."""
+    withdrawn = 0
+    for request in await uow.certificates.for_user(user_id):
+        if request.patient_id != patient_id:
+            continue
+        # a ready or refused one's push would open it too: none of them may still go out
+        await uow.outbox.cancel_by_key_prefix(push_key_prefix(request.id), "relative removed")
+        if request.status.open and await _withdraw(uow, request, now):
+            await _journal(uow, now, user_id, request, "certificate_withdrawn")
+            withdrawn += 1
+    return withdrawn
+
+
+async def _withdraw(uow: WithdrawUoW, request: CertificateRequest, now: datetime) -> bool:
+    current: CertificateRequest | None = request
+    for _attempt in range(3):  # a registrar may move it at the same moment: read it again
+        if current is None or not current.status.open:
+            return False
+        check_transition(current.status, CertStatus.WITHDRAWN)
+        if await uow.certificates.update(current.id, current.status, CertStatus.WITHDRAWN, now):
+            return True
+        current = await uow.certificates.get(request.id)
+    return False
 
 
 async def journal_download(
@@ -229,7 +277,7 @@ async def _staff_move(
 
 
 async def _journal(
-    uow: CertificatesUnitOfWork,
+    uow: CertificatesUnitOfWork | WithdrawUoW,
     now: datetime,
     actor: int,
     request: CertificateRequest,

@@ -2,7 +2,8 @@
 
 submitted → in_review → more_info (the clinic asks, the patient answers: back
 to in_review) → ready (a numbered certificate, as a PDF) or refused (with a
-reason). Every change the clinic makes is a push through the outbox that
+reason); an open request is withdrawn when its relative is removed from the
+account (nobody is left to answer or collect it). Every change the clinic makes is a push through the outbox that
 respects the quiet hours of the clinic's zone: one made at night arrives in
 the morning. Staff see only the requests of their clinics (the patient's
 attached clinic, or the one chosen when there is none); a patient only their
@@ -62,18 +63,21 @@ class CertStatus(StrEnum):
     MORE_INFO = "more_info"
     READY = "ready"
     REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
 
     @property
     def open(self) -> bool:
-        return self not in (CertStatus.READY, CertStatus.REFUSED)
+        return self not in (CertStatus.READY, CertStatus.REFUSED, CertStatus.WITHDRAWN)
 
 
+_ENDS = frozenset({CertStatus.REFUSED, CertStatus.WITHDRAWN})
 TRANSITIONS: dict[CertStatus, frozenset[CertStatus]] = {
-    CertStatus.SUBMITTED: frozenset({CertStatus.IN_REVIEW, CertStatus.REFUSED}),
-    CertStatus.IN_REVIEW: frozenset({CertStatus.MORE_INFO, CertStatus.READY, CertStatus.REFUSED}),
-    CertStatus.MORE_INFO: frozenset({CertStatus.IN_REVIEW, CertStatus.REFUSED}),
+    CertStatus.SUBMITTED: frozenset({CertStatus.IN_REVIEW}) | _ENDS,
+    CertStatus.IN_REVIEW: frozenset({CertStatus.MORE_INFO, CertStatus.READY}) | _ENDS,
+    CertStatus.MORE_INFO: frozenset({CertStatus.IN_REVIEW}) | _ENDS,
     CertStatus.READY: frozenset(),
     CertStatus.REFUSED: frozenset(),
+    CertStatus.WITHDRAWN: frozenset(),
 }
 
 
@@ -166,6 +170,10 @@ class CertificatesRepository(Protocol):
     ) -> bool: ...
 
 
+class CertificatesOutbox(Protocol):
+    async def cancel_by_key_prefix(self, prefix: str, reason: str) -> int: ...
+
+
 class PatientsPort(Protocol):
     async def patients_of(self, user_id: int) -> list[Patient]: ...
     async def patient(self, patient_id: int) -> Patient | None: ...
@@ -212,6 +220,11 @@ def push_due(now: datetime, tz: str, quiet: QuietWindow | None) -> datetime:
     return now
 
 
+def push_key_prefix(request_id: int) -> str:
+    """What every status push of one request starts its idempotency key with."""
+    return f"cert:{request_id}:"
+
+
 def status_item(
     request: CertificateRequest, status: CertStatus, now: datetime, due: datetime
 ) -> OutboxItem:
@@ -220,7 +233,7 @@ def status_item(
         kind=Kind.CERTIFICATE_STATUS,
         user_id=request.user_id,
         due_at=due,
-        idem_key=f"cert:{request.id}:{status.value}:{stamp}",
+        idem_key=f"{push_key_prefix(request.id)}{status.value}:{stamp}",
         payload={
             "request_id": request.id,
             "status": status.value,

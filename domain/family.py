@@ -21,6 +21,9 @@ from typing import Protocol
 from domain.accounts import Profile, RegisterCheck
 from domain.booking_cancel import cancel_one
 from domain.booking_ports import BookingUnitOfWork
+from domain.booking_ports import OutboxPort as BookingOutbox
+from domain.certificate_requests import withdraw_for_patient
+from domain.certificates import CertificatesOutbox, CertificatesRepository
 from domain.errors import Duplicate, LimitReached, Stale
 from domain.lifecycle import Event
 from domain.models import Appointment, JournalEntry, Patient
@@ -105,11 +108,20 @@ class FamilyJournal(Protocol):
     async def add(self, entry: JournalEntry) -> None: ...
 
 
+class FamilyOutbox(BookingOutbox, CertificatesOutbox, Protocol):
+    """The booking outbox plus cancelling a withdrawn certificate request's pushes."""
+
+
 class FamilyUoW(BookingUnitOfWork, Protocol):
-    """What the family section needs: the booking ports (to cancel visits) and its repo."""
+    """What the family section needs: the booking ports (to cancel visits), its repo and
+    the certificate requests (withdrawn with the relative)."""
 
     @property
     def family(self) -> FamilyRepository: ...
+    @property
+    def certificates(self) -> CertificatesRepository: ...
+    @property
+    def outbox(self) -> FamilyOutbox: ...
 
 
 # --- Rules -------------------------------------------------------------------
@@ -277,10 +289,16 @@ async def upcoming_visits(
     ]
 
 
-async def remove_relative(uow: FamilyUoW, now: datetime, user_id: int, patient_id: int) -> int:
+@dataclass(frozen=True, slots=True)
+class Removed:
+    visits: int  # upcoming visits cancelled
+    certificates: int  # open certificate requests withdrawn
+
+
+async def remove_relative(uow: FamilyUoW, now: datetime, user_id: int, patient_id: int) -> Removed:
     """Remove a relative of the user (Stale otherwise), cancelling their upcoming visits
-    first: the slots go back to the schedule and the wait list is offered them.
-    Returns how many visits were cancelled."""
+    first (the slots go back to the schedule and the wait list is offered them) and
+    withdrawing their open certificate requests (domain/certificate_requests.py)."""
     patient = await owned_relative(uow, user_id, patient_id)
     visits = await upcoming_visits(uow, now, user_id, patient.id)
     for visit in visits:
@@ -294,10 +312,12 @@ async def remove_relative(uow: FamilyUoW, now: datetime, user_id: int, patient_i
             actor_user_id=user_id,
             reason=None,  # «отменена вами»: the holder removed the relative
         )
+    withdrawn = await withdraw_for_patient(uow, now, user_id, patient.id)
     if not await uow.family.remove_relative(patient.id, now):
         raise Stale
-    await _log(uow, user_id, now, "family.removed", patient_id=patient.id, cancelled=len(visits))
-    return len(visits)
+    await _log(uow, user_id, now, "family.removed", patient_id=patient.id, cancelled=len(visits),
+               certificates_withdrawn=withdrawn)  # fmt: skip
+    return Removed(visits=len(visits), certificates=withdrawn)
 
 
 EDITABLE = ("name", "birth_date", "sex", "snils", "policy")

@@ -42,7 +42,7 @@ def get_routers() -> list[Router]:
         waitlist,
     )
 
-    return [
+    routers = [
         _fresh(refusals.router),  # errors only: domain refusals answered once
         _fresh(navigation.router),  # a menu button or command ends any step, then skips on
         _fresh(onboarding.router),
@@ -62,6 +62,8 @@ def get_routers() -> list[Router]:
         _fresh(faq.router),  # free text the FAQ can answer; anything else falls to the menu
         _fresh(menu.router),  # catch-all last
     ]
+    navigation.watch(routers)  # another section's button ends a typed step
+    return routers
 
 
 def _records_routers() -> list[Router]:

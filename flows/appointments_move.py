@@ -14,7 +14,7 @@ from datetime import datetime
 
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from domain import booking
@@ -28,6 +28,7 @@ from flows.guards import Registered
 from flows.ui.callbacks import ApMove, ApOpen
 from flows.ui.format import details_text
 from flows.ui.keyboards import button
+from flows.ui.reply import close_summary
 from flows.wizard import render
 from flows.wizard_loaders import Actor, Ctx, moving_visit, not_movable
 from flows.wizard_outcomes import OWN_SCREEN, refusal_screen, taken
@@ -94,8 +95,7 @@ async def confirm(
     await state.set_state(None)
     await state.update_data({DRAFT_KEY: None})
     details = await load_details(uow, patient, appointment=new)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await close_summary(query.message, views.hold_line(draft.mode, ctx.policy.booking.hold_minutes))
     text = _("Moved! The new appointment number: {number}").format(number=new.number)
     if details is not None:  # files first: the confirmation stays the newest message
         text += "\n\n" + details_text(details, home_tz)

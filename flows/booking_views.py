@@ -300,15 +300,22 @@ def summary_screen(draft: BookingDraft, view: SummaryView, looks: Looks) -> Scre
             number=moving.number, old=old
         )
         text += "\n\n" + _("New time:") + "\n" + held + "\n\n"
-        text += _("This time is held for you for {minutes} min. Press «Confirm» to move.").format(
-            minutes=looks.hold_minutes
-        )
     else:
         text = _("Please check the booking:") + "\n\n" + held + "\n\n"
-        text += _("This time is held for you for {minutes} min. Press «Confirm» to book.").format(
-            minutes=looks.hold_minutes
-        )
+    text += hold_line(draft.mode, looks.hold_minutes)
     return text, markup([[confirm, *back("slot")]])
+
+
+def hold_line(mode: str, minutes: int) -> str:
+    """The summary's last line; taken off the summary once «Подтвердить» is done
+    (flows/ui/reply.py close_summary): «держим 5 мин» under a made booking was false."""
+    if mode == "move":
+        return _("This time is held for you for {minutes} min. Press «Confirm» to move.").format(
+            minutes=minutes
+        )
+    return _("This time is held for you for {minutes} min. Press «Confirm» to book.").format(
+        minutes=minutes
+    )
 
 
 # --------------------------------------------------------------------------- not steps

@@ -21,6 +21,7 @@ from domain.policy import Policy
 from flows.guards import Registered
 from flows.ui import keyboards as kb
 from flows.ui.calendar_feed import feed_ics
+from flows.ui.profile_callbacks import ProfileCb
 from flows.ui.safe_callback import SafeCallback
 
 router = Router(name="calendar_sync")
@@ -32,6 +33,11 @@ class CalAll(SafeCallback, prefix="cal"):
 
 class CalSub(SafeCallback, prefix="cs"):
     action: str = "show"  # show | new | revoke
+
+
+def _back_row() -> list[InlineKeyboardButton]:
+    """Back to «Профиль», where «Календарь по ссылке» is (the screens ended without a way)."""
+    return [kb.button(_("Back"), ProfileCb(action="show"))]
 
 
 def feed_url(base: str, token: str) -> str:
@@ -78,6 +84,7 @@ async def on_show(
                 "A calendar subscription link is not available on this server. Use «All visits "
                 "to calendar» in «My appointments» instead."
             ),
+            [_back_row()],
         )
         return
     if await uow.calendar_feeds.active(user.id):
@@ -89,14 +96,15 @@ async def on_show(
             [
                 kb.button(_("New link"), CalSub(action="new")),
                 kb.button(_("Turn the link off"), CalSub(action="revoke")),
-            ]
+            ],
+            _back_row(),
         ]
     else:
         text = _(
             "A private link for calendar apps (Google, Apple, Outlook): subscribe once, and "
             "your upcoming visits stay up to date there."
         )
-        rows = [[kb.button(_("Get the link"), CalSub(action="new"))]]
+        rows = [[kb.button(_("Get the link"), CalSub(action="new"))], _back_row()]
     await _say(query, text, rows)
 
 

@@ -23,16 +23,21 @@ from flows.ui.format import clip, current_locale, esc
 
 MB = 1024 * 1024
 CONFIRMED = "confirmed"
+HISTORY_DETAILS = "confirmed:history"  # the same level, asked by a visit's details
 
 
 class Confirmed(Filter):
-    """After ``Registered()``: documents and certificates need a confirmed account (SPEC §1:
-    the register vouched for the person); a standard one is told how to get there."""
+    """After ``Registered()``: visit-history details, documents and certificates need a
+    confirmed account (SPEC §1: the register vouched for the person); a standard one is
+    told how to get there. ``needed`` picks the words (what was asked for)."""
+
+    def __init__(self, needed: str = CONFIRMED) -> None:
+        self.needed = needed
 
     async def __call__(self, event: Any, user: User) -> bool:
         if user.level is AccountLevel.CONFIRMED:
             return True
-        raise AccountNotReady(CONFIRMED)
+        raise AccountNotReady(self.needed)
 
 
 def size_text(size: int) -> str:
@@ -62,6 +67,7 @@ def status_name(status: CertStatus) -> str:
         CertStatus.MORE_INFO: _("More information needed"),
         CertStatus.READY: _("Certificate ready"),
         CertStatus.REFUSED: _("Refused by the clinic"),
+        CertStatus.WITHDRAWN: _("Withdrawn: the relative was removed"),
     }[status]
 
 
@@ -101,6 +107,12 @@ def refusal(error: DomainError) -> str | None:
     if isinstance(error, AccountNotReady) and error.needed == CONFIRMED:
         return _(
             "Documents and certificates need a confirmed account: your data must match your "
+            "clinic's attachment register. Ask the registry of your clinic to attach you, "
+            "then check the data in «Profile»."
+        )
+    if isinstance(error, AccountNotReady) and error.needed == HISTORY_DETAILS:
+        return _(
+            "Visit details and their PDF need a confirmed account: your data must match your "
             "clinic's attachment register. Ask the registry of your clinic to attach you, "
             "then check the data in «Profile»."
         )

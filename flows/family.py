@@ -147,10 +147,14 @@ async def on_remove_go(
     policy: Policy,
 ) -> None:
     relative = await family.owned_relative(uow, user.id, callback_data.relative_id)
-    cancelled = await family.remove_relative(uow, now, user.id, relative.id)
+    removed = await family.remove_relative(uow, now, user.id, relative.id)
     text = _("{name} is removed from «My family».").format(name=relative.full_name)
-    if cancelled:
-        text += " " + _("Visits cancelled: {count}.").format(count=cancelled)
+    if removed.visits:
+        text += " " + _("Visits cancelled: {count}.").format(count=removed.visits)
+    if removed.certificates:
+        text += " " + _("Certificate requests withdrawn: {count}.").format(
+            count=removed.certificates
+        )
     await render_list(query, uow, user, policy, prefix=text)
 
 

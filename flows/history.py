@@ -28,6 +28,7 @@ from domain.models import User
 from domain.policy import Policy
 from domain.records import HistoryFilter, HistoryItem
 from flows.booking_common import show
+from flows.docs_common import HISTORY_DETAILS, Confirmed
 from flows.guards import Registered
 from flows.history_text import detail_rows, details_text, filter_summary, item_button, period_label
 from flows.ui import menu as menu_ui
@@ -255,7 +256,7 @@ async def on_set(
     await _render(query, uow, user, now, policy, state)
 
 
-@router.callback_query(HiOpen.filter(), Registered())
+@router.callback_query(HiOpen.filter(), Registered(), Confirmed(HISTORY_DETAILS))
 async def on_open(
     query: CallbackQuery,
     callback_data: HiOpen,
@@ -273,7 +274,7 @@ async def on_open(
     await show(query, text, builder.as_markup(), new=not isinstance(query.message, Message))
 
 
-@router.callback_query(HiPdf.filter(), Registered())
+@router.callback_query(HiPdf.filter(), Registered(), Confirmed(HISTORY_DETAILS))
 async def on_pdf(
     query: CallbackQuery,
     callback_data: HiPdf,

@@ -101,6 +101,7 @@ ACTIONS: dict[str, Callable[[], str]] = {
     "certificate_more_info": lambda: _("The clinic asked for more information about a certificate"),
     "certificate_ready": lambda: _("Certificate issued"),
     "certificate_refused": lambda: _("Certificate refused"),
+    "certificate_withdrawn": lambda: _("Certificate request withdrawn with the relative"),
     "certificate_document_viewed": lambda: _("Document of a certificate request viewed"),
     "account.deleted": lambda: _("Data deleted"),
 }

@@ -36,6 +36,7 @@ from domain.models import User
 from domain.policy import Policy
 from domain.schedule_source import RemoteRefused
 from domain.validators import Field
+from flows.booking_common import load_details, send_files
 from flows.guards import Registered
 from flows.notify_settings import no_show_text
 from flows.support_profile import support_profile_row
@@ -43,6 +44,7 @@ from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
 from flows.ui import reply
+from flows.ui.format import Details
 from flows.ui.onboarding_ui import (
     LANG_LABELS,
     duplicate_snils_text,
@@ -186,14 +188,6 @@ async def on_leave(message: Message, state: FSMContext) -> None:
     raise SkipHandler  # the section or command's own handler runs (in a later router)
 
 
-@router.callback_query(StateFilter(ProfileEdit), ~ProfileCb.filter())
-async def on_other_button(query: CallbackQuery, state: FSMContext) -> None:
-    """Another section's button ends the edit too: the edit step outlived it, and text typed
-    there later («большое спасибо» after «Закрыть обращение») became the account's name."""
-    await state.clear()
-    raise SkipHandler  # that button's own handler runs (in a later router)
-
-
 @router.message(StateFilter(ProfileEdit.value), F.text, staying, Registered())
 async def on_value(
     message: Message, state: FSMContext, user: User, uow: SectionsUnitOfWork, now: datetime
@@ -330,10 +324,13 @@ async def on_erase(
     user: User | None,
     uow: SectionsUnitOfWork,
     now: datetime,
+    policy: Policy,
 ) -> None:
     if user is None or not _has_data(user):
         raise Stale
     subject = "erased-" + secrets.token_hex(6)
+    upcoming = [a.id for a in await uow.appointments.list_for_owner(user.id, now)
+                if a.status.active and a.start > now]  # fmt: skip
     # No reason text: the kept records are anonymous, and a stored English
     # phrase would be shown untranslated wherever a reason is displayed.
     try:
@@ -342,11 +339,28 @@ async def on_erase(
         await query.answer()
         await reply.of(query).answer(remote_refusal_text(exc))
         return
+    withdrawn = await _cancelled_events(uow, upcoming)  # read before the names are erased
     await waitlist.leave_all(uow, user.id)
     await accounts.delete_account(uow, user.id, now, subject)
     await state.clear()
     await query.answer()
-    await reply.of(query).answer(
+    for details in withdrawn:  # each cancelled visit leaves the phone's calendar too
+        await send_files(query, details, policy.home_tz, now, only="ics")
+    await reply.of(query).answer(  # the last word
         _("Your personal data are erased. Goodbye! If you want to use Zapis again, send /start."),
         reply_markup=kb.remove(),
     )
+
+
+async def _cancelled_events(uow: SectionsUnitOfWork, ids: list[int]) -> list[Details]:
+    """The visits /delete_me cancelled, as their METHOD:CANCEL .ics needs them (the patient
+    or the clinic cancelling one sends that file too: the calendar must not keep them)."""
+    found = []
+    for appointment_id in ids:
+        cancelled = await uow.appointments.get(appointment_id)
+        patient = await uow.users.patient(cancelled.patient_id) if cancelled else None
+        if cancelled is not None and patient is not None:
+            details = await load_details(uow, patient, appointment=cancelled)
+            if details is not None:
+                found.append(details)
+    return found

@@ -34,6 +34,19 @@ from flows.ui.notify_callbacks import Rebook, RmCome
 router = Router(name="reminders")
 
 
+async def _close_offer(message: Message, number: str) -> None:
+    """The clinic's cancel notice after a one-tap rebook: its buttons go, and «Ближайшее
+    свободное время — запись в одно касание:» (now without a time under it) says what was
+    booked instead. A notice without that line (another wording) only loses its buttons."""
+    offer = _("The nearest free times — one tap books:")
+    html = message.html_text
+    if offer not in html:
+        await message.edit_reply_markup(reply_markup=None)
+        return
+    done = _("Booked instead: appointment № {number} (below).").format(number=number)
+    await message.edit_text(html.replace(offer, done), reply_markup=None)
+
+
 async def _drop_row(query: CallbackQuery) -> None:
     """Remove the pressed button's row from the message (the rest stays usable)."""
     message = query.message
@@ -125,7 +138,7 @@ async def on_rebook(
     except NotOwner:
         raise Stale from None
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await _close_offer(query.message, new.number)
     await query.answer()
     patient = await uow.users.patient(new.patient_id)
     details = await load_details(uow, patient, appointment=new) if patient else None

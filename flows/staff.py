@@ -32,7 +32,7 @@ from domain.models import AppointmentStatus, StaffMember
 from domain.policy import Policy
 from flows.booking_common import show
 from flows.guards import Staff
-from flows.staff_common import StMenu, visit_label
+from flows.staff_common import StMenu, staff_menu_markup, visit_label
 from flows.staff_move import MvList
 from flows.staff_visits import SvList
 from flows.ui.callbacks import day_code, day_from_code
@@ -246,7 +246,7 @@ async def on_reason(
     chosen = _on_day(visits, day_from_code(day) if day else None)
     if not chosen:
         await state.clear()
-        await message.answer(_("Nothing left to cancel."))
+        await message.answer(_("Nothing left to cancel."), reply_markup=staff_menu_markup())
         return
     when = fmt_day(local(chosen[0].start, chosen[0].tz).date()) if day else _("all upcoming days")
     keyboard = InlineKeyboardBuilder()
@@ -306,7 +306,8 @@ async def on_go(
             _(
                 "Cancelled {count} visits. Notices to the patients are queued; "
                 "/staff lists any that Telegram refuses to deliver."
-            ).format(count=done)
+            ).format(count=done),
+            reply_markup=staff_menu_markup(),
         )
 
 

@@ -32,10 +32,10 @@ from flows.documents import send_document
 from flows.guards import Staff
 from flows.staff_common import StMenu
 from flows.ui.docs_callbacks import StCert
-from flows.ui.format import fmt_day
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.ui.pager import pager_row, paginate
+from flows.ui.profile_text import fmt_date
 
 router = Router(name="staff_certificates")
 
@@ -85,7 +85,7 @@ async def _show_request(
     clinic = await uow.directory.clinic(request.clinic_id)
     name = patient.full_name if patient else "—"
     if patient is not None and patient.birth_date is not None:
-        name = f"{name}, {fmt_day(patient.birth_date)}"
+        name = f"{name}, {fmt_date(patient.birth_date)}"  # a birth date has no weekday
     text = request_text(
         request, name, clinic.name if clinic else "—", clinic.tz if clinic else "Europe/Moscow"
     )

@@ -27,7 +27,7 @@ from flows import booking_views as views
 from flows.booking_common import clash_line, refuse, show
 from flows.booking_draft import DRAFT_KEY, BookingDraft, start_move
 from flows.guards import Staff
-from flows.staff_common import StMenu, visit_label
+from flows.staff_common import StMenu, staff_menu_markup, visit_label
 from flows.ui.callbacks import MvList, MvPick
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
@@ -130,4 +130,5 @@ async def confirm(
             "Moved: the new appointment number is {number}. A notice to the patient is queued; "
             "/staff lists any that Telegram refuses to deliver."
         ).format(number=new.number),
+        staff_menu_markup(),
     )

@@ -21,6 +21,7 @@ from domain.errors import Stale
 from domain.models import StaffMember
 from domain.policy import Policy
 from flows.guards import Staff
+from flows.staff_common import StMenu
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import ticket_text as tt
@@ -63,6 +64,7 @@ async def on_list(
     rows = [[kb.button(tt.list_button(t), StTk(action="show", ticket_id=t.id))] for t in found]
     pages = max(1, -(-total // PER_PAGE))
     rows.append(kb.pager_row(page, pages, lambda p: StTk(action="list", page=p)))
+    rows.append([kb.button(_("Back"), StMenu(to="home"))])  # the empty list was a dead end
     text = _("Open requests of your clinics:") if total else _("No open requests.")
     await _send(query, text, kb.inline(rows))
 

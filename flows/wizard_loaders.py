@@ -292,6 +292,9 @@ async def load_day(ctx: Ctx, draft: BookingDraft) -> SlotsView:
     )
     if moving is not None:
         slots = [s for s in slots if s.id != moving.slot_id]
+    if moving is not None and draft.mode == "staff":  # not offered, then refused at «Подтвердить»
+        clash = ctx.uow.appointments.overlapping
+        slots = [s for s in slots if await clash(moving.patient_id, s.start, s.minutes, moving.id) is None]  # fmt: skip
     return SlotsView(doctor, clinic, day, slots, moving)
 
 

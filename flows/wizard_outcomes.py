@@ -9,7 +9,7 @@ escapes the handler and flows/refusals.py answers it (the update rolls back).
 from __future__ import annotations
 
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from domain import booking, rules
@@ -40,6 +40,7 @@ from flows.booking_draft import DRAFT_KEY, BookingDraft
 from flows.ui.callbacks import ApCancel, ApMove, BkBack, BkJump
 from flows.ui.format import current_locale, details_text
 from flows.ui.keyboards import button
+from flows.ui.reply import close_summary
 from flows.wizard import render
 from flows.wizard_loaders import DEFAULT_REGION, Ctx, alternatives
 
@@ -182,8 +183,7 @@ async def confirm_booking(
     await state.set_state(None)
     await state.update_data({DRAFT_KEY: None})
     details = await load_details(uow, patient, appointment=appointment)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await close_summary(query.message, views.hold_line(draft.mode, ctx.policy.booking.hold_minutes))
     number = appointment.number
     if details is None:
         await show(query, _("Booked. Appointment number: {number}").format(number=number), new=True)

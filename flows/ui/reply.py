@@ -27,3 +27,16 @@ def of(query: CallbackQuery) -> ChatMessage:
     if message is None:  # pragma: no cover - excluded by HAS_MESSAGE
         raise LookupError("a callback query without a message passed HAS_MESSAGE")
     return message
+
+
+async def close_summary(message: ChatMessage | None, hold: str) -> None:
+    """After «Подтвердить»: the summary loses its buttons and its «held for N min, press
+    «Confirm»» line (``hold``), which a made booking made false. An old message whose text
+    is gone (inaccessible) or differs only loses nothing it does not have."""
+    if not isinstance(message, Message):
+        return
+    text = message.text or ""
+    if hold and hold in text:
+        await message.edit_text(text.replace(hold, "").rstrip(), reply_markup=None, parse_mode=None)
+    else:
+        await message.edit_reply_markup(reply_markup=None)

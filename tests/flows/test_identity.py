@@ -55,8 +55,10 @@ async def test_erased_accounts_visit_came_back_after_a_new_registration(
         ("holds", "user_id"),
     ):
         assert not await rows(world, f"SELECT 1 FROM {table} WHERE {column} = 1001"), table
-    # a new registration from the same Telegram account starts empty
-    transcript += await world.run(REGISTER_1001)
+    # the erasure withdrew the visit from the phone's calendar (METHOD:CANCEL) …
+    assert "appointment-A-0000001-cancelled.ics" in transcript
+    # … and a new registration from the same Telegram account starts empty
+    transcript = await world.run(REGISTER_1001)
     assert "Учётная запись создана" in world.last_text()
     transcript += await world.run("[Мои записи]")
     assert "Предстоящих записей нет" in world.last_text()

@@ -31,7 +31,7 @@ async def _world(policy: str | None) -> AsyncIterator[ConsoleWorld]:
 async def test_no_2h_reminder_the_evening_before_an_0800_visit() -> None:
     async with _world(None) as world:
         out = await world.run("!clock 2026-12-02T08:01")
-        assert "Напоминание: приём у врача через 1 сут." in out  # on plan: 24 h ahead
+        assert "Напоминание: приём у врача через 1 день" in out  # on plan: 24 h ahead
         out = await world.run("!clock 2026-12-02T21:00\n!clock 2026-12-02T22:30")
         out += await world.run("!clock 2026-12-03T07:59")
         assert "Напоминание" not in out and "через 2 ч" not in out

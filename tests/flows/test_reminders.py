@@ -60,7 +60,7 @@ async def test_forged_reminder_callbacks_change_nothing(world: ConsoleWorld) -> 
 
 async def test_24h_reminder_and_i_will_come(world: ConsoleWorld) -> None:
     out = await world.run("!clock 2026-12-02T10:01")
-    assert "Напоминание: приём у врача через 1 сут." in out
+    assert "Напоминание: приём у врача через 1 день" in out
     assert "<@1002" not in out  # opted out of reminders
     assert "Вы придёте?" in world.last_text(1001)
     await world.run("@1001\n[Приду]")

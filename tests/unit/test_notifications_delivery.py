@@ -180,7 +180,7 @@ async def test_every_kind_renders_in_the_recipients_language(env: Env, locale: s
         assert "Вы записаны" in booked and "Терапевт — Петрова Анна Сергеевна" in booked
         assert (
             "Напоминание" in reminder
-            and "через 1 сут." in reminder
+            and "через 1 день" in reminder
             and "Подготовка: Натощак" in reminder
         )
         assert "Поликлиника отменила" in cancelled and "Причина: Врач заболел" in cancelled

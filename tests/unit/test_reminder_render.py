@@ -61,8 +61,12 @@ def _text(now: datetime, offset: int, locale: str) -> str:
     ("now", "offset", "ru", "en"),
     [
         # on plan: how long is left
-        (VISIT - timedelta(hours=2), 120, "через 2 ч", "in 2 h"),
-        (VISIT - timedelta(days=1, minutes=3), 1440, "через 1 сут.", "in 1 d"),
+        (VISIT - timedelta(hours=2), 120, "через 2 часа", "in 2 hours"),
+        (VISIT - timedelta(hours=1), 60, "через 1 час", "in 1 hour"),
+        (VISIT - timedelta(days=1, minutes=3), 1440, "через 1 день", "in 1 day"),  # was «in 1 d»
+        (VISIT - timedelta(days=2), 2880, "через 2 дня", "in 2 days"),
+        (VISIT - timedelta(days=5), 7200, "через 5 дней", "in 5 days"),
+        (VISIT - timedelta(minutes=30), 30, "через 30 минут", "in 30 minutes"),
         # moved by quiet hours to 21:59 the evening before: not «через 2 ч»
         (datetime(2026, 12, 2, 18, 59, tzinfo=UTC), 120, "завтра в 08:00", "tomorrow at 08:00"),
         # the 24 h reminder sent late the same morning (the bot was down)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import time
 from pathlib import Path
 
 import pytest
 
 from bot.settings import DEFAULT_DB_URL, ConfigError, Settings, load_settings, require
+from tests import prefork
 from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,14 +116,8 @@ def _run_bot(tmp_path: Path, mode: str, **env: str) -> subprocess.CompletedProce
     clean["PYTHONPATH"] = str(ROOT)
     clean["ZAPIS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", mode],
-        cwd=tmp_path,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # a fresh process per start, forked from one that imported the command line once
+    return prefork.run_bot([mode], env=clean, cwd=tmp_path, timeout=60)
 
 
 @pytest.mark.parametrize(
