@@ -62,6 +62,7 @@ from domain.notifications import (
 )
 from domain.quiet_hours import QuietWindow, defer_late
 from flows.ui.files import VisitFile
+from storage.db import is_sqlite
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
 from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
 
@@ -171,6 +172,8 @@ class Notifier:
         self.concurrency = concurrency
         self.max_unmarked = max_unmarked
         self._claiming = 0  # claims (with their loads) under way, see _send_all
+        # Whether the database works beside this process (a server) or in it (SQLite).
+        self._beside = not is_sqlite(uow_factory.engine)
 
     # ------------------------------------------------------------------ the job
     async def run(self, now: datetime, max_batches: int = 1000) -> DispatchStats:
@@ -249,8 +252,9 @@ class Notifier:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
         Group commit: the flusher writes the outcomes gathered so far in one
-        transaction of set-based UPDATEs once a group of ``max_unmarked // 2`` is
-        ready (or FLUSH_LINGER after the first one: a trickle is marked promptly),
+        transaction of set-based UPDATEs once a group of ``max_unmarked // 2`` (on
+        SQLite, written in this thread anyway: the whole bound) is ready (or
+        FLUSH_LINGER after the first one: a trickle is marked promptly),
         while the sends go on; a send waits only when ``max_unmarked`` outcomes —
         gathered plus the group being written — are not yet committed. So a
         process killed mid-batch re-sends at most ``max_unmarked + concurrency``
@@ -262,7 +266,10 @@ class Notifier:
         written = asyncio.Condition()
         ready = asyncio.Event()  # at least one outcome is waiting
         full = asyncio.Event()  # a group is waiting, a send is blocked, or the batch is done
-        group = max(1, self.max_unmarked // 2)
+        # Half the bound while the database works beside the sends (PostgreSQL: a group
+        # is written while the next one fills); the whole bound when writing runs in
+        # this thread anyway (SQLite in the loop): fewer, larger transactions.
+        group = max(1, self.max_unmarked // 2 if self._beside else self.max_unmarked)
         writing = 0  # outcomes in the flush under way (not yet committed)
         finished = False
         failure: list[BaseException] = []
