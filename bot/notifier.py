@@ -233,11 +233,22 @@ class Notifier:
         if not rows or ctx is None:
             return stats
         marks = _Marks()
-        to_send: list[tuple[OutboxRow, Rendered]] = []
-        for row in rows:
-            rendered = self._prepare(row, recipients.get(row.user_id), ctx, now, marks)
-            if rendered is not None:
-                to_send.append((row, rendered))
+        # Rendered in the order of the rows, one i18n context per language of the batch
+        # (not two context managers per row).
+        by_locale: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            locale = self._sendable(row, recipients.get(row.user_id), ctx, now, marks)
+            if locale is not None:
+                by_locale.setdefault(locale, []).append(i)
+        rendered: dict[int, Rendered] = {}
+        with self.i18n.context():
+            for locale, indexes in by_locale.items():
+                with self.i18n.use_locale(locale):
+                    for i in indexes:
+                        done = self._render(rows[i], ctx, locale, marks)
+                        if done is not None:
+                            rendered[i] = done
+        to_send = [(rows[i], rendered[i]) for i in sorted(rendered)]
         await self._send_all(to_send, now, marks, stats)
         await self._flush(marks, now, stats)
         return stats
@@ -383,15 +394,16 @@ class Notifier:
                 )
         return recipients, ctx
 
-    def _prepare(
+    def _sendable(
         self,
         row: OutboxRow,
         recipient: Recipient | None,
         ctx: RenderContext,
         now: datetime,
         marks: _Marks,
-    ) -> Rendered | None:
-        """None when the row is not to be sent now (its outcome is recorded in ``marks``)."""
+    ) -> str | None:
+        """The recipient's language, or None when the row is not to be sent now (its
+        outcome is recorded in ``marks``)."""
         if row.user_id <= 0:  # a group, supergroup or channel id: never anything personal
             marks.cancelled.append((row.id, "not a private chat"))
             return None
@@ -432,10 +444,15 @@ class Notifier:
             else:
                 marks.cancelled.append((row.id, deferral.reason))
             return None
-        locale = recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
+        return recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
+
+    def _render(
+        self, row: OutboxRow, ctx: RenderContext, locale: str, marks: _Marks
+    ) -> Rendered | None:
+        """The row in its recipient's language (the caller's i18n context); None when it
+        cannot be rendered (cancelled or failed in ``marks``)."""
         try:
-            with self.i18n.context(), self.i18n.use_locale(locale):
-                return render(row, ctx, locale)
+            return render(row, ctx, locale)
         except Unrenderable as exc:
             marks.cancelled.append((row.id, str(exc)))
         except Exception as exc:  # a bug in rendering must not stop the batch
