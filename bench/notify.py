@@ -1,12 +1,16 @@
 """Notifier throughput: claim + render + send of due outbox rows, beside a bare send rate.
 
-    python -m bench.notify [--rows 100000] [--pg URL] [--limited 3000]
+    python -m bench.notify [--rows 100000] [--pg URL] [--limited 3000] [--repeat 3]
 
 1. ``--rows`` due «booked» notifications (each renders an appointment with
    doctor, clinic and specialty) on SQLite, and on PostgreSQL when ``--pg``
    is given: the real Notifier (rate limiter off) sends them through an
    in-process EmulatorSession; printed beside a bare ``bot.send_message``
-   loop through the same kind of session in the same run.
+   loop through the same kind of session in the same run. ``--repeat`` rounds
+   of (bare, SQLite, PostgreSQL) in turn, medians printed: wall rates on a
+   shared machine swing with the others' load, so the CPU µs per row of this
+   process (the in-process emulator included, as in the bare send) is printed
+   beside them.
 2. ``--limited`` rows with the limiter on (30/s) through the HTTP emulator
    with Telegram's limits switched on: achieved rate and the number of 429s.
 """
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,18 +47,28 @@ from tests.conftest import TEST_KEY, drop_pg_database, make_pg_engine
 from tests.notify_world import bulk_booked, make_world
 
 
-async def bare_rate(n: int) -> float:
+@dataclass
+class Run:
+    """One measured run: rows per second of wall time and CPU µs per row of this process
+    (the in-process emulator's share included, as in the bare send)."""
+
+    rate: float
+    cpu_us: float
+    sent: int
+
+
+async def bare_rate(n: int) -> Run:
     core = EmulatorCore()
     bot = Bot(core.token, session=EmulatorSession(core))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         await bot.send_message(100_000 + i, f"Напоминание № {i}")
-    rate = n / (time.perf_counter() - started)
+    run = Run(n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1e6, n)
     await bot.session.close()
-    return rate
+    return run
 
 
-async def outbox_rate(db_url: str | None, rows: int) -> tuple[float, int]:
+async def outbox_rate(db_url: str | None, rows: int) -> Run:
     now = datetime.now(UTC)
     name = None
     if db_url is None:
@@ -60,8 +76,6 @@ async def outbox_rate(db_url: str | None, rows: int) -> tuple[float, int]:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'n.sqlite3'}")
         await upgrade(engine)
     else:
-        import os
-
         os.environ["ZAPIS_TEST_PG_URL"] = db_url
         import tests.conftest as conftest
 
@@ -80,11 +94,12 @@ async def outbox_rate(db_url: str | None, rows: int) -> tuple[float, int]:
             batch_size=1000,
             concurrency=1,
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         stats = await notifier.run(now, max_batches=10_000)
         elapsed = time.perf_counter() - started
+        cpu_us = (time.process_time() - cpu) / max(stats.sent, 1) * 1e6
         await bot.session.close()
-        return stats.sent / elapsed, stats.sent
+        return Run(stats.sent / elapsed, cpu_us, stats.sent)
     finally:
         await engine.dispose()
         if name is not None:
@@ -122,28 +137,54 @@ async def limited_rate(rows: int) -> tuple[float, int, int]:
     return stats.sent / elapsed, stats.sent, refused
 
 
+def _median(runs: list[Run]) -> Run:
+    by_rate = sorted(runs, key=lambda r: r.rate)
+    by_cpu = sorted(r.cpu_us for r in runs)
+    mid = len(runs) // 2
+    return Run(by_rate[mid].rate, by_cpu[mid], by_rate[mid].sent)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--pg", help="postgresql+asyncpg://… (a server to create a database on)")
     parser.add_argument("--limited", type=int, default=3000)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of bare, SQLite, PostgreSQL in turn; medians printed (a shared machine)",
+    )
     args = parser.parse_args()
 
-    bare = await bare_rate(min(args.rows, 20_000))
-    print(f"bare bot.send_message via EmulatorSession: {bare:,.0f}/s")
-    rate, sent = await outbox_rate(None, args.rows)
+    runs: dict[str, list[Run]] = {"bare": [], "sqlite": [], "pg": []}
+    for _ in range(args.repeat):  # alternated, so a burst of load hits all alike
+        runs["bare"].append(await bare_rate(min(args.rows, 20_000)))
+        runs["sqlite"].append(await outbox_rate(None, args.rows))
+        if args.pg:
+            runs["pg"].append(await outbox_rate(args.pg, args.rows))
+    bare = _median(runs["bare"])
     print(
-        f"SQLite: {sent:,} notifications claimed+rendered+sent: {rate:,.0f}/s ({rate / bare:.0%} of bare)"
+        f"bare bot.send_message via EmulatorSession: {bare.rate:,.0f}/s, "
+        f"{bare.cpu_us:.0f} µs CPU per send (median of {args.repeat})"
     )
-    if args.pg:
-        rate, sent = await outbox_rate(args.pg, args.rows)
-        print(f"PostgreSQL: {sent:,} notifications: {rate:,.0f}/s ({rate / bare:.0%} of bare)")
+    for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+        if not runs[key]:
+            continue
+        run = _median(runs[key])
+        print(
+            f"{label}: {run.sent:,} notifications claimed+rendered+sent: {run.rate:,.0f}/s "
+            f"({run.rate / bare.rate:.0%} of bare), {run.cpu_us:.0f} µs CPU per row "
+            f"({bare.cpu_us / run.cpu_us:.0%} of bare's CPU rate); "
+            f"all rounds: {', '.join(f'{r.rate:,.0f}/s' for r in runs[key])}"
+        )
     if args.limited:
         rate, sent, refused = await limited_rate(args.limited)
         print(
             f"limiter on (30/s) via HTTP emulator with Telegram limits: {sent:,} sent, "
             f"{rate:.1f}/s, 429 answers: {refused}"
         )
+    print(f"load average: {' '.join(os.getloadavg().__repr__().strip('()').split(', '))}")
 
 
 if __name__ == "__main__":

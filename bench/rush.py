@@ -32,13 +32,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
@@ -175,8 +176,31 @@ async def rush(
         outcome["gave_up"] += 1
 
     started = time.perf_counter()
+    cpu = time.process_time()
     await asyncio.gather(*(one_user(u) for u in user_ids))
+    outcome["cpu_ms"] += round((time.process_time() - cpu) * 1000)
     return outcome, time.perf_counter() - started
+
+
+def count_statements(engine: AsyncEngine, outcome: Counter[str]) -> Callable[[], None]:
+    """Statements sent and transactions begun (each a round trip to PostgreSQL, beside the
+    pool's one-round-trip ping per checkout), counted into ``outcome`` until the returned
+    function is called."""
+
+    def statement(*_: object) -> None:
+        outcome["statements"] += 1
+
+    def begin(*_: object) -> None:
+        outcome["transactions"] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(engine.sync_engine, "begin", begin)
+
+    def stop() -> None:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+        event.remove(engine.sync_engine, "begin", begin)
+
+    return stop
 
 
 async def baseline(engine: AsyncEngine, count: int, concurrency: int, user_ids: list[int]) -> float:
@@ -212,17 +236,23 @@ async def count_appointments(engine: AsyncEngine) -> int:
 async def worker(args: argparse.Namespace) -> int:
     """One of --processes: its share of the users, after a "go" line on stdin."""
     first, count = (int(x) for x in args.worker.split(":"))
-    engine = create_engine(args.url, pool_size=args.concurrency)
+    # As many connections as attempts in flight, no overflow: N workers hold exactly
+    # N × concurrency connections (see README-rush.md «Connection pools»).
+    engine = create_engine(args.url, pool_size=args.concurrency, max_overflow=0)
     factory = UnitOfWorkFactory(engine, PersonalDataCipher(PersonalDataCipher.generate_key()))
-    async with engine.connect() as conn:  # the pool warm before the start
-        await conn.execute(text("SELECT 1"))
+    warm = [await engine.connect() for _ in range(args.concurrency)]  # the pool open
+    for conn in warm:
+        await conn.close()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)
     user_ids = list(range(100_001 + first, 100_001 + first + count))
+    pending: Counter[str] = Counter()
+    count_statements(engine, pending)
     outcome, seconds = await rush(
         factory, user_ids, args.slots, args.concurrency, args.retries, args.seed + first
     )
+    outcome.update(pending)
     await engine.dispose()
     print(json.dumps({"outcome": dict(outcome), "seconds": seconds}), flush=True)
     return 0
@@ -260,7 +290,7 @@ async def rush_processes(
     for proc in procs:
         assert proc.stdout is not None
         line = await proc.stdout.readline()
-        if line.strip() != b"ready":
+        if line.strip() != b"ready":  # its traceback went to our stderr
             raise RuntimeError(f"worker did not start: {line!r}")
     started = time.perf_counter()
     for proc in procs:
@@ -270,7 +300,11 @@ async def rush_processes(
     total: Counter[str] = Counter()
     for proc in procs:
         assert proc.stdout is not None
-        result = json.loads(await proc.stdout.readline())
+        line = await proc.stdout.readline()
+        if not line.strip():  # a worker that died: say why instead of a JSON error
+            await proc.wait()
+            raise RuntimeError(f"worker failed with exit code {proc.returncode}")
+        result = json.loads(line)
         total.update(result["outcome"])
         await proc.wait()
     return total, time.perf_counter() - started
@@ -287,7 +321,7 @@ async def main(args: argparse.Namespace) -> int:
             await conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
         await admin.dispose()
         url = make_url(args.pg).set(database=pg_name).render_as_string(False)
-        concurrency = args.concurrency or 32
+        concurrency = args.concurrency or 10
         label = "PostgreSQL"
     else:
         path = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "rush.sqlite3"
@@ -296,7 +330,9 @@ async def main(args: argparse.Namespace) -> int:
         url = f"sqlite+aiosqlite:///{path}"
         concurrency = args.concurrency or 4
         label = f"SQLite file (WAL) {path}, driver {args.driver}"
-    engine = create_engine(url, pool_size=concurrency, inloop=args.driver == "inloop")
+    engine = create_engine(
+        url, pool_size=concurrency, max_overflow=0, inloop=args.driver == "inloop"
+    )
     try:
         await upgrade(engine)
         t0 = time.perf_counter()
@@ -308,9 +344,13 @@ async def main(args: argparse.Namespace) -> int:
             outcome, seconds = await rush_processes(url, args, concurrency)
             print(f"through {args.processes} processes, {concurrency} connections each")
         else:
-            outcome, seconds = await rush(
+            outcome = Counter()
+            stop = count_statements(engine, outcome)
+            found, seconds = await rush(
                 factory, user_ids, args.slots, concurrency, args.retries, args.seed
             )
+            stop()
+            outcome.update(found)
         appointments = await count_appointments(engine)
         violations = await invariant_violations(engine)
         print(f"rush done in {seconds:.2f} s; measuring the baseline ...", flush=True)
@@ -336,6 +376,11 @@ async def main(args: argparse.Namespace) -> int:
     print(f"invariants: {violations if violations else 'ok'}")
     print(f"bookings/s: {outcome['booked'] / seconds:.0f}")
     print(f"attempts/s: {attempts_rate:.0f}")
+    print(
+        f"per attempt: {outcome['statements'] / attempts:.1f} statements in "
+        f"{outcome['transactions'] / attempts:.2f} transactions (+1 pool ping each), "
+        f"{outcome['cpu_ms'] / attempts:.2f} ms CPU in the bench process(es)"
+    )
     print(f"baseline one-row UPDATE transactions/s: {base_rate:.0f}")
     print(f"ratio attempts/baseline: {attempts_rate / base_rate:.2f}")
     ok = appointments == args.slots and outcome["errors"] == 0 and not violations
@@ -349,7 +394,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slots", type=int, default=1_000)
     parser.add_argument("--pg", help="PostgreSQL URL (a fresh database is created on it)")
     parser.add_argument("--db", help="SQLite file path (default: a temporary file)")
-    parser.add_argument("--concurrency", type=int, default=0, help="connections in flight")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="attempts (connections) in flight per process (default: SQLite 4, PostgreSQL 10)",
+    )
     parser.add_argument(
         "--driver",
         choices=("inloop", "aiosqlite"),

@@ -62,6 +62,7 @@ from domain.notifications import (
 )
 from domain.quiet_hours import QuietWindow, defer_late
 from flows.ui.files import VisitFile
+from storage.db import is_sqlite
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
 from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
 
@@ -73,6 +74,10 @@ MAX_429_PER_ROW = 5
 # Sent rows whose "sent" mark may be unwritten at once (group commit): what a process
 # killed mid-batch may send twice, beside the sends in flight.
 MAX_UNMARKED = 64
+# How long the first outcome of a group waits for the group to fill (max_unmarked // 2)
+# before it is written anyway: at full speed a group fills in a few ms; under the rate
+# limiter (30/s) a row is marked within this.
+FLUSH_LINGER = 0.05
 
 
 def default_worker_id() -> str:
@@ -113,6 +118,15 @@ class _Marks:
             + len(self.held)
             + len(self.retry)
         )
+
+    def take(self) -> _Marks:
+        """Everything gathered so far, leaving these marks empty (no await in between)."""
+        taken = _Marks(
+            self.sent, self.cancelled, self.failed, self.held, self.retry, self.blocked_users
+        )
+        self.sent, self.cancelled, self.failed, self.held, self.retry = [], [], [], [], []
+        self.blocked_users = set()
+        return taken
 
 
 @dataclass
@@ -157,6 +171,9 @@ class Notifier:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.max_unmarked = max_unmarked
+        self._claiming = 0  # claims (with their loads) under way, see _send_all
+        # Whether the database works beside this process (a server) or in it (SQLite).
+        self._beside = not is_sqlite(uow_factory.engine)
 
     # ------------------------------------------------------------------ the job
     async def run(self, now: datetime, max_batches: int = 1000) -> DispatchStats:
@@ -194,6 +211,13 @@ class Notifier:
     async def _claim(self, now: datetime) -> _Claimed:
         """Claim up to ``batch_size`` due rows (committed: durable before any send) and
         load everything they render from."""
+        self._claiming += 1
+        try:
+            return await self._claim_and_load(now)
+        finally:
+            self._claiming -= 1
+
+    async def _claim_and_load(self, now: datetime) -> _Claimed:
         async with self.uow_factory() as uow:
             rows = await uow.outbox.claim_due(now, self.batch_size, self.worker_id, self.lease)
             await uow.commit()
@@ -209,11 +233,22 @@ class Notifier:
         if not rows or ctx is None:
             return stats
         marks = _Marks()
-        to_send: list[tuple[OutboxRow, Rendered]] = []
-        for row in rows:
-            rendered = self._prepare(row, recipients.get(row.user_id), ctx, now, marks)
-            if rendered is not None:
-                to_send.append((row, rendered))
+        # Rendered in the order of the rows, one i18n context per language of the batch
+        # (not two context managers per row).
+        by_locale: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            locale = self._sendable(row, recipients.get(row.user_id), ctx, now, marks)
+            if locale is not None:
+                by_locale.setdefault(locale, []).append(i)
+        rendered: dict[int, Rendered] = {}
+        with self.i18n.context():
+            for locale, indexes in by_locale.items():
+                with self.i18n.use_locale(locale):
+                    for i in indexes:
+                        done = self._render(rows[i], ctx, locale, marks)
+                        if done is not None:
+                            rendered[i] = done
+        to_send = [(rows[i], rendered[i]) for i in sorted(rendered)]
         await self._send_all(to_send, now, marks, stats)
         await self._flush(marks, now, stats)
         return stats
@@ -227,41 +262,73 @@ class Notifier:
     ) -> None:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
-        Group commit: the flusher writes everything sent since its last write in one
-        transaction of set-based UPDATEs, while the sends go on; a send waits only
-        when ``max_unmarked`` outcomes are not yet written. So a process killed
-        mid-batch re-sends at most ``max_unmarked + concurrency`` rows (the ones in
-        flight, sent but not yet marked) once their lease runs out — every other row
-        goes out exactly once — and the marks cost a transaction per group, not per row.
+        Group commit: the flusher writes the outcomes gathered so far in one
+        transaction of set-based UPDATEs once a group of ``max_unmarked // 2`` (on
+        SQLite, written in this thread anyway: the whole bound) is ready (or
+        FLUSH_LINGER after the first one: a trickle is marked promptly),
+        while the sends go on; a send waits only when ``max_unmarked`` outcomes —
+        gathered plus the group being written — are not yet committed. So a
+        process killed mid-batch re-sends at most ``max_unmarked + concurrency``
+        rows (the ones sent but not yet marked) once their lease runs out — every
+        other row goes out exactly once — and the marks cost a transaction per
+        group, not per row, without the sends waiting for every commit.
         """
         sem = asyncio.Semaphore(self.concurrency)
         written = asyncio.Condition()
-        wake = asyncio.Event()
+        ready = asyncio.Event()  # at least one outcome is waiting
+        full = asyncio.Event()  # a group is waiting, a send is blocked, or the batch is done
+        # Half the bound while the database works beside the sends (PostgreSQL: a group
+        # is written while the next one fills); the whole bound when writing runs in
+        # this thread anyway (SQLite in the loop): fewer, larger transactions.
+        group = max(1, self.max_unmarked // 2 if self._beside else self.max_unmarked)
+        writing = 0  # outcomes in the flush under way (not yet committed)
         finished = False
         failure: list[BaseException] = []
 
         async def flusher() -> None:
+            nonlocal writing
             while True:
-                await wake.wait()
-                wake.clear()
+                await ready.wait()
+                if not full.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(full.wait(), FLUSH_LINGER)
+                ready.clear()
+                full.clear()
+                taken = marks.take()
+                writing = len(taken)
                 try:
-                    await self._flush(marks, now, stats)
+                    await self._write(taken, now, stats)
                 except BaseException as exc:
                     failure.append(exc)
+                writing = 0
                 async with written:
                     written.notify_all()
                 if failure or (finished and not len(marks)):
                     return
+                if len(marks):
+                    ready.set()
+                    if finished or len(marks) >= group:
+                        full.set()
+
+        def unwritten() -> int:
+            return len(marks) + writing
 
         async def one(row: OutboxRow, rendered: Rendered) -> None:
             async with sem:
                 if failure:
                     return
                 await self._send(row, rendered, now, marks, stats)
-            wake.set()
-            if len(marks) >= self.max_unmarked:
+            ready.set()
+            if len(marks) >= group:
+                full.set()
+            if unwritten() >= self.max_unmarked:
+                full.set()
                 async with written:
-                    await written.wait_for(lambda: bool(failure) or len(marks) < self.max_unmarked)
+                    await written.wait_for(lambda: bool(failure) or unwritten() < self.max_unmarked)
+            elif writing or self._claiming:
+                # A send that never suspends (an in-process session) would starve the
+                # flusher and the next batch's claim: one loop pass lets their I/O go on.
+                await asyncio.sleep(0)
 
         task = asyncio.create_task(flusher())
         try:
@@ -273,7 +340,8 @@ class Notifier:
                     await asyncio.gather(*(one(r, t) for r, t in to_send))
         finally:
             finished = True
-            wake.set()
+            ready.set()
+            full.set()
             await task
         if failure:
             raise failure[0]
@@ -326,15 +394,16 @@ class Notifier:
                 )
         return recipients, ctx
 
-    def _prepare(
+    def _sendable(
         self,
         row: OutboxRow,
         recipient: Recipient | None,
         ctx: RenderContext,
         now: datetime,
         marks: _Marks,
-    ) -> Rendered | None:
-        """None when the row is not to be sent now (its outcome is recorded in ``marks``)."""
+    ) -> str | None:
+        """The recipient's language, or None when the row is not to be sent now (its
+        outcome is recorded in ``marks``)."""
         if row.user_id <= 0:  # a group, supergroup or channel id: never anything personal
             marks.cancelled.append((row.id, "not a private chat"))
             return None
@@ -375,10 +444,15 @@ class Notifier:
             else:
                 marks.cancelled.append((row.id, deferral.reason))
             return None
-        locale = recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
+        return recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
+
+    def _render(
+        self, row: OutboxRow, ctx: RenderContext, locale: str, marks: _Marks
+    ) -> Rendered | None:
+        """The row in its recipient's language (the caller's i18n context); None when it
+        cannot be rendered (cancelled or failed in ``marks``)."""
         try:
-            with self.i18n.context(), self.i18n.use_locale(locale):
-                return render(row, ctx, locale)
+            return render(row, ctx, locale)
         except Unrenderable as exc:
             marks.cancelled.append((row.id, str(exc)))
         except Exception as exc:  # a bug in rendering must not stop the batch
@@ -492,28 +566,29 @@ class Notifier:
         marks.sent.append(row.id)
 
     async def _flush(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
+        await self._write(marks.take(), now, stats)
+
+    async def _write(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
+        """One transaction of set-based UPDATEs for a group of outcomes (taken from the
+        shared ``_Marks`` before the first await, so sends go on filling a new one)."""
         if not len(marks) and not marks.blocked_users:
             return
-        sent, cancelled, failed, retry = marks.sent, marks.cancelled, marks.failed, marks.retry
-        blocked, held = marks.blocked_users, marks.held
-        marks.sent, marks.cancelled, marks.failed, marks.retry = [], [], [], []
-        marks.blocked_users, marks.held = set(), []
         async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(sent, now)
-            await uow.outbox.mark_cancelled_many(cancelled)
-            await uow.outbox.mark_failed_many(failed)
-            await uow.outbox.mark_held_many(held)
-            await uow.outbox.reschedule_many(retry)
-            for user_id in blocked:
+            await uow.outbox.mark_sent(marks.sent, now)
+            await uow.outbox.mark_cancelled_many(marks.cancelled)
+            await uow.outbox.mark_failed_many(marks.failed)
+            await uow.outbox.mark_held_many(marks.held)
+            await uow.outbox.reschedule_many(marks.retry)
+            for user_id in marks.blocked_users:
                 await uow.outbox.mark_user_unreachable(user_id)
                 await uow.outbox.hold_urgent_for_user(user_id, "user blocked the bot")
                 await uow.outbox.cancel_for_user(user_id, "user blocked the bot")
             await uow.commit()
-        stats.sent += len(sent)
-        stats.cancelled += len(cancelled)
-        stats.failed += len(failed)
-        stats.retried += len(retry)
-        stats.held += len(held)
+        stats.sent += len(marks.sent)
+        stats.cancelled += len(marks.cancelled)
+        stats.failed += len(marks.failed)
+        stats.retried += len(marks.retry)
+        stats.held += len(marks.held)
 
 
 async def _alternatives(

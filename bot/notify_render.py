@@ -81,19 +81,26 @@ class Rendered:
 
 @lru_cache(maxsize=4096)
 def _when(start: datetime, tz: str, home_tz: str, locale: str) -> str:
-    """Babel formatting is the costliest step of rendering; a batch repeats the same times."""
-    return fmt_when(start, tz, home_tz)
+    """Babel formatting is the costliest step of rendering; a batch repeats the same times.
+
+    ``locale`` is part of the key (the translation comes from the caller's i18n context)."""
+    return _("🗓 {when}").format(when=fmt_when(start, tz, home_tz))
+
+
+@lru_cache(maxsize=4096)
+def _place(specialty: str, doctor: str, clinic: str, address: str, locale: str) -> tuple[str, str]:
+    """The doctor and clinic lines: a batch of thousands names a handful of places, so
+    they are translated and escaped once per place and language, not once per row."""
+    return (
+        _("👩‍⚕️ {specialty} — {doctor}").format(specialty=esc(specialty), doctor=esc(doctor)),
+        _("🏥 {clinic}, {address}").format(clinic=esc(clinic), address=esc(address)),
+    )
 
 
 def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
     lines = [
-        _("🗓 {when}").format(when=_when(v.start, v.clinic_tz, ctx.home_tz, locale)),
-        _("👩‍⚕️ {specialty} — {doctor}").format(
-            specialty=esc(v.specialty(locale)), doctor=esc(v.doctor_name)
-        ),
-        _("🏥 {clinic}, {address}").format(
-            clinic=esc(v.clinic_name), address=esc(v.clinic_address)
-        ),
+        _when(v.start, v.clinic_tz, ctx.home_tz, locale),
+        *_place(v.specialty(locale), v.doctor_name, v.clinic_name, v.clinic_address, locale),
     ]
     if v.patient_name and v.patient_relation != "self":
         lines.append(_("Patient: {name}").format(name=esc(v.patient_name)))

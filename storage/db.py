@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # "inloop": sqlite3 in the event-loop thread (storage/sqlite_inloop.py);
@@ -24,6 +25,17 @@ registry.register("sqlite.zapis", "storage.sqlite_inloop", "Dialect")
 # before the update's unit of work opens) opens no transaction on SQLite — one
 # statement is atomic by itself, and the BEGIN IMMEDIATE would be a statement more.
 SINGLE_STATEMENT = "zapis_single_statement"
+
+# Connections per process (issue 12; bench/README-rush.md «Connection pools»). An update
+# holds one connection for its transaction only (a few ms), so by Little's law a process
+# doing 250 updates/s at 4 ms each keeps ~1 busy; 10 cover bursts of ~40 updates in
+# flight plus the notifier (its claim, the next batch's claim and the flusher: 3) and
+# the wait-list job (1). The overflow opens up to 20 more for a burst and closes them
+# when it passes. PostgreSQL must allow processes × (POOL_SIZE + MAX_OVERFLOW) plus what
+# operators and migrations use: 3 processes × 30 = 90 of the default max_connections
+# 100; more processes need a larger max_connections or a smaller overflow.
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
 
 
 def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
@@ -56,7 +68,8 @@ def create_engine(
     url: str,
     *,
     echo: bool = False,
-    pool_size: int = 10,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
     inloop: bool | None = None,
 ) -> AsyncEngine:
     """Build the async engine.
@@ -78,20 +91,43 @@ def create_engine(
             url,
             echo=echo,
             pool_size=pool_size,
-            max_overflow=20,
+            max_overflow=max_overflow,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
         return engine
     # pre_ping: a pooled connection PostgreSQL has dropped (restart, failover, idle
     # timeout, pg_terminate_backend) is replaced before use, so the first update after
-    # that does not fail. Pool: an update holds one connection for its transaction
-    # (~2 ms), so 10 carry ~40 updates in flight per process with room for the
-    # notifier's claim/mark and the wait-list job; 20 overflow absorb a burst. N
-    # processes hold at most N × 30 — three fit PostgreSQL's default 100 (issue 12).
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+    # that does not fail (one round trip, see _ping_asyncpg). Pool sizes: see POOL_SIZE.
+    engine = create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
     )
+    if engine.dialect.driver == "asyncpg":
+        engine.dialect.do_ping = _ping_asyncpg  # type: ignore[method-assign]
+    return engine
+
+
+def _ping_asyncpg(dbapi_connection: Any) -> bool:
+    """The pool's pre-ping in one round trip instead of three.
+
+    SQLAlchemy's asyncpg ping wraps its ``;`` in BEGIN … ROLLBACK (for
+    pgbouncer's transaction mode, which we do not use): three round trips
+    before every checkout — before every update's transaction and every group
+    of the notifier's marks. A connection asyncpg already knows is closed
+    (the server's FATAL after ``pg_terminate_backend`` or a restart arrived)
+    fails without any; the rest answer one ``SELECT 1`` (simple query protocol). A failure is raised as the
+    driver's error, so the pool sees a disconnect and connects anew.
+    """
+    from asyncpg.exceptions import ConnectionDoesNotExistError
+
+    try:
+        connection = dbapi_connection._connection
+        if connection.is_closed():
+            raise ConnectionDoesNotExistError("connection was closed")
+        await_(connection.execute("SELECT 1"))
+    except Exception as error:
+        dbapi_connection._handle_exception(error)
+    return True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

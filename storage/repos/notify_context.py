@@ -10,10 +10,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Join, Table, exists, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Join,
+    Table,
+    any_,
+    bindparam,
+    exists,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus
@@ -108,25 +119,46 @@ def _with_place(table: Table) -> Join:
     )
 
 
-def _visit(r: Any, **extra: Any) -> VisitInfo:
-    """A VisitInfo from a row with start_utc, minutes, the place ids and ``_PLACE_COLUMNS``."""
+def _visit(r: Any, places: dict[tuple[int, int, int], dict[str, Any]], **extra: Any) -> VisitInfo:
+    """A VisitInfo from a row with start_utc, minutes, the place ids and ``_PLACE_COLUMNS``.
+
+    ``places``: the doctor/clinic/specialty part, built once per place of a batch
+    (a batch of 1,000 reminders names a handful of places).
+    """
+    key = (r.doctor_id, r.clinic_id, r.specialty_id)
+    place = places.get(key)
+    if place is None:
+        place = places[key] = {
+            "doctor_id": r.doctor_id,
+            "doctor_name": _doctor_name(r.d_surname, r.d_name, r.d_patronymic),
+            "clinic_id": r.clinic_id,
+            "clinic_name": r.c_name,
+            "clinic_address": r.address,
+            "clinic_tz": r.tz,
+            "region_id": r.region_id,
+            "specialty_id": r.specialty_id,
+            "specialty_ru": r.name_ru,
+            "specialty_en": r.name_en,
+            "prep_ru": r.prep_ru,
+            "prep_en": r.prep_en,
+        }
+    start = r.start_utc
     return VisitInfo(
-        start=from_db(r.start_utc),
+        start=start.replace(tzinfo=UTC) if start.tzinfo is None else from_db(start),
         minutes=r.minutes,
-        doctor_id=r.doctor_id,
-        doctor_name=_doctor_name(r.d_surname, r.d_name, r.d_patronymic),
-        clinic_id=r.clinic_id,
-        clinic_name=r.c_name,
-        clinic_address=r.address,
-        clinic_tz=r.tz,
-        region_id=r.region_id,
-        specialty_id=r.specialty_id,
-        specialty_ru=r.name_ru,
-        specialty_en=r.name_en,
-        prep_ru=r.prep_ru,
-        prep_en=r.prep_en,
+        **place,
         **extra,
     )
+
+
+def _in(column: Any, ids: list[int], is_sqlite: bool) -> ColumnElement[bool]:
+    """``column IN (…)``; on PostgreSQL ``column = ANY(:ids)``, one array parameter: the
+    same statement text (and asyncpg's prepared statement) for any number of ids, and no
+    thousand bind parameters to render per batch."""
+    if is_sqlite:
+        return column.in_(ids)  # type: ignore[no-any-return]
+    kind = BigInteger if isinstance(column.type, BigInteger) else Integer
+    return column == any_(bindparam(f"{column.name}_ids", ids, type_=ARRAY(kind)))  # type: ignore[no-any-return]
 
 
 class NotifyContextRepository(Repository):
@@ -141,18 +173,17 @@ class NotifyContextRepository(Repository):
                 users.c.unreachable,
                 users.c.notify_optout,
                 users.c.status,
-            ).where(users.c.id.in_(ids))
+            ).where(_in(users.c.id, ids, self.is_sqlite))
         )
-        return {
-            r.id: Recipient(
-                id=r.id,
-                locale=r.locale,
-                unreachable=bool(r.unreachable),
-                optout=frozenset(k for k in (r.notify_optout or "").split(",") if k),
-                status=r.status,
-            )
-            for r in rows
-        }
+        optouts: dict[str, frozenset[str]] = {}  # most recipients share "" or a few sets
+        out: dict[int, Recipient] = {}
+        for r in rows:
+            text = r.notify_optout or ""
+            optout = optouts.get(text)
+            if optout is None:
+                optout = optouts[text] = frozenset(k for k in text.split(",") if k)
+            out[r.id] = Recipient(r.id, r.locale, bool(r.unreachable), optout, r.status)
+        return out
 
     async def live_offers(
         self, entry_ids: Iterable[int], now: datetime
@@ -195,12 +226,14 @@ class NotifyContextRepository(Repository):
                 p.c.relation,
             )
             .select_from(_with_place(a).join(p, p.c.id == a.c.patient_id))
-            .where(a.c.id.in_(wanted))
+            .where(_in(a.c.id, wanted, self.is_sqlite))
         )
         out: dict[int, VisitInfo] = {}
+        places: dict[tuple[int, int, int], dict[str, Any]] = {}
         for r in await self.conn.execute(stmt):
             out[r.id] = _visit(
                 r,
+                places,
                 appointment_id=r.id,
                 number=r.number,
                 status=AppointmentStatus(r.status),
@@ -290,6 +323,8 @@ class NotifyContextRepository(Repository):
         )
         if limit is not None:
             stmt = stmt.limit(limit)
+        places: dict[tuple[int, int, int], dict[str, Any]] = {}
         return [
-            _visit(r, slot_id=r.id, slot_status=r.status) for r in await self.conn.execute(stmt)
+            _visit(r, places, slot_id=r.id, slot_status=r.status)
+            for r in await self.conn.execute(stmt)
         ]
