@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from emulator import transcript as tr
@@ -49,6 +50,10 @@ class TelegramSide:
         self.delivery = WebhookDelivery(self.core, timeout=timeout)
         self.users = SimulatedUsers(self.core, lang)
         self.find = Lookup(self.core)
+        # bench/cluster.py --rate (open loop): awaited before each update is handed over;
+        # returns the moment the update was offered, so latency counts from the offer.
+        self.pacer: Callable[[], Awaitable[float]] | None = None
+        self.offered_latencies: list[float] = []
 
     @property
     def url(self) -> str:
@@ -71,9 +76,12 @@ class TelegramSide:
     # ----- what a user does ---------------------------------------------------------------
     async def send(self, update: dict[str, Any], *, wait: float | None = 30.0) -> None:
         """Hand an update to the delivery; with ``wait``, until its chat's queue is answered."""
+        offered = await self.pacer() if self.pacer is not None else None
         self.delivery.submit(update)
         if wait is not None:
             await self.delivery.wait_chat(chat_key(update), wait)
+            if offered is not None:
+                self.offered_latencies.append(asyncio.get_running_loop().time() - offered)
 
     async def text(self, uid: int, text: str, *, wait: float | None = 30.0) -> None:
         await self.send(await self.users.message(uid, text=text), wait=wait)
