@@ -84,16 +84,19 @@ async def pg_backends(run: ClusterRun) -> dict[int, float]:
     return {pid: cpu_of([pid]) for pid in pids}
 
 
-async def pg_transactions(run: ClusterRun) -> int:
-    """Transactions committed and rolled back so far on this run's database."""
+async def pg_transactions(run: ClusterRun) -> tuple[int, int]:
+    """Transactions committed, and rolled back, so far on this run's database (a pool's
+    pre-ping is a rolled-back one: BEGIN; SELECT; ROLLBACK — three round trips)."""
     if not run.db_name:
-        return 0
+        return 0, 0
     async with run.engine.connect() as conn:
-        found = await conn.scalar(
-            text("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = :db"),
-            {"db": run.db_name},
-        )
-    return int(found or 0)
+        found = (
+            await conn.execute(
+                text("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = :db"),
+                {"db": run.db_name},
+            )
+        ).one()
+    return int(found[0]), int(found[1])
 
 
 async def redis_calls(redis: RedisServer | None) -> dict[str, int]:
@@ -188,7 +191,7 @@ class Result:
     cpu: dict[str, float]
     outcomes: dict[str, int]
     offered: float | None = None
-    pg_tx: int = 0
+    pg_tx: tuple[int, int] = (0, 0)
     redis_calls: dict[str, int] | None = None
 
     @property
@@ -253,7 +256,7 @@ async def one_config(
             cpu,
             dict(run.outcomes),
             offered=args.rate,
-            pg_tx=tx_after - tx_before,
+            pg_tx=(tx_after[0] - tx_before[0], tx_after[1] - tx_before[1]),
             redis_calls={
                 k: v - redis_before.get(k, 0)
                 for k, v in redis_after.items()
@@ -280,8 +283,11 @@ def report(results: list[Result], base: Result | None) -> None:
             print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
         print(f"  CPU all: {total:.1f} s ({total / r.updates * 1000:.2f} ms/update)")
         print(f"  outcomes: {r.outcomes}")
-        if r.pg_tx:
-            print(f"  PostgreSQL transactions: {r.pg_tx / r.updates:.2f} per update")
+        if any(r.pg_tx):
+            print(
+                f"  PostgreSQL transactions per update: {r.pg_tx[0] / r.updates:.2f} committed,"
+                f" {r.pg_tx[1] / r.updates:.2f} rolled back"
+            )
         if r.redis_calls:
             calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in sorted(r.redis_calls.items()))
             print(f"  Redis commands per update: {calls}")

@@ -58,6 +58,7 @@ def create_engine(
     echo: bool = False,
     pool_size: int = 10,
     inloop: bool | None = None,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     """Build the async engine.
 
@@ -89,8 +90,12 @@ def create_engine(
     # (~2 ms), so 10 carry ~40 updates in flight per process with room for the
     # notifier's claim/mark and the wait-list job; 20 overflow absorb a burst. N
     # processes hold at most N × 30 — three fit PostgreSQL's default 100 (issue 12).
+    # ``pre_ping=False``: the bot's run modes (bot/live.py) — a ping is three round trips
+    # (BEGIN; SELECT; ROLLBACK) at every checkout; there an update that meets a dropped
+    # connection is run again (bot/middlewares/update_attempt.py) and the first such
+    # error invalidates the whole pool.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=pre_ping
     )
 
 

@@ -196,3 +196,41 @@ async def test_a_terminated_session_fails_the_update_with_the_connection_error()
     finally:
         await engine.dispose()
         await drop_pg_database(name)
+
+
+@requires_pg
+async def test_without_pre_ping_one_dropped_connection_renews_the_whole_pool() -> None:
+    """Why bot/live.py turns the ping at each checkout off: after the sessions were cut,
+    the first update fails (and is run again by UpdateAttempt); every later checkout gets
+    a fresh connection, not the next dead one."""
+    from storage.db import create_engine
+
+    admin_engine, name = await make_pg_engine()
+    engine = create_engine(admin_engine.url.render_as_string(hide_password=False), pre_ping=False)
+    try:
+        held = [await engine.connect() for _ in range(3)]  # three pooled connections
+        for conn in held:
+            await conn.execute(text("SELECT 1"))
+            await conn.close()
+        async with admin_engine.connect() as admin:
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": name},
+            )
+            await admin.commit()
+        failed = 0
+        for _ in range(4):
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            except DBAPIError as exc:
+                assert exc.connection_invalidated
+                failed += 1
+        assert failed == 1
+    finally:
+        await engine.dispose()
+        await admin_engine.dispose()
+        await drop_pg_database(name)
