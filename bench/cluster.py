@@ -4,6 +4,7 @@
         [--users 120] [--processes 1,2,3] [--no-sqlite]          # closed loop: as fast as it goes
         [--rate 100 --seconds 20 [--poisson]]                    # open loop: updates offered
         [--profile DIR]                                          # cProfile each bot process
+        [--warm 10]                   # users per process run first, not measured (warm-up)
 
 Each configuration is the real deployment on one machine: N × ``python -m bot
 webhook`` behind the round-robin proxy, the emulated Telegram (emulator.cluster)
@@ -219,6 +220,9 @@ async def one_config(
     ) as run:
         users = args.users if args.rate is None else int(args.rate * args.seconds / 6) + 50
         ids = await run.add_users(700_000, users)
+        if args.warm:  # every process past its first updates (imports, statement caches)
+            await run_users(run, await run.add_users(690_000, args.warm * processes))
+            run.outcomes.clear()
         bots = run.cluster.pids()
         rpid = [redis.proc.pid] if redis is not None and redis.proc is not None else []
         pg_before = await pg_backends(run)
@@ -226,6 +230,7 @@ async def one_config(
         before = (cpu_of(bots), cpu_of(rpid), own_cpu())
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
+        run.side.offered_latencies.clear()
         started = time.perf_counter()
         if args.rate is None:
             await run_users(run, ids)
@@ -324,6 +329,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="open loop: how long")
     parser.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals")
     parser.add_argument("--profile", help="a folder: cProfile of each bot process (.prof)")
+    parser.add_argument(
+        "--warm", type=int, default=10, help="users per process run before measuring (0: none)"
+    )
     args = parser.parse_args(argv)
     os.environ["ZAPIS_TEST_PG_URL"] = args.pg
     import tests.conftest as conftest

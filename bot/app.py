@@ -72,7 +72,7 @@ def build_storage(
         # lease outlives no crash for long (storage/fsm_redis.py, issue 12).
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         redis_storage = buffered_redis_storage(settings.redis_url, keys, cipher)
-        return redis_storage, ChatLock(redis_storage.redis, keys)
+        return redis_storage, ChatLock(redis_storage.redis, keys, storage=redis_storage)
     return DatabaseStorage(engine, cipher=cipher), SimpleEventIsolation()
 
 

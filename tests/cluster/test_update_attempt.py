@@ -234,3 +234,26 @@ async def test_without_pre_ping_one_dropped_connection_renews_the_whole_pool() -
         await engine.dispose()
         await admin_engine.dispose()
         await drop_pg_database(name)
+
+
+@requires_redis
+async def test_with_the_chat_lock_an_update_is_two_round_trips(
+    storage: BufferedRedisStorage,
+) -> None:
+    """Lock + read in one (a Lua script), the writes + the release in one (MULTI)."""
+    await storage.set_state(KEY, "Form:name")
+    await storage.set_data(KEY, {"name": "Анна"})
+    lock = ChatLock(storage.redis, storage.key_builder, storage=storage)
+    sent = count_commands(storage.redis)
+    async with lock.lock(KEY):  # as aiogram's FSM middleware does
+        assert await storage.get_state(KEY) == "Form:name"
+        attempt = storage.begin()
+        assert await storage.get_data(KEY) == {"name": "Анна"}
+        await storage.set_state(KEY, None)
+        await storage.set_data(KEY, {})
+        storage.end()
+        await storage.apply(attempt)
+        assert sent == ["EVAL"]  # taken and read in one; nothing written yet
+    assert sent == ["EVAL"]  # the writes went with the release: one pipeline
+    assert await storage.get_state(KEY) is None and await storage.get_data(KEY) == {}
+    assert await storage.redis.get(storage.key_builder.build(KEY, "lock")) is None
