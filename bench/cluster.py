@@ -1,45 +1,59 @@
 """Booking dialogues through 1, 2, 3 webhook processes on PostgreSQL + Redis (issue 12).
 
     .venv/bin/python bench/cluster.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
-        [--users 120] [--processes 1,2,3] [--no-sqlite]
+        [--users 120] [--processes 1,2,3] [--no-sqlite]          # closed loop: as fast as it goes
+        [--rate 100 --seconds 20 [--poisson]]                    # open loop: updates offered
+        [--profile DIR]                                          # cProfile each bot process
+        [--warm 10]                   # users per process run first, not measured (warm-up)
 
 Each configuration is the real deployment on one machine: N × ``python -m bot
 webhook`` behind the round-robin proxy, the emulated Telegram (emulator.cluster)
 delivering webhooks over HTTP with Telegram's semantics (a chat's next update
 only after the previous one was answered), a fresh PostgreSQL database with the
 demo world and a Redis this script starts (so its CPU is the bench's alone).
-Registered users, all at once, each book a therapist (7 updates), then a third
-cancel and a third move. Printed per configuration: updates/s, p50/p99 of
-submit → 2xx, the scaling factor against one process, and CPU seconds per
-component — bot processes, PostgreSQL (every backend of the server during the
-run: other sessions on a shared machine count too), Redis, and this process
-(emulator + proxy + simulated users) — per update. Beside them the same
+Registered users each book a therapist (7 updates), then a third cancel and a
+third move.
+
+Closed loop (default): ``--users`` users all at once, each sending its next
+update as soon as the previous was answered — the most the configuration
+carries. Open loop (``--rate``): updates are *offered* at a fixed rate (evenly
+spaced, or ``--poisson``) for ``--seconds``; each offer goes to a user whose
+previous update was answered (a new user joins when none is ready), so one
+chat's order is kept, and latency runs from the offer to the 2xx — a slow
+cluster makes offers queue up and shows it, which a closed loop hides.
+
+Printed per configuration: updates/s, p50/p99, the scaling factor against one
+process, and CPU seconds per component per update — bot processes, PostgreSQL
+(the backends of this run's database only, so other sessions on a shared
+machine do not count), Redis, and this process (emulator + proxy + simulated
+users) — with what that projects to on more cores. Beside them the same
 dialogues through one process on SQLite (dialogue state in SQLite, no Redis).
-Figures are what one 2-core machine gives with every component on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
+import random
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import text
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.cluster.harness import RedisServer, run_users, running_cluster
+from tests.cluster.harness import ClusterRun, RedisServer, one_user, run_users, running_cluster
 
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    return {pid: cpu_of([pid]) for pid in pids}
+BOT, PG, REDIS, OWN = "bot processes", "PostgreSQL", "Redis", "emulator + proxy + users"
 
 
 def cpu_of(pids: list[int]) -> float:
@@ -53,21 +67,119 @@ def cpu_of(pids: list[int]) -> float:
     return total
 
 
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip().startswith(name):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+async def pg_backends(run: ClusterRun) -> dict[int, float]:
+    """CPU so far of every PostgreSQL backend serving this run's database."""
+    if not run.db_name:
+        return {}
+    async with run.engine.connect() as conn:
+        pids = (
+            await conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": run.db_name}
+            )
+        ).all()
+    return {pid: cpu_of([pid]) for pid in pids}
+
+
+async def pg_transactions(run: ClusterRun) -> tuple[int, int]:
+    """Transactions committed, and rolled back, so far on this run's database (a pool's
+    pre-ping is a rolled-back one: BEGIN; SELECT; ROLLBACK — three round trips)."""
+    if not run.db_name:
+        return 0, 0
+    async with run.engine.connect() as conn:
+        found = (
+            await conn.execute(
+                text("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = :db"),
+                {"db": run.db_name},
+            )
+        ).one()
+    return int(found[0]), int(found[1])
+
+
+async def redis_calls(redis: RedisServer | None) -> dict[str, int]:
+    """Calls per command so far (INFO commandstats): the round trips per update."""
+    if redis is None:
+        return {}
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis.url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
+
+class OfferOver(Exception):
+    """The open-loop run stopped offering: a user waiting for its next offer stops."""
+
+
+class Pacer:
+    """Offers at ``rate`` per second for ``seconds``; an offer goes to a waiting user, and
+    a new user is started (``spawn``) when none is waiting for one."""
+
+    def __init__(self, rate: float, seconds: float, poisson: bool, spawn: Callable[[], None]):
+        self.rate = rate
+        self.seconds = seconds
+        self.poisson = poisson
+        self.spawn = spawn
+        self.offers: asyncio.Queue[float | None] = asyncio.Queue()
+        self.waiting = 0
+        self.offered = 0
+
+    async def take(self) -> float:
+        self.waiting += 1
+        try:
+            offered = await self.offers.get()
+        finally:
+            self.waiting -= 1
+        if offered is None:
+            self.offers.put_nowait(None)  # for the next one waiting
+            raise OfferOver
+        return offered
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        rng = random.Random(12)
+        start = at = loop.time()
+        while True:
+            at += rng.expovariate(self.rate) if self.poisson else 1 / self.rate
+            if at > start + self.seconds:
+                break
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            if self.waiting <= self.offers.qsize():  # nobody ready for this one: a new user
+                self.spawn()
+            self.offers.put_nowait(at)
+            self.offered += 1
+        self.offers.put_nowait(None)
+
+
+async def open_loop(run: ClusterRun, ids: list[int], args: argparse.Namespace) -> int:
+    """Offer updates at ``args.rate`` for ``args.seconds``; returns the users started."""
+    users: list[asyncio.Task[None]] = []
+    numbers = itertools.count()
+
+    async def user(n: int) -> None:
+        try:
+            await one_user(run, ids[n % len(ids)], n)
+        except OfferOver:
+            return
+
+    def spawn() -> None:
+        users.append(asyncio.create_task(user(next(numbers))))
+
+    pacer = Pacer(args.rate, args.seconds, args.poisson, spawn)
+    run.side.pacer = pacer.take
+    await pacer.run()
+    await asyncio.gather(*users)
+    run.side.pacer = None
+    if len(users) > len(ids):
+        print(f"  (note: {len(users)} users needed, {len(ids)} registered: some ran twice)")
+    return len(users)
 
 
 @dataclass
@@ -79,97 +191,168 @@ class Result:
     p99: float
     cpu: dict[str, float]
     outcomes: dict[str, int]
+    offered: float | None = None
+    pg_tx: tuple[int, int] = (0, 0)
+    redis_calls: dict[str, int] | None = None
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds
 
+    def ms(self, component: str) -> float:
+        return self.cpu.get(component, 0.0) / self.updates * 1000
+
 
 async def one_config(
-    label: str, processes: int, users: int, redis: RedisServer | None, sqlite: Path | None
+    label: str,
+    processes: int,
+    args: argparse.Namespace,
+    redis: RedisServer | None,
+    sqlite: Path | None,
 ) -> Result:
     redis_url = redis.url if redis is not None else None
-    async with running_cluster(redis_url, processes, sqlite_path=sqlite) as run:
+    profile = None
+    if args.profile:
+        profile = Path(args.profile) / label.replace(" ", "_").replace(",", "").replace("+", "")
+        profile.mkdir(parents=True, exist_ok=True)
+    async with running_cluster(
+        redis_url, processes, sqlite_path=sqlite, profile_dir=profile
+    ) as run:
+        users = args.users if args.rate is None else int(args.rate * args.seconds / 6) + 50
         ids = await run.add_users(700_000, users)
+        if args.warm:  # every process past its first updates (imports, statement caches)
+            await run_users(run, await run.add_users(690_000, args.warm * processes))
+            run.outcomes.clear()
         bots = run.cluster.pids()
-        pg_before = cpu_by_pid(pids_named("postgres"))
         rpid = [redis.proc.pid] if redis is not None and redis.proc is not None else []
-        before = (cpu_of(bots), 0.0, cpu_of(rpid), own_cpu())
+        pg_before = await pg_backends(run)
+        tx_before, redis_before = await pg_transactions(run), await redis_calls(redis)
+        before = (cpu_of(bots), cpu_of(rpid), own_cpu())
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
+        run.side.offered_latencies.clear()
         started = time.perf_counter()
-        await run_users(run, ids)
+        if args.rate is None:
+            await run_users(run, ids)
+            lat = sorted(run.side.delivery.stats.latencies[latencies_from:])
+        else:
+            await open_loop(run, ids, args)
+            lat = sorted(run.side.offered_latencies)
         seconds = time.perf_counter() - started
         # PostgreSQL backends: those that existed before count from then, the ones the
         # pools opened during the run from zero (one that ended meanwhile is missed).
-        pg_after = cpu_by_pid(pids_named("postgres"))
+        pg_after = await pg_backends(run)
+        tx_after, redis_after = await pg_transactions(run), await redis_calls(redis)
         pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
-        after = (cpu_of(bots), pg_cpu, cpu_of(rpid), own_cpu())
-        lat = sorted(run.side.delivery.stats.latencies[latencies_from:])
+        after = (cpu_of(bots), cpu_of(rpid), own_cpu())
         updates = run.side.delivery.stats.delivered - delivered
-        names = ("bot processes", "PostgreSQL", "Redis", "emulator + proxy + users")
-        cpu = {n: a - b for n, a, b in zip(names, after, before, strict=True)}
+        cpu = {BOT: after[0] - before[0], PG: pg_cpu, REDIS: after[1] - before[1]}
+        cpu[OWN] = after[2] - before[2]
         if sqlite is not None:
-            cpu.pop("PostgreSQL")
+            cpu.pop(PG)
+        if redis is None:
+            cpu.pop(REDIS)
         return Result(
             label,
             updates,
             seconds,
             statistics.median(lat) * 1000,
-            lat[int(len(lat) * 0.99) - 1] * 1000,
+            lat[max(0, int(len(lat) * 0.99) - 1)] * 1000,
             cpu,
             dict(run.outcomes),
+            offered=args.rate,
+            pg_tx=(tx_after[0] - tx_before[0], tx_after[1] - tx_before[1]),
+            redis_calls={
+                k: v - redis_before.get(k, 0)
+                for k, v in redis_after.items()
+                if k != "info" and v > redis_before.get(k, 0)
+            },
         )
 
 
 def report(results: list[Result], base: Result | None) -> None:
-    print(f"\n{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} at the end")
+    cores = os.cpu_count() or 1
+    print(f"\n{cores} CPU cores; load average {os.getloadavg()} at the end")
     one = next((r for r in results if r.label == "1 process, PostgreSQL + Redis"), None)
     for r in results:
         print(f"\n{r.label}: {r.updates} updates in {r.seconds:.1f} s = {r.rate:.1f} upd/s")
-        print(f"  latency submit → 2xx: p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms")
+        if r.offered is not None:
+            print(f"  offered {r.offered:.0f} upd/s (open loop); latency offer → 2xx:", end="")
+        else:
+            print("  latency submit → 2xx:", end="")
+        print(f" p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms")
         if one is not None and r is not one and "PostgreSQL" in r.label:
             print(f"  scaling: {r.rate / one.rate:.2f}× one process")
         total = sum(r.cpu.values())
         for name, value in r.cpu.items():
-            print(f"  CPU {name}: {value:.1f} s ({value / r.updates * 1000:.1f} ms/update)")
-        print(f"  CPU all: {total:.1f} s ({total / r.updates * 1000:.1f} ms/update)")
+            print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
+        print(f"  CPU all: {total:.1f} s ({total / r.updates * 1000:.2f} ms/update)")
         print(f"  outcomes: {r.outcomes}")
-        bot_ms = r.cpu["bot processes"] / r.updates * 1000
+        if any(r.pg_tx):
+            print(
+                f"  PostgreSQL transactions per update: {r.pg_tx[0] / r.updates:.2f} committed,"
+                f" {r.pg_tx[1] / r.updates:.2f} rolled back"
+            )
+        if r.redis_calls:
+            calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in sorted(r.redis_calls.items()))
+            print(f"  Redis commands per update: {calls}")
+        bot_ms = r.ms(BOT)
+        server_ms = r.ms(PG) + r.ms(REDIS)
         print(
-            f"  projection: bot CPU {bot_ms:.1f} ms/update → {1000 / bot_ms:.0f} upd/s per "
-            "core given to bot processes (PostgreSQL/Redis on their own cores)"
+            f"  projection: bot {bot_ms:.2f} ms/update → {1000 / bot_ms:.0f} upd/s per core "
+            f"given to bot processes; PostgreSQL + Redis {server_ms:.2f} ms/update → "
+            f"{1000 / server_ms if server_ms else float('inf'):.0f} upd/s per core of theirs"
         )
+        for more in (4, 8, 16):
+            # Bot and server cores in the ratio of their CPU per update; Telegram's side
+            # (emulator, proxy, users here) is not ours in production.
+            print(
+                f"    {more} cores for bot + PostgreSQL + Redis: "
+                f"~{more * 1000 / (bot_ms + server_ms):.0f} upd/s "
+                f"(CPU-bound; {more * bot_ms / (bot_ms + server_ms):.1f} cores to bot processes)"
+            )
     if base is not None and one is not None:
         print(f"\none process PostgreSQL + Redis / one process SQLite: {one.rate / base.rate:.2f}")
+        print(
+            f"bot CPU per update: SQLite {base.ms(BOT):.2f} ms, "
+            f"PostgreSQL + Redis {one.ms(BOT):.2f} ms (+ servers {one.ms(PG) + one.ms(REDIS):.2f})"
+        )
 
 
 async def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--pg", required=True, help="a PostgreSQL server to create databases on")
-    parser.add_argument("--users", type=int, default=120)
+    parser.add_argument("--users", type=int, default=120, help="closed loop: users at once")
     parser.add_argument("--processes", default="1,2,3")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--rate", type=float, help="open loop: updates offered per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="open loop: how long")
+    parser.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals")
+    parser.add_argument("--profile", help="a folder: cProfile of each bot process (.prof)")
+    parser.add_argument(
+        "--warm", type=int, default=10, help="users per process run before measuring (0: none)"
+    )
     args = parser.parse_args(argv)
     os.environ["ZAPIS_TEST_PG_URL"] = args.pg
     import tests.conftest as conftest
 
     conftest.PG_URL = args.pg
+    print(f"load average at the start {os.getloadavg()}", flush=True)
     results: list[Result] = []
     base = None
     if not args.no_sqlite:
         folder = Path(tempfile.mkdtemp(prefix="zapis-bench-cluster-"))
-        base = await one_config("1 process, SQLite", 1, args.users, None, folder / "b.sqlite3")
-        print(f"{base.label}: {base.rate:.1f} upd/s", flush=True)
-    for n in (int(x) for x in args.processes.split(",")):
+        base = await one_config("1 process, SQLite", 1, args, None, folder / "b.sqlite3")
+        print(f"{base.label}: {base.rate:.1f} upd/s, p99 {base.p99:.0f} ms", flush=True)
+    for n in (int(x) for x in args.processes.split(",") if x):
         redis = RedisServer()
         await redis.start()
         try:
             label = f"{n} process{'es' if n > 1 else ''}, PostgreSQL + Redis"
-            result = await one_config(label, n, args.users, redis, None)
+            result = await one_config(label, n, args, redis, None)
         finally:
             await redis.stop()
-        print(f"{result.label}: {result.rate:.1f} upd/s", flush=True)
+        print(f"{result.label}: {result.rate:.1f} upd/s, p99 {result.p99:.0f} ms", flush=True)
         results.append(result)
     report(([base] if base else []) + results, base)
     return 0

@@ -22,6 +22,7 @@ from bot.middlewares.chat_guard import PrivateChatsOnly
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.fsm_state import read_state_later
 from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.update_attempt import UpdateAttempt
 from bot.policy import policy_from
 from bot.scheduler import register_jobs
 from bot.settings import ConfigError, Settings
@@ -32,7 +33,6 @@ from flows import get_routers
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.fsm import DatabaseStorage
-from storage.fsm import redis_storage as encrypted_redis
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("zapis")
@@ -66,12 +66,14 @@ def build_storage(
     """
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
-        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
+        from storage.fsm_redis import ChatLock, buffered_redis_storage
+
+        # One read and one write per update, applied after the commit; a chat lock whose
+        # lease outlives no crash for long (storage/fsm_redis.py, issue 12).
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        redis_storage = encrypted_redis(settings.redis_url, keys, cipher)
-        assert isinstance(redis_storage, RedisStorage)
-        return redis_storage, RedisEventIsolation(redis_storage.redis, key_builder=keys)
+        redis_storage = buffered_redis_storage(settings.redis_url, keys, cipher)
+        return redis_storage, ChatLock(redis_storage.redis, keys, storage=redis_storage)
     return DatabaseStorage(engine, cipher=cipher), SimpleEventIsolation()
 
 
@@ -106,6 +108,9 @@ def build_app(
             ThrottlingMiddleware(settings.limits.throttle_per_second, i18n=i18n)
         )
     dp.update.outer_middleware(PrivateChatsOnly(i18n, clock, uow))  # before any personal data
+    # An update is attempted again when its connection died before the commit; its
+    # dialogue writes (Redis) land after the commit (bot/middlewares/update_attempt.py).
+    dp.update.outer_middleware(UpdateAttempt(engine, storage))
     dp.update.outer_middleware(DatabaseMiddleware(uow, settings))
     ZapisI18nMiddleware(i18n).setup(dp)
     # Domain refusals are answered by the flows' errors router (flows/refusals.py); what

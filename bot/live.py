@@ -237,7 +237,14 @@ async def prepare_app(settings: Settings) -> App:
             "configuration error: ZAPIS_ENCRYPTION_KEY: not a Fernet key "
             "(generate one: python -m bot gen-key)"
         ) from None
-    engine = create_engine(settings.database_url, inloop=settings.sqlite_driver == "inloop")
+    # No ping at each checkout (three round trips on PostgreSQL, ~a third of an update's):
+    # an update whose connection was dropped (a restart, pg_terminate_backend) runs again
+    # on a fresh one (bot/middlewares/update_attempt.py), and SQLAlchemy replaces every
+    # pooled connection at the first such error; a job's tick that meets one is retried
+    # at its next tick.
+    engine = create_engine(
+        settings.database_url, inloop=settings.sqlite_driver == "inloop", pre_ping=False
+    )
     try:
         async with step("cannot use the database (ZAPIS_DATABASE_URL)"):
             await upgrade(engine, encryption_key=key)

@@ -9,7 +9,8 @@ cluster fault tests and bench/cluster.py; ``python -m emulator.cluster`` is
 the interactive side a newcomer types into (started by the launcher).
 
 Interactive lines: text is a message from the current user; ``[Label]`` (or
-the bare label of a button on screen) presses it; ``!contact`` shares the
+the bare label of a button on screen) presses it, ``[~part]`` the first button
+whose label contains part, ``[#3]`` the third button; ``!contact`` shares the
 phone number; ``@1002`` switches user; Ctrl-D quits.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from emulator import transcript as tr
@@ -49,6 +51,10 @@ class TelegramSide:
         self.delivery = WebhookDelivery(self.core, timeout=timeout)
         self.users = SimulatedUsers(self.core, lang)
         self.find = Lookup(self.core)
+        # bench/cluster.py --rate (open loop): awaited before each update is handed over;
+        # returns the moment the update was offered, so latency counts from the offer.
+        self.pacer: Callable[[], Awaitable[float]] | None = None
+        self.offered_latencies: list[float] = []
 
     @property
     def url(self) -> str:
@@ -71,9 +77,12 @@ class TelegramSide:
     # ----- what a user does ---------------------------------------------------------------
     async def send(self, update: dict[str, Any], *, wait: float | None = 30.0) -> None:
         """Hand an update to the delivery; with ``wait``, until its chat's queue is answered."""
+        offered = await self.pacer() if self.pacer is not None else None
         self.delivery.submit(update)
         if wait is not None:
             await self.delivery.wait_chat(chat_key(update), wait)
+            if offered is not None:
+                self.offered_latencies.append(asyncio.get_running_loop().time() - offered)
 
     async def text(self, uid: int, text: str, *, wait: float | None = 30.0) -> None:
         await self.send(await self.users.message(uid, text=text), wait=wait)
@@ -81,10 +90,20 @@ class TelegramSide:
     async def contact(self, uid: int, *, wait: float | None = 30.0) -> None:
         await self.send(await self.users.contact(uid), wait=wait)
 
-    async def press(self, uid: int, label: str, *, wait: float | None = 30.0) -> None:
-        """A button by its label: a reply button sends its text, an inline one a query."""
+    async def press(
+        self,
+        uid: int,
+        label: str,
+        *,
+        wait: float | None = 30.0,
+        kind: str = "press",
+        number: int = 0,
+    ) -> None:
+        """A button by its label (``kind`` "press_part": by a part of it, "press_index": the
+        ``number``-th of the newest keyboard, as the console's ``[~part]`` and ``[#n]``): a
+        reply button sends its text, an inline one a query."""
         chat = await self.core.chat(uid)
-        found = self.find.button(chat, "press", label, 0)
+        found = self.find.button(chat, kind, label, number)
         if isinstance(found, str):
             raise LookupError(f"@{uid}: {found}")
         stored, button, inline = found
@@ -163,8 +182,9 @@ async def interactive(args: argparse.Namespace) -> int:
         await side.wait_for_webhook(args.wait)
         print(f"the bot set its webhook: {side.core.webhook['url']}", flush=True)
         print(
-            "Type what a user would send; [Label] presses a button, !contact shares the "
-            "phone, @1002 switches user, Ctrl-D quits.",
+            "Type what a user would send; [Label] presses a button ([~part] by a part of its "
+            "label, [#3] the third), !contact shares the phone, @1002 switches user, "
+            "Ctrl-D quits.",
             flush=True,
         )
         async for raw in _lines():
@@ -177,6 +197,10 @@ async def interactive(args: argparse.Namespace) -> int:
                     user = int(line[1:])
                 elif line == "!contact":
                     await side.contact(user)
+                elif line.startswith("[~") and line.endswith("]"):
+                    await side.press(user, line[2:-1], kind="press_part")
+                elif line.startswith("[#") and line.endswith("]") and line[2:-1].isdigit():
+                    await side.press(user, "", kind="press_index", number=int(line[2:-1]))
                 elif line.startswith("[") and line.endswith("]"):
                     await side.press(user, line[1:-1])
                 else:

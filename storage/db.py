@@ -71,6 +71,7 @@ def create_engine(
     pool_size: int = POOL_SIZE,
     max_overflow: int = MAX_OVERFLOW,
     inloop: bool | None = None,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     """Build the async engine.
 
@@ -99,8 +100,11 @@ def create_engine(
     # pre_ping: a pooled connection PostgreSQL has dropped (restart, failover, idle
     # timeout, pg_terminate_backend) is replaced before use, so the first update after
     # that does not fail (one round trip, see _ping_asyncpg). Pool sizes: see POOL_SIZE.
+    # ``pre_ping=False``: the bot's run modes (bot/live.py) — there an update that meets
+    # a dropped connection is run again (bot/middlewares/update_attempt.py) and the first
+    # such error invalidates the whole pool, so no round trip is spent at each checkout.
     engine = create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping
     )
     if engine.dialect.driver == "asyncpg":
         engine.dialect.do_ping = _ping_asyncpg  # type: ignore[method-assign]

@@ -163,6 +163,8 @@ def _flush_fsm(conn: Connection) -> None:
 
 
 def _drop_fsm(conn: Connection) -> None:
+    if conn.invalidated:  # lost mid-update: nothing kept on it (and .info would raise)
+        return
     pending = conn.info.get(FSM_PENDING)
     if pending:
         pending.clear()

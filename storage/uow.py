@@ -104,9 +104,13 @@ class SqlUnitOfWork:
         self.read_memo.clear()
         self.fsm_pending.clear()  # not committed: never written
         if conn is not None:
-            info = conn.sync_connection.info  # type: ignore[union-attr]
-            info.pop(READ_MEMO, None)
-            info.pop(FSM_PENDING, None)
+            if not conn.invalidated:
+                # (A connection lost mid-update — PostgreSQL restarted, pg_terminate_backend —
+                # has no DBAPI connection left to hold these, and asking for it would raise
+                # PendingRollbackError over the real error and skip the close below.)
+                info = conn.sync_connection.info  # type: ignore[union-attr]
+                info.pop(READ_MEMO, None)
+                info.pop(FSM_PENDING, None)
             try:
                 if conn.in_transaction():
                     await conn.rollback()

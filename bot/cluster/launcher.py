@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import sys
 from datetime import UTC, datetime
@@ -97,13 +98,18 @@ async def prepare_database(settings: Settings, key: str) -> bool:
     from storage.crypto import PersonalDataCipher
     from storage.db import create_engine
     from storage.demo import seed_demo
+    from storage.demo_history import seed_demo_history
     from storage.migrate import upgrade
 
     engine = create_engine(settings.database_url)
     try:
         async with step("cannot use the database (ZAPIS_DATABASE_URL)"):
             await upgrade(engine, encryption_key=key)
-        return await seed_demo(engine, PersonalDataCipher(key), datetime.now(UTC))
+        now = datetime.now(UTC)
+        seeded = await seed_demo(engine, PersonalDataCipher(key), now)
+        if seeded:  # @5001, registered with past visits, as the interactive console has her
+            await seed_demo_history(engine, PersonalDataCipher(key), now)
+        return seeded
     finally:
         await engine.dispose()
 
@@ -122,6 +128,7 @@ async def run_cluster(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.processes < 1:
         raise ConfigError("configuration error: --processes must be at least 1")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # not a line per migration here
     await check_services(settings)
     key = resolve_encryption_key(settings, dev_key_file=DEFAULT_LOG_DIR / "encryption.key")
     seeded = await prepare_database(settings, key)
@@ -169,7 +176,9 @@ async def run_cluster(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"{args.processes} bot processes behind http://127.0.0.1:{args.proxy_port}/telegram "
             f"(pids {', '.join(map(str, cluster.pids()))}; logs in {DEFAULT_LOG_DIR}/). "
-            "Kill one (kill -9 PID) and keep talking: the others answer.",
+            "Kill one (kill -9 PID) and keep talking: the others answer.\n"
+            "Try @5001 (a registered demo patient) then /menu — or /start to register "
+            "as yourself (@1001).",
             flush=True,
         )
         return await emulator_done

@@ -42,11 +42,23 @@ class ClusterConfig:
     log_dir: Path | None = None
     log_level: str = "WARNING"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # bench/cluster.py --profile: each process runs under cProfile and writes
+    # <profile_dir>/bot-N.prof when it stops (SIGTERM is a clean exit).
+    profile_dir: Path | None = None
 
 
 class BotProcess:
-    def __init__(self, index: int, port: int, env: Mapping[str, str], log: Path | None) -> None:
+    def __init__(
+        self,
+        index: int,
+        port: int,
+        env: Mapping[str, str],
+        log: Path | None,
+        *,
+        profile: Path | None = None,
+    ) -> None:
         self.index = index
+        self.profile = profile
         self.port = port
         self.env = dict(env)
         self.log = log
@@ -63,11 +75,12 @@ class BotProcess:
         if self.log is not None:
             handle = self.log.open("ab")
             out = handle
+        command = ["-m", "bot", "webhook"]
+        if self.profile is not None:
+            command = ["-m", "cProfile", "-o", str(self.profile), *command]
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "webhook",
+            *command,
             env=self.env,
             stdout=out,  # type: ignore[arg-type]
             stderr=out,  # type: ignore[arg-type]
@@ -152,8 +165,15 @@ class Cluster:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
         for i, port in enumerate(self._ports):
             log = self.config.log_dir / f"bot-{i + 1}.log" if self.config.log_dir else None
+            profile = self.config.profile_dir
             self.bots.append(
-                BotProcess(i + 1, port, process_env(self.config, port, proxy_url), log)
+                BotProcess(
+                    i + 1,
+                    port,
+                    process_env(self.config, port, proxy_url),
+                    log,
+                    profile=profile / f"bot-{i + 1}.prof" if profile else None,
+                )
             )
         # All at once: each migrates (a no-op at head), sets the webhook and answers /healthz.
         for bot in self.bots:

@@ -47,6 +47,7 @@ class RoundRobinProxy:
         self._next = itertools.cycle(range(len(self.backends)))
         self.forwarded = [0] * len(self.backends)
         self.refused = 0
+        self.down: set[int] = set()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
 
@@ -79,9 +80,28 @@ class RoundRobinProxy:
             await self._session.close()
             self._session = None
 
+    def _down(self, index: int, why: str) -> None:
+        """One line when a backend stops answering (a killed or restarting process is
+        expected in a cluster), not one per request — and one when it is back."""
+        if index not in self.down:
+            self.down.add(index)
+            log.warning(
+                "backend %s is down (%s): requests go to the others until it answers",
+                self.backends[index],
+                why,
+            )
+
+    def _up(self, index: int) -> None:
+        if index in self.down:
+            self.down.discard(index)
+            log.warning("backend %s answers again", self.backends[index])
+
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
-        body = await request.read()
+        try:
+            body = await request.read()
+        except (ConnectionError, aiohttp.ClientError):  # the caller went away: nobody to answer
+            return web.Response(status=400, text="request not read")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
         path = request.rel_url.raw_path_qs
         for _ in range(len(self.backends)):
@@ -96,14 +116,17 @@ class RoundRobinProxy:
                 ) as answer:
                     payload = await answer.read()
                     self.forwarded[index] += 1
+                    self._up(index)
                     out = {k: v for k, v in answer.headers.items() if k.lower() not in _DROP}
                     return web.Response(body=payload, status=answer.status, headers=out)
             except aiohttp.ClientConnectorError:
                 self.refused += 1  # not running (restarting): nothing was sent, try the next
+                self._down(index, "connection refused")
                 continue
             except TimeoutError:
                 return web.Response(status=504, text="backend timed out")
-            except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-                log.warning("backend %s failed: %s", self.backends[index], type(exc).__name__)
+            except (aiohttp.ClientError, asyncio.IncompleteReadError, OSError) as exc:
+                # It took the request and died (SIGKILL, OOM): Telegram sends it again.
+                self._down(index, f"{type(exc).__name__} with a request in flight")
                 return web.Response(status=502, text="backend failed")
         return web.Response(status=502, text="no backend is up")

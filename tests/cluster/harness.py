@@ -156,6 +156,7 @@ async def running_cluster(
     *,
     log_dir: Path | None = None,
     sqlite_path: Path | None = None,
+    profile_dir: Path | None = None,
 ) -> AsyncIterator[ClusterRun]:
     """A fresh PostgreSQL database with the demo world, the emulated Telegram, N processes.
 
@@ -186,6 +187,7 @@ async def running_cluster(
             secret=secrets.token_urlsafe(16),
             base_port=free_ports(processes),
             log_dir=log_dir or Path(tempfile.mkdtemp(prefix="zapis-cluster-logs-")),
+            profile_dir=profile_dir,
         )
         cluster = Cluster(config, processes)
         await cluster.start()
@@ -193,7 +195,8 @@ async def running_cluster(
         yield ClusterRun(side, cluster, engine, name)
     finally:
         if cluster is not None:
-            await cluster.stop(timeout=3)  # a test's end need not wait for a graceful stop
+            # A test's end need not wait for a graceful stop; a profile is written at exit.
+            await cluster.stop(timeout=30 if profile_dir else 3)
         await side.stop()
         await engine.dispose()
         if name:
@@ -225,16 +228,18 @@ async def cancel(side: TelegramSide, uid: int) -> str:
 async def move(side: TelegramSide, uid: int, n: int) -> str:
     await side.text(uid, MY_APPOINTMENTS)
     await side.press_data(uid, "ao:", 0)
-    await side.press(uid, "Перенести")
-    await side.press_data(uid, "ay:", n + 1)
-    await side.press_data(uid, "at:", n)
+    await side.press(uid, "Перенести")  # the booking wizard at the visit's calendar
+    await side.press_data(uid, "by:", n + 1)
+    await side.press_data(uid, "bt:", n)
     await side.press(uid, "Подтвердить")
-    return "moved" if "перенесена" in side.last_text(uid) else "not moved"
+    return "moved" if "Запись перенесена" in side.last_text(uid) else "not moved"
 
 
-async def one_user(run: ClusterRun, uid: int, n: int) -> None:
+async def one_user(run: ClusterRun, uid: int, n: int, *, again: int = 0) -> None:
     """Book; then a third cancel and a third move. A step the bot did not offer
-    (a lost race, a restarted dialogue) ends the user's run: counted, not raised."""
+    (a lost race, a dialogue cut by a fault) ends the user's run — counted, not
+    raised — or, with ``again``, makes the user start over from the menu (as a
+    person would), that many times."""
     side, out = run.side, run.outcomes
     step = "book"
     try:
@@ -247,16 +252,21 @@ async def one_user(run: ClusterRun, uid: int, n: int) -> None:
             out[await move(side, uid, n)] += 1
     except LookupError:
         out[f"stopped in {step}"] += 1
+        if again > 0:
+            out["started over"] += 1
+            await one_user(run, uid, n + 1, again=again - 1)
     except TimeoutError:
         out[f"timed out in {step}"] += 1
 
 
-async def run_users(run: ClusterRun, ids: list[int], concurrency: int = 100) -> None:
+async def run_users(
+    run: ClusterRun, ids: list[int], concurrency: int = 100, *, again: int = 0
+) -> None:
     gate = asyncio.Semaphore(concurrency)
 
     async def go(n: int, uid: int) -> None:
         async with gate:
-            await one_user(run, uid, n)
+            await one_user(run, uid, n, again=again)
 
     await asyncio.gather(*(go(n, uid) for n, uid in enumerate(ids)))
 
@@ -270,21 +280,30 @@ async def check_after(run: ClusterRun, ids: list[int], *, in_flight: int = 0) ->
     ``in_flight``: how many confirmations may arrive twice (a process killed after
     its commit and before its answer: Telegram's retry runs the update again).
     """
-    from tests.storage.invariants import invariant_violations
-
     problems: list[str] = []
     side = run.side
     await side.delivery.wait_idle(60)
     lost = side.delivery.submitted_ids - side.delivery.delivered_ids
     if lost:
         problems.append(f"updates never answered 2xx: {len(lost)}")
-    violations = await invariant_violations(run.engine)
-    if violations:
-        problems.append(f"booking invariants: {violations}")
     for uid in ids:
         for message in side.texts(uid):
             if "Traceback" in message or "Error:" in message:
                 problems.append(f"@{uid} saw {message[:120]!r}")
+    return problems + await check_database(run, ids, in_flight=in_flight)
+
+
+async def check_database(run: ClusterRun, ids: list[int], *, in_flight: int = 0) -> list[str]:
+    """What must hold in the database at any moment, even while users are still booking:
+    no slot twice, every booking's confirmation row sent or pending (not failed, not
+    lost), no confirmation said twice beyond ``in_flight``, no lease left hanging."""
+    from tests.storage.invariants import invariant_violations
+
+    problems: list[str] = []
+    side = run.side
+    violations = await invariant_violations(run.engine)
+    if violations:
+        problems.append(f"booking invariants: {violations}")
     async with run.engine.connect() as conn:
         rows = (
             await conn.execute(

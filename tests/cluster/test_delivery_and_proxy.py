@@ -4,14 +4,19 @@ loopback with a stand-in bot: fast, no PostgreSQL or Redis needed."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from collections import Counter, defaultdict
 from typing import Any
 
+import aiohttp
+import pytest
 from aiohttp import web
 
 from bot.cluster.proxy import RoundRobinProxy
 from emulator.core import EmulatorCore
 from emulator.webhook import SECRET_HEADER, WebhookDelivery, chat_key
+from tests.cluster.harness import free_port
 
 
 class StandIn:
@@ -113,7 +118,10 @@ async def test_a_timeout_is_retried_like_a_failure() -> None:
     assert delivery.delivered_ids == {1}
 
 
-async def test_the_proxy_spreads_skips_a_dead_backend_and_never_retries_a_taken_update() -> None:
+async def test_the_proxy_spreads_skips_a_dead_backend_and_never_retries_a_taken_update(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
     a, b = StandIn(), StandIn(fail_first=1)
     urls = [await a.start(), await b.start()]
     dead = "http://127.0.0.1:9"  # discard port: connection refused
@@ -136,6 +144,59 @@ async def test_the_proxy_spreads_skips_a_dead_backend_and_never_retries_a_taken_
     assert any(a.done.values()) and any(b.done.values())  # both backends worked
     # b's 500 went back to the emulator (which retried), not to another backend.
     assert delivery.stats.statuses.get("500", 0) == sum(1 for c in b.seen.values() if c >= 1)
+    # A dead backend is expected in a cluster: one clear line, no traceback per request.
+    lines = [r for r in caplog.records if r.name.startswith(("zapis.proxy", "aiohttp"))]
+    assert [r.getMessage() for r in lines] == [
+        f"backend {dead} is down (connection refused): requests go to the others until it answers"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+SLOW_BACKEND = """
+import asyncio, sys
+from aiohttp import web
+async def slow(request):
+    await request.read()
+    print("taken", flush=True)
+    await asyncio.sleep(60)
+    return web.json_response({})
+app = web.Application()
+app.router.add_post("/telegram", slow)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *_: print("up", flush=True))
+"""
+
+
+async def test_a_backend_killed_with_a_request_in_flight_is_one_line_and_a_502(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    port = free_port()
+    backend = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SLOW_BACKEND, str(port), stdout=asyncio.subprocess.PIPE
+    )
+    assert backend.stdout is not None
+    proxy = RoundRobinProxy([f"http://127.0.0.1:{port}"])
+    await proxy.start()
+    try:
+        assert await backend.stdout.readline() == b"up\n"
+        async with aiohttp.ClientSession() as http:
+            asking = [
+                asyncio.create_task(http.post(proxy.url + "/telegram", json=message(n, 300 + n)))
+                for n in range(3)
+            ]
+            for _ in asking:
+                assert await backend.stdout.readline() == b"taken\n"
+            backend.kill()  # SIGKILL with three updates in flight
+            answers = [await t for t in asking]
+    finally:
+        if backend.returncode is None:
+            backend.kill()
+        await backend.wait()
+        await proxy.stop()
+    assert [a.status for a in answers] == [502, 502, 502]  # Telegram sends them again
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith(("zapis", "aiohttp"))]
+    assert len(lines) == 1 and lines[0].startswith(f"backend http://127.0.0.1:{port} is down (")
+    assert all(r.exc_info is None for r in caplog.records)
 
 
 async def test_set_and_delete_webhook_as_telegram_answers() -> None:

@@ -1,0 +1,99 @@
+"""One update, one attempt — and one more when the database connection died before commit.
+
+Sits just outside bot/middlewares/database.py (the unit of work), so an
+attempt is: open the unit of work, run the handler, commit, send the replies.
+
+- **Replay after a lost connection** (issue 12: PostgreSQL restarted, failed
+  over, or ``pg_terminate_backend``): when the update failed because its
+  connection was gone (SQLAlchemy marks the error ``connection_invalidated``)
+  and no COMMIT had been sent yet, nothing of it reached the database and none
+  of its replies went out (they wait for the commit), so it is run once more
+  on a fresh connection — the user sees the answer, not an error. A failure
+  at or after the COMMIT is in doubt (it may have committed): never replayed,
+  the error handler tells the user with an error code as before.
+- **Dialogue state written after the commit** (Redis, storage/fsm_redis.py):
+  the attempt's dialogue writes are applied together only when it succeeded;
+  a failed attempt leaves the dialogue where it was — which is also what
+  makes the replay safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import TelegramObject, Update
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.fsm_redis import BufferedRedisStorage
+
+log = logging.getLogger("zapis.update")
+
+# Set by the engine's "commit" event (fired before COMMIT is sent) within an attempt.
+_committing: ContextVar[list[bool] | None] = ContextVar("zapis_committing", default=None)
+
+
+def _on_commit(_conn: Any) -> None:
+    box = _committing.get()
+    if box is not None:
+        box[0] = True
+
+
+def lost_before_commit(exc: BaseException, committing: bool) -> bool:
+    """The connection was gone and nothing was committed: safe to run the update again."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated and not committing
+
+
+class UpdateAttempt(BaseMiddleware):
+    def __init__(self, engine: AsyncEngine, storage: BaseStorage) -> None:
+        event.listen(engine.sync_engine, "commit", _on_commit)
+        self.storage = storage if isinstance(storage, BufferedRedisStorage) else None
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await self._attempt(handler, event, data, None)
+        except DBAPIError as exc:
+            if not lost_before_commit(exc, getattr(exc, "zapis_committing", True)):
+                raise
+            update_id = event.update_id if isinstance(event, Update) else None
+            log.warning(
+                "update %s: database connection lost before commit (%s); running it again",
+                update_id,
+                type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+            )
+            return await self._attempt(handler, event, data, getattr(exc, "zapis_attempt", None))
+
+    async def _attempt(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+        previous: Any,
+    ) -> Any:
+        box = [False]
+        token = _committing.set(box)
+        attempt = self.storage.begin(previous) if self.storage is not None else None
+        try:
+            result = await handler(event, data)
+        except DBAPIError as exc:
+            exc.zapis_committing = box[0]  # type: ignore[attr-defined]
+            exc.zapis_attempt = attempt  # type: ignore[attr-defined]
+            raise
+        finally:
+            _committing.reset(token)
+            if self.storage is not None:
+                self.storage.end()
+        if attempt is not None and self.storage is not None:
+            await self.storage.apply(attempt)
+        return result
