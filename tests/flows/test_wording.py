@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import insert
 
 from emulator.harness import ConsoleWorld
@@ -51,7 +52,10 @@ def edited(transcript: str, head: str) -> str:
     return found
 
 
-@pytest.fixture(params=["ru", "en"])
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module", params=["ru", "en"])
 async def lw(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ConsoleWorld, dict[str, str]]]:
     t = L[request.param]
     w = await ConsoleWorld.start(now=NOW, lang=request.param)
@@ -67,7 +71,7 @@ async def test_the_summary_loses_its_press_confirm_line_once_booked(
     lw: tuple[ConsoleWorld, dict[str, str]],
 ) -> None:
     world, t = lw
-    await world.run(f"[{t['book']}]\n[{t['gp']}]\n[~№ 12]\n[~Соколова]\n[3]\n[10:00]")
+    await world.run(f"@1001\n[{t['book']}]\n[{t['gp']}]\n[~№ 12]\n[~Соколова]\n[3]\n[10:00]")
     assert t["press"] in world.last_text()
     out = await world.run(f"[{t['confirm']}]")
     summary = edited(out, t["summary"])
@@ -87,7 +91,7 @@ async def test_staff_certificate_card_birth_date_has_no_weekday(
 ) -> None:
     world, t = lw
     await world.run(
-        f"{t['docs']}\n[~{t['order']}]\n[~{t['pool']}]\nсекция «Олимп»\n[{t['send']}]\n"
+        f"@1001\n{t['docs']}\n[~{t['order']}]\n[~{t['pool']}]\nсекция «Олимп»\n[{t['send']}]\n"
         f"@9001\n/staff\n[{t['certs']}]\n[~№ 1-00001]"
     )
     card = world.last_text()
@@ -110,6 +114,8 @@ async def test_relatives_wording_is_neutral(lw: tuple[ConsoleWorld, dict[str, st
                 created_at=datetime.now(UTC).replace(tzinfo=None),
             )
         )
-    out = await world.run(f"{t['family']}\n[Иванова Мария Ивановна]\n[{t['remove']}]\n[{t['yes']}]")
+    out = await world.run(
+        f"@1001\n{t['family']}\n[Иванова Мария Ивановна]\n[{t['remove']}]\n[{t['yes']}]"
+    )
     assert "(а)" not in out
     assert "Иванова Мария Ивановна" in world.last_text()
