@@ -43,6 +43,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.crypto import PersonalDataCipher
 
@@ -243,6 +245,9 @@ end
 return 0
 """
 _RETRY_PAUSE = 0.05
+# How long an update waits for Redis to come back before it fails (told to the user).
+REDIS_WAIT = 5.0
+_UNREACHABLE_PAUSE = 0.2
 
 
 class ChatLock(BaseEventIsolation):
@@ -276,10 +281,22 @@ class ChatLock(BaseEventIsolation):
             self.key_builder.build(key, "data"),
         )
         token = secrets.token_hex(16)
+        unreachable_since: float | None = None
         while True:
-            got = await self.redis.eval(
-                _ACQUIRE, 3, name, state_key, data_key, token, int(self.lease * 1000)
-            )
+            try:
+                got = await self.redis.eval(
+                    _ACQUIRE, 3, name, state_key, data_key, token, int(self.lease * 1000)
+                )
+            except (RedisConnectionError, RedisTimeoutError):
+                # Redis restarting (a failover, a deploy): the update waits a moment and
+                # goes on rather than failing; after REDIS_WAIT the error handler tells
+                # the user (and nothing of the update has run yet).
+                now = asyncio.get_running_loop().time()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > REDIS_WAIT:
+                    raise
+                await asyncio.sleep(_UNREACHABLE_PAUSE)
+                continue
             if got[0] == 1:
                 break
             await asyncio.sleep(_RETRY_PAUSE)
@@ -294,19 +311,35 @@ class ChatLock(BaseEventIsolation):
             _deferred.reset(reset)
             if read is not None:
                 _locked_read.reset(read)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                if self.storage is not None:
-                    for attempt in deferred:
-                        self.storage.queue_writes(pipe, attempt)
-                pipe.eval(_RELEASE, 1, name, token)
-                released = (await pipe.execute())[-1]
-            if not released:
+            if not await self._release(name, token, deferred):
                 log.warning(
                     "chat lock %s was gone at its release: the update outlasted the %ss "
                     "lease, or Redis lost it (a restart)",
                     name,
                     self.lease,
                 )
+
+    async def _release(self, name: str, token: str, deferred: list[Attempt]) -> bool:
+        """The update's dialogue writes and the release, in one round trip; False if the
+        lock was no longer ours. Redis unreachable here is logged, not raised: the update
+        is done (committed, answered) — only where the dialogue stands was not kept, and
+        the user's next tap meets «out of date» or the previous step, not an error for
+        work that was done."""
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if self.storage is not None:
+                    for attempt in deferred:
+                        self.storage.queue_writes(pipe, attempt)
+                pipe.eval(_RELEASE, 1, name, token)
+                return bool((await pipe.execute())[-1])
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning(
+                "chat lock %s: Redis unreachable at the release (%s); the dialogue's new "
+                "step was not kept",
+                name,
+                type(exc).__name__,
+            )
+            return True
 
     async def close(self) -> None:
         return None
