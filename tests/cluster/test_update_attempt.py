@@ -19,9 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.middlewares.update_attempt import UpdateAttempt
+from storage.chat_lock import ChatLock
 from storage.crypto import PersonalDataCipher
 from storage.fsm import encrypted_json
-from storage.fsm_redis import BufferedRedisStorage, ChatLock
+from storage.fsm_redis import BufferedRedisStorage
 from storage.uow import SqlUnitOfWork
 from tests.cluster.harness import RedisServer
 from tests.conftest import (
