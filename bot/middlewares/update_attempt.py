@@ -52,7 +52,8 @@ def lost_before_commit(exc: BaseException, committing: bool) -> bool:
 
 class UpdateAttempt(BaseMiddleware):
     def __init__(self, engine: AsyncEngine, storage: BaseStorage) -> None:
-        event.listen(engine.sync_engine, "commit", _on_commit)
+        if not event.contains(engine.sync_engine, "commit", _on_commit):  # one app per engine?
+            event.listen(engine.sync_engine, "commit", _on_commit)  # not always (tests)
         self.storage = storage if isinstance(storage, BufferedRedisStorage) else None
 
     async def __call__(
