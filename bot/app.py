@@ -67,10 +67,11 @@ def build_storage(
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
 
-        from storage.fsm_redis import ChatLock, buffered_redis_storage
+        from storage.chat_lock import ChatLock
+        from storage.fsm_redis import buffered_redis_storage
 
         # One read and one write per update, applied after the commit; a chat lock whose
-        # lease outlives no crash for long (storage/fsm_redis.py, issue 12).
+        # lease outlives no crash for long (storage/fsm_redis.py, storage/chat_lock.py, issue 12).
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         redis_storage = buffered_redis_storage(settings.redis_url, keys, cipher)
         return redis_storage, ChatLock(redis_storage.redis, keys, storage=redis_storage)

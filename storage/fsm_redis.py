@@ -20,26 +20,21 @@ bot/middlewares/update_attempt.py):
   half-moved dialogue.
 
 Two round trips per update instead of about eight. Outside an attempt (the
-error handler, jobs) every call goes to Redis at once, as before.
-:class:`ChatLock` is the per-chat isolation across processes with a lease
-short enough that a process killed while holding it does not stall the chat
-for long (aiogram's default keeps it for 60 s).
+error handler, jobs) every call goes to Redis at once, as before. The lock is
+storage/chat_lock.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import secrets
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
+from aiogram.fsm.storage.base import KeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -49,12 +44,6 @@ from storage.crypto import PersonalDataCipher
 log = logging.getLogger("zapis.fsm")
 
 ENCRYPTED = "fernet:"  # as storage/fsm.py writes it: the same values, either storage reads them
-# The lease of a chat's lock. Telegram sends a chat's next update only after the previous
-# one was answered, so the lock matters only when an update is sent again while its first
-# delivery still runs (a timeout) or its process died holding the lock. Shorter than the
-# webhook's timeout (the emulator's 15 s; Telegram's is longer), so a retry that finds a
-# dead process's lock gets it in time instead of timing out and being sent a third time.
-CHAT_LOCK_SECONDS = 10.0
 
 
 @dataclass
@@ -228,85 +217,17 @@ def buffered_redis_storage(
     return BufferedRedisStorage(Redis.from_url(url), key_builder, cipher)
 
 
-# Take the lock and read the chat's dialogue in one round trip (nothing is read without it).
-_ACQUIRE = """
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('mget', KEYS[2], KEYS[3])}
-end
-return {0}
-"""
-# Release only our own lock (a lease that ran out may be someone else's now).
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
-"""
-_RETRY_PAUSE = 0.05
+def defer_writes() -> tuple[list[Attempt], Token[Any]]:
+    """Until :func:`end_deferral`: a succeeded attempt's writes are kept in the returned
+    list for the caller (storage/chat_lock.py) to send with its release."""
+    deferred: list[Attempt] = []
+    return deferred, _deferred.set(deferred)
 
 
-class ChatLock(BaseEventIsolation):
-    """One update of a chat at a time across processes: a Redis lock with a short lease.
+def end_deferral(scope: Token[Any]) -> None:
+    _deferred.reset(scope)
 
-    With the storage: the lock is taken and the dialogue read in one round trip, and
-    the update's dialogue writes go with the release in one more — two per update in
-    all. A lock gone at the release (an update slower than the lease, a Redis restart)
-    is logged, not raised: the update was processed, and raising here would answer
-    the user with an error for work that was done.
-    """
 
-    def __init__(
-        self,
-        redis: Redis,
-        key_builder: KeyBuilder,
-        *,
-        storage: BufferedRedisStorage | None = None,
-        lease: float = CHAT_LOCK_SECONDS,
-    ) -> None:
-        self.redis = redis
-        self.key_builder = key_builder
-        self.storage = storage
-        self.lease = lease
-
-    @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-        name = self.key_builder.build(key, "lock")
-        state_key, data_key = (
-            self.key_builder.build(key, "state"),
-            self.key_builder.build(key, "data"),
-        )
-        token = secrets.token_hex(16)
-        while True:
-            got = await self.redis.eval(
-                _ACQUIRE, 3, name, state_key, data_key, token, int(self.lease * 1000)
-            )
-            if got[0] == 1:
-                break
-            await asyncio.sleep(_RETRY_PAUSE)
-        read = None
-        if self.storage is not None:
-            read = self.storage.prefetched((state_key, data_key), *got[1])
-        deferred: list[Attempt] = []
-        reset = _deferred.set(deferred)
-        try:
-            yield None
-        finally:
-            _deferred.reset(reset)
-            if read is not None:
-                _locked_read.reset(read)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                if self.storage is not None:
-                    for attempt in deferred:
-                        self.storage.queue_writes(pipe, attempt)
-                pipe.eval(_RELEASE, 1, name, token)
-                released = (await pipe.execute())[-1]
-            if not released:
-                log.warning(
-                    "chat lock %s was gone at its release: the update outlasted the %ss "
-                    "lease, or Redis lost it (a restart)",
-                    name,
-                    self.lease,
-                )
-
-    async def close(self) -> None:
-        return None
+def forget_locked_read(read: Token[Any]) -> None:
+    """The lock is released: what it read is no longer sure."""
+    _locked_read.reset(read)

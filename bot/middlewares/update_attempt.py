@@ -52,7 +52,9 @@ def lost_before_commit(exc: BaseException, committing: bool) -> bool:
 
 class UpdateAttempt(BaseMiddleware):
     def __init__(self, engine: AsyncEngine, storage: BaseStorage) -> None:
-        event.listen(engine.sync_engine, "commit", _on_commit)
+        # Several apps may share one engine (tests): one listener is enough.
+        if not event.contains(engine.sync_engine, "commit", _on_commit):
+            event.listen(engine.sync_engine, "commit", _on_commit)
         self.storage = storage if isinstance(storage, BufferedRedisStorage) else None
 
     async def __call__(

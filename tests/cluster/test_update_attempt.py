@@ -4,6 +4,7 @@ by a failed attempt, one replay when the connection died before the commit."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,10 +19,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.middlewares.update_attempt import UpdateAttempt
+from storage.chat_lock import ChatLock
 from storage.crypto import PersonalDataCipher
 from storage.fsm import encrypted_json
-from storage.fsm_redis import BufferedRedisStorage, ChatLock
+from storage.fsm_redis import BufferedRedisStorage
 from storage.uow import SqlUnitOfWork
+from tests.cluster.harness import RedisServer
 from tests.conftest import (
     REDIS_URL,
     TEST_KEY,
@@ -257,3 +260,35 @@ async def test_with_the_chat_lock_an_update_is_two_round_trips(
     assert sent == ["EVAL"]  # the writes went with the release: one pipeline
     assert await storage.get_state(KEY) is None and await storage.get_data(KEY) == {}
     assert await storage.redis.get(storage.key_builder.build(KEY, "lock")) is None
+
+
+async def test_a_redis_restart_is_waited_for_at_the_lock_and_not_raised_at_the_release(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 12: an update arriving while Redis restarts waits for it (then goes on, on
+    whatever dialogue the new Redis has); one whose release meets a dead Redis was done
+    (committed, answered): a warning, not an error for the user."""
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed")
+    server = RedisServer()
+    await server.start()
+    keys = DefaultKeyBuilder(prefix="zapis_test", with_bot_id=True, with_destiny=True)
+    storage = BufferedRedisStorage(Redis.from_url(server.url), keys, PersonalDataCipher(TEST_KEY))
+    lock = ChatLock(storage.redis, keys, storage=storage)
+    try:
+        await storage.set_state(KEY, "Form:name")
+        async with lock.lock(KEY):
+            await server.stop()  # gone while the update runs
+        assert "Redis unreachable at the release" in caplog.text
+
+        async def back_soon() -> None:
+            await asyncio.sleep(0.5)
+            await server.start()
+
+        restarting = asyncio.create_task(back_soon())
+        async with lock.lock(KEY):  # waits for it instead of failing the update
+            assert restarting.done()
+            assert await storage.get_state(KEY) is None  # a Redis without persistence
+    finally:
+        await storage.close()
+        await server.stop()
