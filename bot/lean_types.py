@@ -99,6 +99,6 @@ def flat_post_init() -> int:
             continue
         if getattr(hook, "__wrapped__", None) is None:
             continue  # a class's own hook (none in aiogram today): keep it
-        cls.model_post_init = model_post_init  # type: ignore[method-assign]
+        cls.model_post_init = model_post_init  # type: ignore[method-assign,assignment]
         changed += 1
     return changed
