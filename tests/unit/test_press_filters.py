@@ -119,3 +119,22 @@ def test_flat_post_init_keeps_the_bot_context() -> None:
     assert update.message is not None
     assert update.bot == update.message.bot == update.message.chat.bot == "the bot"
     assert update.message.model_copy().bot == "the bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [("Терапевт", "bs:3"), ("10:30", "bt:1:2000000000"), ("‹", "x" * 64), ("1", "by:7:20261207:0")],
+)
+def test_checked_button_is_the_validated_button(text: str, data: str) -> None:
+    from flows.ui.keyboards import button
+
+    made = button(text, data)
+    validated = InlineKeyboardButton(text=text, callback_data=data)
+    assert made == validated
+    assert made.__dict__ == validated.__dict__
+    assert made.model_fields_set == validated.model_fields_set
+    assert made.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    assert made.model_dump_json(exclude_none=True) == validated.model_dump_json(exclude_none=True)
+    assert made.bot is None and made is not button(text, data)
+    with pytest.raises(ValueError, match=r"1\.\.64 bytes"):
+        button(text, "x" * 65)
