@@ -151,8 +151,9 @@ def settle_heap() -> None:
     (aiogram's types, SQLAlchemy's tables, the directory cache, translations); the
     cyclic collector would scan all of it again in every older-generation collection
     while updates run (``gc.freeze``, as the Python docs advise after start-up).
-    Called once by a process that serves updates (bot/live.py ``prepare_app``), never
-    by the test suite, which builds many apps in one process.
+    Called once by a process that serves updates (bot/live.py ``prepare_app``; the test
+    suite reaches it only through tests/flows/test_live.py). Frozen objects are still
+    freed by reference counting; only a cycle among them, once garbage, stays.
     """
     gc.collect()
     gc.freeze()
