@@ -1,5 +1,7 @@
 """The bot: runtime and wiring (docs/architecture.md)."""
 
+from bot.lean_types import flat_post_init as _flat_post_init
 from bot.lean_types import install as _lean_types
 
 _lean_types()  # before anything imports aiogram: its types' schemas built on first use
+_flat_post_init()  # one post-init hook per aiogram object, not one per class level

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,3 +143,18 @@ if TYPE_CHECKING:  # storage's unit of work is the one the flows type against (m
 
     def _satisfies(uow: SqlUnitOfWork) -> UnitOfWork:
         return uow
+
+
+def settle_heap() -> None:
+    """Collect once, then move every object alive at start-up out of the collector's sight.
+
+    A bot process's start-up leaves a large heap that lives as long as the process
+    (aiogram's types, SQLAlchemy's tables, the directory cache, translations); the
+    cyclic collector would scan all of it again in every older-generation collection
+    while updates run (``gc.freeze``, as the Python docs advise after start-up).
+    Called once by a process that serves updates (bot/live.py ``prepare_app``; the test
+    suite reaches it only through tests/flows/test_live.py). Frozen objects are still
+    freed by reference counting; only a cycle among them, once garbage, stays.
+    """
+    gc.collect()
+    gc.freeze()

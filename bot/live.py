@@ -35,7 +35,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import App, build_app, resolve_encryption_key
+from bot.app import App, build_app, resolve_encryption_key, settle_heap
 from bot.calendar_route import add_calendar_route
 from bot.clock import SystemClock
 from bot.errors import log_unprocessable
@@ -266,6 +266,7 @@ async def prepare_app(settings: Settings) -> App:
         from bot.cli.staff_load import merge_db_staff
 
         await merge_db_staff(app)  # issue 11: python -m bot staff add …
+        settle_heap()  # the start-up heap out of the cyclic collector's scans
         return app
     except BaseException:
         await engine.dispose()

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
+if TYPE_CHECKING:  # imported where a PDF is built: ~45 MiB a bot process only needs then
+    from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
@@ -33,6 +34,8 @@ _KEEP = frozenset("\n\r\t")  # line breaks and tabs are layout, not glyphs
 @cache
 def covered() -> frozenset[int]:
     """Code points every shipped style can draw (read once per process)."""
+    from fontTools.ttLib import TTFont
+
     sets = []
     for path in FONT_FILES.values():
         font = TTFont(path, lazy=True)
@@ -67,6 +70,8 @@ def printable(text: str) -> str:
 
 
 def _document(created: datetime) -> FPDF:
+    from fpdf import FPDF  # see the imports: loaded with the first document
+
     pdf = FPDF(format="A4")
     # The app clock, not fpdf2's own now(): the console's virtual time and the
     # tests see the date the document claims, and the same visit gives the same file.

@@ -8,7 +8,55 @@ before the step hints and the catch-all menu.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
+from aiogram.filters import Filter
+
+from flows.ui.safe_callback import PrefixFirstFilter
+
+
+class PrefixGate(Filter):
+    """A router's own callback filter: the press's prefix is one of its handlers' prefixes.
+
+    Every callback handler of a gated router requires one CallbackData class
+    (PrefixFirstFilter), so a press of another prefix cannot match any of them;
+    aiogram then skips the router's handlers in one check instead of one per
+    handler (~27 per booking press before the wizard's own). The routers' order,
+    and each handler's filters, are unchanged.
+    """
+
+    __slots__ = ("prefixes", "separator")
+
+    def __init__(self, prefixes: frozenset[str], separator: str) -> None:
+        self.prefixes = prefixes
+        self.separator = separator
+
+    async def __call__(self, event: Any) -> bool:
+        data = getattr(event, "data", None)
+        return isinstance(data, str) and data.partition(self.separator)[0] in self.prefixes
+
+
+def gate(router: Router) -> Router:
+    """Give ``router`` a PrefixGate when every callback handler of it has a prefix (once)."""
+    observer = router.callback_query
+    if not observer.handlers or any(
+        isinstance(f.callback, PrefixGate) for f in observer._handler.filters or ()
+    ):
+        return router
+    prefixes: set[str] = set()
+    separators: set[str] = set()
+    for handler in observer.handlers:
+        found = [
+            f.callback for f in handler.filters or () if isinstance(f.callback, PrefixFirstFilter)
+        ]
+        if not found:
+            return router  # a handler that may take any press: no gate
+        prefixes.add(found[0].prefix)
+        separators.add(found[0].callback_data.__separator__)
+    if len(separators) == 1:
+        observer.filter(PrefixGate(frozenset(prefixes), separators.pop()))
+    return router
 
 
 def _fresh(router: Router) -> Router:
@@ -19,7 +67,7 @@ def _fresh(router: Router) -> Router:
     the previous app's claim is dropped here (that app is finished with).
     """
     router._parent_router = None  # aiogram has no public detach; sub-routers keep theirs
-    return router
+    return gate(router)
 
 
 def get_routers() -> list[Router]:

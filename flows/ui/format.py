@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n, ngettext
@@ -38,18 +39,36 @@ def local(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz))
 
 
+# Babel parses the pattern and looks the locale's data up on every call (~20 µs): a
+# wizard screen formats a time per slot button and a date per day. The texts depend
+# only on the arguments (an instant, a zone name, a locale), so they are remembered.
+@lru_cache(maxsize=4096)
+def _date_text(day: date, pattern: str, loc: str) -> str:
+    return format_date(day, pattern, locale=loc)
+
+
+@lru_cache(maxsize=4096)
+def _time_text(moment: datetime, tz: str, loc: str) -> str:
+    return format_time(local(moment, tz), "HH:mm", locale=loc)
+
+
+@lru_cache(maxsize=256)
+def _city(tz: str, loc: str) -> str:
+    return str(get_timezone_location(ZoneInfo(tz), locale=loc, return_city=True))
+
+
 def fmt_day(day: date, loc: str | None = None) -> str:
     """«чт, 3 декабря 2026» / «Thu, 3 December 2026»."""
-    return format_date(day, "EEE, d MMMM y", locale=loc or current_locale())
+    return _date_text(day, "EEE, d MMMM y", loc or current_locale())
 
 
 def fmt_short_day(day: date, loc: str | None = None) -> str:
     """«3 дек.» / «3 Dec» — for buttons."""
-    return format_date(day, "d MMM", locale=loc or current_locale())
+    return _date_text(day, "d MMM", loc or current_locale())
 
 
 def fmt_time(moment: datetime, tz: str) -> str:
-    return format_time(local(moment, tz), "HH:mm", locale=current_locale())
+    return _time_text(moment, tz, current_locale())
 
 
 def utc_offset(moment: datetime, tz: str) -> str:
@@ -65,7 +84,7 @@ def zone_note(moment: datetime, tz: str, home_tz: str) -> str:
     """«» when the clinic is in the home zone, else «(время: Новосибирск, UTC+7)»."""
     if tz == home_tz:
         return ""
-    city = get_timezone_location(ZoneInfo(tz), locale=current_locale(), return_city=True)
+    city = _city(tz, current_locale())
     return _("(local time: {city}, {offset})").format(city=city, offset=utc_offset(moment, tz))
 
 

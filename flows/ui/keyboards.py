@@ -28,7 +28,38 @@ def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
     packed = data.pack() if isinstance(data, CallbackData) else data
     if not 1 <= len(packed.encode()) <= 64:
         raise ValueError(f"callback_data must be 1..64 bytes, got {len(packed.encode())}")
+    if text.__class__ is str and packed.__class__ is str:
+        return _checked_button(text, packed)
     return InlineKeyboardButton(text=text, callback_data=packed)
+
+
+_TEMPLATE: list[InlineKeyboardButton] = []
+
+
+def _checked_button(text: str, packed: str) -> InlineKeyboardButton:
+    """The button pydantic would build from two checked strings, without validating again.
+
+    Validation of an ``InlineKeyboardButton`` only confirms that ``text`` and
+    ``callback_data`` are strings (checked just above, with the 64-byte limit) and
+    fills the other fields' defaults; it cost ~5 µs of ~7 per button, and a calendar
+    screen has ~50. The button is one validated once (the template: its defaults,
+    extra and private parts) with the two strings put in; tests/unit/test_press_filters.py
+    compares it with a validated one, field by field and serialized.
+    """
+    if not _TEMPLATE:
+        _TEMPLATE.append(InlineKeyboardButton(text="-", callback_data="-"))
+    template = _TEMPLATE[0]
+    made = object.__new__(InlineKeyboardButton)
+    values = dict(template.__dict__)
+    values["text"] = text
+    values["callback_data"] = packed
+    extra = template.__pydantic_extra__
+    private = template.__pydantic_private__
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", set(template.__pydantic_fields_set__))
+    object.__setattr__(made, "__pydantic_extra__", None if extra is None else dict(extra))
+    object.__setattr__(made, "__pydantic_private__", None if private is None else dict(private))
+    return made
 
 
 def inline(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

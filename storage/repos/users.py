@@ -106,12 +106,14 @@ class UserRepository(Repository):
                     (row._mapping[_F + "state"], row._mapping[_F + "data"]) if found else None
                 )
             if row is not None:
+                # The patients' columns by position, found once per result (the same
+                # for every row): not a dict of all of the row's columns per patient.
+                fields = [(i, key[len(_P) :]) for i, key in enumerate(row._fields) if key[:4] == _P]
+                id_at = row._fields.index(_P + "id")
                 memo[("patient_rows", user_id)] = [
-                    SimpleNamespace(
-                        **{k[len(_P) :]: v for k, v in r._mapping.items() if k[:4] == _P}
-                    )
+                    SimpleNamespace(**{name: r[i] for i, name in fields})
                     for r in rows
-                    if r._mapping[_P + "id"] is not None
+                    if r[id_at] is not None
                 ]
         if row is None:
             return None

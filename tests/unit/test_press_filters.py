@@ -1,0 +1,140 @@
+"""The cheaper press checks decide exactly as aiogram's own (flows/ui/safe_callback.py,
+flows/__init__.py ``gate``, bot/lean_types.py ``flat_post_init``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Update, User
+
+import flows
+from bot.lean_types import flat_post_init
+from flows.ui.callbacks import BkDay, BkSlot
+from flows.ui.profile_callbacks import NsOpen, ProfileCb
+from flows.ui.safe_callback import PrefixFirstFilter, SafeCallback
+
+SAMPLES: list[CallbackData] = [
+    BkSlot(patient_id=3, slot_id=2_000_000_000),
+    BkDay(doctor_id=7, day=20261207, page=0),
+    ProfileCb(action="edit", arg="name"),
+    NsOpen(),
+]
+PRESSES = [
+    "bt:3:2000000000",
+    "by:7:20261207:0",
+    "pf:edit:name",
+    "ns",
+    "ns:1",
+    "bt",
+    "bt:1",
+    "btx:3:4",
+    "nop:wd",
+    "",
+]
+
+
+def _query(data: str) -> CallbackQuery:
+    user = User(id=1, is_bot=False, first_name="A")
+    return CallbackQuery(id="1", from_user=user, chat_instance="c", data=data)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: type(s).__name__)
+def test_pack_is_aiogram_pack(sample: CallbackData) -> None:
+    assert sample.pack() == CallbackData.pack(sample)
+
+
+def test_prefix_first_filter_decides_as_aiogram_filter() -> None:
+    async def both(cls: type[SafeCallback], data: str) -> tuple[Any, Any]:
+        ours = await PrefixFirstFilter(callback_data=cls)(_query(data))
+        theirs = await CallbackQueryFilter(callback_data=cls)(_query(data))
+        return ours, theirs
+
+    for cls in (BkSlot, BkDay, ProfileCb, NsOpen):
+        assert isinstance(cls.filter(), PrefixFirstFilter)
+        for data in PRESSES:
+            ours, theirs = asyncio.run(both(cls, data))
+            assert ours == theirs, (cls.__name__, data)
+    matched = asyncio.run(both(NsOpen, "ns"))[0]
+    assert matched == {"callback_data": NsOpen()}  # a class without fields packs to its prefix
+
+
+def test_gates_list_exactly_their_handlers_prefixes() -> None:
+    routers = flows.get_routers()
+    gated = {r.name: r for r in routers if _gate(r) is not None}
+    assert {"onboarding", "profile", "booking"} <= set(gated)
+    for router in routers:
+        gate = _gate(router)
+        handlers = router.callback_query.handlers
+        prefixes = {
+            f.callback.prefix
+            for h in handlers
+            for f in h.filters or ()
+            if isinstance(f.callback, PrefixFirstFilter)
+        }
+        if gate is not None:
+            assert gate.prefixes == prefixes
+        elif handlers:  # ungated: some handler takes a press without a prefix of ours
+            assert any(
+                not any(isinstance(f.callback, PrefixFirstFilter) for f in h.filters or ())
+                for h in handlers
+            ), router.name
+    flows.get_routers()  # a second app: the gate is not added twice
+    assert sum(isinstance(f.callback, flows.PrefixGate) for f in gated["booking"].callback_query._handler.filters or ()) == 1  # fmt: skip
+    booking = _gate(gated["booking"])
+    assert booking is not None
+    assert asyncio.run(booking(_query("bt:3:4"))) is True
+    assert asyncio.run(booking(_query("pf:edit:name"))) is False
+
+
+def _gate(router: Any) -> flows.PrefixGate | None:
+    found = [
+        f.callback
+        for f in router.callback_query._handler.filters or ()
+        if isinstance(f.callback, flows.PrefixGate)
+    ]
+    return found[0] if found else None
+
+
+def test_flat_post_init_keeps_the_bot_context() -> None:
+    flat_post_init()
+    hook = InlineKeyboardButton.model_post_init
+    assert getattr(hook, "__wrapped__", None) is None  # one hook, not pydantic's chain
+    assert InlineKeyboardButton(text="a", callback_data="b").bot is None
+    update = Update.model_validate(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(datetime(2026, 12, 1, tzinfo=UTC).timestamp()),
+                "chat": {"id": 1, "type": "private"},
+                "text": "hi",
+            },
+        },
+        context={"bot": "the bot"},
+    )
+    assert update.message is not None
+    assert update.bot == update.message.bot == update.message.chat.bot == "the bot"
+    assert update.message.model_copy().bot == "the bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [("Терапевт", "bs:3"), ("10:30", "bt:1:2000000000"), ("‹", "x" * 64), ("1", "by:7:20261207:0")],
+)
+def test_checked_button_is_the_validated_button(text: str, data: str) -> None:
+    from flows.ui.keyboards import button
+
+    made = button(text, data)
+    validated = InlineKeyboardButton(text=text, callback_data=data)
+    assert made == validated
+    assert made.__dict__ == validated.__dict__
+    assert made.model_fields_set == validated.model_fields_set
+    assert made.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    assert made.model_dump_json(exclude_none=True) == validated.model_dump_json(exclude_none=True)
+    assert made.bot is None and made is not button(text, data)
+    with pytest.raises(ValueError, match=r"1\.\.64 bytes"):
+        button(text, "x" * 65)
