@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.storage.base import BaseStorage
@@ -31,7 +31,24 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.fsm_redis import BufferedRedisStorage
+if TYPE_CHECKING:
+    from storage.fsm_redis import Attempt
+
+
+@runtime_checkable
+class BufferedDialogues(Protocol):
+    """A dialogue storage that keeps an update's writes until it succeeded.
+
+    storage/fsm_redis.py's BufferedRedisStorage; a Protocol, so a process on
+    SQLite never imports the Redis client (5 MiB) for this check.
+    """
+
+    def begin(self, previous: Attempt | None = None) -> Attempt: ...
+
+    def end(self) -> None: ...
+
+    async def apply(self, attempt: Attempt) -> None: ...
+
 
 log = logging.getLogger("zapis.update")
 
@@ -55,7 +72,7 @@ class UpdateAttempt(BaseMiddleware):
         # Several apps may share one engine (tests): one listener is enough.
         if not event.contains(engine.sync_engine, "commit", _on_commit):
             event.listen(engine.sync_engine, "commit", _on_commit)
-        self.storage = storage if isinstance(storage, BufferedRedisStorage) else None
+        self.storage = storage if isinstance(storage, BufferedDialogues) else None
 
     async def __call__(
         self,
