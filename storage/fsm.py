@@ -163,7 +163,7 @@ class DatabaseStorage(BaseStorage):
         return None
 
 
-# --- Redis (several processes): aiogram's RedisStorage, data encrypted the same way ------
+# --- The dialogue data's encrypted JSON, also what storage/fsm_redis.py writes to Redis ---
 
 
 def encrypted_json(cipher: PersonalDataCipher) -> tuple[Any, Any]:
@@ -181,11 +181,3 @@ def encrypted_json(cipher: PersonalDataCipher) -> tuple[Any, Any]:
         return json.loads(text)
 
     return dumps, loads
-
-
-def redis_storage(url: str, key_builder: KeyBuilder, cipher: PersonalDataCipher) -> BaseStorage:
-    """aiogram's RedisStorage with the dialogue data encrypted at rest."""
-    from aiogram.fsm.storage.redis import RedisStorage
-
-    dumps, loads = encrypted_json(cipher)
-    return RedisStorage.from_url(url, key_builder=key_builder, json_dumps=dumps, json_loads=loads)
