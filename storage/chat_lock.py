@@ -46,13 +46,35 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {0}
 """
-# Release only our own lock (a lease that ran out may be someone else's now).
+# Release only our own lock (a lease that ran out may be someone else's now), and write
+# the update's dialogue only while it is ours: a holder whose lease ran out must not
+# overwrite the step a newer holder wrote. KEYS: the lock, then the written keys; ARGV:
+# the token, then per written key "s"/"d" (set/delete), the value, seconds to live (0: none).
 _RELEASE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+for i = 2, #KEYS do
+  local at = 2 + (i - 2) * 3
+  if ARGV[at] == 'd' then
+    redis.call('del', KEYS[i])
+  elseif tonumber(ARGV[at + 2]) > 0 then
+    redis.call('set', KEYS[i], ARGV[at + 1], 'EX', ARGV[at + 2])
+  else
+    redis.call('set', KEYS[i], ARGV[at + 1])
+  end
+end
+return redis.call('del', KEYS[1])
+"""
+# Extend our own lease while the update runs (an update slower than the lease keeps its
+# chat), up to LOCK_HOLD_MAX in all (a hung update does not hold a chat for ever).
+_EXTEND = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
+  return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
 """
+LOCK_HOLD_MAX = 60.0  # aiogram's RedisEventIsolation lease: the longest a chat waits
 _RETRY_PAUSE = 0.05
 # How long an update waits for Redis to come back before it fails (told to the user).
 REDIS_WAIT = 5.0
@@ -110,22 +132,36 @@ class ChatLock(BaseEventIsolation):
                 break
             await asyncio.sleep(_RETRY_PAUSE)
         read = None
-        if self.storage is not None:
-            read = self.storage.prefetched((state_key, data_key), *got[1])
         deferred, scope = defer_writes()
+        keeper = asyncio.create_task(self._keep(name, token))
         try:
+            if self.storage is not None:
+                read = self.storage.prefetched((state_key, data_key), *got[1])
             yield None
         finally:
+            keeper.cancel()
             end_deferral(scope)
             if read is not None:
                 forget_locked_read(read)
             if not await self._release(name, token, deferred):
+                # (No key in the log: it carries the chat's Telegram id.)
                 log.warning(
-                    "chat lock %s was gone at its release: the update outlasted the %ss "
-                    "lease, or Redis lost it (a restart)",
-                    name,
-                    self.lease,
+                    "a chat lock was gone at its release: the update outlasted %ss, or "
+                    "Redis lost it (a restart); its dialogue step was not written",
+                    LOCK_HOLD_MAX,
                 )
+
+    async def _keep(self, name: str, token: str) -> None:
+        """Renew the lease every third of it while the update runs, up to LOCK_HOLD_MAX."""
+        held = 0.0
+        step = self.lease / 3
+        while held + step < LOCK_HOLD_MAX:
+            await asyncio.sleep(step)
+            held += step
+            try:
+                await self.redis.eval(_EXTEND, 1, name, token, int(self.lease * 1000))
+            except (RedisConnectionError, RedisTimeoutError):
+                continue  # Redis restarting: the release will tell
 
     async def _release(self, name: str, token: str, deferred: list[Attempt]) -> bool:
         """The update's dialogue writes and the release, in one round trip; False if the
@@ -133,18 +169,21 @@ class ChatLock(BaseEventIsolation):
         is done (committed, answered) — only where the dialogue stands was not kept, and
         the user's next tap meets «out of date» or the previous step, not an error for
         work that was done."""
+        writes: dict[str, tuple[str | None, int | None]] = {}
+        if self.storage is not None:
+            for attempt in deferred:  # a later attempt's write of a key wins
+                for key, value, ttl in self.storage.writes(attempt):
+                    writes[key] = (value, ttl)
+        args: list[str | int] = [token]
+        for value, ttl in writes.values():
+            args += ["d", "", 0] if value is None else ["s", value, ttl or 0]
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                if self.storage is not None:
-                    for attempt in deferred:
-                        self.storage.queue_writes(pipe, attempt)
-                pipe.eval(_RELEASE, 1, name, token)
-                return bool((await pipe.execute())[-1])
+            released = await self.redis.eval(_RELEASE, 1 + len(writes), name, *writes, *args)
+            return bool(released)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             log.warning(
-                "chat lock %s: Redis unreachable at the release (%s); the dialogue's new "
+                "chat lock: Redis unreachable at the release (%s); the dialogue's new "
                 "step was not kept",
-                name,
                 type(exc).__name__,
             )
             return True

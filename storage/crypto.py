@@ -13,12 +13,16 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import time
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from domain.validators import name_key
 
 PLAIN_MEMO_MAX = 4096  # tokens remembered per cipher (a few hundred active users' fields)
+# How long a remembered text is kept: the steps of one dialogue (seconds apart), not more.
+# An erased account's texts leave every process's memo within this time of its next use.
+PLAIN_MEMO_SECONDS = 60.0
 
 
 class PersonalDataCipher:
@@ -31,8 +35,12 @@ class PersonalDataCipher:
     can never be stale. Privacy: the memo holds, in this process's memory, values
     that this process has just decrypted for the users it is serving — and the
     same memory holds the key that decrypts everything; it adds nothing readable
-    to a memory dump that the key does not already give, and nothing is written
-    anywhere.
+    to a memory dump that the key does not already give while the ciphertext
+    exists, and nothing is written anywhere. Once an account is erased its
+    ciphertext is gone, so a remembered text would be the last copy: the memo
+    keeps a text for ``PLAIN_MEMO_SECONDS`` at most (expired entries are dropped
+    at every use of the cipher), and :meth:`forget` empties it at once in the
+    process that erases.
     """
 
     def __init__(self, key: str) -> None:
@@ -44,16 +52,29 @@ class PersonalDataCipher:
             ) from exc
         raw = base64.urlsafe_b64decode(key.encode())
         self._hash_key = hashlib.sha256(b"zapis-lookup:" + raw).digest()
-        self._plain: dict[str, str] = {}  # token -> text (see the class docstring)
+        # token -> (text, monotonic time it was remembered) (see the class docstring)
+        self._plain: dict[str, tuple[str, float]] = {}
+
+    def forget(self) -> None:
+        """Drop every remembered text (an account was erased)."""
+        self._plain.clear()
+
+    def _expire(self, now: float) -> None:
+        """Drop the entries older than PLAIN_MEMO_SECONDS (insertion order is age order)."""
+        plain = self._plain
+        # A worker thread (the notifier's documents) may be evicting at the same moment:
+        # then it did.
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            while plain:
+                oldest = next(iter(plain))
+                if now - plain[oldest][1] < PLAIN_MEMO_SECONDS and len(plain) < PLAIN_MEMO_MAX:
+                    break
+                del plain[oldest]
 
     def _remember(self, token: str, text: str) -> None:
-        plain = self._plain
-        if len(plain) >= PLAIN_MEMO_MAX:
-            # The oldest entry (dicts keep insertion order); a worker thread (the
-            # notifier's documents) may be evicting at the same moment: then it did.
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del plain[next(iter(plain))]
-        plain[token] = text
+        now = time.monotonic()
+        self._expire(now)
+        self._plain[token] = (text, now)
 
     def encrypt(self, value: str | None) -> str | None:
         if value is None:
@@ -67,7 +88,9 @@ class PersonalDataCipher:
             return None
         known = self._plain.get(token)
         if known is not None:
-            return known
+            if time.monotonic() - known[1] < PLAIN_MEMO_SECONDS:
+                return known[0]
+            self._expire(time.monotonic())
         try:
             text = self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:

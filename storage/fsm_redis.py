@@ -13,7 +13,7 @@ bot/middlewares/update_attempt.py):
   the same round trip that takes the chat's lock (a Lua script: SET NX, then
   MGET), or by one ``MGET``; the attempt adopts that read;
 - writes are kept and applied together only when the attempt succeeded —
-  after the update's transaction committed — in one ``MULTI`` with the
+  after the update's transaction committed — in one script with the
   lock's release. An update that failed and rolled back leaves the dialogue
   as it was, like the database storage does, so it can be replayed (a
   connection lost before the commit) or answered with a message without a
@@ -111,14 +111,25 @@ class BufferedRedisStorage(RedisStorage):
             await pipe.execute()
 
     def queue_writes(self, pipe: Pipeline, attempt: Attempt) -> None:
+        for key, value, ttl in self.writes(attempt):
+            if value is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, value, ex=ttl)
+
+    def writes(self, attempt: Attempt) -> list[tuple[str, str | None, int | None]]:
+        """The attempt's writes as (key, value to store or None to delete, seconds to
+        live or None): what a pipeline or storage/chat_lock.py's release script sends."""
+        found: list[tuple[str, str | None, int | None]] = []
         for key in sorted(attempt.dirty):
             value = attempt.view[key]
             if value is None:
-                pipe.delete(key)
+                found.append((key, None, None))
             elif key.endswith(":data"):
-                pipe.set(key, self._seal(value), ex=self.data_ttl)
+                found.append((key, self._seal(value), _seconds(self.data_ttl)))
             else:
-                pipe.set(key, value, ex=self.state_ttl)
+                found.append((key, value, _seconds(self.state_ttl)))
+        return found
 
     # ----- reads --------------------------------------------------------------------------
     def _keys(self, key: StorageKey) -> tuple[str, str]:
@@ -205,6 +216,14 @@ def _forget_locked(name: str) -> None:
     locked = _locked_read.get()
     if locked is not None:
         locked.pop(name, None)
+
+
+def _seconds(ttl: Any) -> int | None:
+    """aiogram's TTL setting (None, seconds or a timedelta) as whole seconds."""
+    if ttl is None:
+        return None
+    seconds = int(ttl.total_seconds()) if hasattr(ttl, "total_seconds") else int(ttl)
+    return seconds if seconds > 0 else None
 
 
 def _text(value: bytes | str | None) -> str | None:

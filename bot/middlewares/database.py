@@ -24,6 +24,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
 from bot.middlewares.pending_replies import holding_replies
+from bot.middlewares.update_attempt import mark_committed
 from bot.policy import staff_member
 from bot.settings import Settings
 from storage.fsm import dialogue_key
@@ -64,6 +65,7 @@ class DatabaseMiddleware(BaseMiddleware):
             with holding_replies() as replies:
                 result = await handler(event, data)
             await uow.commit()
+            mark_committed()
         # The connection is back in the pool (on SQLite: the write lock released) before
         # the first byte goes to Telegram.
         await replies.flush()

@@ -56,6 +56,18 @@ log = logging.getLogger("zapis.update")
 _committing: ContextVar[list[bool] | None] = ContextVar("zapis_committing", default=None)
 
 
+# The update's own transaction committed (set by bot/middlewares/database.py): from then
+# on its dialogue writes are kept whatever fails after (a refused reply, an after-reply job).
+_committed: ContextVar[list[bool] | None] = ContextVar("zapis_update_committed", default=None)
+
+
+def mark_committed() -> None:
+    """The update's transaction is committed: its dialogue step must be kept."""
+    box = _committed.get()
+    if box is not None:
+        box[0] = True
+
+
 def _on_commit(_conn: Any) -> None:
     box = _committing.get()
     if box is not None:
@@ -102,15 +114,29 @@ class UpdateAttempt(BaseMiddleware):
     ) -> Any:
         box = [False]
         token = _committing.set(box)
+        committed = [False]
+        committed_token = _committed.set(committed)
         attempt = self.storage.begin(previous) if self.storage is not None else None
         try:
             result = await handler(event, data)
-        except DBAPIError as exc:
-            exc.zapis_committing = box[0]  # type: ignore[attr-defined]
-            exc.zapis_attempt = attempt  # type: ignore[attr-defined]
+        except BaseException as exc:
+            if isinstance(exc, DBAPIError):
+                exc.zapis_committing = box[0]  # type: ignore[attr-defined]
+                exc.zapis_attempt = attempt  # type: ignore[attr-defined]
+            if committed[0] and attempt is not None and self.storage is not None:
+                # Committed, then a reply was refused (or an after-reply job failed): the
+                # database has the new step, so the dialogue must have it too.
+                try:
+                    await self.storage.apply(attempt)
+                except Exception as apply_error:  # the original error is the one to raise
+                    log.warning(
+                        "dialogue step of a committed update not kept: %s",
+                        type(apply_error).__name__,
+                    )
             raise
         finally:
             _committing.reset(token)
+            _committed.reset(committed_token)
             if self.storage is not None:
                 self.storage.end()
         if attempt is not None and self.storage is not None:

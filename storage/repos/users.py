@@ -414,6 +414,9 @@ class UserRepository(Repository):
         support tickets, holds, wait-list entries and the account's
         notifications go. The journal is anonymised by the caller.
         """
+        # The texts this process remembers (storage/crypto.py) would outlive the
+        # ciphertext: gone now (other processes' expire within PLAIN_MEMO_SECONDS).
+        self.cipher.forget()
         moment = to_db(now)
         await self.insert_unless_conflict(
             users,

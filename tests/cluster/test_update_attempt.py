@@ -243,7 +243,7 @@ async def test_without_pre_ping_one_dropped_connection_renews_the_whole_pool() -
 async def test_with_the_chat_lock_an_update_is_two_round_trips(
     storage: BufferedRedisStorage,
 ) -> None:
-    """Lock + read in one (a Lua script), the writes + the release in one (MULTI)."""
+    """Lock + read in one Lua script, the writes + the release in one more."""
     await storage.set_state(KEY, "Form:name")
     await storage.set_data(KEY, {"name": "Анна"})
     lock = ChatLock(storage.redis, storage.key_builder, storage=storage)
@@ -257,7 +257,7 @@ async def test_with_the_chat_lock_an_update_is_two_round_trips(
         storage.end()
         await storage.apply(attempt)
         assert sent == ["EVAL"]  # taken and read in one; nothing written yet
-    assert sent == ["EVAL"]  # the writes went with the release: one pipeline
+    assert sent == ["EVAL", "EVAL"]  # the writes went with the release: one script
     assert await storage.get_state(KEY) is None and await storage.get_data(KEY) == {}
     assert await storage.redis.get(storage.key_builder.build(KEY, "lock")) is None
 
@@ -292,3 +292,55 @@ async def test_a_redis_restart_is_waited_for_at_the_lock_and_not_raised_at_the_r
     finally:
         await storage.close()
         await server.stop()
+
+
+@requires_redis
+async def test_a_committed_update_keeps_its_dialogue_step_when_a_reply_is_refused(
+    storage: BufferedRedisStorage, sqlite: AsyncEngine
+) -> None:
+    """The database has the new step (committed), then Telegram refused the reply: the
+    Redis dialogue must move with it; an update that failed before its commit must not."""
+    from bot.middlewares.update_attempt import mark_committed
+
+    attempt = UpdateAttempt(sqlite, storage)
+    await storage.set_state(KEY, "Booking:summary")
+
+    async def refused_before_commit(_event: Any, _data: dict[str, Any]) -> None:
+        await storage.set_state(KEY, "Booking:done")
+        raise RuntimeError("query is too old")
+
+    with pytest.raises(RuntimeError):
+        await attempt(refused_before_commit, UPDATE, {})
+    assert await storage.get_state(KEY) == "Booking:summary"
+
+    async def refused_after_commit(_event: Any, _data: dict[str, Any]) -> None:
+        await storage.set_state(KEY, "Booking:done")
+        mark_committed()  # what bot/middlewares/database.py does after uow.commit()
+        raise RuntimeError("query is too old")
+
+    with pytest.raises(RuntimeError):
+        await attempt(refused_after_commit, UPDATE, {})
+    assert await storage.get_state(KEY) == "Booking:done"
+
+
+@requires_redis
+async def test_a_slow_update_keeps_its_chat_and_a_lost_lease_writes_nothing(
+    storage: BufferedRedisStorage,
+) -> None:
+    """The lease is renewed while the update runs; a holder whose lock is gone anyway
+    (Redis lost it) must not overwrite what the chat's newer holder wrote."""
+    lock = ChatLock(storage.redis, storage.key_builder, storage=storage, lease=0.3)
+    name = storage.key_builder.build(KEY, "lock")
+    async with lock.lock(KEY):
+        await asyncio.sleep(0.8)  # longer than the lease: renewed, still ours
+        assert await storage.redis.get(name) is not None
+    assert await storage.redis.get(name) is None
+
+    await storage.set_state(KEY, "Newer:step")
+    async with lock.lock(KEY):
+        attempt = storage.begin()
+        await storage.set_state(KEY, "Old:step")
+        await storage.apply(attempt)  # deferred to the release
+        await storage.redis.set(name, "another process's token", px=5000)  # lease lost
+    assert await storage.get_state(KEY) == "Newer:step"
+    await storage.redis.delete(name)

@@ -136,3 +136,20 @@ def test_decryptions_are_remembered_per_key_and_bounded(monkeypatch) -> None:
         reader.decrypt(writer.encrypt(text))
     assert len(reader._plain) == 3 and token not in reader._plain  # oldest gone
     assert reader.decrypt(token) == "Иванов" and len(calls) == 4  # a, b, c and this one
+
+
+def test_remembered_texts_expire_and_are_forgotten_at_erasure(monkeypatch) -> None:
+    """An erased account's ciphertext is gone: the memo must not keep the last copy."""
+    import storage.crypto as crypto
+
+    clock = [1000.0]
+    monkeypatch.setattr(crypto.time, "monotonic", lambda: clock[0])
+    cipher = PersonalDataCipher(PersonalDataCipher.generate_key())
+    token = cipher.encrypt("Иванов")
+    assert any(text == "Иванов" for text, _ in cipher._plain.values())
+    clock[0] += crypto.PLAIN_MEMO_SECONDS + 1
+    cipher.encrypt("x")  # any use of the cipher drops what expired
+    assert all(text != "Иванов" for text, _ in cipher._plain.values())
+    assert cipher.decrypt(token) == "Иванов"  # decrypted again while the ciphertext exists
+    cipher.forget()
+    assert cipher._plain == {}
