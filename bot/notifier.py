@@ -497,11 +497,7 @@ class Notifier:
                 marks.failed.append((row.id, f"400: {exc.message}"))
                 return
             except Exception as exc:  # network errors, 5xx: try again later
-                reason = f"{type(exc).__name__}: {exc}"
-                if row.attempts + 1 >= MAX_ATTEMPTS:
-                    marks.failed.append((row.id, reason))
-                else:
-                    marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
+                _retry_or_fail(row, exc, now, marks)
                 return
             marks.sent.append(row.id)
             return
@@ -557,11 +553,7 @@ class Notifier:
                 marks.failed.append((row.id, f"400: {exc.message}"))
                 return
             except Exception as exc:  # network errors, 5xx: try again later
-                reason = f"{type(exc).__name__}: {exc}"
-                if row.attempts + 1 >= MAX_ATTEMPTS:
-                    marks.failed.append((row.id, reason))
-                else:
-                    marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
+                _retry_or_fail(row, exc, now, marks)
                 return
         marks.sent.append(row.id)
 
@@ -613,3 +605,13 @@ async def _alternatives(
         moving_id=visit.appointment_id,
     )
     return await repo.slot_infos(ids)
+
+
+def _retry_or_fail(row: OutboxRow, exc: Exception, now: datetime, marks: _Marks) -> None:
+    """A send that failed for a passing reason (network, 5xx): tried again after a backoff,
+    until MAX_ATTEMPTS, then failed for good."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if row.attempts + 1 >= MAX_ATTEMPTS:
+        marks.failed.append((row.id, reason))
+    else:
+        marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
