@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # Re-exported: callers import the App and its job types from the composition root.
@@ -35,6 +34,7 @@ from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.fsm import DatabaseStorage
 from storage.uow import UnitOfWorkFactory
+from storage.update_once import OnceInProcess
 
 log = logging.getLogger("zapis")
 
@@ -76,7 +76,7 @@ def build_storage(
         keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         redis_storage = buffered_redis_storage(settings.redis_url, keys, cipher)
         return redis_storage, ChatLock(redis_storage.redis, keys, storage=redis_storage)
-    return DatabaseStorage(engine, cipher=cipher), SimpleEventIsolation()
+    return DatabaseStorage(engine, cipher=cipher), OnceInProcess()
 
 
 def build_app(

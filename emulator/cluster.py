@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,7 +50,10 @@ class TelegramSide:
             self.core.token = token
         self.server = EmulatorServer(self.core, port=port)
         self.delivery = WebhookDelivery(self.core, timeout=timeout)
-        self.users = SimulatedUsers(self.core, lang)
+        # Update ids go on from a random point, as Telegram's do across a bot's life: the
+        # bot processes remember done ids in Redis (storage/update_once.py) for an hour,
+        # and a second run must not repeat the first run's ids.
+        self.users = SimulatedUsers(self.core, lang, first_update_id=1 + secrets.randbelow(1 << 30))
         self.find = Lookup(self.core)
         # bench/cluster.py --rate (open loop): awaited before each update is handed over;
         # returns the moment the update was offered, so latency counts from the offer.

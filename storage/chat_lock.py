@@ -29,6 +29,7 @@ from storage.fsm_redis import (
     end_deferral,
     forget_locked_read,
 )
+from storage.update_once import DONE_SECONDS, watching
 
 log = logging.getLogger("zapis.fsm")
 
@@ -39,8 +40,14 @@ log = logging.getLogger("zapis.fsm")
 # dead process's lock gets it in time instead of timing out and being sent a third time.
 CHAT_LOCK_SECONDS = 10.0
 
-# Take the lock and read the chat's dialogue in one round trip (nothing is read without it).
+# Take the lock and read the chat's dialogue in one round trip (nothing is read without it);
+# with a fourth key, an update already done (its marker, storage/update_once.py) is {2}:
+# checked in the same step as the take, so a retry waiting for the lock sees the marker
+# its first delivery wrote with the release.
 _ACQUIRE = """
+if #KEYS == 4 and redis.call('exists', KEYS[4]) == 1 then
+  return {2}
+end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('mget', KEYS[2], KEYS[3])}
 end
@@ -106,17 +113,30 @@ class ChatLock(BaseEventIsolation):
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        async with self._held(key, None) as fresh:
+            assert fresh
+            yield None
+
+    @asynccontextmanager
+    async def once(self, key: StorageKey, update_id: int) -> AsyncIterator[bool]:
+        """The lock, unless this update was already done (then False, no lock held)."""
+        async with self._held(key, done_key(self.key_builder, key, update_id)) as fresh:
+            yield fresh
+
+    @asynccontextmanager
+    async def _held(self, key: StorageKey, done: str | None) -> AsyncIterator[bool]:
         name = self.key_builder.build(key, "lock")
         state_key, data_key = (
             self.key_builder.build(key, "state"),
             self.key_builder.build(key, "data"),
         )
+        keys = (name, state_key, data_key) if done is None else (name, state_key, data_key, done)
         token = secrets.token_hex(16)
         unreachable_since: float | None = None
         while True:
             try:
                 got = await self.redis.eval(
-                    _ACQUIRE, 3, name, state_key, data_key, token, int(self.lease * 1000)
+                    _ACQUIRE, len(keys), *keys, token, int(self.lease * 1000)
                 )
             except (RedisConnectionError, RedisTimeoutError):
                 # Redis restarting (a failover, a deploy): the update waits a moment and
@@ -128,22 +148,28 @@ class ChatLock(BaseEventIsolation):
                     raise
                 await asyncio.sleep(_UNREACHABLE_PAUSE)
                 continue
+            if got[0] == 2:
+                yield False  # done before: a repeated delivery
+                return
             if got[0] == 1:
                 break
             await asyncio.sleep(_RETRY_PAUSE)
         read = None
         deferred, scope = defer_writes()
         keeper = asyncio.create_task(self._keep(name, token))
+        box = [False]
         try:
             if self.storage is not None:
                 read = self.storage.prefetched((state_key, data_key), *got[1])
-            yield None
+            async with watching(box):
+                yield True
         finally:
             keeper.cancel()
             end_deferral(scope)
             if read is not None:
                 forget_locked_read(read)
-            if not await self._release(name, token, deferred):
+            marker = done if done is not None and box[0] else None
+            if not await self._release(name, token, deferred, marker):
                 # (No key in the log: it carries the chat's Telegram id.)
                 log.warning(
                     "a chat lock was gone at its release: the update outlasted %ss, or "
@@ -163,7 +189,9 @@ class ChatLock(BaseEventIsolation):
             except (RedisConnectionError, RedisTimeoutError):
                 continue  # Redis restarting: the release will tell
 
-    async def _release(self, name: str, token: str, deferred: list[Attempt]) -> bool:
+    async def _release(
+        self, name: str, token: str, deferred: list[Attempt], done: str | None = None
+    ) -> bool:
         """The update's dialogue writes and the release, in one round trip; False if the
         lock was no longer ours. Redis unreachable here is logged, not raised: the update
         is done (committed, answered) — only where the dialogue stands was not kept, and
@@ -174,6 +202,8 @@ class ChatLock(BaseEventIsolation):
             for attempt in deferred:  # a later attempt's write of a key wins
                 for key, value, ttl in self.storage.writes(attempt):
                     writes[key] = (value, ttl)
+        if done is not None:  # the update is done: a repeated delivery is skipped
+            writes[done] = ("1", DONE_SECONDS)
         args: list[str | int] = [token]
         for value, ttl in writes.values():
             args += ["d", "", 0] if value is None else ["s", value, ttl or 0]
@@ -190,3 +220,11 @@ class ChatLock(BaseEventIsolation):
 
     async def close(self) -> None:
         return None
+
+
+def done_key(key_builder: KeyBuilder, key: StorageKey, update_id: int) -> str:
+    """The marker of a done update: per bot (update ids are the bot's), beside its chat's
+    keys under the storage's prefix."""
+    chat = key_builder.build(key, "lock")
+    prefix = chat.split(":", 1)[0]
+    return f"{prefix}:update:{key.bot_id}:{update_id}"

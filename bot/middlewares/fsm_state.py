@@ -9,6 +9,9 @@ which reads the dialogue row inside the update's unit of work — on SQLite in t
 same statement as the account (storage/repos/users.py ``get``) — after the lock
 and after ``BEGIN``: the state a handler sees is the one its transaction saw.
 
+The lock also skips an update delivered again after it was done (Telegram
+retries a webhook that answered too late): storage/update_once.py.
+
 Lock order stays "user lock, then the database": the unit of work opens inside
 the lock, as before, so two updates of one user never wait for each other while
 one holds SQLite's write lock.
@@ -16,12 +19,18 @@ one holds SQLite's write lock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
+
+from storage.update_once import UpdateOnce
+
+log = logging.getLogger("zapis.update")
 
 
 class StateReadLater(FSMContextMiddleware):
@@ -35,8 +44,18 @@ class StateReadLater(FSMContextMiddleware):
     ) -> Any:
         context = self.resolve_event_context(cast(Bot, data["bot"]), data)
         data["fsm_storage"] = self.storage
+        isolation = self.events_isolation
+        if context and isinstance(event, Update) and isinstance(isolation, UpdateOnce):
+            async with isolation.once(context.key, event.update_id) as fresh:
+                if not fresh:
+                    log.info(
+                        "update %s: delivered again after it was done; skipped", event.update_id
+                    )
+                    return UNHANDLED
+                data["state"] = context
+                return await handler(event, data)
         if context:
-            async with self.events_isolation.lock(key=context.key):
+            async with isolation.lock(key=context.key):
                 data["state"] = context
                 return await handler(event, data)
         return await handler(event, data)

@@ -31,6 +31,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.update_once import note_committed
+
 if TYPE_CHECKING:
     from storage.fsm_redis import Attempt
 
@@ -66,6 +68,7 @@ def mark_committed() -> None:
     box = _committed.get()
     if box is not None:
         box[0] = True
+    note_committed()  # and a repeated delivery of it is skipped (storage/update_once.py)
 
 
 def _on_commit(_conn: Any) -> None:

@@ -1,0 +1,97 @@
+"""An update delivered again is not processed again.
+
+Telegram sends an update again when the webhook did not answer 2xx in time —
+also when the first delivery is still running and will commit (a slow
+PostgreSQL, a process stalled by the machine): without a check the user's
+text would be a second ticket message, a second relative's request, a second
+answer. So the chat's lock (taken for every update anyway) also tells whether
+this update_id was already done, and an update that finished — or committed
+and then failed on a reply — is remembered as done when the lock is released.
+
+- one process (SQLite, polling or one webhook): remembered in memory
+  (:class:`OnceInProcess`); a retry reaches the same process;
+- several processes (Redis): a marker key checked in the same Lua script that
+  takes the chat's lock and written with its release (storage/chat_lock.py),
+  so it costs no round trip of its own.
+
+An update that failed before its commit is *not* remembered: its retry must
+run (nothing of it was kept). Markers live for :data:`DONE_SECONDS` — a retry
+after a timeout comes within seconds or minutes; a day's worth of ids at a
+city's rate would be gigabytes of Redis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from typing import Protocol, runtime_checkable
+
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+
+DONE_SECONDS = 3600
+IN_PROCESS_LIMIT = 50_000  # ids remembered by one process (a few MiB at most)
+
+# Set by :func:`note_committed` (bot/middlewares/database.py after the update's commit).
+_committed: ContextVar[list[bool] | None] = ContextVar("zapis_once_committed", default=None)
+
+
+def note_committed() -> None:
+    """The update's transaction committed: it is done even if a reply fails afterwards."""
+    box = _committed.get()
+    if box is not None:
+        box[0] = True
+
+
+@asynccontextmanager
+async def watching(box: list[bool]) -> AsyncIterator[None]:
+    """Sets ``box[0]`` when the block finished, or committed before it failed: done."""
+    token = _committed.set(box)
+    try:
+        yield
+        box[0] = True
+    finally:
+        _committed.reset(token)
+
+
+@runtime_checkable
+class UpdateOnce(Protocol):
+    """A chat lock that also skips an update already done (yields False for it)."""
+
+    def once(self, key: StorageKey, update_id: int) -> AbstractAsyncContextManager[bool]: ...
+
+
+class OnceInProcess(SimpleEventIsolation):
+    """aiogram's per-chat lock of one process, plus the ids of the updates it has done."""
+
+    def __init__(self, limit: int = IN_PROCESS_LIMIT, seconds: float = DONE_SECONDS) -> None:
+        super().__init__()
+        self.limit = limit
+        self.seconds = seconds
+        self._done: OrderedDict[tuple[int, int], float] = OrderedDict()
+
+    def _seen(self, key: tuple[int, int], now: float) -> bool:
+        while self._done:  # drop the expired (oldest first)
+            oldest, at = next(iter(self._done.items()))
+            if now - at < self.seconds and len(self._done) <= self.limit:
+                break
+            del self._done[oldest]
+        return key in self._done
+
+    @asynccontextmanager
+    async def once(self, key: StorageKey, update_id: int) -> AsyncIterator[bool]:
+        done_key = (key.bot_id, update_id)
+        async with self.lock(key):
+            if self._seen(done_key, time.monotonic()):
+                yield False
+                return
+            box = [False]
+            try:
+                async with watching(box):
+                    yield True
+            finally:
+                if box[0]:
+                    self._done[done_key] = time.monotonic()
