@@ -89,7 +89,13 @@ class TicketRepo(Protocol):
     async def add_message(self, ticket_id: int, user_id: int, message: TicketMessage) -> None: ...
     async def get(self, ticket_id: int, *, with_messages: bool = True) -> Ticket | None: ...
     async def set_status(
-        self, ticket_id: int, status: TicketStatus, now: datetime, *, answered: bool = False
+        self,
+        ticket_id: int,
+        status: TicketStatus,
+        now: datetime,
+        *,
+        answered: bool = False,
+        ask_staff: bool = False,
     ) -> None: ...
     async def for_user(self, user_id: int, limit: int, offset: int) -> tuple[list[Ticket], int]: ...
     async def for_staff(
@@ -277,7 +283,7 @@ async def patient_reply(
     await uow.tickets.add_message(
         ticket_id, user_id, TicketMessage("patient", user_id, body, now, attachments)
     )
-    await uow.tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, now)
+    await uow.tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, now, ask_staff=True)
     await _journal(uow, user_id, now, "ticket.replied", ticket_id)
     return await own_ticket(uow, user_id, ticket_id)
 

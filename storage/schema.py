@@ -380,6 +380,8 @@ certificate_requests = Table(
     Column("issued_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Submitted or answered by the patient, not yet told to the clinic's staff (bot/ticket_job.py).
+    Column("staff_notice_at", DateTime, index=True),
 )
 
 reviews = Table(
@@ -416,6 +418,8 @@ tickets = Table(
     Column("escalate_at", DateTime, nullable=False),
     Column("answered_at", DateTime),
     Column("escalated_at", DateTime),
+    # Opened or replied to by the patient, not yet told to the clinic's staff (bot/ticket_job.py).
+    Column("staff_notice_at", DateTime, index=True),
 )
 
 ticket_messages = Table(

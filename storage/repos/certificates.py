@@ -19,6 +19,7 @@ from domain.certificates import (
     NewRequest,
     Sheet,
 )
+from domain.staff_notices import Subject, Waiting
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import certificate_requests as cr
 from storage.schema import clinics, patients
@@ -41,6 +42,7 @@ class CertificateRepository(Repository):
                 document_ids=json.dumps(list(new.document_ids)),
                 created_at=moment,
                 updated_at=moment,
+                staff_notice_at=moment,  # a new request waits for the staff
             )
             .returning(cr.c.id)
         )
@@ -95,7 +97,13 @@ class CertificateRepository(Repository):
         refusal: str | None = None,
         sheet: Sheet | None = None,
     ) -> bool:
-        values: dict[str, Any] = {"status": status.value, "updated_at": to_db(now)}
+        # The patient's answer waits for the staff; any other change (a staff step, a
+        # withdrawal) means nothing does.
+        values: dict[str, Any] = {
+            "status": status.value,
+            "updated_at": to_db(now),
+            "staff_notice_at": to_db(now) if answer is not None else None,
+        }
         if question is not None:
             values["question_enc"] = self.cipher.encrypt(question)
             values["answer_enc"] = None  # a new question waits for a new answer
@@ -108,6 +116,37 @@ class CertificateRepository(Repository):
             values["issued_at"] = to_db(now)
         result = await self.conn.execute(
             update(cr).where(cr.c.id == request_id, cr.c.status == expected.value).values(**values)
+        )
+        return int(result.rowcount) == 1
+
+    async def waiting_for_staff(self, limit: int) -> list[Waiting]:
+        rows = await self.conn.execute(
+            select(
+                cr.c.id, cr.c.clinic_id, cr.c.kind, cr.c.status, cr.c.staff_notice_at, clinics.c.tz
+            )
+            .join(clinics, clinics.c.id == cr.c.clinic_id)
+            .where(cr.c.staff_notice_at.is_not(None))
+            .order_by(cr.c.staff_notice_at, cr.c.id)
+            .limit(limit)
+        )
+        return [
+            Waiting(
+                subject=Subject.CERTIFICATE,
+                item_id=int(r.id),
+                clinic_id=int(r.clinic_id),
+                label=str(r.kind),
+                reply=r.status != CertStatus.SUBMITTED.value,
+                marked_at=from_db(r.staff_notice_at),
+                tz=r.tz,
+            )
+            for r in rows
+        ]
+
+    async def clear_staff_notice(self, item_id: int, marked_at: datetime) -> bool:
+        result = await self.conn.execute(
+            update(cr)
+            .where(cr.c.id == item_id, cr.c.staff_notice_at == to_db(marked_at))
+            .values(staff_notice_at=None)
         )
         return int(result.rowcount) == 1
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from domain.staff_notices import Subject, Waiting
 from domain.tickets import Ticket, TicketMessage, TicketStatus
 from storage.repos.base import Repository, from_db, from_db_opt, to_db
 from storage.schema import appointments, clinics, patients, ticket_messages, tickets
@@ -37,6 +38,7 @@ class TicketRepository(Repository):
                 updated_at=to_db(now),
                 due_at=to_db(due_at),
                 escalate_at=to_db(escalate_at),
+                staff_notice_at=to_db(now),  # a new ticket waits for the staff
             )
             .returning(tickets.c.id)
         )
@@ -96,9 +98,21 @@ class TicketRepository(Repository):
         return self._ticket(row, messages)
 
     async def set_status(
-        self, ticket_id: int, status: TicketStatus, now: datetime, *, answered: bool = False
+        self,
+        ticket_id: int,
+        status: TicketStatus,
+        now: datetime,
+        *,
+        answered: bool = False,
+        ask_staff: bool = False,
     ) -> None:
-        values: dict[str, object] = {"status": status.value, "updated_at": to_db(now)}
+        """``ask_staff``: the patient wrote, the staff are to be told; any other change (the
+        staff opened or answered it, the patient closed it) means nothing waits for them."""
+        values: dict[str, object] = {
+            "status": status.value,
+            "updated_at": to_db(now),
+            "staff_notice_at": to_db(now) if ask_staff else None,
+        }
         if answered:
             values["answered_at"] = to_db(now)
         await self.conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
@@ -175,3 +189,41 @@ class TicketRepository(Repository):
         found = await self.conn.execute(select(clinics.c.tz).where(clinics.c.id == clinic_id))
         tz = found.scalar()
         return None if tz is None else str(tz)
+
+    async def waiting_for_staff(self, limit: int) -> list[Waiting]:
+        rows = await self.conn.execute(
+            select(
+                tickets.c.id,
+                tickets.c.clinic_id,
+                tickets.c.category,
+                tickets.c.status,
+                tickets.c.due_at,
+                tickets.c.staff_notice_at,
+                clinics.c.tz,
+            )
+            .outerjoin(clinics, clinics.c.id == tickets.c.clinic_id)
+            .where(tickets.c.staff_notice_at.is_not(None))
+            .order_by(tickets.c.staff_notice_at, tickets.c.id)
+            .limit(limit)
+        )
+        return [
+            Waiting(
+                subject=Subject.TICKET,
+                item_id=int(r.id),
+                clinic_id=r.clinic_id,
+                label=str(r.category),
+                reply=r.status != TicketStatus.NEW.value,
+                marked_at=from_db(r.staff_notice_at),
+                tz=r.tz,
+                due_at=from_db(r.due_at),
+            )
+            for r in rows
+        ]
+
+    async def clear_staff_notice(self, item_id: int, marked_at: datetime) -> bool:
+        result = await self.conn.execute(
+            update(tickets)
+            .where(tickets.c.id == item_id, tickets.c.staff_notice_at == to_db(marked_at))
+            .values(staff_notice_at=None)
+        )
+        return int(result.rowcount) == 1

@@ -1,80 +1,112 @@
-"""A staff reason with «<» reaches the patient; a refused notice is shown to staff.
-
-Regression (issue 7, item 13): «врач < 1 ставки», «<3» and «</code>» went out
-unescaped in a message sent with the HTML parse mode; Telegram refused it, the
-row was marked failed, and the registrar had been told «the patients are being
-notified». The HTTP transport is used here: it applies the bot's default parse
-mode and the emulator refuses unescaped HTML as Telegram does.
-"""
+"""The clinic's staff are told what waits for them (domain/staff_notices.py): a new ticket,
+a patient's reply, a new certificate request, a patient's answer — once, to the registrars
+and administrators of that clinic only, numbers and categories without what the patient
+wrote, never in the quiet hours; what the staff already acted on is not told."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from emulator.harness import ConsoleWorld
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments, rows
+from tests.flows.booking_helpers import NOW, REGISTER_1001, rows
+from tests.flows.test_documents_en import REGISTER_1001_EN
 
-REASONS = ["врач < 1 ставки", "<3", "</code>", "Tom & Jerry <b>"]
+TEXT = "Не могу открыть PDF подтверждения"
+NEW_TICKET = "[Поддержка]\n[Написать в поддержку]\n[Технический сбой]\n" + TEXT + "\n"
+CERTIFICATE = (
+    "[Документы и справки]\n[~Заказать справку]\n[~для бассейна]\n"
+    "секция плавания в бассейне «Олимп»\n[Отправить заявку]\n"
+)
+
+
+async def started(now: object = NOW, lang: str = "ru") -> ConsoleWorld:
+    return await ConsoleWorld.start(now=now, lang=lang)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 async def world() -> AsyncIterator[ConsoleWorld]:
-    w = await ConsoleWorld.start(now=NOW, lang="ru", transport="http")
+    w = await started()
     yield w
     await w.close()
 
 
-@pytest.mark.parametrize("reason", REASONS)
-async def test_staff_cancel_reason_with_html_reaches_the_patient(
-    world: ConsoleWorld, reason: str
+def lines_to(transcript: str, user: int) -> list[str]:
+    return [line for line in transcript.splitlines() if line.startswith(f"<@{user} ")]
+
+
+async def test_a_new_ticket_and_a_reply_are_told_once_to_the_clinic_staff(
+    world: ConsoleWorld,
 ) -> None:
-    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
-    await world.run(f"@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\n{reason}")
-    assert f"Причина: {reason}" in world.last_text(9001)
-    await world.run("[Подтвердить]")
-    assert "поставлены в очередь" in world.last_text(9001)
-    assert await appointments(world) == {"A-0000001": "cancelled"}
-    await world.run("!clock +1m")
-    notice = world.last_text(1001)
-    assert "Поликлиника отменила вашу запись" in notice
-    assert f"Причина: {reason}" in notice  # as typed, not as «&lt;»
-    states = await rows(world, "SELECT state FROM outbox WHERE kind = 'clinic_cancelled'")
-    assert states == [("sent",)]
-    assert "не удалось доставить" not in await world.run("@9001\n/staff")
+    await world.run(REGISTER_1001 + NEW_TICKET)
+    out = await world.run("!clock +1m")
+    told = lines_to(out, 9001)
+    assert len(told) == 1 and "📩 Новое обращение № 1 (Технический сбой)" in told[0]
+    assert "ответ обещан до" in told[0]
+    assert "📩 Новое обращение № 1" in "\n".join(lines_to(out, 9009))  # the clinic's admin
+    assert not lines_to(out, 9002)  # another clinic's registrar hears nothing
+    assert TEXT not in out  # what the patient wrote stays behind the button
+    assert "📩" not in await world.run("!clock +1m")  # once
+
+    await world.run("@9001\n[Открыть обращение]")
+    assert TEXT in world.last_text(9001)  # the button opens it (the clinic checked again)
+    await world.run("@1001\n[Поддержка]\n[~Мои обращения]\n[~№ 1]\n[Ответить]\nФайл не открывается")
+    out = await world.run("!clock +1m")
+    assert "📩 Пациент ответил в обращении № 1 (Технический сбой)." in "\n".join(
+        lines_to(out, 9001)
+    )
+    await world.run("@1001\n[Поддержка]\n[~Мои обращения]\n[~№ 1]\n[Ответить]\nЕщё раз")
+    await world.run("@9001\n/staff\n[Обращения]\n[~№ 1]\n[Ответить]\nПереотправили файл.")
+    assert "📩" not in await world.run("!clock +1m")  # answered before the job ran: nothing waits
+    assert await rows(world, "SELECT staff_notice_at FROM tickets") == [(None,)]
 
 
-async def test_refused_notice_is_listed_for_staff() -> None:
-    """Regression: a permanently refused notice was invisible to the registrar."""
-    # not strict: the emulator's 403 to the notifier is expected here
-    world = await ConsoleWorld.start(now=NOW, lang="ru", transport="http", strict=False)
+async def test_nothing_is_told_in_the_quiet_hours_it_waits_for_the_morning() -> None:
+    night = NOW + timedelta(hours=11)  # 23:00 in Moscow
+    world = await started(night)
     try:
-        await _refused_notice_is_listed(world)
+        await world.run(REGISTER_1001 + NEW_TICKET)
+        assert "📩" not in await world.run("!clock +60m")
+        out = await world.run("!clock +9h")  # 09:00
+        assert "📩 Новое обращение № 1" in "\n".join(lines_to(out, 9001))
     finally:
         await world.close()
 
 
-async def _refused_notice_is_listed(world: ConsoleWorld) -> None:
-    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
-    world.emulator.blocked.add(1001)  # the patient blocked the bot: 403, the urgent row waits
-    await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\nврач заболел")
-    await world.run("[Подтвердить]\n!clock +1m")
-    states = await rows(world, "SELECT state FROM outbox WHERE kind = 'clinic_cancelled'")
-    assert states == [("held",)]  # sent when the patient returns (issue 7 item 12)
-    await world.run("/staff")
-    text = world.last_text(9001)
-    assert "не удалось доставить" in text and "A-0000001" in text and "403" in text
-    # another clinic's registrar does not see it
-    await world.run("@9002\n/staff")
-    assert "A-0000001" not in world.last_text(9002)
+async def test_a_certificate_request_and_the_patient_answer_are_told(world: ConsoleWorld) -> None:
+    await world.run(REGISTER_1001 + CERTIFICATE)
+    assert "Заявка № 1-00001 отправлена" in world.last_text(1001)
+    out = await world.run("!clock +1m")
+    told = "\n".join(lines_to(out, 9001))
+    assert "📄 Новая заявка на справку № 1-00001 (Справка для бассейна" in told
+    assert "Олимп" not in out
+    await world.run("@9001\n[Открыть заявку]")
+    assert "секция плавания" in world.last_text(9001)
+    await world.run("[Взять в работу]\n[Запросить сведения]\nНомер школы?")
+    assert "📄" not in await world.run("!clock +1m")  # the staff's own steps are not told back
+    await world.run("@1001\n[Открыть заявку]\n[~Ответить]\nШкола № 1234")
+    out = await world.run("!clock +1m")
+    assert "📄 Пациент ответил на вопрос поликлиники по заявке на справку № 1-00001" in "\n".join(
+        lines_to(out, 9001)
+    )
 
 
-async def test_menu_command_leaves_the_staff_reason_step(world: ConsoleWorld) -> None:
-    """Regression: «/menu» typed at the reason step became the cancellation reason."""
-    await world.run(REGISTER_1001 + BOOK_3_DEC_10)
-    await world.run("@9001\n/staff\n[Отменить приём]\n[~Соколова]\n[~3 декабря]\n/menu")
-    assert "Причина: /menu" not in world.last_text(9001)
-    await world.run("врач заболел")  # no longer an answer to the reason step
-    assert "Причина:" not in world.last_text(9001)
-    assert await appointments(world) == {"A-0000001": "pending"}
+async def test_in_english_for_an_english_speaking_clinic() -> None:
+    """Staff pushes speak the deployment's language (like the escalation), the patient's own
+    text never shows, and a `<` in it cannot break anything since it is not there."""
+    world = await ConsoleWorld.start(
+        now=NOW, lang="en", settings_overrides={"default_locale": "en"}
+    )
+    try:
+        await world.run(REGISTER_1001_EN)
+        await world.run("[Support]\n[Write to support]\n[Technical problem]\nPDF <b>broken</b>")
+        out = await world.run("!clock +1m")
+        told = "\n".join(lines_to(out, 9001))
+        assert "📩 New request № 1 (Technical problem); the promised answer is by" in told
+        assert "broken" not in out
+        await world.run("@9001\n[Open the request]")
+        assert "PDF <b>broken</b>" in world.last_text(9001)  # escaped, shown as typed
+    finally:
+        await world.close()
