@@ -20,7 +20,9 @@ hours of the clinic); the key of the row makes it once per visit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -31,6 +33,7 @@ from domain import reviews, staff_notices, tickets
 from domain.certificates import CertKind, certificate_number
 from domain.quiet_hours import QuietWindow, in_quiet
 from domain.staff_notices import Subject, Waiting
+from domain.tickets import Ticket
 from flows.docs_common import kind_name
 from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_when
@@ -60,42 +63,63 @@ async def run_support(app: App, now: datetime) -> None:
         )
         for visit in await uow.reviews.visits_to_ask(now - reviews.ASK_WITHIN):
             await uow.reviews.plan_ask(reviews.ask_item(visit, now, quiet), now)
+        # Each staff member is told in the language they chose in the bot, else the
+        # deployment's.
+        locales = await uow.users.locales(list(s.staff)) if escalated or waiting else {}
         await uow.commit()
     if app.bot is None:
         return
     staff = {user_id: m for user_id in s.staff if (m := staff_member(s, user_id)) is not None}
-    with app.i18n.context(), app.i18n.use_locale(s.default_locale):
-        for item in waiting:
-            text, markup = staff_notice(item, s.default_tz)
-            await tell(app, staff_notices.recipients(staff, item.clinic_id), text, markup)
-        for ticket in escalated:
-            text = _(
-                "⚠️ Request № {id} ({category}) is still unanswered; the promised time is {when}."
-            ).format(
-                id=ticket.id,
-                category=category_label(ticket.category),
-                when=fmt_when(ticket.due_at, s.default_tz, s.default_tz),
-            )
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=_("Open the request"),
-                            callback_data=StTk(action="show", ticket_id=ticket.id).pack(),
-                        )
-                    ]
-                ]
-            )
-            await tell(app, admins_for(app, ticket.clinic_id), text, markup)
+    for item in waiting:
+        await tell(
+            app,
+            staff_notices.recipients(staff, item.clinic_id),
+            locales,
+            partial(staff_notice, item, s.default_tz),
+        )
+    for ticket in escalated:
+        await tell(
+            app,
+            admins_for(app, ticket.clinic_id),
+            locales,
+            partial(escalation_notice, ticket, s.default_tz),
+        )
 
 
-async def tell(app: App, staff: list[int], text: str, markup: InlineKeyboardMarkup) -> None:
+def escalation_notice(ticket: Ticket, tz: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "⚠️ Request № {id} ({category}) is still unanswered; the promised time is {when}."
+    ).format(
+        id=ticket.id,
+        category=category_label(ticket.category),
+        when=fmt_when(ticket.due_at, tz, tz),
+    )
+    press = InlineKeyboardButton(
+        text=_("Open the request"),
+        callback_data=StTk(action="show", ticket_id=ticket.id).pack(),
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=[[press]])
+
+
+async def tell(
+    app: App,
+    staff: list[int],
+    locales: dict[int, str],
+    render: Callable[[], tuple[str, InlineKeyboardMarkup]],
+) -> None:
+    """One push per staff member, rendered in their language; an unreachable one is
+    logged and does not stop the others."""
     assert app.bot is not None
     for user_id in staff:
+        with (
+            app.i18n.context(),
+            app.i18n.use_locale(locales.get(user_id) or app.settings.default_locale),
+        ):
+            text, markup = render()
         try:
             await app.bot.send_message(user_id, text, reply_markup=markup, parse_mode=None)
-        except Exception:  # one unreachable staff member must not stop the others
-            log.exception("a staff notice to a staff member failed")
+        except Exception:
+            log.exception("a push to a staff member failed")
 
 
 def staff_notice(item: Waiting, home_tz: str) -> tuple[str, InlineKeyboardMarkup]:

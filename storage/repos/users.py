@@ -151,6 +151,17 @@ class UserRepository(Repository):
         if result.rowcount == 0:
             raise NotFound(f"user {user_id}")
 
+    async def locales(self, user_ids: list[int]) -> dict[int, str]:
+        """The language each of these accounts chose (staff pushes speak it); none: absent."""
+        if not user_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(users.c.id, users.c.locale).where(
+                users.c.id.in_(user_ids), users.c.locale.is_not(None)
+            )
+        )
+        return {int(r.id): str(r.locale) for r in rows}
+
     async def set_locale(self, user_id: int, locale: str) -> None:
         await self._update_user(user_id, locale=locale)
 

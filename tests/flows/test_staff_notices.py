@@ -93,20 +93,22 @@ async def test_a_certificate_request_and_the_patient_answer_are_told(world: Cons
     )
 
 
-async def test_in_english_for_an_english_speaking_clinic() -> None:
-    """Staff pushes speak the deployment's language (like the escalation), the patient's own
-    text never shows, and a `<` in it cannot break anything since it is not there."""
-    world = await ConsoleWorld.start(
-        now=NOW, lang="en", settings_overrides={"default_locale": "en"}
-    )
+async def test_each_staff_member_is_told_in_their_own_language() -> None:
+    """The registrar chose English in the bot, the administrator never opened it (the
+    deployment's Russian); the English-speaking patient's text never shows in a push."""
+    world = await ConsoleWorld.start(now=NOW, lang="en")
     try:
+        await world.run("@9001\n/start\n[English]")
         await world.run(REGISTER_1001_EN)
         await world.run("[Support]\n[Write to support]\n[Technical problem]\nPDF <b>broken</b>")
         out = await world.run("!clock +1m")
         told = "\n".join(lines_to(out, 9001))
         assert "📩 New request № 1 (Technical problem); the promised answer is by" in told
+        assert "📩 Новое обращение № 1 (Технический сбой)" in "\n".join(lines_to(out, 9009))
         assert "broken" not in out
         await world.run("@9001\n[Open the request]")
         assert "PDF <b>broken</b>" in world.last_text(9001)  # escaped, shown as typed
+        out = await world.run("!clock +4h")  # unanswered: escalated to the admin, in Russian
+        assert "⚠️ Обращение № 1" in "\n".join(lines_to(out, 9009))
     finally:
         await world.close()
