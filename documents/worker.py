@@ -1,0 +1,35 @@
+"""Documents are built off the event loop, one at a time, in one thread of their own.
+
+A PDF is tens of ms of pure-Python CPU (fpdf2 and fontTools), so it must not run in
+the event loop; ``asyncio.to_thread`` would spread the builds of a burst (the
+notifier sends 8 rows at once) over the default executor's up to 6 threads. That buys
+no throughput — the GIL lets one of them run at a time, zlib aside — but each thread
+that builds gets its own malloc arena, and the arenas keep what the builds freed: on
+the Moscow benchmark (bench/README-moscow.md) 20 confirmations built through
+``to_thread`` left one bot process ~15 MiB larger at its peak than the same 20 built in
+one thread. One worker thread, started on first use, queues the builds instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zapis-documents")
+
+
+async def build_off_loop(build: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``build(*args, **kwargs)`` in the documents thread, in a copy of the caller's
+    context (the i18n locale, as ``asyncio.to_thread`` does); the caller awaits its
+    result or its exception."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, build, *args, **kwargs)
+    return await loop.run_in_executor(_executor, call)
