@@ -578,8 +578,10 @@ async def rss_child(path: Path, users: int) -> None:
             if failed == 1:
                 print(f"  (a dialogue did not finish: {exc})", flush=True)
     talked = rss_kib()
+    wall, cpu = time.perf_counter(), time.process_time()
     for job in app.jobs:
         await job.run(NOW + timedelta(minutes=1))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = rss_kib()
     await bot.session.close()
     await app.close()
@@ -595,6 +597,11 @@ async def rss_child(path: Path, users: int) -> None:
     stages["after the jobs"] = after
     print(
         "  RSS MiB: " + ", ".join(f"{k} {v['VmRSS'] / 1024:.0f}" for k, v in stages.items()),
+        flush=True,
+    )
+    print(
+        f"  the jobs (the notifier builds and sends the bookings' files): {wall:.2f} s, "
+        f"{cpu:.2f} s of CPU; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     print(
