@@ -3,11 +3,13 @@
 A PDF is tens of ms of pure-Python CPU (fpdf2 and fontTools), so it must not run in
 the event loop; ``asyncio.to_thread`` would spread the builds of a burst (the
 notifier sends 8 rows at once) over the default executor's up to 6 threads. That buys
-no throughput — the GIL lets one of them run at a time, zlib aside — but each thread
-that builds gets its own malloc arena, and the arenas keep what the builds freed: on
-the Moscow benchmark (bench/README-moscow.md) 20 confirmations built through
-``to_thread`` left one bot process ~15 MiB larger at its peak than the same 20 built in
-one thread. One worker thread, started on first use, queues the builds instead.
+no throughput — the GIL lets one of them run at a time, zlib aside — but every build
+in flight holds its own parsed fonts and buffers at once, and what they free is left
+scattered over the threads' malloc arenas: on the Moscow benchmark
+(bench/README-moscow.md) 20 confirmations built through ``to_thread`` left one bot
+process ~15 MiB larger at its peak than the same 20 built in one thread (the same
+jobs' CPU time; ``MALLOC_ARENA_MAX=2`` alone won back only ~3 MiB of it). One worker
+thread, started on first use, queues the builds instead.
 """
 
 from __future__ import annotations
