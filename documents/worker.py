@@ -9,7 +9,8 @@ scattered over the threads' malloc arenas: on the Moscow benchmark
 (bench/README-moscow.md) 20 confirmations built through ``to_thread`` left one bot
 process ~15 MiB larger at its peak than the same 20 built in one thread (the same
 jobs' CPU time; ``MALLOC_ARENA_MAX=2`` alone won back only ~3 MiB of it). One worker
-thread, started on first use, queues the builds instead.
+thread, started on first use, queues the builds instead (a process forked after using
+it starts its own: a thread does not survive a fork).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -24,7 +26,22 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zapis-documents")
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zapis-documents")
+    return _executor
+
+
+def _forget_after_fork() -> None:
+    global _executor
+    _executor = None  # the parent's worker thread does not exist in the child
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 async def build_off_loop(build: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -34,4 +51,4 @@ async def build_off_loop(build: Callable[P, T], /, *args: P.args, **kwargs: P.kw
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     call = functools.partial(context.run, build, *args, **kwargs)
-    return await loop.run_in_executor(_executor, call)
+    return await loop.run_in_executor(_pool(), call)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -53,3 +54,16 @@ async def test_a_pdf_built_there_is_the_same_file() -> None:
     created = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     kwargs = {"title": "Подтверждение записи", "rows": [("Врач", "Петрова")], "created": created}
     assert await build_off_loop(appointment_pdf, **kwargs) == appointment_pdf(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_forked_child_builds_in_its_own_thread() -> None:
+    asyncio.run(build_off_loop(int, "1"))  # the parent's worker thread exists now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a build completes there
+        code = 1
+        try:
+            code = 0 if asyncio.run(asyncio.wait_for(build_off_loop(int, "2"), 10)) == 2 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
