@@ -529,11 +529,13 @@ async def _upgrade(engine: AsyncEngine) -> None:
 
 
 def rss_kib() -> dict[str, int]:
-    """VmRSS (now) and VmHWM (peak) of this process, KiB (Linux /proc)."""
+    """VmRSS (now), VmHWM (peak), and of the resident pages now the anonymous ones (heap,
+    Python objects, SQLite caches) and the file-backed ones (code of the interpreter and
+    of the extension modules, memory-mapped files), KiB (Linux /proc)."""
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
+        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[name] = int(value.split()[0])
     return out
 
@@ -576,8 +578,10 @@ async def rss_child(path: Path, users: int) -> None:
             if failed == 1:
                 print(f"  (a dialogue did not finish: {exc})", flush=True)
     talked = rss_kib()
+    wall, cpu = time.perf_counter(), time.process_time()
     for job in app.jobs:
         await job.run(NOW + timedelta(minutes=1))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = rss_kib()
     await bot.session.close()
     await app.close()
@@ -589,10 +593,23 @@ async def rss_child(path: Path, users: int) -> None:
         f"{'met' if after['VmHWM'] * 1024 <= 200e6 else 'NOT met'}",
         flush=True,
     )
+    stages = {"imports": before, "app built": built, "after the dialogues": talked}
+    stages["after the jobs"] = after
     print(
-        f"  RSS MiB: imports {before['VmRSS'] / 1024:.0f}, app built {built['VmRSS'] / 1024:.0f}, "
-        f"after the dialogues {talked['VmRSS'] / 1024:.0f}, after the jobs "
-        f"{after['VmRSS'] / 1024:.0f}",
+        "  RSS MiB: " + ", ".join(f"{k} {v['VmRSS'] / 1024:.0f}" for k, v in stages.items()),
+        flush=True,
+    )
+    print(
+        f"  the jobs (the notifier builds and sends the bookings' files): {wall:.2f} s, "
+        f"{cpu:.2f} s of CPU; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    print(
+        "  of which anonymous / file-backed MiB: "
+        + ", ".join(
+            f"{k} {v.get('RssAnon', 0) / 1024:.0f} / {v.get('RssFile', 0) / 1024:.0f}"
+            for k, v in stages.items()
+        ),
         flush=True,
     )
 

@@ -15,6 +15,10 @@ resolves the same references, and the loop's ``model_rebuild`` is skipped. Every
 type then validates exactly as before; the first update of a kind costs ~0.1 s more
 (the Update schema is built then), the process ~100 MiB less.
 
+aiogram's Bot API methods (``SendMessage`` …, ~190 pydantic models) are built at class
+creation instead: they are declared ``defer_build=True`` too while aiogram imports, so
+a process builds only the few it sends (another ~30 MiB: bench/README-moscow.md).
+
 Installed by ``bot/__init__.py`` (before anything of the bot imports aiogram); a
 process that imported aiogram first (the test suite through ``flows``) keeps
 aiogram's eager build: nothing changes for it.
@@ -48,11 +52,26 @@ def install() -> bool:
         rebuilt: bool | None = original.__func__(cls, *args, **kwargs)
         return rebuilt
 
+    # aiogram's methods (SendMessage, …: ~190 classes) are pydantic models too, built at
+    # class creation (not by the loop): deferred the same way, ~30 MiB. The flag goes in as
+    # a class keyword (pydantic merges it into the class's config) while aiogram imports.
+    metaclass = type(BaseModel)
+    create = metaclass.__dict__["__new__"]
+
+    def new(
+        mcs: type, name: str, bases: tuple[type, ...], ns: dict[str, Any], *a: Any, **kw: Any
+    ) -> Any:
+        if str(ns.get("__module__", "")).startswith("aiogram.methods."):
+            kw.setdefault("defer_build", True)
+        return create(mcs, name, bases, ns, *a, **kw)
+
     BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[assignment,method-assign]
+    metaclass.__new__ = new  # type: ignore[assignment,method-assign]
     try:
         import aiogram.types  # the import that runs the rebuild loop
     except Exception:  # an aiogram or pydantic this was not written for: aiogram's own way
         BaseModel.model_rebuild = original  # type: ignore[method-assign]
+        metaclass.__new__ = create  # type: ignore[method-assign]
         for name in [m for m in sys.modules if m == "aiogram" or m.startswith("aiogram.")]:
             del sys.modules[name]
         import aiogram.types  # noqa: F401
@@ -60,6 +79,7 @@ def install() -> bool:
         return False
     finally:
         BaseModel.model_rebuild = original  # type: ignore[method-assign]
+        metaclass.__new__ = create  # type: ignore[method-assign]
     return True
 
 

@@ -51,6 +51,7 @@ from bot.notify_render import (
     render,
 )
 from bot.ratelimit import RateLimiter
+from documents.worker import build_off_loop
 from domain.alternatives import alternatives
 from domain.notifications import (
     MAX_ATTEMPTS,
@@ -523,10 +524,12 @@ class Notifier:
         self, row: OutboxRow, rendered: Rendered, now: datetime, marks: _Marks
     ) -> None:
         """A ``booking_files`` row: the visit's documents, built off the event loop (the
-        PDF is tens of ms of CPU), then sent one by one; the row is marked once all went."""
+        PDF is tens of ms of CPU) in the one documents thread (documents/worker.py: the
+        rows sent at once queue there), then sent one by one; the row is marked once all
+        went."""
         assert self.bot is not None and rendered.files is not None
         try:
-            files = await asyncio.to_thread(rendered.files)
+            files = await build_off_loop(rendered.files)
         except Exception as exc:  # a bug in building a document must not stop the batch
             log.exception("outbox row %s: building the files failed", row.id)
             marks.failed.append((row.id, f"files: {exc!r}"))

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
-
 from documents.vtimezone import vtimezone
+
+# icalendar (~2.6 MiB) is imported with the first calendar file, not by every process
+# that imports documents: a bot process that sends none never loads it.
 
 PRODID = "-//Zapis//Appointment booking bot//RU"
 # Clinics have no e-mail of their own in the directory: ORGANIZER needs a
@@ -68,6 +69,8 @@ def appointment_ics(
     zone = ZoneInfo(tz)
     local_start = start.astimezone(zone)
     local_end = local_start + timedelta(minutes=minutes)
+    from icalendar import Calendar, Event, vCalAddress
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

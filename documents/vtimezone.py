@@ -26,8 +26,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
-
 _FROM = int(datetime(1970, 1, 1, tzinfo=UTC).timestamp())
 _UNTIL = int(datetime(2040, 1, 1, tzinfo=UTC).timestamp())
 # Sampling step. A change and its reversal inside one step would be missed; only the
@@ -101,6 +99,8 @@ def _block(tzid: str, first: int, last: int) -> bytes:
     every = transitions(tzid)
     chosen = [_since_1970(tzid)] if first < 0 else []
     chosen += every[max(first, 0) : last]
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard  # see documents/ics.py
+
     tz = Timezone()
     tz.add("tzid", tzid)
     for t in chosen:

@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import snowballstemmer
-from rapidfuzz import fuzz, process
+if TYPE_CHECKING:  # imported with the first FAQ question: ~5 MiB most updates never need
+    import snowballstemmer
 
 # Words that say nothing about the topic (they are in almost every question).
 STOPWORDS = frozenset(
@@ -170,6 +171,8 @@ ANSWER_WEIGHT = 0.35  # the answer's words help, but less
 
 @lru_cache(maxsize=2)
 def _stemmer(language: str) -> snowballstemmer.stemmer:
+    import snowballstemmer  # imports every language's stemmer: see the imports
+
     return snowballstemmer.stemmer("russian" if language == "ru" else "english")
 
 
@@ -235,6 +238,8 @@ class FaqIndex:
             return [(stem, 1.0)]
         if len(stem) <= SHORT:
             return []
+        from rapidfuzz import fuzz, process  # see the imports
+
         found = process.extract(
             stem, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=4
         )

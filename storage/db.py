@@ -13,6 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite's page cache per connection, KiB (its default is 2,000). Every pooled connection
+# fills its own (POOL_SIZE + MAX_OVERFLOW of them under a burst); on the Moscow directory
+# (bench/README-moscow.md, 1.5 GB) the hot queries read index ranges at random, so a
+# 2 MB cache served them no faster than 512 KB (same p50 and CPU per query, alternating
+# runs) while each connection held 2 MiB of the process; the OS page cache keeps the file.
+SQLITE_CACHE_KIB = 512
 # "inloop": sqlite3 in the event-loop thread (storage/sqlite_inloop.py);
 # "aiosqlite": a worker thread per connection. Settings.sqlite_driver passes it
 # explicitly; the environment variable is the default for every other caller.
@@ -150,6 +156,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
-from icalendar import Calendar
 
 from domain.calendar_feed import CalendarVisit
 from flows.ui.files import visit_ics
@@ -35,6 +34,8 @@ def _description(v: CalendarVisit, locale: str) -> str:
 
 def feed_ics(visits: Sequence[CalendarVisit], stamp: datetime) -> bytes:
     """The calendar of ``visits`` (translated in the current locale); empty calendar if none."""
+    from icalendar import Calendar  # with the first feed (documents/ics.py: ~2.6 MiB)
+
     locale = current_locale()
     cal = Calendar()
     cal.add("prodid", PRODID)

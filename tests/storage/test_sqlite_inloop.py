@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.settings import load_settings
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, sqlite_url_for
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB, create_engine, sqlite_url_for
 from storage.sqlite_inloop import Dialect
 
 SCHEMA = [
@@ -87,6 +87,8 @@ async def test_crud_and_setup(db: AsyncEngine) -> None:
         busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
         # in-loop: SQLite never sleeps in the loop thread; the driver waits instead
         assert busy == (0 if expected_driver == "zapis" else SQLITE_BUSY_TIMEOUT_MS)
+        # a small page cache per pooled connection (negative: KiB, not pages)
+        assert (await conn.execute(text("PRAGMA cache_size"))).scalar() == -SQLITE_CACHE_KIB
         with pytest.raises(IntegrityError):  # foreign keys enforced
             await conn.execute(text("INSERT INTO child (parent_id) VALUES (999)"))
         await conn.rollback()
