@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.prepared import Prepared
+from storage.prepared import prepared
 from storage.schema import fsm_states
 
 READ_MEMO = "zapis_read_memo"  # Connection.info key: dict, see module docstring
@@ -147,24 +147,13 @@ def fsm_upsert(dialect: str, key: str, values: dict[str, Any]) -> tuple[Any, dic
     return _upsert_statement(dialect, columns), params
 
 
-_PREPARED: dict[int, Prepared] = {}
-
-
-def _prepared(statement: Any) -> Prepared:
-    """The upsert as a Prepared statement (storage/prepared.py): one per built statement."""
-    found = _PREPARED.get(id(statement))
-    if found is None or found.statement is not statement:
-        found = _PREPARED[id(statement)] = Prepared(statement)
-    return found
-
-
 async def flush_fsm(conn: AsyncConnection) -> None:
     """The pending dialogue state now (opens the transaction if none is open)."""
     pending = fsm_pending(conn)
     while pending:
         key, values = pending.popitem()
         statement, params = fsm_upsert(conn.dialect.name, key, values)
-        await _prepared(statement).run(conn, params)
+        await prepared(statement).run(conn, params)
 
 
 def _flush_fsm(conn: Connection) -> None:
@@ -173,7 +162,7 @@ def _flush_fsm(conn: Connection) -> None:
     while pending:
         key, values = pending.popitem()
         statement, params = fsm_upsert(conn.dialect.name, key, values)
-        _prepared(statement).run_sync(conn, params)
+        prepared(statement).run_sync(conn, params)
 
 
 def _drop_fsm(conn: Connection) -> None:

@@ -36,16 +36,36 @@ from storage.sqlite_inloop import InloopAsyncConnection, InloopConnection
 _Processor = Callable[[Any], Any] | None
 
 
+class RowView(dict[str, Any]):
+    """A row as its columns by name: ``row["id"]``, ``row.id``, ``row._mapping``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> RowView:
+        return self
+
+
+class _Unsupported(Exception):
+    pass
+
+
 class _Compiled:
-    __slots__ = ("binds", "fixed", "results", "rows", "sql")
+    __slots__ = ("binds", "fixed", "keys", "results", "rows", "sql")
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("Prepared: expanding parameters are not supported")
+            raise _Unsupported("expanding parameters")
         positions = compiled.positiontup
         if positions is None:
-            raise ValueError("Prepared: the dialect's paramstyle is not positional")
+            raise _Unsupported("the dialect's paramstyle is not positional")
         self.sql: str = compiled.string
         processors = compiled._bind_processors
         # (name, processor, fixed value or a marker for "from the caller's parameters")
@@ -58,6 +78,7 @@ class _Compiled:
                 self.fixed[name] = bind.value
         self.rows = bool(compiled._result_columns)
         results: list[_Processor] = []
+        self.keys: tuple[str, ...] = tuple(c.keyname for c in compiled._result_columns)
         for column in compiled._result_columns:
             results.append(column.type._cached_result_processor(dialect, None))
         self.results: list[_Processor] | None = results if any(results) else None
@@ -78,12 +99,18 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._by_dialect: dict[int, _Compiled] = {}
+        self._by_dialect: dict[int, _Compiled | None] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._by_dialect.get(id(dialect))
-        if found is None:
-            found = self._by_dialect[id(dialect)] = _Compiled(self.statement, dialect)
+    def _compiled(self, dialect: Dialect) -> _Compiled | None:
+        """The statement compiled for this dialect; None: it runs through SQLAlchemy."""
+        key = id(dialect)
+        if key in self._by_dialect:
+            return self._by_dialect[key]
+        try:
+            found: _Compiled | None = _Compiled(self.statement, dialect)
+        except _Unsupported:
+            found = None
+        self._by_dialect[key] = found
         return found
 
     async def rows(
@@ -91,14 +118,24 @@ class Prepared:
     ) -> Sequence[tuple[Any, ...]]:
         """The statement's rows (tuples, in the select's column order)."""
         adapt = await _direct(conn)
-        if adapt is None:
+        if adapt is None or self._compiled(conn.dialect) is None:
             return [tuple(row) for row in (await conn.execute(self.statement, params)).all()]
         return self._run(conn, adapt, params)
+
+    async def records(self, conn: AsyncConnection, params: dict[str, Any]) -> list[RowView]:
+        """The statement's rows by column name (what ``result.mappings()`` gives)."""
+        adapt = await _direct(conn)
+        compiled = self._compiled(conn.dialect) if adapt is not None else None
+        if adapt is None or compiled is None:
+            result = await conn.execute(self.statement, params)
+            return [RowView(m) for m in result.mappings()]
+        keys = compiled.keys
+        return [RowView(zip(keys, row, strict=True)) for row in self._run(conn, adapt, params)]
 
     async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         """Execute a statement that returns no rows (an INSERT, an upsert)."""
         adapt = await _direct(conn)
-        if adapt is None:
+        if adapt is None or self._compiled(conn.dialect) is None:
             await conn.execute(self.statement, params)
             return
         self._run(conn, adapt, params)
@@ -106,7 +143,7 @@ class Prepared:
     def run_sync(self, sync: Any, params: dict[str, Any]) -> None:
         """The same from a sync listener (inside SQLAlchemy's greenlet or the direct path)."""
         adapt = _direct_sync(sync)
-        if adapt is None:
+        if adapt is None or self._compiled(sync.dialect) is None:
             sync.execute(self.statement, params)
             return
         self._run_on(sync, adapt, params)
@@ -119,6 +156,7 @@ class Prepared:
 
     def _run_on(self, sync: Any, adapt: InloopConnection, params: dict[str, Any]) -> Any:
         compiled = self._compiled(sync.dialect)
+        assert compiled is not None  # the callers checked
         sql = compiled.sql
         try:
             values = compiled.parameters(params)
@@ -149,6 +187,17 @@ class Prepared:
             tuple(v if p is None or v is None else p(v) for p, v in zip(results, row, strict=True))
             for row in fetched
         ]
+
+
+_PREPARED: dict[int, Prepared] = {}
+
+
+def prepared(statement: Any) -> Prepared:
+    """The Prepared form of a statement built once (a module constant or a cached builder)."""
+    found = _PREPARED.get(id(statement))
+    if found is None or found.statement is not statement:
+        found = _PREPARED[id(statement)] = Prepared(statement)
+    return found
 
 
 def _direct_sync(sync: Any) -> InloopConnection | None:

@@ -49,6 +49,10 @@ async def test_rows_and_events_match_sqlalchemys(
             assert mine == theirs and len(mine) == 2
             assert all(type(a) is type(b) for a, b in zip(mine[0], theirs[0], strict=True))
             assert isinstance(mine[0][1], datetime)  # created_at: the type's result processor
+            records = await prepared.records(uow.conn, {"a": 5, "b": 6})
+            mappings = (await uow.conn.execute(_USERS, {"a": 5, "b": 6})).mappings().all()
+            assert [dict(r) for r in records] == [dict(m) for m in mappings]
+            assert records[0].id == records[0]["id"] == records[0]._mapping["id"] == 5
             at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).replace(tzinfo=None)
             await Prepared(_JOURNAL).run(uow.conn, {"user_id": 5, "at": at, "action": "x"})
             got = (
@@ -56,7 +60,7 @@ async def test_rows_and_events_match_sqlalchemys(
             ).one()
             assert got.at == at
             await uow.commit()
-        assert seen.count("INSERT") == 1 and seen.count("SELECT") == 3
+        assert seen.count("INSERT") == 1 and seen.count("SELECT") == 5
         if engine.dialect.driver == "zapis":
             assert seen[0] == "BEGIN"  # the transaction opened as autobegin would
     finally:
