@@ -70,6 +70,7 @@ from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_module
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 from sqlalchemy.engine import AdaptedConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util.concurrency import await_
 
@@ -305,6 +306,28 @@ class InloopConnection(AdaptedConnection):
                     delay = min(delay * 2, _MAX_BACKOFF_S)
         finally:
             self._settle()
+
+    def begin_immediate(self, conn: Any) -> None:
+        """``BEGIN IMMEDIATE`` for SQLAlchemy's connection ``conn`` (its "begin" event,
+        storage/db.py): what ``conn.exec_driver_sql("BEGIN IMMEDIATE")`` does — the
+        write gate, the wait for another process, the statement events, a driver error
+        raised wrapped as SQLAlchemy wraps it — without its per-statement machinery."""
+        sql = "BEGIN IMMEDIATE"
+        cursor = self._raw.cursor()
+        events = conn._has_events or conn.engine._has_events
+        try:
+            if events:
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
+            try:
+                self._run(cursor.execute, sql)
+            except sqlite3.Error as error:
+                raise DBAPIError.instance(
+                    sql, (), error, sqlite3.Error, dialect=conn.dialect
+                ) from error
+            if events:
+                conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
+        finally:
+            cursor.close()
 
     # -- DBAPI connection
     def cursor(self, server_side: bool = False) -> InloopCursor:
