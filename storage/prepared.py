@@ -81,7 +81,10 @@ class _Compiled:
         self.keys: tuple[str, ...] = tuple(c.keyname for c in compiled._result_columns)
         for column in compiled._result_columns:
             results.append(column.type._cached_result_processor(dialect, None))
-        self.results: list[_Processor] | None = results if any(results) else None
+        # Only the columns whose type converts (a datetime stored as text, a boolean).
+        self.results: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, p) for i, p in enumerate(results) if p is not None
+        ]
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
         fixed = self.fixed
@@ -181,12 +184,17 @@ class Prepared:
         finally:
             cursor.close()
         results = compiled.results
-        if results is None:
+        if not results:
             return fetched
-        return [
-            tuple(v if p is None or v is None else p(v) for p, v in zip(results, row, strict=True))
-            for row in fetched
-        ]
+        out = []
+        for row in fetched:
+            cells = list(row)
+            for at, process in results:
+                value = cells[at]
+                if value is not None:
+                    cells[at] = process(value)
+            out.append(tuple(cells))
+        return out
 
 
 _PREPARED: dict[int, Prepared] = {}
