@@ -15,9 +15,11 @@ it — every handler, in order, except one whose first filter is another
 prefix's ``PrefixFirstFilter``. What is left out is exactly what would have
 refused the press without doing anything else: a router is left out only when
 its gate is its only root filter and it has no outer middleware of its own on
-``callback_query``; a handler only when the refusing filter is its first. Any
-other update, a press without string data or with a separator other than the
-gates' one, takes aiogram's own walk.
+``callback_query``; a handler only when the refusing filter is its first. For
+every kind of update (a message too), a router with nothing for it — no handler,
+root filter or outer middleware on that observer, no sub-router — is left out
+as well. A Dispatcher whose gates use more than one separator keeps aiogram's
+own walk.
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ def _skippable_gate(router: Router) -> PrefixGate | None:
         return None
     gate = filters[0].callback
     return gate if isinstance(gate, PrefixGate) else None
+
+
+def _inert(router: Router, update_type: str) -> bool:
+    """The router can do nothing with this kind of update: aiogram's walk through it
+    would check no filter, run no middleware of its own and call no handler."""
+    if router.sub_routers:
+        return False
+    observer = router.observers.get(update_type)
+    if observer is None:
+        return True
+    return not (
+        observer.handlers or observer._handler.filters or observer.outer_middleware._middlewares
+    )
 
 
 def _first_prefix(handler: HandlerObject) -> str | None:
@@ -121,14 +136,27 @@ def route_presses_by_prefix(dp: Dispatcher) -> None:
             observer.trigger = _indexed_trigger(observer, separator)  # type: ignore[method-assign]
     known: set[str] = set().union(*(g.prefixes for g in gates.values()))
     routers_by_prefix: dict[str, list[Router]] = {}
+    routers_by_type: dict[str, list[Router]] = {}
+    included = (id(dp.sub_routers), len(dp.sub_routers))
 
-    def routers_for(prefix: str) -> list[Router]:
+    def routers_for(update_type: str, prefix: str | None) -> list[Router]:
+        nonlocal included
+        if (id(dp.sub_routers), len(dp.sub_routers)) != included:  # a router joined later
+            routers_by_prefix.clear()
+            routers_by_type.clear()
+            included = (id(dp.sub_routers), len(dp.sub_routers))
+        if prefix is None:
+            found = routers_by_type.get(update_type)
+            if found is None:
+                found = [r for r in dp.sub_routers if not _inert(r, update_type)]
+                routers_by_type[update_type] = found
+            return found
         key = prefix if prefix in known else _UNKNOWN
         found = routers_by_prefix.get(key)
         if found is None:
             found = [
                 r
-                for r in dp.sub_routers
+                for r in routers_for("callback_query", None)
                 if id(r) not in gates or (key != _UNKNOWN and key in gates[id(r)].prefixes)
             ]
             routers_by_prefix[key] = found
@@ -142,10 +170,9 @@ def route_presses_by_prefix(dp: Dispatcher) -> None:
         event: TelegramObject,
         **kwargs: Any,
     ) -> Any:
-        data = getattr(event, "data", None)
-        if update_type != "callback_query" or observer is None or not isinstance(data, str):
+        if observer is None:
             return await original(observer, update_type, event, **kwargs)
-        # aiogram's Router._propagate_event, over the routers that may take this prefix.
+        # aiogram's Router._propagate_event, over the routers that may take this event.
         result, found = await observer.check_root_filters(event, **kwargs)
         if not result:
             return UNHANDLED
@@ -153,7 +180,9 @@ def route_presses_by_prefix(dp: Dispatcher) -> None:
         response = await observer.trigger(event, **kwargs)
         if response is not UNHANDLED:
             return UNHANDLED if response is REJECTED else response
-        for router in routers_for(data.partition(separator)[0]):
+        data = getattr(event, "data", None) if update_type == "callback_query" else None
+        prefix = data.partition(separator)[0] if isinstance(data, str) else None
+        for router in routers_for(update_type, prefix):
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
                 break

@@ -4,11 +4,12 @@ aiogram's own walk of every router and handler (and nothing else runs)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Dispatcher, F, Router
 from aiogram.dispatcher.event.bases import UNHANDLED, SkipHandler
-from aiogram.types import CallbackQuery, User
+from aiogram.types import CallbackQuery, Chat, Message, User
 
 from flows import gate
 from flows.press_table import route_presses_by_prefix
@@ -67,14 +68,31 @@ def _build(calls: list[str], *, table: bool) -> Dispatcher:
     async def dd(query: CallbackQuery) -> None:
         calls.append("later.dd")
 
+    words = Router(name="words")  # messages only: nothing for a press
+
+    @words.message(F.text == "hi")
+    async def hi(message: Message) -> None:
+        calls.append("words.hi")
+
+    @words.message(F.text.startswith("h"))
+    async def h_skip(message: Message) -> None:
+        calls.append("words.h_skip")
+        raise SkipHandler
+
+    empty = Router(name="empty")  # nothing at all
+
     last = Router(name="last")  # catch-all
+
+    @last.message()
+    async def any_text(message: Message) -> None:
+        calls.append("last.any_text")
 
     @last.callback_query()
     async def anything(query: CallbackQuery) -> None:
         calls.append("last.anything")
 
     dp = Dispatcher()
-    dp.include_routers(gate(first), gate(seen), gate(later), gate(last))
+    dp.include_routers(gate(first), gate(words), gate(seen), gate(empty), gate(later), gate(last))
     if table:
         route_presses_by_prefix(dp)
     return dp
@@ -109,3 +127,27 @@ def test_installing_twice_keeps_one_table() -> None:
     route_presses_by_prefix(dp)
     _press(dp, "cc:2")
     assert calls == ["seen.cc_skip", "later.cc"]
+
+
+def _say(dp: Dispatcher, text: str) -> Any:
+    message = Message(
+        message_id=1,
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+        chat=Chat(id=1, type="private"),
+        from_user=User(id=1, is_bot=False, first_name="A"),
+        text=text,
+    )
+    return asyncio.run(dp.propagate_event(update_type="message", event=message))
+
+
+def test_messages_take_the_same_handlers() -> None:
+    plain: list[str] = []
+    indexed: list[str] = []
+    walk, table = _build(plain, table=False), _build(indexed, table=True)
+    for text in ("hi", "ho", "x"):
+        plain.clear()
+        indexed.clear()
+        _say(walk, text)
+        _say(table, text)
+        assert indexed == plain, text
+    assert indexed == ["last.any_text"]
