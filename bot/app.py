@@ -30,6 +30,7 @@ from bot.sources.wiring import attach_sources
 from documents.certificate import certificate_pdf
 from domain.ports import Clock
 from flows import get_routers
+from flows.press_table import route_presses_by_prefix
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
 from storage.fsm import DatabaseStorage
@@ -120,6 +121,7 @@ def build_app(
     unexpected = Router(name="unexpected-errors")
     unexpected.errors.register(make_error_handler(i18n))
     dp.include_routers(*get_routers(), unexpected)
+    route_presses_by_prefix(dp)  # a press skips the routers and handlers its prefix rules out
     inline_magic_filters([dp])  # F filters checked in the loop, not in a thread
     app = App(
         settings=settings,

@@ -122,3 +122,40 @@ def flat_post_init() -> int:
         cls.model_post_init = model_post_init  # type: ignore[method-assign,assignment]
         changed += 1
     return changed
+
+
+def lean_middleware_chain() -> bool:
+    """aiogram's middleware chain built without ``functools.wraps`` per call.
+
+    ``MiddlewareManager.wrap_middlewares`` runs ~9 times per update (each router's
+    outer chain, each handler's inner chain) and copied the handler's name, doc,
+    module, qualname and ``__dict__`` onto a fresh wrapper each time — a wrapper
+    nothing reads. The chain itself is aiogram's: the handler called with the data
+    as keyword arguments, each middleware a ``partial`` over the next, in order.
+    Returns whether it was installed (only over the aiogram code it was written for).
+    """
+    import functools
+    import inspect
+
+    from aiogram.dispatcher.middlewares.manager import MiddlewareManager
+
+    current = inspect.getattr_static(MiddlewareManager, "wrap_middlewares")
+    original = getattr(current, "__func__", current)
+    if getattr(original, "zapis_lean", False):
+        return True
+    source = inspect.getsource(original)
+    if "functools.wraps(handler)" not in source or "functools.partial(m, middleware)" not in source:
+        return False  # another aiogram: keep its own
+
+    def wrap_middlewares(middlewares: Any, handler: Any) -> Any:
+        def handler_wrapper(event: Any, kwargs: dict[str, Any]) -> Any:
+            return handler(event, **kwargs)
+
+        middleware: Any = handler_wrapper
+        for m in reversed(middlewares):
+            middleware = functools.partial(m, middleware)
+        return middleware
+
+    wrap_middlewares.zapis_lean = True  # type: ignore[attr-defined]
+    MiddlewareManager.wrap_middlewares = staticmethod(wrap_middlewares)  # type: ignore[method-assign]
+    return True

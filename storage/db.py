@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
+from storage.sqlite_inloop import InloopConnection
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite's page cache per connection, KiB (its default is 2,000). Every pooled connection
 # fills its own (POOL_SIZE + MAX_OVERFLOW of them under a burst); on the Moscow directory
@@ -163,4 +165,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get(SINGLE_STATEMENT):
             return  # each statement is its own transaction (sqlite3 autocommit)
+        if inloop:
+            driver = conn.connection.dbapi_connection
+            if isinstance(driver, InloopConnection):
+                driver.begin_immediate(conn)  # the same statement, less machinery
+                return
         conn.exec_driver_sql("BEGIN IMMEDIATE")

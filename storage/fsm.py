@@ -42,7 +42,7 @@ def dialogue_key(context: FSMContext | None) -> str | None:
     unit of work can read the row along with the account), else None."""
     if context is None or not isinstance(context.storage, DatabaseStorage):
         return None
-    return context.storage.key_builder.build(context.key)
+    return context.storage.built(context.key)
 
 
 # Built once: the statement every update runs (compiled form cached by SQLAlchemy).
@@ -65,6 +65,16 @@ class DatabaseStorage(BaseStorage):
         self.cipher = cipher
         # The bot id is part of the key: two bots on one database never share a dialogue.
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        self._built: dict[StorageKey, str] = {}  # an update asks for its key ~6 times
+
+    def built(self, key: StorageKey) -> str:
+        """The row key of a StorageKey (the key builder's string), remembered."""
+        found = self._built.get(key)
+        if found is None:
+            if len(self._built) >= 10_000:
+                self._built.clear()
+            found = self._built[key] = self.key_builder.build(key)
+        return found
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
@@ -123,20 +133,20 @@ class DatabaseStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._upsert(self.key_builder.build(key), state=value)
+        await self._upsert(self.built(key), state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._row(self.key_builder.build(key))
+        row = await self._row(self.built(key))
         return None if row is None else row[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         encoded = json.dumps(dict(data), ensure_ascii=False)
         if self.cipher is not None:
             encoded = ENCRYPTED + (self.cipher.encrypt(encoded) or "")
-        await self._upsert(self.key_builder.build(key), data=encoded)
+        await self._upsert(self.built(key), data=encoded)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._row(self.key_builder.build(key))
+        row = await self._row(self.built(key))
         if row is None:
             return {}
         raw: str = row[1]
@@ -148,7 +158,7 @@ class DatabaseStorage(BaseStorage):
         return loaded
 
     async def forget(self, key: StorageKey) -> None:
-        built = self.key_builder.build(key)
+        built = self.built(key)
         shared = current_connection.get()
         pending = fsm_pending(shared) if shared is not None else None
         if pending is not None:

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.prepared import prepared
 from storage.schema import fsm_states
 
 READ_MEMO = "zapis_read_memo"  # Connection.info key: dict, see module docstring
@@ -151,7 +152,8 @@ async def flush_fsm(conn: AsyncConnection) -> None:
     pending = fsm_pending(conn)
     while pending:
         key, values = pending.popitem()
-        await conn.execute(*fsm_upsert(conn.dialect.name, key, values))
+        statement, params = fsm_upsert(conn.dialect.name, key, values)
+        await prepared(statement).run(conn, params)
 
 
 def _flush_fsm(conn: Connection) -> None:
@@ -159,7 +161,8 @@ def _flush_fsm(conn: Connection) -> None:
     pending = conn.info.get(FSM_PENDING)
     while pending:
         key, values = pending.popitem()
-        conn.execute(*fsm_upsert(conn.dialect.name, key, values))
+        statement, params = fsm_upsert(conn.dialect.name, key, values)
+        prepared(statement).run_sync(conn, params)
 
 
 def _drop_fsm(conn: Connection) -> None:

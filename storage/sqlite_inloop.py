@@ -70,6 +70,8 @@ from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_module
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 from sqlalchemy.engine import AdaptedConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util.concurrency import await_
 
 _FIRST_BACKOFF_S = 0.0005
@@ -195,7 +197,8 @@ class InloopCursor:
         self._cursor.arraysize = value
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        await_(_READY)  # see _Ready
+        if not self._adapt._direct:
+            await_(_READY)  # see _Ready
         cursor = self._cursor
         if parameters is None:
             self._adapt._run(cursor.execute, operation)
@@ -206,7 +209,8 @@ class InloopCursor:
         return self
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        await_(_READY)
+        if not self._adapt._direct:
+            await_(_READY)
         self._adapt._run(self._cursor.executemany, operation, seq_of_parameters)
         return self
 
@@ -244,7 +248,7 @@ class InloopCursor:
 class InloopConnection(AdaptedConnection):
     """The connection SQLAlchemy's pool holds: sqlite3 in the loop thread, gated writes."""
 
-    __slots__ = ("_gate", "_key", "_raw", "_timeout", "dbapi")
+    __slots__ = ("_direct", "_gate", "_key", "_raw", "_timeout", "dbapi")
 
     def __init__(
         self, dbapi: Any, connection: sqlite3.Connection, key: str | None, timeout: float
@@ -255,6 +259,9 @@ class InloopConnection(AdaptedConnection):
         self._key = key
         self._timeout = timeout
         self._gate: _Gate | None = None  # held while a transaction (or autocommit write) runs
+        # Called without a greenlet (InloopAsyncConnection.execute): inside a transaction
+        # that holds the gate, where nothing can wait (see _run).
+        self._direct = False
 
     # -- the write gate and SQLITE_BUSY, see the module docstring
     def _take_gate(self, deadline: float) -> None:
@@ -274,6 +281,11 @@ class InloopConnection(AdaptedConnection):
             gate.release()
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._direct:
+            # Inside our own BEGIN IMMEDIATE, with the gate held: SQLite's write lock is
+            # ours, so a statement never meets SQLITE_BUSY here (WAL: the snapshot was
+            # taken at BEGIN). Should it anyway, it fails at once as "database is locked".
+            return fn(*args)
         deadline = 0.0
         if self._gate is None and not self._raw.in_transaction:
             deadline = time.monotonic() + self._timeout
@@ -294,6 +306,28 @@ class InloopConnection(AdaptedConnection):
                     delay = min(delay * 2, _MAX_BACKOFF_S)
         finally:
             self._settle()
+
+    def begin_immediate(self, conn: Any) -> None:
+        """``BEGIN IMMEDIATE`` for SQLAlchemy's connection ``conn`` (its "begin" event,
+        storage/db.py): what ``conn.exec_driver_sql("BEGIN IMMEDIATE")`` does — the
+        write gate, the wait for another process, the statement events, a driver error
+        raised wrapped as SQLAlchemy wraps it — without its per-statement machinery."""
+        sql = "BEGIN IMMEDIATE"
+        cursor = self._raw.cursor()
+        events = conn._has_events or conn.engine._has_events
+        try:
+            if events:
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
+            try:
+                self._run(cursor.execute, sql)
+            except sqlite3.Error as error:
+                raise DBAPIError.instance(
+                    sql, (), error, sqlite3.Error, dialect=conn.dialect
+                ) from error
+            if events:
+                conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
+        finally:
+            cursor.close()
 
     # -- DBAPI connection
     def cursor(self, server_side: bool = False) -> InloopCursor:
@@ -337,6 +371,58 @@ class InloopConnection(AdaptedConnection):
 
     def terminate(self) -> None:
         self.close()
+
+
+class InloopAsyncConnection(AsyncConnection):
+    """An AsyncConnection whose statements inside a transaction skip the greenlet.
+
+    SQLAlchemy's asyncio layer runs every ``execute`` in a new greenlet (two to four
+    switches), so that a driver may await. Inside a transaction of this driver nothing
+    awaits: the gate is held since BEGIN and sqlite3 answers at once (see
+    ``InloopConnection._run``). There the sync Connection's ``execute`` is called
+    directly — the same statement, events (the read memo, the statement counters),
+    error wrapping and buffered result; outside a transaction (BEGIN, which may wait
+    for the gate, COMMIT, a single-statement connection) the usual greenlet path.
+    Only storage/uow.py's units of work use it, only on this driver.
+    """
+
+    __slots__ = ()
+
+    async def execute(
+        self,
+        statement: Any,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> Any:
+        sync = self.sync_connection
+        if sync is not None and sync._transaction is not None:
+            fairy = sync._dbapi_connection
+            adapt = fairy.dbapi_connection if fairy is not None else None
+            if (
+                isinstance(adapt, InloopConnection)
+                and adapt._gate is not None
+                and adapt._raw.in_transaction
+                and not adapt._direct
+            ):
+                adapt._direct = True
+                try:
+                    return sync.execute(statement, parameters, execution_options=execution_options)
+                finally:
+                    adapt._direct = False
+        return await super().execute(statement, parameters, execution_options=execution_options)
+
+    async def scalar(
+        self, statement: Any, parameters: Any = None, *, execution_options: Any = None
+    ) -> Any:
+        result = await self.execute(statement, parameters, execution_options=execution_options)
+        return result.scalar()
+
+    async def scalars(
+        self, statement: Any, parameters: Any = None, *, execution_options: Any = None
+    ) -> Any:
+        result = await self.execute(statement, parameters, execution_options=execution_options)
+        return result.scalars()
 
 
 class InloopDBAPI(AsyncAdapt_dbapi_module):

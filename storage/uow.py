@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.crypto import PersonalDataCipher
 from storage.db import SINGLE_STATEMENT
 from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
+from storage.sqlite_inloop import InloopAsyncConnection
 
 if TYPE_CHECKING:
     from domain.flow_ports import SectionsUnitOfWork
@@ -76,7 +77,10 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         watch(self.engine)
-        self._conn = await self.engine.connect()
+        if self.engine.dialect.driver == "zapis":  # statements in a transaction: no greenlet
+            self._conn = await InloopAsyncConnection(self.engine)
+        else:
+            self._conn = await self.engine.connect()
         if self.single_statements:
             self._conn = await self._conn.execution_options(**{SINGLE_STATEMENT: True})
         info = self._conn.sync_connection.info  # type: ignore[union-attr]

@@ -42,6 +42,7 @@ from domain.booking_ports import SlotContext
 from domain.directory import ClinicPage, DoctorCard, local_date, local_day_bounds, search_key
 from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
 from storage.memo import directory_cache, read_memo
+from storage.prepared import prepared
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import clinics, doctor_roles, doctors, holds, regions, slots, specialties
 
@@ -163,7 +164,8 @@ class DirectoryRepository(Repository):
         memo = read_memo(self.conn)
         if memo is not None and ("slot_context", slot_id) in memo:
             return memo[("slot", slot_id)], memo[("slot_context", slot_id)]
-        row = (await self.conn.execute(_SLOT_CONTEXT_BY_ID, {"id": slot_id})).first()
+        rows = await prepared(_SLOT_CONTEXT_BY_ID).records(self.conn, {"id": slot_id})
+        row = rows[0] if rows else None
         slot = None if row is None else _slot(row._mapping)
         context = None if row is None else _slot_context(row)
         if memo is not None:
@@ -255,7 +257,7 @@ class DirectoryRepository(Repository):
         params = {"clinic_id": clinic_id, "specialty_id": specialty_id, **_now(now, for_user_id)}
         cards: list[DoctorCard] = []
         seen: set[int] = set()
-        for row in (await self.conn.execute(_doctors_in_clinic_stmt(), params)).mappings():
+        for row in await prepared(_doctors_in_clinic_stmt()).records(self.conn, params):
             if row["d_id"] in seen:
                 continue
             seen.add(row["d_id"])
@@ -289,7 +291,7 @@ class DirectoryRepository(Repository):
         for offset in range(days):
             lo, hi = _day_range(today + timedelta(days=offset), tz, now)
             params[f"lo{offset}"], params[f"hi{offset}"] = lo, hi
-        rows = await self.conn.execute(_free_days_stmt(days), params)
+        rows = await prepared(_free_days_stmt(days)).records(self.conn, params)
         offsets = sorted(int(r.n) for r in rows)
         return [today + timedelta(days=n) for n in offsets]
 
@@ -314,8 +316,8 @@ class DirectoryRepository(Repository):
             "hi": hi,
             **_now(now, for_user_id),
         }
-        rows = await self.conn.execute(_day_slots_stmt(), params)
-        return [_slot(r._mapping) for r in rows]
+        rows = await prepared(_day_slots_stmt()).records(self.conn, params)
+        return [_slot(r) for r in rows]
 
     async def earliest_free(
         self,

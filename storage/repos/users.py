@@ -21,6 +21,7 @@ from domain.errors import Duplicate, NotFound
 from domain.models import AccountLevel, Patient, Sex, User
 from domain.notifications import State
 from storage.memo import read_memo
+from storage.prepared import Prepared
 from storage.repos.base import Repository, from_db_opt, to_db
 from storage.schema import (
     appointment_events,
@@ -68,6 +69,42 @@ _USER_PATIENTS_DIALOGUE = (
     .where(users.c.id == bindparam("id"))
     .order_by((patients.c.relation != SELF), patients.c.id)
 )
+
+
+class _Layout:
+    """Where a user statement's columns are in its rows (found once, at import)."""
+
+    __slots__ = ("dialogue", "patient_fields", "patient_id", "prepared", "user")
+
+    def __init__(self, statement: Any) -> None:
+        keys = [c.key for c in statement.selected_columns]
+        self.prepared = Prepared(statement)
+        self.user = tuple(
+            keys.index(name)
+            for name in (
+                "id",
+                "locale",
+                "level",
+                "phone_enc",
+                "consent_at",
+                "status",
+                "unreachable",
+                "notify_optout",
+                "no_show_count",
+            )
+        )
+        self.patient_fields = [(i, key[len(_P) :]) for i, key in enumerate(keys) if key[:4] == _P]
+        self.patient_id = keys.index(_P + "id") if _P + "id" in keys else -1
+        self.dialogue = (
+            tuple(keys.index(_F + name) for name in ("state", "data", "key"))
+            if _F + "key" in keys
+            else (-1, -1, -1)
+        )
+
+
+_PATIENTS = _Layout(_USER_WITH_PATIENTS)
+_DIALOGUE = _Layout(_USER_PATIENTS_DIALOGUE)
+_PLAIN = _Layout(select(users))
 # Erased patients (and the appointments kept for the clinic) belong to this
 # placeholder account: no Telegram user has id 0, so nothing links them to a person.
 ERASED_OWNER = 0
@@ -87,46 +124,46 @@ class UserRepository(Repository):
         memo = read_memo(self.conn)
         fsm_rows = current_fsm_rows.get() if dialogue is not None else None
         if memo is None:
-            row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
+            found = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
+            return None if found is None else self._user(tuple(found), _PLAIN)
+        if fsm_rows is not None:
+            layout = _DIALOGUE
+            rows = await layout.prepared.rows(self.conn, {"id": user_id, "dialogue": dialogue})
         else:
-            if fsm_rows is not None:
-                params = {"id": user_id, "dialogue": dialogue}
-                rows = (await self.conn.execute(_USER_PATIENTS_DIALOGUE, params)).all()
-            else:
-                rows = (await self.conn.execute(_USER_WITH_PATIENTS, {"id": user_id})).all()
-            row = rows[0] if rows else None
-            if (
-                row is not None
-                and fsm_rows is not None
-                and dialogue is not None
-                and dialogue not in fsm_rows
-            ):
-                found = row._mapping[_F + "key"] is not None
-                fsm_rows[dialogue] = (
-                    (row._mapping[_F + "state"], row._mapping[_F + "data"]) if found else None
-                )
-            if row is not None:
-                # The patients' columns by position, found once per result (the same
-                # for every row): not a dict of all of the row's columns per patient.
-                fields = [(i, key[len(_P) :]) for i, key in enumerate(row._fields) if key[:4] == _P]
-                id_at = row._fields.index(_P + "id")
-                memo[("patient_rows", user_id)] = [
-                    SimpleNamespace(**{name: r[i] for i, name in fields})
-                    for r in rows
-                    if r[id_at] is not None
-                ]
-        if row is None:
+            layout = _PATIENTS
+            rows = await layout.prepared.rows(self.conn, {"id": user_id})
+        if not rows:
             return None
+        row: tuple[Any, ...] = rows[0]
+        if fsm_rows is not None and dialogue is not None and dialogue not in fsm_rows:
+            state_at, data_at, key_at = layout.dialogue
+            has_row = row[key_at] is not None
+            fsm_rows[dialogue] = (row[state_at], row[data_at]) if has_row else None
+        # The patients' columns by position (the same for every row): not a dict of all
+        # of the row's columns per patient.
+        fields = layout.patient_fields
+        id_at = layout.patient_id
+        memo[("patient_rows", user_id)] = [
+            SimpleNamespace(**{name: r[i] for i, name in fields})
+            for r in rows
+            if r[id_at] is not None
+        ]
+        return self._user(row, layout)
+
+    def _user(self, row: tuple[Any, ...], layout: _Layout) -> User:
+        (id_, locale, level, phone_enc, consent_at, status, unreachable, optout, no_shows) = (
+            row[i] for i in layout.user
+        )
         return User(
-            id=row.id,
-            locale=row.locale,
-            level=AccountLevel(row.level),
-            phone=self.cipher.decrypt(row.phone_enc),
-            consent_at=from_db_opt(row.consent_at),
-            status=row.status,
-            unreachable=row.unreachable,
-            notify_optout=frozenset(k for k in row.notify_optout.split(",") if k),
-            no_show_count=row.no_show_count,
+            id=id_,
+            locale=locale,
+            level=AccountLevel(level),
+            phone=self.cipher.decrypt(phone_enc),
+            consent_at=from_db_opt(consent_at),
+            status=status,
+            unreachable=unreachable,
+            notify_optout=frozenset(k for k in optout.split(",") if k),
+            no_show_count=no_shows,
         )
 
     async def ensure(self, user_id: int, now: datetime) -> User:

@@ -1,0 +1,236 @@
+"""The hottest statements run with less machinery: compiled once, executed on the cursor.
+
+Every update runs the same few statements (the account with its patients and
+dialogue row, the dialogue upsert). Through SQLAlchemy's ``execute`` each pays,
+besides the driver's microseconds, its per-call machinery: the compiled-cache
+lookup, the parameters' processing, the execution context, the result's
+metadata — more than the statement itself costs in SQLite.
+
+``Prepared(statement)`` compiles the statement once per dialect and, on the
+in-loop SQLite driver inside a transaction that holds the write gate
+(storage/sqlite_inloop.py ``InloopAsyncConnection.direct``), binds the
+parameters in the compiled order through the types' bind processors, runs it on
+the connection's sqlite3 cursor and passes each column through its type's
+result processor: the values are what ``conn.execute(statement)`` returns. The
+engine's statement events fire as for any statement (the read memo's
+invalidation, the benchmark's counters), and a driver error is raised wrapped
+like SQLAlchemy wraps it (``sqlalchemy.exc.OperationalError``, ...). Anywhere
+else — PostgreSQL/asyncpg, aiosqlite, outside a transaction — it is
+``conn.execute(statement, params)``, the rows as tuples.
+
+Only statements without expanding parameters (``IN`` lists) qualify; the
+statement's own literal values (bound at build time) are bound as compiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.sqlite_inloop import InloopAsyncConnection, InloopConnection
+
+_Processor = Callable[[Any], Any] | None
+
+
+class RowView(dict[str, Any]):
+    """A row as its columns by name: ``row["id"]``, ``row.id``, ``row._mapping``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> RowView:
+        return self
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Compiled:
+    __slots__ = ("binds", "fixed", "keys", "results", "rows", "sql")
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise _Unsupported("expanding parameters")
+        positions = compiled.positiontup
+        if positions is None:
+            raise _Unsupported("the dialect's paramstyle is not positional")
+        self.sql: str = compiled.string
+        processors = compiled._bind_processors
+        # (name, processor, fixed value or a marker for "from the caller's parameters")
+        self.binds: list[tuple[str, _Processor]] = []
+        self.fixed: dict[str, Any] = {}
+        for name in positions:
+            bind = compiled.binds[name]
+            self.binds.append((name, processors.get(name)))
+            if not bind.required and bind.callable is None:
+                self.fixed[name] = bind.value
+        self.rows = bool(compiled._result_columns)
+        results: list[_Processor] = []
+        self.keys: tuple[str, ...] = tuple(c.keyname for c in compiled._result_columns)
+        for column in compiled._result_columns:
+            results.append(column.type._cached_result_processor(dialect, None))
+        # Only the columns whose type converts (a datetime stored as text, a boolean).
+        self.results: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, p) for i, p in enumerate(results) if p is not None
+        ]
+
+    def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        fixed = self.fixed
+        out = []
+        for name, processor in self.binds:
+            value = params[name] if name in params else fixed[name]
+            out.append(value if processor is None or value is None else processor(value))
+        return tuple(out)
+
+
+class Prepared:
+    """One statement, compiled once per dialect; see the module docstring."""
+
+    __slots__ = ("_by_dialect", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._by_dialect: dict[int, _Compiled | None] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled | None:
+        """The statement compiled for this dialect; None: it runs through SQLAlchemy."""
+        key = id(dialect)
+        if key in self._by_dialect:
+            return self._by_dialect[key]
+        try:
+            found: _Compiled | None = _Compiled(self.statement, dialect)
+        except _Unsupported:
+            found = None
+        self._by_dialect[key] = found
+        return found
+
+    async def rows(
+        self, conn: AsyncConnection, params: dict[str, Any]
+    ) -> Sequence[tuple[Any, ...]]:
+        """The statement's rows (tuples, in the select's column order)."""
+        adapt = await _direct(conn)
+        if adapt is None or self._compiled(conn.dialect) is None:
+            return [tuple(row) for row in (await conn.execute(self.statement, params)).all()]
+        return self._run(conn, adapt, params)
+
+    async def records(self, conn: AsyncConnection, params: dict[str, Any]) -> list[RowView]:
+        """The statement's rows by column name (what ``result.mappings()`` gives)."""
+        adapt = await _direct(conn)
+        compiled = self._compiled(conn.dialect) if adapt is not None else None
+        if adapt is None or compiled is None:
+            result = await conn.execute(self.statement, params)
+            return [RowView(m) for m in result.mappings()]
+        keys = compiled.keys
+        return [RowView(zip(keys, row, strict=True)) for row in self._run(conn, adapt, params)]
+
+    async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
+        """Execute a statement that returns no rows (an INSERT, an upsert)."""
+        adapt = await _direct(conn)
+        if adapt is None or self._compiled(conn.dialect) is None:
+            await conn.execute(self.statement, params)
+            return
+        self._run(conn, adapt, params)
+
+    def run_sync(self, sync: Any, params: dict[str, Any]) -> None:
+        """The same from a sync listener (inside SQLAlchemy's greenlet or the direct path)."""
+        adapt = _direct_sync(sync)
+        if adapt is None or self._compiled(sync.dialect) is None:
+            sync.execute(self.statement, params)
+            return
+        self._run_on(sync, adapt, params)
+
+    def _run(
+        self, conn: AsyncConnection, adapt: InloopConnection, params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._run_on(conn.sync_connection, adapt, params)
+        return rows
+
+    def _run_on(self, sync: Any, adapt: InloopConnection, params: dict[str, Any]) -> Any:
+        compiled = self._compiled(sync.dialect)
+        assert compiled is not None  # the callers checked
+        sql = compiled.sql
+        try:
+            values = compiled.parameters(params)
+        except KeyError as missing:
+            raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
+        cursor = adapt._raw.cursor()
+        events = sync._has_events or sync.engine._has_events
+        try:
+            if events:
+                sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, False)
+            try:
+                cursor.execute(sql, values)
+            except adapt.dbapi.Error as error:
+                raise exc.DBAPIError.instance(
+                    sql, values, error, adapt.dbapi.Error, dialect=sync.dialect
+                ) from error
+            if events:
+                sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, False)
+            if not compiled.rows:
+                return []
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        results = compiled.results
+        if not results:
+            return fetched
+        out = []
+        for row in fetched:
+            cells = list(row)
+            for at, process in results:
+                value = cells[at]
+                if value is not None:
+                    cells[at] = process(value)
+            out.append(tuple(cells))
+        return out
+
+
+_PREPARED: dict[int, Prepared] = {}
+
+
+def prepared(statement: Any) -> Prepared:
+    """The Prepared form of a statement built once (a module constant or a cached builder)."""
+    found = _PREPARED.get(id(statement))
+    if found is None or found.statement is not statement:
+        found = _PREPARED[id(statement)] = Prepared(statement)
+    return found
+
+
+def _direct_sync(sync: Any) -> InloopConnection | None:
+    if sync is None or sync._transaction is None:
+        return None
+    fairy = sync._dbapi_connection
+    adapt = fairy.dbapi_connection if fairy is not None else None
+    if (
+        isinstance(adapt, InloopConnection)
+        and adapt._gate is not None
+        and adapt._raw.in_transaction
+    ):
+        return adapt
+    return None
+
+
+async def _direct(conn: AsyncConnection) -> InloopConnection | None:
+    """The in-loop driver connection when this statement may go to its cursor directly:
+    inside a transaction that holds the write gate (the transaction opened first, as
+    SQLAlchemy's autobegin would: BEGIN IMMEDIATE through the engine)."""
+    if not isinstance(conn, InloopAsyncConnection):
+        return None
+    sync = conn.sync_connection
+    if sync is None:
+        return None
+    if sync._transaction is None:
+        await conn.begin()  # what the statement's autobegin would do (storage/db.py _on_begin)
+    return _direct_sync(sync)

@@ -1,0 +1,83 @@
+"""storage/prepared.py: a Prepared statement returns what ``conn.execute`` returns.
+
+On the in-loop SQLite driver inside a transaction it runs on the driver's cursor;
+the rows (types processed: datetimes, booleans), the statement events and the
+errors' types must be those of SQLAlchemy's own path. On other engines it is that path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, exc, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.crypto import PersonalDataCipher
+from storage.prepared import Prepared
+from storage.schema import journal, users
+from storage.sqlite_inloop import InloopAsyncConnection
+from storage.uow import UnitOfWorkFactory
+from tests.conftest import NOW
+
+_USERS = select(users).where(users.c.id.in_([bindparam("a"), bindparam("b")])).order_by(users.c.id)
+_JOURNAL = insert(journal).values(
+    user_id=bindparam("user_id"), at=bindparam("at"), action=bindparam("action")
+)
+
+
+async def test_rows_and_events_match_sqlalchemys(
+    engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    uows = UnitOfWorkFactory(engine, cipher)
+    async with uows() as uow:
+        await uow.users.ensure(5, NOW)
+        await uow.users.ensure(6, NOW)
+        await uow.commit()
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with uows() as uow:
+            prepared = Prepared(_USERS)
+            mine = await prepared.rows(uow.conn, {"a": 5, "b": 6})
+            theirs = [tuple(r) for r in (await uow.conn.execute(_USERS, {"a": 5, "b": 6})).all()]
+            assert mine == theirs and len(mine) == 2
+            assert all(type(a) is type(b) for a, b in zip(mine[0], theirs[0], strict=True))
+            assert isinstance(mine[0][1], datetime)  # created_at: the type's result processor
+            records = await prepared.records(uow.conn, {"a": 5, "b": 6})
+            mappings = (await uow.conn.execute(_USERS, {"a": 5, "b": 6})).mappings().all()
+            assert [dict(r) for r in records] == [dict(m) for m in mappings]
+            assert records[0].id == records[0]["id"] == records[0]._mapping["id"] == 5
+            at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).replace(tzinfo=None)
+            await Prepared(_JOURNAL).run(uow.conn, {"user_id": 5, "at": at, "action": "x"})
+            got = (
+                await uow.conn.execute(select(journal.c.at).where(journal.c.action == "x"))
+            ).one()
+            assert got.at == at
+            await uow.commit()
+        assert seen.count("INSERT") == 1 and seen.count("SELECT") == 5
+        if engine.dialect.driver == "zapis":
+            assert seen[0] == "BEGIN"  # the transaction opened as autobegin would
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_direct_path_on_the_inloop_driver_and_wrapped_errors(
+    sqlite_engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    uows = UnitOfWorkFactory(sqlite_engine, cipher)
+    async with uows() as uow:
+        assert isinstance(uow.conn, InloopAsyncConnection)
+        await uow.users.ensure(7, NOW)
+        duplicate = insert(users).values(
+            id=bindparam("id"), created_at=bindparam("at"), level="none"
+        )
+        with pytest.raises(exc.IntegrityError):
+            await Prepared(duplicate).run(uow.conn, {"id": 7, "at": NOW.replace(tzinfo=None)})
+        with pytest.raises(exc.ArgumentError):
+            await Prepared(_USERS).rows(uow.conn, {"a": 7})
