@@ -6,13 +6,13 @@ Kept apart so flows/booking.py and flows/appointments.py stay thin handlers.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from documents.worker import build_off_loop
 from domain.errors import (
     DomainError,
 )
@@ -148,7 +148,7 @@ async def send_files(
     assert bot is not None
     # Building the PDF takes tens of milliseconds of CPU: off the event loop, so
     # other users' updates are not held up (the i18n context is copied along).
-    files = await asyncio.to_thread(files_for, details, home_tz, now, only=only)
+    files = await build_off_loop(files_for, details, home_tz, now, only=only)
     for file in files:
         await bot.send_document(
             message.chat.id,

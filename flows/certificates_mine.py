@@ -11,7 +11,6 @@ flows/certificates.py.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from aiogram import Bot, F, Router
@@ -21,6 +20,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from documents.worker import build_off_loop
 from domain import certificate_requests as certs
 from domain import certificates as rules
 from domain import documents as docs
@@ -183,7 +183,7 @@ async def on_pdf(
     if request.status is not CertStatus.READY or request.sheet is None:
         raise rules.CertificateRefused("status")
     await certs.journal_download(uow, now, user.id, request)
-    data = await asyncio.to_thread(pdf_of, request, certificate_pdf, now)
+    data = await build_off_loop(pdf_of, request, certificate_pdf, now)
     await query.answer()
     await bot.send_document(
         query.from_user.id,

@@ -11,7 +11,6 @@ against the user's own visits (domain/records.py ``owned_item``).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from documents.worker import build_off_loop
 from domain import records
 from domain.errors import Stale
 from domain.models import User
@@ -287,7 +287,7 @@ async def on_pdf(
     rows = detail_rows(item, policy.home_tz, now.date())
     from flows.ui import files  # the PDF builder (documents/) behind flows.ui.files
 
-    data = await asyncio.to_thread(
+    data = await build_off_loop(
         files.appointment_pdf,  # type: ignore[attr-defined]
         title=_("Visit summary"),
         rows=rows,
