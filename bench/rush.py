@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import Connection, make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
 from domain import booking  # noqa: E402
@@ -178,8 +178,10 @@ async def rush(
 
     started = time.perf_counter()
     cpu = time.process_time()
+    times = os.times()
     await asyncio.gather(*(one_user(u) for u in user_ids))
     outcome["cpu_ms"] += round((time.process_time() - cpu) * 1000)
+    outcome["cpu_sys_ms"] += round((os.times().system - times.system) * 1000)
     return outcome, time.perf_counter() - started
 
 
@@ -191,8 +193,10 @@ def count_statements(engine: AsyncEngine, outcome: Counter[str]) -> Callable[[],
     def statement(*_: object) -> None:
         outcome["statements"] += 1
 
-    def begin(*_: object) -> None:
-        outcome["transactions"] += 1
+    def begin(conn: Connection) -> None:
+        # (A read outside any transaction, AUTOCOMMIT, sends no BEGIN: not counted.)
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            outcome["transactions"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     event.listen(engine.sync_engine, "begin", begin)
@@ -431,7 +435,8 @@ async def main(args: argparse.Namespace) -> int:
         f"per attempt: {outcome['statements'] / attempts:.2f} statements in "
         f"{outcome['transactions'] / attempts:.2f} transactions "
         f"({'+1 pool ping' if ping else 'no pool ping'}): {trips:.2f} round trips; "
-        f"{outcome['cpu_ms'] / attempts:.2f} ms CPU in the bench process(es)"
+        f"{outcome['cpu_ms'] / attempts:.2f} ms CPU in the bench process(es) "
+        f"(of which system {outcome['cpu_sys_ms'] / attempts:.2f} ms)"
     )
     if outcome["pg_backends"]:
         print(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -43,7 +44,7 @@ from domain.models import (
     SlotStatus,
 )
 from domain.rules import overlaps
-from storage.memo import read_memo
+from storage.memo import fsm_pending, read_memo
 from storage.repos.base import Repository, from_db, to_db
 from storage.repos.directory import _SLOT_CONTEXT_BY_ID, DirectoryRepository, _slot_context
 from storage.repos.users import UserRepository
@@ -94,6 +95,11 @@ def _appointment(row: Row[Any]) -> Appointment:
         calendar_uid=row.calendar_uid or calendar_uid(row.number),
         calendar_seq=row.calendar_seq or 0,
     )
+
+
+# An active appointment, in the prebuilt hot statements: an OR of equalities, not an
+# expanding IN, which SQLAlchemy renders anew into the whole statement at every run.
+_IS_ACTIVE = or_(*(appointments.c.status == state for state in ACTIVE_APPOINTMENT_STATES))
 
 
 def _role_active() -> Any:
@@ -156,7 +162,7 @@ def _rule_facts_stmt() -> Select[Any]:
         .where(
             appointments.c.patient_id == patient,
             appointments.c.specialty_id == bindparam("specialty_id"),
-            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+            _IS_ACTIVE,
             appointments.c.start_utc >= bindparam("now"),
         )
         .scalar_subquery()
@@ -174,7 +180,7 @@ def _rule_facts_stmt() -> Select[Any]:
     )
     one = select(literal(1).label("one")).subquery("one")
     on = and_(
-        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        _IS_ACTIVE,
         appointments.c.patient_id == patient,
         appointments.c.start_utc < bindparam("end"),
         appointments.c.start_utc > bindparam("begin"),
@@ -224,7 +230,7 @@ _MINE_ON_SLOT = (
         appointments.c.slot_id == bindparam("slot_id"),
         appointments.c.patient_id == bindparam("patient_id"),
         appointments.c.user_id == bindparam("user_id"),
-        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        _IS_ACTIVE,
     )
     .limit(1)
     .scalar_subquery()
@@ -295,15 +301,38 @@ def _alternatives_stmt(lost: Any = None) -> Any:
 _ALTERNATIVES = _alternatives_stmt()
 
 
+def _candidates_of_lost(*guard: Any) -> Any:
+    """PostgreSQL: ``_ALTERNATIVES``' four sides correlated to the slot row of the
+    enclosing query, as one array ordered by preference (id × 4 + side), computed only
+    when ``guard`` holds (a one-time filter: no scan otherwise)."""
+    alts = _alternatives_stmt(slots).subquery("alts")
+    later = or_(alts.c.side == 0, alts.c.side == 2)  # (no expanding IN, see _MINE_ON_SLOT)
+    earlier = or_(alts.c.side == 1, alts.c.side == 3)
+    packed = aggregate_order_by(
+        alts.c.id * 4 + alts.c.side,
+        alts.c.side,
+        case((later, alts.c.start_utc)),
+        case((earlier, alts.c.start_utc)).desc(),
+        case((later, alts.c.id)),
+        case((earlier, alts.c.id)).desc(),
+    )
+    return (
+        select(func.array_agg(packed))
+        .select_from(alts)
+        .where(slots.c.status == "booked", *guard)
+        .scalar_subquery()
+        .label("candidates")
+    )
+
+
 def _take_and_read_stmt() -> Any:
-    """PostgreSQL: the booking's first round trip. The conditional take (``_TAKE_SLOT``)
-    as a data-modifying CTE; the winner's patient row locked right after it (FOR UPDATE,
-    only when the take won: a loser locks nothing); the slot's context and the repeated
-    confirm's visit read beside them; and for a loser that finds the slot booked, the
-    alternatives' candidates (``_ALTERNATIVES``' four sides, correlated to the slot, as
-    one ordered array of id × 4 + side) — so a lost race is this one statement. Every
-    part of one statement sees the snapshot of its start: the context shows the slot as
-    it was before the take (free for the winner). Built once with bound parameters."""
+    """PostgreSQL: the booking's take in its transaction. The conditional take
+    (``_TAKE_SLOT``) as a data-modifying CTE; the winner's patient row locked right
+    after it (FOR UPDATE, only when the take won: a loser locks nothing); the slot's
+    context and the repeated confirm's visit read beside them; for a loser that finds
+    the slot booked, the alternatives' candidates too — so a lost race is this one
+    statement. Every part of one statement sees the snapshot of its start: the context
+    shows the slot as it was before the take (free for the winner). Built once."""
     taken = _TAKE_SLOT.returning(slots.c.id).cte("taken")
     locked = (
         select(patients.c.id)
@@ -313,29 +342,16 @@ def _take_and_read_stmt() -> Any:
     )
     won = select(func.count()).select_from(taken).scalar_subquery()
     held = select(func.count()).select_from(locked).scalar_subquery()
-    alts = _alternatives_stmt(slots).subquery("alts")
-    later = alts.c.side.in_((0, 2))
-    earlier = alts.c.side.in_((1, 3))
-    packed = aggregate_order_by(
-        alts.c.id * 4 + alts.c.side,
-        alts.c.side,
-        case((later, alts.c.start_utc)),
-        case((earlier, alts.c.start_utc)).desc(),
-        case((later, alts.c.id)),
-        case((earlier, alts.c.id)).desc(),
-    )
-    candidates = (
-        select(func.array_agg(packed))
-        .select_from(alts)
-        .where(slots.c.status == "booked", ~exists(select(taken.c.id)))
-        .scalar_subquery()
-    )
     return _CONTEXT_AND_MINE.add_columns(
-        won.label("won"), held.label("locked"), candidates.label("candidates")
+        won.label("won"), held.label("locked"), _candidates_of_lost(~exists(select(taken.c.id)))
     )
 
 
 _TAKE_AND_READ = _take_and_read_stmt()
+# PostgreSQL, before the update's transaction has begun: the same read without the
+# take, outside any transaction (no BEGIN, no ROLLBACK) — a slot found booked is
+# answered by this one statement; a free one is then taken in the transaction.
+_LOOK = _CONTEXT_AND_MINE.add_columns(_candidates_of_lost())
 # The user's hold, and expired holds of the slot about to be held.
 _CLEAR_HOLDS = delete(holds).where(
     (holds.c.user_id == bindparam("user_id"))
@@ -346,7 +362,7 @@ _ACTIVE_FOR_SPECIALTY = (
     select(*_CLASH_COLUMNS)
     .select_from(_CLASH_JOIN)
     .where(
-        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        _IS_ACTIVE,
         appointments.c.patient_id == bindparam("patient_id"),
         appointments.c.specialty_id == bindparam("specialty_id"),
         appointments.c.start_utc >= bindparam("now"),
@@ -387,6 +403,31 @@ def _first_overlap(
         ):
             return clash
     return None
+
+
+def _memo_but_slot(memo: dict[Any, Any] | None, slot_id: int) -> dict[Any, Any] | None:
+    """What this update has read (storage/memo.py's read memo) that the take cannot
+    change: everything but this slot's own rows. Any write empties the memo; the take
+    changes one slot's status and nothing else, so the patient the flow has just read
+    need not be read again (the booking's step stays within its statements)."""
+    if not memo:
+        return None
+    return {
+        k: v for k, v in memo.items() if k not in (("slot", slot_id), ("slot_context", slot_id))
+    }
+
+
+def _restore(memo: dict[Any, Any] | None, kept: dict[Any, Any] | None) -> None:
+    if memo is not None and kept:
+        memo.update(kept)
+
+
+def _unpack(row: Any) -> list[int] | None:
+    """The candidates of ``_candidates_of_lost`` (None: not read, the slot was not booked;
+    SQL's NULL of an empty array_agg is no candidate at all)."""
+    if row.candidates is not None:
+        return [packed // 4 for packed in row.candidates]
+    return [] if row.status == "booked" else None
 
 
 class AppointmentRepository(Repository):
@@ -483,18 +524,27 @@ class AppointmentRepository(Repository):
             known = None if memo is None else memo.get(("slot_context", slot_id))
             won = False
             if known is None or known.slot.status == SlotStatus.FREE:
+                kept = _memo_but_slot(memo, slot_id)
                 won = int((await self.conn.execute(_TAKE_SLOT, params)).rowcount) == 1
+                _restore(memo, kept)
             if won and known is not None:
                 return SlotTake(taken=True, ctx=known, patient_locked=True)
             row = (await self.conn.execute(_CONTEXT_AND_MINE, params)).first()
             locked = True  # serial writers: no lock needed
         else:
             params["not_before"] = to_db(offer_from)
+            if not self.conn.in_transaction() and not fsm_pending(self.conn):
+                look = await self._look(params)
+                if look is not None:
+                    return look
+            memo = read_memo(self.conn)
+            kept = _memo_but_slot(memo, slot_id)
             row = (await self.conn.execute(_TAKE_AND_READ, params)).first()
+            _restore(memo, kept)
             won = row is not None and bool(row.won)
             locked = row is not None and won and bool(row.locked)
-            if row is not None and row.candidates is not None:
-                candidates = [packed // 4 for packed in row.candidates]
+            if row is not None and not won:
+                candidates = _unpack(row)
             if row is not None and not won and row.status == "free":
                 # Lost to a take committed after this statement's snapshot (its UPDATE
                 # waited for that one), or a hold: what is there now, read afresh.
@@ -508,6 +558,27 @@ class AppointmentRepository(Repository):
         return SlotTake(
             taken=won, ctx=ctx, mine_id=mine, patient_locked=locked, candidates=candidates
         )
+
+    async def _look(self, params: dict[str, Any]) -> SlotTake | None:
+        """PostgreSQL, no transaction begun yet in this unit of work (and no dialogue
+        state waiting for its commit): the slot read outside any transaction (``_LOOK``,
+        AUTOCOMMIT: one round trip, no BEGIN nor ROLLBACK). The answer when the slot
+        cannot be taken (missing, booked, blocked, past); None when it is free to take."""
+        conn = self.conn
+        default = conn.default_isolation_level
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            row = (await conn.execute(_LOOK, params)).first()
+        finally:
+            await conn.rollback()  # ends SQLAlchemy's own bookkeeping: nothing is sent
+            await conn.execution_options(isolation_level=default)
+        if row is None:
+            return SlotTake(taken=False, ctx=None)
+        ctx = _slot_context(row)
+        if ctx.slot.status == SlotStatus.FREE and ctx.slot.start > from_db(params["now"]):
+            return None
+        candidates = _unpack(row)
+        return SlotTake(taken=False, ctx=ctx, mine_id=row.mine_id, candidates=candidates)
 
     async def untake_slot(self, slot_id: int) -> None:
         await self.conn.execute(_UNTAKE_SLOT, {"slot_id": slot_id})
