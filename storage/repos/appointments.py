@@ -10,6 +10,7 @@ serialised. Either way exactly one booking wins and the others get a clean
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -565,13 +566,24 @@ class AppointmentRepository(Repository):
         AUTOCOMMIT: one round trip, no BEGIN nor ROLLBACK). The answer when the slot
         cannot be taken (missing, booked, blocked, past); None when it is free to take."""
         conn = self.conn
-        default = conn.default_isolation_level
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        # The switches on the sync connection directly: with no transaction on the driver
+        # (asyncpg's adapter: none in AUTOCOMMIT) they only set attributes — nothing to
+        # await, no greenlet hop each (~50 µs a lost race, issue 12's rush).
+        sync = conn.sync_connection
+        assert sync is not None
+        default = sync.default_isolation_level
+        sync.execution_options(isolation_level="AUTOCOMMIT")
         try:
             row = (await conn.execute(_LOOK, params)).first()
-        finally:
-            await conn.rollback()  # ends SQLAlchemy's own bookkeeping: nothing is sent
-            await conn.execution_options(isolation_level=default)
+        except BaseException:
+            # (A connection lost meanwhile is discarded by the pool: the error that
+            # matters is the one raised here, not a failed switch back.)
+            with suppress(Exception):
+                sync.rollback()
+                sync.execution_options(isolation_level=default)
+            raise
+        sync.rollback()  # ends SQLAlchemy's own bookkeeping: nothing is sent
+        sync.execution_options(isolation_level=default)
         if row is None:
             return SlotTake(taken=False, ctx=None)
         ctx = _slot_context(row)
