@@ -122,7 +122,7 @@ class BookingRepository(Protocol):
         """Free, unheld slots instead of ``slot``, in order of preference, in ONE
         statement: the same doctor (later side nearest first, then the earlier side),
         then the other doctors of the specialty in the region (likewise); at most
-        ``per_side`` from each of the four."""
+        ``per_side`` from each of the four, and the first ten in this order in all."""
         ...
 
     async def release_slot(self, slot_id: int, now: datetime) -> bool: ...

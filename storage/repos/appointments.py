@@ -296,7 +296,10 @@ def _alternatives_stmt(lost: Any = None) -> Any:
         if lost is not None:
             inner = inner.correlate(lost)
         sides.append(select(inner.subquery(f"side{rank}")))
-    return union_all(*sides)
+    # The first _PER_SIDE rows in the order of the sides: the engines run a UNION ALL's
+    # branches in order and stop at the LIMIT, so the farther sides are not even scanned
+    # when the nearer ones fill it (alternative_candidates puts each side in order again).
+    return union_all(*sides).limit(_PER_SIDE)
 
 
 _ALTERNATIVES = _alternatives_stmt()
