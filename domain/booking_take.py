@@ -21,7 +21,7 @@ from domain.booking_rules import (
     slot_taken,
     take_remote_first,
 )
-from domain.errors import DomainError, ReferralRequired, SlotUnavailable
+from domain.errors import DomainError, ReferralRequired, SlotTaken, SlotUnavailable
 from domain.lifecycle import Event, next_status, transition
 from domain.models import Appointment, SlotStatus
 from domain.schedule_source import undo_remote
@@ -133,6 +133,12 @@ async def book_once(
             await repo.lock_patient(patient_id)
         referral_id = await check_booking_rules(uow, now, user_id, patient, ctx, policy)
         remote = await take_remote_first(uow, now, ctx, patient, policy)
+    except SlotTaken:
+        # Only the schedule's owner says «taken» here (issue 11: take_remote_first, the
+        # time is gone there). Its source closes a *free* slot; this one is ours (booked
+        # by the take): closed the same way.
+        await repo.block_slot(slot_id)
+        raise
     except DomainError:
         await repo.untake_slot(slot_id)
         raise
