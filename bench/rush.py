@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import sys
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import Connection, make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
 from domain import booking  # noqa: E402
@@ -177,8 +178,10 @@ async def rush(
 
     started = time.perf_counter()
     cpu = time.process_time()
+    times = os.times()
     await asyncio.gather(*(one_user(u) for u in user_ids))
     outcome["cpu_ms"] += round((time.process_time() - cpu) * 1000)
+    outcome["cpu_sys_ms"] += round((os.times().system - times.system) * 1000)
     return outcome, time.perf_counter() - started
 
 
@@ -190,8 +193,10 @@ def count_statements(engine: AsyncEngine, outcome: Counter[str]) -> Callable[[],
     def statement(*_: object) -> None:
         outcome["statements"] += 1
 
-    def begin(*_: object) -> None:
-        outcome["transactions"] += 1
+    def begin(conn: Connection) -> None:
+        # (A read outside any transaction, AUTOCOMMIT, sends no BEGIN: not counted.)
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            outcome["transactions"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     event.listen(engine.sync_engine, "begin", begin)
@@ -238,7 +243,9 @@ async def worker(args: argparse.Namespace) -> int:
     first, count = (int(x) for x in args.worker.split(":"))
     # As many connections as attempts in flight, no overflow: N workers hold exactly
     # N × concurrency connections (see README-rush.md «Connection pools»).
-    engine = create_engine(args.url, pool_size=args.concurrency, max_overflow=0)
+    engine = create_engine(
+        args.url, pool_size=args.concurrency, max_overflow=0, pre_ping=args.pre_ping
+    )
     factory = UnitOfWorkFactory(engine, PersonalDataCipher(PersonalDataCipher.generate_key()))
     warm = [await engine.connect() for _ in range(args.concurrency)]  # the pool open
     for conn in warm:
@@ -253,8 +260,10 @@ async def worker(args: argparse.Namespace) -> int:
         factory, user_ids, args.slots, args.concurrency, args.retries, args.seed + first
     )
     outcome.update(pending)
-    await engine.dispose()
     print(json.dumps({"outcome": dict(outcome), "seconds": seconds}), flush=True)
+    # The connections stay open until the parent has read their backends' CPU.
+    await loop.run_in_executor(None, sys.stdin.readline)
+    await engine.dispose()
     return 0
 
 
@@ -283,6 +292,7 @@ async def rush_processes(
                 str(args.retries),
                 "--seed",
                 str(args.seed),
+                *(["--pre-ping"] if args.pre_ping else []),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -292,6 +302,8 @@ async def rush_processes(
         line = await proc.stdout.readline()
         if line.strip() != b"ready":  # its traceback went to our stderr
             raise RuntimeError(f"worker did not start: {line!r}")
+    backends = await backend_pids(url)
+    pg_cpu = backends_cpu(backends)
     started = time.perf_counter()
     for proc in procs:
         assert proc.stdin is not None
@@ -306,8 +318,45 @@ async def rush_processes(
             raise RuntimeError(f"worker failed with exit code {proc.returncode}")
         result = json.loads(line)
         total.update(result["outcome"])
+    seconds = time.perf_counter() - started
+    total["pg_cpu_ms"] = round((backends_cpu(backends) - pg_cpu) * 1000)
+    total["pg_backends"] = len(backends)
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"bye\n")
+        await proc.stdin.drain()
         await proc.wait()
-    return total, time.perf_counter() - started
+    return total, seconds
+
+
+async def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving this database (the workers' connections)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            pids = [int(r.pid) for r in rows]
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    return pids
+
+
+def backends_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (/proc, same machine only)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -331,7 +380,11 @@ async def main(args: argparse.Namespace) -> int:
         concurrency = args.concurrency or 4
         label = f"SQLite file (WAL) {path}, driver {args.driver}"
     engine = create_engine(
-        url, pool_size=concurrency, max_overflow=0, inloop=args.driver == "inloop"
+        url,
+        pool_size=concurrency,
+        max_overflow=0,
+        inloop=args.driver == "inloop",
+        pre_ping=args.pre_ping,
     )
     try:
         await upgrade(engine)
@@ -376,11 +429,23 @@ async def main(args: argparse.Namespace) -> int:
     print(f"invariants: {violations if violations else 'ok'}")
     print(f"bookings/s: {outcome['booked'] / seconds:.0f}")
     print(f"attempts/s: {attempts_rate:.0f}")
+    ping = 1 if args.pre_ping else 0
+    trips = (outcome["statements"] + 2 * outcome["transactions"]) / attempts + ping
     print(
-        f"per attempt: {outcome['statements'] / attempts:.1f} statements in "
-        f"{outcome['transactions'] / attempts:.2f} transactions (+1 pool ping each), "
-        f"{outcome['cpu_ms'] / attempts:.2f} ms CPU in the bench process(es)"
+        f"per attempt: {outcome['statements'] / attempts:.2f} statements in "
+        f"{outcome['transactions'] / attempts:.2f} transactions "
+        f"({'+1 pool ping' if ping else 'no pool ping'}): {trips:.2f} round trips; "
+        f"{outcome['cpu_ms'] / attempts:.2f} ms CPU in the bench process(es) "
+        f"(of which system {outcome['cpu_sys_ms'] / attempts:.2f} ms)"
     )
+    if outcome["pg_backends"]:
+        print(
+            f"PostgreSQL: {outcome['pg_cpu_ms'] / attempts:.2f} ms CPU per attempt in its "
+            f"{outcome['pg_backends']} backends of this database "
+            f"({outcome['pg_cpu_ms'] / 1000:.1f} s in all; WAL writer etc. not counted)"
+        )
+    retries = attempts - args.users
+    print(f"retries of an offered alternative: {retries} ({retries / args.users:.2f} per user)")
     print(f"baseline one-row UPDATE transactions/s: {base_rate:.0f}")
     print(f"ratio attempts/baseline: {attempts_rate / base_rate:.2f}")
     ok = appointments == args.slots and outcome["errors"] == 0 and not violations
@@ -409,6 +474,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retries", type=int, default=5, help="alternatives tried per user")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--processes", type=int, default=1, help="worker processes (PostgreSQL)")
+    parser.add_argument(
+        "--pre-ping",
+        action="store_true",
+        help="the pool's ping before every checkout (storage/db.py's default; off here as in "
+        "the bot's run modes, bot/live.py: a dropped connection retries the update instead)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # FIRST:COUNT, internal
     parser.add_argument("--url", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

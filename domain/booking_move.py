@@ -30,7 +30,7 @@ from domain.errors import (
     SlotUnavailable,
 )
 from domain.lifecycle import JOURNAL_ACTION, Event, next_status, transition
-from domain.models import Appointment, SlotStatus
+from domain.models import Appointment, Patient, SlotStatus
 from domain.notifications import clinic_moved_item
 from domain.schedule_source import cancel_remote, undo_remote
 
@@ -56,18 +56,14 @@ async def move_one(
         raise SlotUnavailable("other_specialty")
     if new_slot_id == old.slot_id:
         raise SlotUnavailable("same_slot")
-    await repo.lock_patient(patient.id)
-    await check_booking_rules(
-        uow, now, actor_user_id, patient, ctx, policy, rescheduling=True, moving_id=old.id
-    )
     # 1. Take the new slot first: if it is gone, nothing has changed. The whole move is
-    #    a savepoint: a refusal half-way (the old visit changed meanwhile, the owner
-    #    refused to give the old time back) leaves nothing of it, whatever the caller's
-    #    update does next.
+    #    a savepoint: a refusal half-way (a rule, the old visit changed meanwhile, the
+    #    owner refused to give the old time back) leaves nothing of it, whatever the
+    #    caller's update does next.
     remote = await take_remote_first(uow, now, ctx, patient, policy)
     try:
         async with uow.savepoint():
-            new = await _swap(uow, now, old, ctx, policy, actor, actor_user_id, reason)
+            new = await _swap(uow, now, old, ctx, policy, actor, actor_user_id, reason, patient)
     except DomainError:
         await undo_remote(uow, remote)
         raise
@@ -101,15 +97,27 @@ async def _swap(
     actor: str,
     actor_user_id: int,
     reason: str | None,
+    patient: Patient,
 ) -> Appointment:
-    """Take the new slot, write the new visit, retire the old one (conditionally: a
-    concurrent cancel/reschedule that committed first refuses the move) and give
-    its time back — at the owner first (issue 11), then here and to the wait list."""
+    """Take the new slot, check the rules under the patient's lock, write the new visit,
+    retire the old one (conditionally: a concurrent cancel/reschedule that committed
+    first refuses the move) and give its time back — at the owner first (issue 11),
+    then here and to the wait list.
+
+    Locks in the booking's order (domain/booking_take.py): the slot (the take), then
+    the patient — never the other way round, so a move and a booking of one patient
+    onto one slot cannot deadlock. The rules still come before «taken» (a blocked
+    slot is refused as such)."""
     repo = uow.appointments
-    if ctx.slot.status != SlotStatus.FREE or not await repo.take_slot(
+    taken = ctx.slot.status == SlotStatus.FREE and await repo.take_slot(
         ctx.slot.id, actor_user_id, now
-    ):
-        raise await slot_taken(uow, now, ctx, policy)
+    )
+    await repo.lock_patient(patient.id)
+    await check_booking_rules(
+        uow, now, actor_user_id, patient, ctx, policy, rescheduling=True, moving_id=old.id
+    )
+    if not taken:
+        raise await slot_taken(uow, now, ctx, policy, actor_user_id)
     new = await repo.insert(
         NewAppointment(
             patient_id=old.patient_id,

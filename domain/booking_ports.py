@@ -57,6 +57,28 @@ class Clash:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotTake:
+    """What the booking's first statement found (``BookingRepository.take_first``).
+
+    ``taken``: this transaction took the slot (free → booked); ``ctx`` is the slot's
+    context as it was before the take (status FREE, or BLOCKED for a blocked doctor),
+    None when the slot does not exist. When not taken, ``ctx`` is current and
+    ``mine_id`` is the patient's own active visit on the slot booked by this account
+    (a repeated confirm), if any. ``patient_locked``: the patient's row is already
+    locked for the rest of the transaction (or needs no lock: SQLite's serial writers).
+    ``candidates``: when read with the take (PostgreSQL, a slot found booked), the
+    alternatives' candidates in order of preference (``alternative_candidates`` with
+    ``per_side`` = its maximum), so «taken» needs no statement more.
+    """
+
+    taken: bool
+    ctx: SlotContext | None
+    mine_id: int | None = None
+    patient_locked: bool = False
+    candidates: list[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewAppointment:
     patient_id: int
     user_id: int
@@ -81,6 +103,28 @@ class BookingRepository(Protocol):
     async def delete_hold(self, user_id: int) -> None: ...
 
     async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool: ...
+    async def take_first(
+        self, slot_id: int, user_id: int, patient_id: int, now: datetime, offer_from: datetime
+    ) -> SlotTake:
+        """The booking's conditional take (as ``take_slot``) and the slot's context in
+        one round trip where the engine allows (PostgreSQL); the winner's patient row
+        locked in it too. See SlotTake."""
+        ...
+
+    async def untake_slot(self, slot_id: int) -> None:
+        """Undo this transaction's own ``take_first`` (booked → free, ``freed_at`` kept):
+        a refusal after the take leaves the slot as it found it."""
+        ...
+
+    async def alternative_candidates(
+        self, slot: Slot, now: datetime, not_before: datetime | None, per_side: int
+    ) -> list[int]:
+        """Free, unheld slots instead of ``slot``, in order of preference, in ONE
+        statement: the same doctor (later side nearest first, then the earlier side),
+        then the other doctors of the specialty in the region (likewise); at most
+        ``per_side`` from each of the four, and the first ten in this order in all."""
+        ...
+
     async def release_slot(self, slot_id: int, now: datetime) -> bool: ...
     async def block_slot(self, slot_id: int) -> bool: ...
     async def block_free_between(

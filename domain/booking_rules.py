@@ -71,10 +71,24 @@ async def slot_context(uow: BookingUnitOfWork, slot_id: int) -> SlotContext:
 
 
 async def slot_taken(
-    uow: BookingUnitOfWork, now: datetime, ctx: SlotContext, policy: BookingPolicy
+    uow: BookingUnitOfWork,
+    now: datetime,
+    ctx: SlotContext,
+    policy: BookingPolicy,
+    user_id: int | None = None,
+    candidates: list[int] | None = None,
 ) -> SlotTaken:
+    """«Это время уже заняли» with three alternatives (one statement, none when their
+    ``candidates`` came with the take), spread by the asking account (``user_id``) so
+    a rush's losers do not all meet again."""
     found = await alternatives(
-        uow, now, ctx.slot.id, ctx=ctx, not_before=policy.earliest_offer(now)
+        uow,
+        now,
+        ctx.slot.id,
+        ctx=ctx,
+        not_before=policy.earliest_offer(now),
+        spread=user_id,
+        candidates=candidates,
     )
     return SlotTaken(ctx.slot.id, found)
 

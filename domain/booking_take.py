@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from domain.booking_ports import BookingUnitOfWork, Hold, NewAppointment, SlotContext
+from domain.booking_ports import BookingUnitOfWork, Hold, NewAppointment, SlotContext, SlotTake
 from domain.booking_rules import (
     BookingPolicy,
     check_booking_rules,
@@ -21,7 +21,7 @@ from domain.booking_rules import (
     slot_taken,
     take_remote_first,
 )
-from domain.errors import DomainError, ReferralRequired
+from domain.errors import DomainError, ReferralRequired, SlotTaken, SlotUnavailable
 from domain.lifecycle import Event, next_status, transition
 from domain.models import Appointment, SlotStatus
 from domain.schedule_source import undo_remote
@@ -49,7 +49,7 @@ async def hold_slot(
     patient = await owned_patient(uow, user_id, patient_id)
     ctx = await slot_context(uow, slot_id)
     if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
-        raise await slot_taken(uow, now, ctx, policy)
+        raise await slot_taken(uow, now, ctx, policy, user_id)
     await check_booking_rules(
         uow,
         now,
@@ -60,10 +60,10 @@ async def hold_slot(
         rescheduling=rescheduling,
     )
     if ctx.slot.status != SlotStatus.FREE:
-        raise await slot_taken(uow, now, ctx, policy)
+        raise await slot_taken(uow, now, ctx, policy, user_id)
     expires = now + timedelta(minutes=policy.hold_minutes)
     if not await uow.appointments.put_hold(user_id, patient_id, slot_id, expires, now):
-        raise await slot_taken(uow, now, ctx, policy)
+        raise await slot_taken(uow, now, ctx, policy, user_id)
     return Hold(user_id=user_id, slot_id=slot_id, patient_id=patient_id, expires_at=expires)
 
 
@@ -109,36 +109,47 @@ async def book_once(
     appointment; ``True`` when this call created it. ``files``: a new visit's .ics and
     PDF are queued with its other outbox rows (domain.notifications.booking_files_item).
 
-    The patient row is locked first (``lock_patient``; SQLite's writers are serial
-    anyway), so concurrent bookings of one patient run one after another and the
-    second sees the first: the same slot → its appointment, an overlapping one →
-    VisitOverlaps.
+    The take comes first (issue 12, the rush): the conditional UPDATE decides, so a
+    lost race is answered in about one round trip — the slot's context comes with the
+    take (``take_first``) and the alternatives in one more statement — while ownership,
+    the patient lock and every rule run only for the winner, in the same transaction:
+    a refusal after the take gives the slot back (``untake_slot``) before it is raised,
+    so it writes nothing, as before. The patient row is locked right after the take
+    (in the take's own statement on PostgreSQL; SQLite's writers are serial anyway), so
+    concurrent bookings of one patient run one after another and the second sees the
+    first: the same slot → its appointment, an overlapping one → VisitOverlaps. Locks
+    are always taken slot first, then patient (domain/booking_move.py too).
     """
     repo = uow.appointments
-    patient = await owned_patient(uow, user_id, patient_id)
-    await repo.lock_patient(patient_id)
-    ctx = await slot_context(uow, slot_id)
-    # A repeated confirm finds its own visit on the slot. An active appointment's slot is
-    # never 'free' (tests/storage/invariants.py), so a free slot needs no look for one.
-    mine = None
-    if ctx.slot.status != SlotStatus.FREE:
-        mine = await repo.active_on_slot(patient_id, slot_id)
-    if mine is not None and mine.user_id == user_id:
-        await repo.delete_hold(user_id)
-        return mine, False
-    if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
-        raise await slot_taken(
-            uow, now, ctx, policy
-        )  # the common loss in a rush: answer it cheaply
-    referral_id = await check_booking_rules(uow, now, user_id, patient, ctx, policy)
-    remote = await take_remote_first(uow, now, ctx, patient, policy)
-    # A spent referral shows only after the insert: that rare race undoes the take and
-    # the insert alone (a savepoint), whatever the caller's update does next.
+    take = await repo.take_first(slot_id, user_id, patient_id, now, policy.earliest_offer(now))
+    if take.ctx is None:
+        raise SlotUnavailable("missing")
+    ctx = take.ctx
+    if not take.taken:
+        return await _not_taken(uow, now, user_id, patient_id, take, ctx, policy)
+    try:
+        patient = await owned_patient(uow, user_id, patient_id)
+        if not take.patient_locked:
+            await repo.lock_patient(patient_id)
+        referral_id = await check_booking_rules(uow, now, user_id, patient, ctx, policy)
+        remote = await take_remote_first(uow, now, ctx, patient, policy)
+    except SlotTaken:
+        # Only the schedule's owner says «taken» here (issue 11: take_remote_first, the
+        # time is gone there). Its source closes a *free* slot; this one is ours (booked
+        # by the take): closed the same way.
+        await repo.block_slot(slot_id)
+        raise
+    except DomainError:
+        await repo.untake_slot(slot_id)
+        raise
+    # A spent referral shows only after the insert: that rare race undoes the insert
+    # alone (a savepoint), then the take, whatever the caller's update does next.
     try:
         async with uow.savepoint() if referral_id is not None else nullcontext():
-            appointment = await _take(uow, now, user_id, patient_id, ctx, referral_id, policy)
+            appointment = await _insert(uow, now, user_id, patient_id, ctx, referral_id)
     except DomainError:
         await undo_remote(uow, remote)
+        await repo.untake_slot(slot_id)
         raise
     await transition(
         uow,
@@ -158,19 +169,44 @@ async def book_once(
     return appointment, True
 
 
-async def _take(
+async def _not_taken(
+    uow: BookingUnitOfWork,
+    now: datetime,
+    user_id: int,
+    patient_id: int,
+    take: SlotTake,
+    ctx: SlotContext,
+    policy: BookingPolicy,
+) -> tuple[Appointment, bool]:
+    """The take found the slot not free: the patient's own visit there (a repeated
+    confirm), «taken» with alternatives, or the rule that refuses it (past, blocked)."""
+    repo = uow.appointments
+    if take.mine_id is not None:
+        await owned_patient(uow, user_id, patient_id)
+        mine = await repo.get(take.mine_id)
+        if mine is not None and mine.user_id == user_id and mine.status.active:
+            await repo.delete_hold(user_id)
+            return mine, False
+    if ctx.slot.status == SlotStatus.BOOKED and ctx.slot.start > now:
+        # The common loss in a rush: on PostgreSQL the alternatives came with the take.
+        raise await slot_taken(uow, now, ctx, policy, user_id, take.candidates)
+    # Blocked, past, a blocked doctor, or free but on another user's summary (a hold):
+    # the rules name the refusal; a hold is «taken» as before.
+    patient = await owned_patient(uow, user_id, patient_id)
+    await check_booking_rules(uow, now, user_id, patient, ctx, policy)
+    raise await slot_taken(uow, now, ctx, policy, user_id)
+
+
+async def _insert(
     uow: BookingUnitOfWork,
     now: datetime,
     user_id: int,
     patient_id: int,
     ctx: SlotContext,
     referral_id: int | None,
-    policy: BookingPolicy,
 ) -> Appointment:
-    """The slot by one conditional UPDATE, the appointment row, the referral spent."""
+    """The taken slot's appointment row, the referral spent."""
     repo = uow.appointments
-    if ctx.slot.status != SlotStatus.FREE or not await repo.take_slot(ctx.slot.id, user_id, now):
-        raise await slot_taken(uow, now, ctx, policy)
     appointment = await repo.insert(
         NewAppointment(
             patient_id=patient_id,

@@ -10,6 +10,8 @@ serialised. Either way exactly one booking wins and the others get a clean
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,28 +19,35 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
     insert,
     literal,
+    or_,
     select,
+    union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import BindParameter
 
-from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext
+from domain.booking_ports import Clash, Hold, NewAppointment, SlotContext, SlotTake
 from domain.calendar import calendar_uid
 from domain.models import (
     Appointment,
     AppointmentStatus,
     Patient,
     Referral,
+    Slot,
+    SlotStatus,
 )
 from domain.rules import overlaps
+from storage.memo import fsm_pending, read_memo
 from storage.repos.base import Repository, from_db, to_db
-from storage.repos.directory import DirectoryRepository
+from storage.repos.directory import _SLOT_CONTEXT_BY_ID, DirectoryRepository, _slot_context
 from storage.repos.users import UserRepository
 from storage.schema import (
     ACTIVE_APPOINTMENT_STATES,
@@ -87,6 +96,11 @@ def _appointment(row: Row[Any]) -> Appointment:
         calendar_uid=row.calendar_uid or calendar_uid(row.number),
         calendar_seq=row.calendar_seq or 0,
     )
+
+
+# An active appointment, in the prebuilt hot statements: an OR of equalities, not an
+# expanding IN, which SQLAlchemy renders anew into the whole statement at every run.
+_IS_ACTIVE = or_(*(appointments.c.status == state for state in ACTIVE_APPOINTMENT_STATES))
 
 
 def _role_active() -> Any:
@@ -149,7 +163,7 @@ def _rule_facts_stmt() -> Select[Any]:
         .where(
             appointments.c.patient_id == patient,
             appointments.c.specialty_id == bindparam("specialty_id"),
-            appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+            _IS_ACTIVE,
             appointments.c.start_utc >= bindparam("now"),
         )
         .scalar_subquery()
@@ -167,7 +181,7 @@ def _rule_facts_stmt() -> Select[Any]:
     )
     one = select(literal(1).label("one")).subquery("one")
     on = and_(
-        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        _IS_ACTIVE,
         appointments.c.patient_id == patient,
         appointments.c.start_utc < bindparam("end"),
         appointments.c.start_utc > bindparam("begin"),
@@ -203,6 +217,145 @@ _TAKE_SLOT = (
     .values(status="booked")
 )
 _DELETE_HOLD = delete(holds).where(holds.c.user_id == bindparam("user_id"))
+# A refusal after the booking's own take gives the slot back as it found it (the same
+# transaction: nobody else saw it booked; ``freed_at`` untouched, it was never freed).
+_UNTAKE_SLOT = (
+    update(slots)
+    .where(slots.c.id == bindparam("slot_id"), slots.c.status == "booked")
+    .values(status="free")
+)
+# The patient's own active visit on the slot, booked by this account (a repeated confirm).
+_MINE_ON_SLOT = (
+    select(appointments.c.id)
+    .where(
+        appointments.c.slot_id == bindparam("slot_id"),
+        appointments.c.patient_id == bindparam("patient_id"),
+        appointments.c.user_id == bindparam("user_id"),
+        _IS_ACTIVE,
+    )
+    .limit(1)
+    .scalar_subquery()
+)
+# The slot's context (the columns of directory's _SLOT_CONTEXT_BY_ID, by "slot_id": an
+# "id" parameter would become SET id=… of the take's UPDATE) and the visit above.
+_CONTEXT_AND_MINE = (
+    select(*_SLOT_CONTEXT_BY_ID.selected_columns, _MINE_ON_SLOT.label("mine_id"))
+    .select_from(*_SLOT_CONTEXT_BY_ID.get_final_froms())
+    .where(slots.c.id == bindparam("slot_id"))
+)
+
+
+# Alternatives: four sides of the nearest-free scan in ONE statement (the same doctor,
+# later then earlier; then the specialty's other doctors in the region, later then
+# earlier), each an index range scan ordered by distance from the lost slot, at most
+# _PER_SIDE rows each; the caller merges them in this order of preference.
+_PER_SIDE = 10
+
+
+def _alternatives_stmt(lost: Any = None) -> Any:
+    """``_ALTERNATIVES``; with ``lost`` (the slot row of an enclosing query, on
+    PostgreSQL) the same four sides correlated to it instead of bound parameters."""
+    alt = slots.alias("alt") if lost is not None else slots
+    unheld = ~exists().where(holds.c.slot_id == alt.c.id, holds.c.expires_at > bindparam("now"))
+    role_active = exists().where(
+        doctor_roles.c.id == alt.c.role_id, doctor_roles.c.active.is_(True)
+    )
+    pivot = bindparam("pivot") if lost is None else lost.c.start_utc
+    doctor_id = bindparam("doctor_id") if lost is None else lost.c.doctor_id
+    common = (
+        alt.c.status == "free",
+        alt.c.start_utc > bindparam("now"),
+        alt.c.start_utc >= bindparam("not_before"),
+        alt.c.id != (bindparam("slot_id") if lost is None else lost.c.id),
+        role_active,
+        unheld,
+    )
+    doctor = alt.c.doctor_id == doctor_id
+    others = and_(
+        alt.c.specialty_id == (bindparam("specialty_id") if lost is None else lost.c.specialty_id),
+        alt.c.region_id == (bindparam("region_id") if lost is None else lost.c.region_id),
+        alt.c.doctor_id != doctor_id,
+    )
+    later = alt.c.start_utc >= pivot
+    earlier = alt.c.start_utc < pivot
+    sides = []
+    for rank, (who, side) in enumerate(
+        ((doctor, later), (doctor, earlier), (others, later), (others, earlier))
+    ):
+        order = (
+            (alt.c.start_utc, alt.c.id)
+            if side is later
+            else (alt.c.start_utc.desc(), alt.c.id.desc())
+        )
+        inner = (
+            select(alt.c.id, alt.c.start_utc, literal(rank).label("side"))
+            .where(*common, who, side)
+            .order_by(*order)
+            .limit(_PER_SIDE)
+        )
+        if lost is not None:
+            inner = inner.correlate(lost)
+        sides.append(select(inner.subquery(f"side{rank}")))
+    # The first _PER_SIDE rows in the order of the sides: the engines run a UNION ALL's
+    # branches in order and stop at the LIMIT, so the farther sides are not even scanned
+    # when the nearer ones fill it (alternative_candidates puts each side in order again).
+    return union_all(*sides).limit(_PER_SIDE)
+
+
+_ALTERNATIVES = _alternatives_stmt()
+
+
+def _candidates_of_lost(*guard: Any) -> Any:
+    """PostgreSQL: ``_ALTERNATIVES``' four sides correlated to the slot row of the
+    enclosing query, as one array ordered by preference (id × 4 + side), computed only
+    when ``guard`` holds (a one-time filter: no scan otherwise)."""
+    alts = _alternatives_stmt(slots).subquery("alts")
+    later = or_(alts.c.side == 0, alts.c.side == 2)  # (no expanding IN, see _MINE_ON_SLOT)
+    earlier = or_(alts.c.side == 1, alts.c.side == 3)
+    packed = aggregate_order_by(
+        alts.c.id * 4 + alts.c.side,
+        alts.c.side,
+        case((later, alts.c.start_utc)),
+        case((earlier, alts.c.start_utc)).desc(),
+        case((later, alts.c.id)),
+        case((earlier, alts.c.id)).desc(),
+    )
+    return (
+        select(func.array_agg(packed))
+        .select_from(alts)
+        .where(slots.c.status == "booked", *guard)
+        .scalar_subquery()
+        .label("candidates")
+    )
+
+
+def _take_and_read_stmt() -> Any:
+    """PostgreSQL: the booking's take in its transaction. The conditional take
+    (``_TAKE_SLOT``) as a data-modifying CTE; the winner's patient row locked right
+    after it (FOR UPDATE, only when the take won: a loser locks nothing); the slot's
+    context and the repeated confirm's visit read beside them; for a loser that finds
+    the slot booked, the alternatives' candidates too — so a lost race is this one
+    statement. Every part of one statement sees the snapshot of its start: the context
+    shows the slot as it was before the take (free for the winner). Built once."""
+    taken = _TAKE_SLOT.returning(slots.c.id).cte("taken")
+    locked = (
+        select(patients.c.id)
+        .where(patients.c.id == bindparam("patient_id"), exists(select(taken.c.id)))
+        .with_for_update()
+        .cte("locked")
+    )
+    won = select(func.count()).select_from(taken).scalar_subquery()
+    held = select(func.count()).select_from(locked).scalar_subquery()
+    return _CONTEXT_AND_MINE.add_columns(
+        won.label("won"), held.label("locked"), _candidates_of_lost(~exists(select(taken.c.id)))
+    )
+
+
+_TAKE_AND_READ = _take_and_read_stmt()
+# PostgreSQL, before the update's transaction has begun: the same read without the
+# take, outside any transaction (no BEGIN, no ROLLBACK) — a slot found booked is
+# answered by this one statement; a free one is then taken in the transaction.
+_LOOK = _CONTEXT_AND_MINE.add_columns(_candidates_of_lost())
 # The user's hold, and expired holds of the slot about to be held.
 _CLEAR_HOLDS = delete(holds).where(
     (holds.c.user_id == bindparam("user_id"))
@@ -213,7 +366,7 @@ _ACTIVE_FOR_SPECIALTY = (
     select(*_CLASH_COLUMNS)
     .select_from(_CLASH_JOIN)
     .where(
-        appointments.c.status.in_(ACTIVE_APPOINTMENT_STATES),
+        _IS_ACTIVE,
         appointments.c.patient_id == bindparam("patient_id"),
         appointments.c.specialty_id == bindparam("specialty_id"),
         appointments.c.start_utc >= bindparam("now"),
@@ -254,6 +407,31 @@ def _first_overlap(
         ):
             return clash
     return None
+
+
+def _memo_but_slot(memo: dict[Any, Any] | None, slot_id: int) -> dict[Any, Any] | None:
+    """What this update has read (storage/memo.py's read memo) that the take cannot
+    change: everything but this slot's own rows. Any write empties the memo; the take
+    changes one slot's status and nothing else, so the patient the flow has just read
+    need not be read again (the booking's step stays within its statements)."""
+    if not memo:
+        return None
+    return {
+        k: v for k, v in memo.items() if k not in (("slot", slot_id), ("slot_context", slot_id))
+    }
+
+
+def _restore(memo: dict[Any, Any] | None, kept: dict[Any, Any] | None) -> None:
+    if memo is not None and kept:
+        memo.update(kept)
+
+
+def _unpack(row: Any) -> list[int] | None:
+    """The candidates of ``_candidates_of_lost`` (None: not read, the slot was not booked;
+    SQL's NULL of an empty array_agg is no candidate at all)."""
+    if row.candidates is not None:
+        return [packed // 4 for packed in row.candidates]
+    return [] if row.status == "booked" else None
 
 
 class AppointmentRepository(Repository):
@@ -328,6 +506,121 @@ class AppointmentRepository(Repository):
         params = {"slot_id": slot_id, "user_id": user_id, "now": to_db(now)}
         result = await self.conn.execute(_TAKE_SLOT, params)
         return int(result.rowcount) == 1
+
+    async def take_first(
+        self, slot_id: int, user_id: int, patient_id: int, now: datetime, offer_from: datetime
+    ) -> SlotTake:
+        """The booking's take first (domain.booking_take.book_once): one round trip on
+        PostgreSQL (``_TAKE_AND_READ``: a loser gets the alternatives' candidates from
+        ``offer_from`` on in it too), the take then the context on SQLite (none when
+        this update has the slot's context already). See SlotTake."""
+        params = {
+            "slot_id": slot_id,
+            "user_id": user_id,
+            "patient_id": patient_id,
+            "now": to_db(now),
+        }
+        candidates: list[int] | None = None
+        if self.is_sqlite:
+            # BEGIN IMMEDIATE: this transaction is the only writer, so a context read
+            # earlier in it is current — a slot it shows taken needs no take to lose.
+            memo = read_memo(self.conn)
+            known = None if memo is None else memo.get(("slot_context", slot_id))
+            won = False
+            if known is None or known.slot.status == SlotStatus.FREE:
+                kept = _memo_but_slot(memo, slot_id)
+                won = int((await self.conn.execute(_TAKE_SLOT, params)).rowcount) == 1
+                _restore(memo, kept)
+            if won and known is not None:
+                return SlotTake(taken=True, ctx=known, patient_locked=True)
+            row = (await self.conn.execute(_CONTEXT_AND_MINE, params)).first()
+            locked = True  # serial writers: no lock needed
+        else:
+            params["not_before"] = to_db(offer_from)
+            if not self.conn.in_transaction() and not fsm_pending(self.conn):
+                look = await self._look(params)
+                if look is not None:
+                    return look
+            memo = read_memo(self.conn)
+            kept = _memo_but_slot(memo, slot_id)
+            row = (await self.conn.execute(_TAKE_AND_READ, params)).first()
+            _restore(memo, kept)
+            won = row is not None and bool(row.won)
+            locked = row is not None and won and bool(row.locked)
+            if row is not None and not won:
+                candidates = _unpack(row)
+            if row is not None and not won and row.status == "free":
+                # Lost to a take committed after this statement's snapshot (its UPDATE
+                # waited for that one), or a hold: what is there now, read afresh.
+                row = (await self.conn.execute(_CONTEXT_AND_MINE, params)).first()
+        if row is None:
+            return SlotTake(taken=False, ctx=None)
+        ctx = _slot_context(row)
+        if won and ctx.slot.status == SlotStatus.BOOKED:  # read after our own take
+            ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+        mine = None if won else row.mine_id
+        return SlotTake(
+            taken=won, ctx=ctx, mine_id=mine, patient_locked=locked, candidates=candidates
+        )
+
+    async def _look(self, params: dict[str, Any]) -> SlotTake | None:
+        """PostgreSQL, no transaction begun yet in this unit of work (and no dialogue
+        state waiting for its commit): the slot read outside any transaction (``_LOOK``,
+        AUTOCOMMIT: one round trip, no BEGIN nor ROLLBACK). The answer when the slot
+        cannot be taken (missing, booked, blocked, past); None when it is free to take."""
+        conn = self.conn
+        # The switches on the sync connection directly: with no transaction on the driver
+        # (asyncpg's adapter: none in AUTOCOMMIT) they only set attributes — nothing to
+        # await, no greenlet hop each (~50 µs a lost race, issue 12's rush).
+        sync = conn.sync_connection
+        assert sync is not None
+        default = sync.default_isolation_level
+        sync.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            row = (await conn.execute(_LOOK, params)).first()
+        except BaseException:
+            # (A connection lost meanwhile is discarded by the pool: the error that
+            # matters is the one raised here, not a failed switch back.)
+            with suppress(Exception):
+                sync.rollback()
+                sync.execution_options(isolation_level=default)
+            raise
+        sync.rollback()  # ends SQLAlchemy's own bookkeeping: nothing is sent
+        sync.execution_options(isolation_level=default)
+        if row is None:
+            return SlotTake(taken=False, ctx=None)
+        ctx = _slot_context(row)
+        if ctx.slot.status == SlotStatus.FREE and ctx.slot.start > from_db(params["now"]):
+            return None
+        candidates = _unpack(row)
+        return SlotTake(taken=False, ctx=ctx, mine_id=row.mine_id, candidates=candidates)
+
+    async def untake_slot(self, slot_id: int) -> None:
+        await self.conn.execute(_UNTAKE_SLOT, {"slot_id": slot_id})
+
+    async def alternative_candidates(
+        self, slot: Slot, now: datetime, not_before: datetime | None, per_side: int
+    ) -> list[int]:
+        """Free, unheld slot ids instead of ``slot`` in order of preference (one
+        statement, ``_ALTERNATIVES``): ``per_side`` is at most ``_PER_SIDE``."""
+        params = {
+            "now": to_db(now),
+            "not_before": to_db(not_before or now),
+            "slot_id": slot.id,
+            "doctor_id": slot.doctor_id,
+            "specialty_id": slot.specialty_id,
+            "region_id": slot.region_id,
+            "pivot": to_db(slot.start),
+        }
+        rows = (await self.conn.execute(_ALTERNATIVES, params)).all()
+        by_side: list[list[Any]] = [[], [], [], []]
+        for r in rows:
+            by_side[r.side].append(r)
+        found: list[int] = []
+        for side, side_rows in enumerate(by_side):  # (a UNION ALL keeps no order by itself)
+            side_rows.sort(key=lambda r: (r.start_utc, r.id), reverse=side % 2 == 1)
+            found.extend(r.id for r in side_rows[:per_side])
+        return found
 
     async def release_slot(self, slot_id: int, now: datetime) -> bool:
         """booked → free (the schedule gets it back at once), stamped ``freed_at`` so the
