@@ -216,7 +216,7 @@ async def one_config(
         profile = Path(args.profile) / label.replace(" ", "_").replace(",", "").replace("+", "")
         profile.mkdir(parents=True, exist_ok=True)
     async with running_cluster(
-        redis_url, processes, sqlite_path=sqlite, profile_dir=profile
+        redis_url, processes, sqlite_path=sqlite, profile_dir=profile, reuse_port=not args.proxy
     ) as run:
         users = args.users if args.rate is None else int(args.rate * args.seconds / 6) + 50
         ids = await run.add_users(700_000, users)
@@ -329,6 +329,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="open loop: how long")
     parser.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals")
     parser.add_argument("--profile", help="a folder: cProfile of each bot process (.prof)")
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="the round-robin proxy in front (default: the processes share a port, SO_REUSEPORT)",
+    )
     parser.add_argument(
         "--warm", type=int, default=10, help="users per process run before measuring (0: none)"
     )

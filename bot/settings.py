@@ -54,6 +54,11 @@ class WebhookSettings(BaseModel):
     # process killed mid-update leaves it to Telegram's retry: nothing is lost; one
     # chat's updates stay in order). False: 200 at once, the update processed in a task.
     answer_after_processing: bool = True
+    # Also listen on this port with SO_REUSEPORT: several processes on one machine share
+    # it and the kernel spreads Telegram's connections over them — one address without a
+    # proxy in front (`python -m bot cluster --reuse-port`, bench/cluster.py). None: only
+    # ``port``, which stays each process's own (health checks reach that one).
+    shared_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class GorzdravSettings(BaseModel):
