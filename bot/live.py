@@ -126,11 +126,22 @@ class ReplyInWebhookAnswer(BaseRequestMiddleware):
 class SecretTokenRequestHandler(SimpleRequestHandler):
     """SimpleRequestHandler whose secret check never passes an empty secret."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret_token: str,
+        *,
+        max_in_flight: int = 8,
+        **kwargs: Any,
+    ) -> None:
         if not secret_token:
             raise ConfigError("configuration error: ZAPIS_WEBHOOK__SECRET_TOKEN is required")
         super().__init__(dispatcher, bot, secret_token=secret_token, **kwargs)
         self._secret = secret_token.encode()
+        # ZAPIS_WEBHOOK__MAX_IN_FLIGHT (bot/settings.py): the others wait here, before
+        # their chat's lock and a database connection are taken.
+        self._gate = asyncio.Semaphore(max_in_flight)
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         given = telegram_secret_token.encode("utf-8", "surrogateescape")
@@ -163,7 +174,8 @@ class SecretTokenRequestHandler(SimpleRequestHandler):
             reply = WebhookReply()
             token = _webhook_reply.set(reply)
             try:
-                result = await self._process(bot, update)
+                async with self._gate:
+                    result = await self._process(bot, update)
             finally:
                 reply.open = False  # a task the update left behind sends on its own
                 _webhook_reply.reset(token)
@@ -244,7 +256,11 @@ def build_webhook_app(
         bot.session.middleware(ReplyInWebhookAnswer())  # after the hold: sees the flush
     webapp = web.Application()
     handler = SecretTokenRequestHandler(
-        app.dispatcher, bot, secret, handle_in_background=handle_in_background
+        app.dispatcher,
+        bot,
+        secret,
+        handle_in_background=handle_in_background,
+        max_in_flight=app.settings.webhook.max_in_flight,
     )
     handler.register(webapp, path=app.settings.webhook.path)
     setup_application(webapp, app.dispatcher, bot=bot)

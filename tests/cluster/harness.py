@@ -158,6 +158,7 @@ async def running_cluster(
     sqlite_path: Path | None = None,
     profile_dir: Path | None = None,
     reuse_port: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[ClusterRun]:
     """A fresh PostgreSQL database with the demo world, the emulated Telegram, N processes.
 
@@ -190,6 +191,7 @@ async def running_cluster(
             base_port=(base := free_ports(processes + 1)),
             log_dir=log_dir or Path(tempfile.mkdtemp(prefix="zapis-cluster-logs-")),
             profile_dir=profile_dir,
+            extra_env=dict(extra_env or {}),
         )
         shared = base + processes if reuse_port else None
         cluster = Cluster(config, processes, shared_port=shared)
