@@ -162,6 +162,16 @@ async def test_files(tg: tuple[EmulatorCore, Bot]) -> None:
         await bot.send_document(CHAT, BufferedInputFile(b"0" * (50 * 1024 * 1024 + 1), "big.bin"))
 
 
+async def test_file_names_arrive_as_sent(tg: tuple[EmulatorCore, Bot]) -> None:
+    """The server's one-match reading of a form field (emulator.server.field_of) and
+    aiohttp's parser, for names it does not take (non-ASCII, quotes, %), agree."""
+    _core, bot = tg
+    for name in ("visit.ics", "Запись к врачу.pdf", 'a"b;c.txt', "100%.txt", "x*y.ics"):
+        sent = await bot.send_document(CHAT, BufferedInputFile(b"data", name), caption="c")
+        assert sent.document is not None and sent.document.file_name == name
+        assert sent.caption == "c"
+
+
 async def test_unknown_method_is_not_ignored(tg: tuple[EmulatorCore, Bot]) -> None:
     _core, bot = tg
     with pytest.raises(TelegramNotFound):
