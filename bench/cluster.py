@@ -198,6 +198,7 @@ class Result:
     offered: float | None = None
     pg_tx: tuple[int, int, int] = (0, 0, 0)
     redis_calls: dict[str, int] | None = None
+    per_bot: list[float] | None = None  # CPU seconds of each bot process (the spread)
 
     @property
     def rate(self) -> float:
@@ -240,6 +241,7 @@ async def one_config(
         pg_before = await pg_backends(run)
         tx_before, redis_before = await pg_transactions(run), await redis_calls(redis)
         before = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        each_before = [cpu_of([pid]) for pid in bots]
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
         run.side.offered_latencies.clear()
@@ -257,6 +259,7 @@ async def one_config(
         tx_after, redis_after = await pg_transactions(run), await redis_calls(redis)
         pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
         after = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        per_bot = [cpu_of([pid]) - was for pid, was in zip(bots, each_before, strict=True)]
         updates = run.side.delivery.stats.delivered - delivered
         cpu = {BOT: after[0] - before[0], PG: pg_cpu, REDIS: after[1] - before[1]}
         cpu[OWN] = after[2] - before[2]
@@ -273,6 +276,7 @@ async def one_config(
             cpu,
             dict(run.outcomes),
             offered=args.rate,
+            per_bot=per_bot,
             pg_tx=(
                 tx_after[0] - tx_before[0],
                 tx_after[1] - tx_before[1],
@@ -299,6 +303,9 @@ def report(results: list[Result], base: Result | None) -> None:
         print(f" p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms")
         if one is not None and r is not one and "PostgreSQL" in r.label:
             print(f"  scaling: {r.rate / one.rate:.2f}× one process")
+        if r.per_bot and len(r.per_bot) > 1:  # how evenly the connections were spread
+            spread = ", ".join(f"{c:.1f}" for c in r.per_bot)
+            print(f"  CPU of each bot process: {spread} s")
         total = sum(r.cpu.values())
         for name, value in r.cpu.items():
             print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
