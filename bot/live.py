@@ -99,8 +99,10 @@ class ReplyInWebhookAnswer(BaseRequestMiddleware):
     sent them in is kept. The held one travels in the 200 that is given after the
     commit, so it is exactly as durable as the request it replaces (a process killed
     before that answer leaves the whole update to Telegram's retry, as before). What
-    Telegram's answer to it would have said is not learnt — only that a callback's
-    spinner stops, which no handler reads (a refusal was logged and nothing else)."""
+    Telegram answers to it is not learnt: no handler reads it (it stops the button's
+    spinner or shows a short notice), and its usual refusal — a query over 15 s old —
+    used to reach the errors handler only for its apology, itself an answer to the
+    same expired query, to be refused in turn."""
 
     async def __call__(
         self,
