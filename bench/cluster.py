@@ -85,19 +85,23 @@ async def pg_backends(run: ClusterRun) -> dict[int, float]:
     return {pid: cpu_of([pid]) for pid in pids}
 
 
-async def pg_transactions(run: ClusterRun) -> tuple[int, int]:
+async def pg_transactions(run: ClusterRun) -> tuple[int, int, int]:
     """Transactions committed, and rolled back, so far on this run's database (a pool's
-    pre-ping is a rolled-back one: BEGIN; SELECT; ROLLBACK — three round trips)."""
+    pre-ping is a rolled-back one: BEGIN; SELECT; ROLLBACK — three round trips), and the
+    sessions opened on it (each a backend to start and every statement to prepare anew)."""
     if not run.db_name:
-        return 0, 0
+        return 0, 0, 0
     async with run.engine.connect() as conn:
         found = (
             await conn.execute(
-                text("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = :db"),
+                text(
+                    "SELECT xact_commit, xact_rollback, sessions FROM pg_stat_database"
+                    " WHERE datname = :db"
+                ),
                 {"db": run.db_name},
             )
         ).one()
-    return int(found[0]), int(found[1])
+    return int(found[0]), int(found[1]), int(found[2])
 
 
 async def redis_calls(redis: RedisServer | None) -> dict[str, int]:
@@ -192,8 +196,9 @@ class Result:
     cpu: dict[str, float]
     outcomes: dict[str, int]
     offered: float | None = None
-    pg_tx: tuple[int, int] = (0, 0)
+    pg_tx: tuple[int, int, int] = (0, 0, 0)
     redis_calls: dict[str, int] | None = None
+    per_bot: list[float] | None = None  # CPU seconds of each bot process (the spread)
 
     @property
     def rate(self) -> float:
@@ -215,8 +220,16 @@ async def one_config(
     if args.profile:
         profile = Path(args.profile) / label.replace(" ", "_").replace(",", "").replace("+", "")
         profile.mkdir(parents=True, exist_ok=True)
+    extra_env = {}
+    if args.in_flight:
+        extra_env["ZAPIS_WEBHOOK__MAX_IN_FLIGHT"] = str(args.in_flight)
     async with running_cluster(
-        redis_url, processes, sqlite_path=sqlite, profile_dir=profile
+        redis_url,
+        processes,
+        sqlite_path=sqlite,
+        profile_dir=profile,
+        reuse_port=not args.proxy,
+        extra_env=extra_env,
     ) as run:
         users = args.users if args.rate is None else int(args.rate * args.seconds / 6) + 50
         ids = await run.add_users(700_000, users)
@@ -228,6 +241,7 @@ async def one_config(
         pg_before = await pg_backends(run)
         tx_before, redis_before = await pg_transactions(run), await redis_calls(redis)
         before = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        each_before = [cpu_of([pid]) for pid in bots]
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
         run.side.offered_latencies.clear()
@@ -245,6 +259,7 @@ async def one_config(
         tx_after, redis_after = await pg_transactions(run), await redis_calls(redis)
         pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
         after = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        per_bot = [cpu_of([pid]) - was for pid, was in zip(bots, each_before, strict=True)]
         updates = run.side.delivery.stats.delivered - delivered
         cpu = {BOT: after[0] - before[0], PG: pg_cpu, REDIS: after[1] - before[1]}
         cpu[OWN] = after[2] - before[2]
@@ -261,7 +276,12 @@ async def one_config(
             cpu,
             dict(run.outcomes),
             offered=args.rate,
-            pg_tx=(tx_after[0] - tx_before[0], tx_after[1] - tx_before[1]),
+            per_bot=per_bot,
+            pg_tx=(
+                tx_after[0] - tx_before[0],
+                tx_after[1] - tx_before[1],
+                tx_after[2] - tx_before[2],
+            ),
             redis_calls={
                 k: v - redis_before.get(k, 0)
                 for k, v in redis_after.items()
@@ -283,6 +303,9 @@ def report(results: list[Result], base: Result | None) -> None:
         print(f" p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms")
         if one is not None and r is not one and "PostgreSQL" in r.label:
             print(f"  scaling: {r.rate / one.rate:.2f}× one process")
+        if r.per_bot and len(r.per_bot) > 1:  # how evenly the connections were spread
+            spread = ", ".join(f"{c:.1f}" for c in r.per_bot)
+            print(f"  CPU of each bot process: {spread} s")
         total = sum(r.cpu.values())
         for name, value in r.cpu.items():
             print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
@@ -291,7 +314,8 @@ def report(results: list[Result], base: Result | None) -> None:
         if any(r.pg_tx):
             print(
                 f"  PostgreSQL transactions per update: {r.pg_tx[0] / r.updates:.2f} committed,"
-                f" {r.pg_tx[1] / r.updates:.2f} rolled back"
+                f" {r.pg_tx[1] / r.updates:.2f} rolled back; {r.pg_tx[2]} sessions opened"
+                " during the run"
             )
         if r.redis_calls:
             calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in sorted(r.redis_calls.items()))
@@ -329,6 +353,14 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="open loop: how long")
     parser.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals")
     parser.add_argument("--profile", help="a folder: cProfile of each bot process (.prof)")
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="the round-robin proxy in front (default: the processes share a port, SO_REUSEPORT)",
+    )
+    parser.add_argument(
+        "--in-flight", type=int, help="ZAPIS_WEBHOOK__MAX_IN_FLIGHT of each process"
+    )
     parser.add_argument(
         "--warm", type=int, default=10, help="users per process run before measuring (0: none)"
     )

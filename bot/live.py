@@ -22,23 +22,32 @@ import hmac
 import logging
 import re
 import signal
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.enums import ParseMode
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from aiohttp.payload import JsonPayload, Payload
 from sqlalchemy import text
 
 from bot.app import App, build_app, resolve_encryption_key, settle_heap
 from bot.calendar_route import add_calendar_route
 from bot.clock import SystemClock
 from bot.errors import log_unprocessable
+from bot.middlewares.pending_replies import pending_replies
 from bot.scheduler import RunningJobs, start_scheduler
 from bot.settings import ConfigError, Settings, StartupError
 from bot.startup import step
@@ -67,14 +76,74 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass
+class WebhookReply:
+    """The update's last reply, when it is an answerCallbackQuery: sent in the body of
+    the webhook's 200 instead of a request of its own (see ReplyInWebhookAnswer)."""
+
+    method: TelegramMethod[Any] | None = None
+    open: bool = True
+
+
+_webhook_reply: ContextVar[WebhookReply | None] = ContextVar("zapis_webhook_reply", default=None)
+
+
+class ReplyInWebhookAnswer(BaseRequestMiddleware):
+    """Telegram executes a Bot API method given in the body of the webhook's answer, as
+    if the bot had called it: one HTTP request less per pressed button, on both sides.
+
+    Only an answerCallbackQuery is kept back, and only while it is the *last* reply:
+    replies go out after the update's commit (bot/middlewares/pending_replies.py), so
+    when the handler's queue is flushed each method passes here; an answerCallbackQuery
+    is held, and any method after it sends the held one first — the order the handler
+    sent them in is kept. The held one travels in the 200 that is given after the
+    commit, so it is exactly as durable as the request it replaces (a process killed
+    before that answer leaves the whole update to Telegram's retry, as before). What
+    Telegram answers to it is not learnt: no handler reads it (it stops the button's
+    spinner or shows a short notice), and its usual refusal — a query over 15 s old —
+    used to reach the errors handler only for its apology, itself an answer to the
+    same expired query, to be refused in turn."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Response[Any]:
+        slot = _webhook_reply.get()
+        if slot is None or not slot.open or pending_replies() is not None:
+            return await make_request(bot, method)
+        if slot.method is not None:  # something follows the held answer: it goes first
+            held, slot.method = slot.method, None
+            try:
+                await make_request(bot, held)
+            except TelegramAPIError as exc:
+                log.warning("reply %s refused: %s", held.__api_method__, exc)
+        if isinstance(method, AnswerCallbackQuery):
+            slot.method = method
+            return True  # type: ignore[return-value]  # what Telegram answers to it
+        return await make_request(bot, method)
+
+
 class SecretTokenRequestHandler(SimpleRequestHandler):
     """SimpleRequestHandler whose secret check never passes an empty secret."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret_token: str,
+        *,
+        max_in_flight: int = 8,
+        **kwargs: Any,
+    ) -> None:
         if not secret_token:
             raise ConfigError("configuration error: ZAPIS_WEBHOOK__SECRET_TOKEN is required")
         super().__init__(dispatcher, bot, secret_token=secret_token, **kwargs)
         self._secret = secret_token.encode()
+        # ZAPIS_WEBHOOK__MAX_IN_FLIGHT (bot/settings.py): the others wait here, before
+        # their chat's lock and a database connection are taken.
+        self._gate = asyncio.Semaphore(max_in_flight)
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         given = telegram_secret_token.encode("utf-8", "surrogateescape")
@@ -102,8 +171,36 @@ class SecretTokenRequestHandler(SimpleRequestHandler):
 
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
         update = await self._read(bot, request)
-        result = None if update is None else await self._process(bot, update)
+        result = None
+        if update is not None:
+            reply = WebhookReply()
+            token = _webhook_reply.set(reply)
+            try:
+                async with self._gate:
+                    result = await self._process(bot, update)
+            finally:
+                reply.open = False  # a task the update left behind sends on its own
+                _webhook_reply.reset(token)
+            if result is None:
+                result = reply.method
+            elif reply.method is not None:  # the handler returned a method: that one goes last
+                await self.dispatcher.silent_call_request(bot=bot, result=reply.method)
         return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+    def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
+        """A method in the answer as JSON (Telegram takes a JSON body as a request's);
+        aiogram's multipart only when it carries a file."""
+        if result is None:
+            return JsonPayload({})
+        files: dict[str, Any] = {}
+        body: dict[str, Any] = {"method": result.__api_method__}
+        for key, value in result.model_dump(warnings=False).items():
+            prepared = bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                body[key] = prepared
+        if files:
+            return super()._build_response_writer(bot, result)
+        return JsonPayload(body, dumps=bot.session.json_dumps)
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         update = await self._read(bot, request)
@@ -156,9 +253,16 @@ def build_webhook_app(
     in a task (an update in flight at a crash is then lost).
     """
     app.attach_bot(bot)  # idempotent; replies wait for the update's commit
+    installed = bot.session.middleware._middlewares
+    if not handle_in_background and not any(isinstance(m, ReplyInWebhookAnswer) for m in installed):
+        bot.session.middleware(ReplyInWebhookAnswer())  # after the hold: sees the flush
     webapp = web.Application()
     handler = SecretTokenRequestHandler(
-        app.dispatcher, bot, secret, handle_in_background=handle_in_background
+        app.dispatcher,
+        bot,
+        secret,
+        handle_in_background=handle_in_background,
+        max_in_flight=app.settings.webhook.max_in_flight,
     )
     handler.register(webapp, path=app.settings.webhook.path)
     setup_application(webapp, app.dispatcher, bot=bot)
@@ -332,6 +436,10 @@ async def run_webhook(settings: Settings) -> int:
         host, port = settings.webhook.host, settings.webhook.port
         async with step(f"cannot listen on {host}:{port} (ZAPIS_WEBHOOK__HOST, __PORT)"):
             await web.TCPSite(runner, host, port).start()
+        shared = settings.webhook.shared_port
+        if shared is not None:
+            async with step(f"cannot listen on {host}:{shared} (ZAPIS_WEBHOOK__SHARED_PORT)"):
+                await web.TCPSite(runner, host, shared, reuse_port=True).start()
         log.info(
             "webhook listening on %s:%s%s",
             settings.webhook.host,

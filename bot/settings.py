@@ -54,6 +54,17 @@ class WebhookSettings(BaseModel):
     # process killed mid-update leaves it to Telegram's retry: nothing is lost; one
     # chat's updates stay in order). False: 200 at once, the update processed in a task.
     answer_after_processing: bool = True
+    # Also listen on this port with SO_REUSEPORT: several processes on one machine share
+    # it and the kernel spreads Telegram's connections over them — one address without a
+    # proxy in front (`python -m bot cluster --reuse-port`, bench/cluster.py). None: only
+    # ``port``, which stays each process's own (health checks reach that one).
+    shared_port: int | None = Field(default=None, ge=1, le=65535)
+    # Updates one process works on at once (answer_after_processing); the others wait
+    # their turn before taking their chat's lock or a connection. Telegram sends up to 40
+    # at once (setWebhook's max_connections), but one process is one core: running 40
+    # interleaved only holds 40 database connections (the pool's overflow opened and
+    # closed again and again) and 40 chat locks for longer, for no more updates per second.
+    max_in_flight: int = Field(default=8, ge=1, le=1000)
 
 
 class GorzdravSettings(BaseModel):

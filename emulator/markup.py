@@ -10,6 +10,7 @@ _ACTIONS = (
     "callback_data", "url", "login_url", "switch_inline_query", "switch_inline_query_current_chat",
     "switch_inline_query_chosen_chat", "web_app", "callback_game", "pay", "copy_text",
 )  # fmt: skip
+_ACTION_SET = frozenset(_ACTIONS)
 
 
 class MarkupError(ValueError):
@@ -54,7 +55,9 @@ def _validate_inline(rows: Any) -> None:
                 raise MarkupError(
                     "Bad Request: can't parse inline keyboard button: Text must be non-empty"
                 )
-            actions = [a for a in _ACTIONS if button.get(a) is not None]
+            # The button's own few keys, not every action name (one per button, checked
+            # on every keyboard the bot sends).
+            actions = [a for a, v in button.items() if a in _ACTION_SET and v is not None]
             if len(actions) != 1:
                 raise MarkupError(
                     "Bad Request: can't parse inline keyboard button: "

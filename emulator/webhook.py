@@ -185,7 +185,7 @@ class WebhookDelivery:
                 self._gate,
                 self._session.post(
                     url,
-                    data=json.dumps(update, ensure_ascii=False),
+                    data=json.dumps(update, ensure_ascii=False).encode("utf-8"),
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self.timeout),
                 ) as response,
@@ -202,10 +202,12 @@ class WebhookDelivery:
     async def _reply_method(self, response: aiohttp.ClientResponse) -> None:
         """A Bot API method in the answer's body is executed (aiogram may reply that way)."""
         params: dict[str, Any] = {}
-        ctype = response.content_type
+        # The header read as it is: aiohttp's response.content_type runs the email
+        # package's parser once per answer (emulator.server reads requests the same way).
+        ctype = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
         if ctype == "application/json":
             with contextlib.suppress(ValueError):
-                body = await response.json()
+                body = json.loads(await response.read())
                 if isinstance(body, dict):
                     params = body
         elif ctype.startswith("multipart/"):

@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, default=3, help="bot processes (default 3)")
     parser.add_argument("--api-port", type=int, default=8081, help="the emulated Bot API")
     parser.add_argument("--proxy-port", type=int, default=8090, help="the one webhook address")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="no proxy: the processes share --proxy-port themselves (SO_REUSEPORT)",
+    )
     parser.add_argument("--lang", default="ru", help="the simulated users' app language")
 
 
@@ -159,7 +164,10 @@ async def run_cluster(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         extra_env=demo_staff_env(),
     )
-    cluster = Cluster(config, args.processes, proxy_port=args.proxy_port)
+    if args.reuse_port:
+        cluster = Cluster(config, args.processes, shared_port=args.proxy_port)
+    else:
+        cluster = Cluster(config, args.processes, proxy_port=args.proxy_port)
     emulator_done = asyncio.create_task(emulator.wait())
     starting = asyncio.create_task(cluster.start())
     try:
@@ -174,7 +182,9 @@ async def run_cluster(settings: Settings, args: argparse.Namespace) -> int:
         except RuntimeError as exc:  # a process did not come up: its log says why
             raise StartupError(f"start-up error: {exc}") from None
         print(
-            f"{args.processes} bot processes behind http://127.0.0.1:{args.proxy_port}/telegram "
+            f"{args.processes} bot processes "
+            f"{'sharing' if args.reuse_port else 'behind'} "
+            f"http://127.0.0.1:{args.proxy_port}/telegram "
             f"(pids {', '.join(map(str, cluster.pids()))}; logs in {DEFAULT_LOG_DIR}/). "
             "Kill one (kill -9 PID) and keep talking: the others answer.\n"
             "Try @5001 (a registered demo patient) then /menu — or /start to register "

@@ -126,7 +126,9 @@ class BotProcess:
         return await self.proc.wait()
 
 
-def process_env(config: ClusterConfig, port: int, proxy_url: str) -> dict[str, str]:
+def process_env(
+    config: ClusterConfig, port: int, proxy_url: str, shared_port: int | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPIS_")}
     env.update(
         {
@@ -143,6 +145,8 @@ def process_env(config: ClusterConfig, port: int, proxy_url: str) -> dict[str, s
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if shared_port is not None:  # every process also listens there (SO_REUSEPORT)
+        env["ZAPIS_WEBHOOK__SHARED_PORT"] = str(shared_port)
     if config.redis_url:  # unset: one process keeps dialogue state in its database
         env["ZAPIS_REDIS_URL"] = config.redis_url
     env.update(config.extra_env)
@@ -150,17 +154,34 @@ def process_env(config: ClusterConfig, port: int, proxy_url: str) -> dict[str, s
 
 
 class Cluster:
-    """The proxy (in this process) and N bot processes behind it."""
+    """N bot processes behind one address: the round-robin proxy (in this process), or —
+    with ``shared_port`` — the processes' own listeners on that port with SO_REUSEPORT,
+    the kernel spreading Telegram's connections over them (no hop in between; a
+    connection stays with its process, so spreading is per connection, not per update)."""
 
-    def __init__(self, config: ClusterConfig, processes: int, *, proxy_port: int = 0) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        processes: int,
+        *,
+        proxy_port: int = 0,
+        shared_port: int | None = None,
+    ) -> None:
         self.config = config
         ports = [config.base_port + i for i in range(processes)]
-        self.proxy = RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports], port=proxy_port)
+        self.shared_port = shared_port
+        self.proxy: RoundRobinProxy | None = None
+        if shared_port is None:
+            backends = [f"http://127.0.0.1:{p}" for p in ports]
+            self.proxy = RoundRobinProxy(backends, port=proxy_port)
         self.bots: list[BotProcess] = []
         self._ports = ports
 
     async def start(self, *, health_timeout: float = 120.0) -> None:
-        proxy_url = await self.proxy.start()
+        if self.proxy is not None:
+            hook_url = await self.proxy.start()
+        else:
+            hook_url = f"http://127.0.0.1:{self.shared_port}"
         if self.config.log_dir is not None:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
         for i, port in enumerate(self._ports):
@@ -170,7 +191,7 @@ class Cluster:
                 BotProcess(
                     i + 1,
                     port,
-                    process_env(self.config, port, proxy_url),
+                    process_env(self.config, port, hook_url, self.shared_port),
                     log,
                     profile=profile / f"bot-{i + 1}.prof" if profile else None,
                 )
@@ -191,7 +212,8 @@ class Cluster:
     async def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM to every process (SIGKILL after ``timeout``), then the proxy."""
         await asyncio.gather(*(bot.stop(timeout) for bot in self.bots), return_exceptions=True)
-        await self.proxy.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
 
     def pids(self) -> list[int]:
         return [bot.proc.pid for bot in self.bots if bot.proc is not None]

@@ -157,11 +157,14 @@ async def running_cluster(
     log_dir: Path | None = None,
     sqlite_path: Path | None = None,
     profile_dir: Path | None = None,
+    reuse_port: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[ClusterRun]:
     """A fresh PostgreSQL database with the demo world, the emulated Telegram, N processes.
 
     ``sqlite_path`` (bench/cluster.py's single-process figure): that SQLite file instead,
-    and dialogue state in it too when ``redis_url`` is None.
+    and dialogue state in it too when ``redis_url`` is None. ``reuse_port``: the processes
+    share one port (SO_REUSEPORT) instead of the round-robin proxy.
     """
     name = ""
     if sqlite_path is not None:
@@ -185,11 +188,13 @@ async def running_cluster(
             bot_token=side.core.token,
             telegram_api_url=api,
             secret=secrets.token_urlsafe(16),
-            base_port=free_ports(processes),
+            base_port=(base := free_ports(processes + 1)),
             log_dir=log_dir or Path(tempfile.mkdtemp(prefix="zapis-cluster-logs-")),
             profile_dir=profile_dir,
+            extra_env=dict(extra_env or {}),
         )
-        cluster = Cluster(config, processes)
+        shared = base + processes if reuse_port else None
+        cluster = Cluster(config, processes, shared_port=shared)
         await cluster.start()
         await side.wait_for_webhook(10)
         yield ClusterRun(side, cluster, engine, name)

@@ -33,6 +33,7 @@ class StandIn:
         self.overlap = False
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self.reply: dict[str, Any] = {}  # a Bot API method to answer with (as JSON)
 
     async def handle(self, request: web.Request) -> web.Response:
         update = await request.json()
@@ -46,7 +47,7 @@ class StandIn:
         await asyncio.sleep(self.slow)
         self.in_flight[chat] -= 1
         self.done[chat].append(uid)
-        return web.json_response({})
+        return web.json_response(self.reply)
 
     async def start(self) -> str:
         app = web.Application()
@@ -209,3 +210,28 @@ async def test_set_and_delete_webhook_as_telegram_answers() -> None:
     await core.call("deleteWebhook", {})
     _, info = await core.call("getWebhookInfo", {})
     assert info["result"]["url"] == ""
+
+
+async def test_a_method_in_the_webhook_answer_is_executed() -> None:
+    """What bot/live.py does with an update's closing answerCallbackQuery: Telegram runs
+    a method given in the 200's body; a refused one is logged, and the update is still
+    delivered (Telegram does not send it again)."""
+    bot = StandIn()
+    url = await bot.start()
+    core = EmulatorCore()
+    await set_webhook(core, url + "/telegram")
+    delivery = WebhookDelivery(core, first_retry=0.01)
+    try:
+        bot.reply = {"method": "sendMessage", "chat_id": 77, "text": "from the answer"}
+        delivery.submit(message(1, 77))
+        await delivery.wait_idle(10)
+        bot.reply = {"method": "answerCallbackQuery", "callback_query_id": "none"}
+        delivery.submit(message(2, 77))
+        await delivery.wait_idle(10)
+    finally:
+        await delivery.close()
+        await bot.stop()
+    assert delivery.delivered_ids == {1, 2} and delivery.stats.failures == 0
+    sent = [e for e in core.events if e.kind == "sent"]
+    assert [e.message.message["text"] for e in sent if e.message] == ["from the answer"]
+    assert [e.kind for e in core.events if e.kind == "refused"] == ["refused"]

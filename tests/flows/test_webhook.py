@@ -13,16 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import TelegramObject
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.app import App, build_app
 from bot.clock import VirtualClock
-from bot.live import SECRET_HEADER, build_webhook_app, check_webhook_settings, webhook_url
+from bot.live import (
+    SECRET_HEADER,
+    ReplyInWebhookAnswer,
+    WebhookReply,
+    _webhook_reply,
+    build_webhook_app,
+    check_webhook_settings,
+    webhook_url,
+)
 from bot.settings import ConfigError, load_settings
 from tests.conftest import REDIS_URL, TEST_KEY, requires_redis
-from tests.flows.recording_session import RecordingSession, make_bot, message_update
+from tests.flows.recording_session import (
+    RecordingSession,
+    callback_update,
+    make_bot,
+    message_update,
+)
 
 SECRET = "s3cr3t-Token_42"
 
@@ -266,3 +280,67 @@ async def test_healthz_checks_the_configured_redis(
         assert await _health(application) == expected
     finally:
         await application.storage.close()
+
+
+async def test_a_callback_answer_rides_in_the_webhook_answer(app: App) -> None:
+    """Telegram executes a method given in the webhook's 200: the answerCallbackQuery that
+    ends an update goes there (as JSON), not as a request of its own."""
+    session = RecordingSession()
+    client = await _client(app, session, background=False)
+    try:
+        update = callback_update(601, "zz:1")  # a button of no dialogue: «out of date»
+        resp = await client.post("/tg", json=update, headers={SECRET_HEADER: SECRET})
+        assert resp.status == 200
+        assert resp.content_type == "application/json"
+        body = json.loads(await resp.text())
+    finally:
+        await client.close()
+    assert body["method"] == "answerCallbackQuery"
+    assert body["callback_query_id"] == update["callback_query"]["id"]
+    assert body["text"] == "Эта кнопка устарела."
+    assert session.calls == []  # nothing else was sent
+
+
+async def test_a_held_answer_keeps_its_place_before_what_follows_it() -> None:
+    """Only the last reply may ride in the answer: a method after a held
+    answerCallbackQuery sends the held one first, in the order the handler sent them."""
+    session = RecordingSession()
+    bot = make_bot(session)
+    bot.session.middleware(ReplyInWebhookAnswer())
+    reply = WebhookReply()
+    token = _webhook_reply.set(reply)
+    try:
+        first = AnswerCallbackQuery(callback_query_id="q1")
+        assert await bot(first) is True
+        assert session.calls == [] and reply.method is first
+        await bot(SendMessage(chat_id=5, text="after"))
+        assert [type(m).__name__ for m in session.calls] == ["AnswerCallbackQuery", "SendMessage"]
+        assert reply.method is None
+        last = AnswerCallbackQuery(callback_query_id="q2")
+        await bot(last)
+        assert reply.method is last  # the last one: for the webhook's answer
+        reply.open = False  # the update is over: a late send goes out by itself
+        await bot(AnswerCallbackQuery(callback_query_id="q3"))
+        assert len(session.calls) == 3
+    finally:
+        _webhook_reply.reset(token)
+    await bot(AnswerCallbackQuery(callback_query_id="q4"))  # outside any update: sent
+    assert len(session.calls) == 4
+
+
+async def test_background_mode_answers_with_an_empty_body_and_sends_everything(app: App) -> None:
+    session = RecordingSession()
+    client = await _client(app, session, background=True)
+    try:
+        resp = await client.post(
+            "/tg", json=callback_update(602, "zz:1"), headers={SECRET_HEADER: SECRET}
+        )
+        assert resp.status == 200
+        assert json.loads(await resp.text()) == {}
+        for _ in range(200):
+            if session.calls:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await client.close()
+    assert [type(m).__name__ for m in session.calls] == ["AnswerCallbackQuery"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -160,6 +161,65 @@ async def test_files(tg: tuple[EmulatorCore, Bot]) -> None:
         await bot.send_document(CHAT, "no-such-file-id")
     with pytest.raises(TelegramEntityTooLarge):
         await bot.send_document(CHAT, BufferedInputFile(b"0" * (50 * 1024 * 1024 + 1), "big.bin"))
+
+
+async def test_file_names_arrive_as_sent(tg: tuple[EmulatorCore, Bot]) -> None:
+    """The server's one-match reading of a form field (emulator.server.field_of) and
+    aiohttp's parser, for names it does not take (non-ASCII, quotes, %), agree."""
+    _core, bot = tg
+    for name in ("visit.ics", "Запись к врачу.pdf", 'a"b;c.txt', "100%.txt", "x*y.ics"):
+        sent = await bot.send_document(CHAT, BufferedInputFile(b"data", name), caption="c")
+        assert sent.document is not None and sent.document.file_name == name
+        assert sent.caption == "c"
+
+
+async def test_multipart_bodies_read_as_aiohttp_reads_them() -> None:
+    """emulator.server.form_data (one pass over the bytes) against aiohttp's reader, on
+    bodies aiohttp's client writes; what it does not take is left to aiohttp's reader."""
+    import aiohttp
+    from aiohttp import MultipartReader, StreamReader
+    from aiohttp.base_protocol import BaseProtocol
+
+    from emulator.server import form_data
+
+    class Sink:
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+
+        async def write(self, data: bytes) -> None:
+            self.chunks.append(bytes(data))
+
+    async def aiohttp_fields(body: bytes, ctype: str) -> list[tuple[str, str | None, bytes]]:
+        loop = asyncio.get_running_loop()
+        stream = StreamReader(BaseProtocol(loop), 2**16, loop=loop)
+        stream.feed_data(body)
+        stream.feed_eof()
+        reader = MultipartReader({"Content-Type": ctype}, stream)
+        out = []
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, aiohttp.BodyPartReader) and part.name is not None
+            out.append((part.name, part.filename, bytes(await part.read(decode=True))))
+        return out
+
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("chat_id", "1001")
+    form.add_field("caption", "Запись: «терапевт»\r\n--x")
+    form.add_field("document", b"\r\n--\r\nBEGIN:VCALENDAR\r\n\r\n", filename='Запись "1".ics')
+    form.add_field("thumbnail", b"", filename="t.jpg")
+    payload = form()
+    sink = Sink()
+    await payload.write(sink)  # type: ignore[arg-type]
+    body, ctype = b"".join(sink.chunks), payload.content_type
+    ours = form_data(body, ctype)
+    assert ours == await aiohttp_fields(body, ctype)
+    assert ours is not None and [f[0] for f in ours] == [
+        "chat_id",
+        "caption",
+        "document",
+        "thumbnail",
+    ]
+    assert form_data(body[:-10], ctype) is None  # no closing line: aiohttp's reader decides
+    assert form_data(body, "multipart/form-data") is None  # no boundary
 
 
 async def test_unknown_method_is_not_ignored(tg: tuple[EmulatorCore, Bot]) -> None:
