@@ -1,6 +1,7 @@
 """Notifier throughput: claim + render + send of due outbox rows, beside a bare send rate.
 
     python -m bench.notify [--rows 100000] [--pg URL] [--limited 3000] [--repeat 3]
+    python -m bench.notify --rows 20000 [--pg URL] --profile FILE   # cProfile of one round
 
 1. ``--rows`` due «booked» notifications (each renders an appointment with
    doctor, clinic and specialty) on SQLite, and on PostgreSQL when ``--pg``
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -68,7 +71,9 @@ async def bare_rate(n: int) -> Run:
     return run
 
 
-async def outbox_rate(db_url: str | None, rows: int) -> Run:
+async def outbox_rate(
+    db_url: str | None, rows: int, profile: cProfile.Profile | None = None
+) -> Run:
     now = datetime.now(UTC)
     name = None
     if db_url is None:
@@ -95,7 +100,13 @@ async def outbox_rate(db_url: str | None, rows: int) -> Run:
             concurrency=1,
         )
         started, cpu = time.perf_counter(), time.process_time()
-        stats = await notifier.run(now, max_batches=10_000)
+        if profile is not None:  # the notifier's run only (not the world's setup)
+            profile.enable()
+        try:
+            stats = await notifier.run(now, max_batches=10_000)
+        finally:
+            if profile is not None:
+                profile.disable()
         elapsed = time.perf_counter() - started
         cpu_us = (time.process_time() - cpu) / max(stats.sent, 1) * 1e6
         await bot.session.close()
@@ -155,7 +166,21 @@ async def main() -> None:
         default=3,
         help="rounds of bare, SQLite, PostgreSQL in turn; medians printed (a shared machine)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="instead: one outbox round (PostgreSQL with --pg, else SQLite) under cProfile, "
+        "the notifier's run only; stats written to FILE, the top printed",
+    )
     args = parser.parse_args()
+    if args.profile:
+        await outbox_rate(args.pg, min(args.rows, 2000))  # warm-up: imports, caches
+        profile = cProfile.Profile()
+        run = await outbox_rate(args.pg, args.rows, profile)
+        profile.dump_stats(args.profile)
+        print(f"{run.sent:,} rows, {run.cpu_us:.0f} µs CPU per row (profiled)")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        return
 
     runs: dict[str, list[Run]] = {"bare": [], "sqlite": [], "pg": []}
     for _ in range(args.repeat):  # alternated, so a burst of load hits all alike

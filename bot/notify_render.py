@@ -105,8 +105,25 @@ def _visit_lines(v: VisitInfo, ctx: RenderContext, locale: str) -> list[str]:
     if v.patient_name and v.patient_relation != "self":
         lines.append(_("Patient: {name}").format(name=esc(v.patient_name)))
     if v.number:
-        lines.append(_("Appointment number: {number}").format(number=esc(v.number)))
+        lines.append(_number_line(locale).format(number=esc(v.number)))
     return lines
+
+
+@lru_cache(maxsize=64)
+def _number_line(locale: str) -> str:
+    """Constant per language (``locale`` is the key; the translation comes from the
+    caller's i18n context, as for ``_when``): one gettext per language, not per row."""
+    return _("Appointment number: {number}")
+
+
+@lru_cache(maxsize=64)
+def _booked_frame(locale: str) -> tuple[str, str]:
+    """The booking notice's constant head and tail in ``locale`` (as ``_number_line``)."""
+    return (
+        _("✅ You are booked:"),
+        "\n\n"
+        + _("We will remind you before the visit. Reminders can be switched off in «Profile»."),
+    )
 
 
 def _calendar(v: VisitInfo, ctx: RenderContext, locale: str) -> VisitFile | None:
@@ -155,12 +172,8 @@ def render(row: OutboxRow, ctx: RenderContext, locale: str) -> Rendered:
         return _reminder(row, ctx, locale)
     if row.kind == Kind.BOOKED:
         v = _appointment(row, ctx)
-        text = (
-            "\n".join([_("✅ You are booked:"), *_visit_lines(v, ctx, locale)])
-            + "\n\n"
-            + _("We will remind you before the visit. Reminders can be switched off in «Profile».")
-        )
-        return Rendered(clip_html(text))
+        head, tail = _booked_frame(locale)
+        return Rendered(clip_html("\n".join([head, *_visit_lines(v, ctx, locale)]) + tail))
     if row.kind == Kind.BOOKING_FILES:
         return _booking_files(row, ctx)
     if row.kind == Kind.CANCELLED_BY_CLINIC:

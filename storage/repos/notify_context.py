@@ -90,6 +90,9 @@ class VisitInfo:
         return self.prep_en if locale == "en" else self.prep_ru
 
 
+_STATUSES = {status.value: status for status in AppointmentStatus}
+
+
 def _doctor_name(surname: str, name: str, patronymic: str) -> str:
     return " ".join(p for p in (surname, name, patronymic) if p)
 
@@ -177,12 +180,13 @@ class NotifyContextRepository(Repository):
         )
         optouts: dict[str, frozenset[str]] = {}  # most recipients share "" or a few sets
         out: dict[int, Recipient] = {}
-        for r in rows:
-            text = r.notify_optout or ""
+        # Rows unpacked as tuples (not attributes by name): per row of a batch.
+        for user_id, locale, unreachable, optout_text, status in rows:
+            text = optout_text or ""
             optout = optouts.get(text)
             if optout is None:
                 optout = optouts[text] = frozenset(k for k in text.split(",") if k)
-            out[r.id] = Recipient(r.id, r.locale, bool(r.unreachable), optout, r.status)
+            out[user_id] = Recipient(user_id, locale, bool(unreachable), optout, status)
         return out
 
     async def live_offers(
@@ -230,21 +234,68 @@ class NotifyContextRepository(Repository):
         )
         out: dict[int, VisitInfo] = {}
         places: dict[tuple[int, int, int], dict[str, Any]] = {}
-        for r in await self.conn.execute(stmt):
-            out[r.id] = _visit(
-                r,
-                places,
-                appointment_id=r.id,
-                number=r.number,
-                status=AppointmentStatus(r.status),
+        # Per row of a batch: rows unpacked in the select's column order (not a
+        # Row's attributes by name), the place's part built once per place (as _visit).
+        for (
+            appointment_id,
+            number,
+            status,
+            start,
+            minutes,
+            cancel_reason,
+            slot_id,
+            cal_uid,
+            cal_seq,
+            doctor_id,
+            clinic_id,
+            specialty_id,
+            patient_id,
+            d_surname,
+            d_name,
+            d_patronymic,
+            c_name,
+            address,
+            tz,
+            region_id,
+            name_ru,
+            name_en,
+            prep_ru,
+            prep_en,
+            name_enc,
+            relation,
+        ) in await self.conn.execute(stmt):
+            key = (doctor_id, clinic_id, specialty_id)
+            place = places.get(key)
+            if place is None:
+                place = places[key] = {
+                    "doctor_id": doctor_id,
+                    "doctor_name": _doctor_name(d_surname, d_name, d_patronymic),
+                    "clinic_id": clinic_id,
+                    "clinic_name": c_name,
+                    "clinic_address": address,
+                    "clinic_tz": tz,
+                    "region_id": region_id,
+                    "specialty_id": specialty_id,
+                    "specialty_ru": name_ru,
+                    "specialty_en": name_en,
+                    "prep_ru": prep_ru,
+                    "prep_en": prep_en,
+                }
+            out[appointment_id] = VisitInfo(
+                start=start.replace(tzinfo=UTC) if start.tzinfo is None else from_db(start),
+                minutes=minutes,
+                **place,
+                appointment_id=appointment_id,
+                number=number,
+                status=_STATUSES.get(status) or AppointmentStatus(status),
                 # Only a relative's name is shown, so only that one is decrypted.
-                patient_name="" if r.relation == "self" else self._patient_name(r.name_enc),
-                patient_relation=r.relation,
-                patient_id=r.patient_id,
-                cancel_reason=r.cancel_reason,
-                slot_id=r.slot_id,
-                calendar_uid=r.calendar_uid or calendar_uid(r.number),
-                calendar_seq=r.calendar_seq or 0,
+                patient_name="" if relation == "self" else self._patient_name(name_enc),
+                patient_relation=relation,
+                patient_id=patient_id,
+                cancel_reason=cancel_reason,
+                slot_id=slot_id,
+                calendar_uid=cal_uid or calendar_uid(number),
+                calendar_seq=cal_seq or 0,
             )
         return out
 

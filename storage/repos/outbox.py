@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -156,19 +156,22 @@ class OutboxRepository(Repository):
             .values(claimed_by=worker_id, claimed_until=to_db(now + lease))
             .returning(*_RETURNED)
         )
-        rows = (await self.conn.execute(stmt)).all()
+        # Per row of a batch: rows unpacked in _RETURNED's order, positional arguments.
+        loads = json.loads
         claimed = [
             OutboxRow(
-                id=r.id,
-                kind=r.kind,
-                user_id=r.user_id,
-                due_at=from_db(r.due_at),
-                payload=json.loads(r.payload),
-                urgent=r.urgent,
-                attempts=r.attempts,
-                idem_key=r.idem_key,
+                row_id,
+                kind,
+                user_id,
+                due_at.replace(tzinfo=UTC) if due_at.tzinfo is None else from_db(due_at),
+                loads(payload),
+                urgent,
+                attempts,
+                idem_key,
             )
-            for r in rows
+            for row_id, kind, user_id, due_at, payload, urgent, attempts, idem_key in (
+                await self.conn.execute(stmt)
+            )
         ]
         claimed.sort(key=lambda row: (row.due_at, row.id))
         return claimed
