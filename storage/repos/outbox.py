@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.dml import Update
 
 from domain.notifications import OutboxItem, OutboxRow, State
 from storage.repos.base import Repository, from_db, to_db
@@ -48,6 +49,24 @@ _RETURNED = (
     outbox.c.attempts,
     outbox.c.idem_key,
 )
+
+
+def _mark_sent(ids: ColumnElement[bool]) -> Update:
+    return (
+        update(outbox)
+        .where(ids, outbox.c.state == State.PENDING)
+        .values(
+            state=State.SENT,
+            sent_at=bindparam("sent_at", type_=outbox.c.sent_at.type),
+            attempts=outbox.c.attempts + 1,
+            claimed_until=None,
+        )
+    )
+
+
+# The group's ids: an expanding IN on SQLite, one array parameter on PostgreSQL (as _ids).
+_MARK_SENT_SQLITE = _mark_sent(outbox.c.id.in_(bindparam("ids", expanding=True)))
+_MARK_SENT_PG = _mark_sent(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
 
 
 class OutboxRepository(Repository):
@@ -177,18 +196,12 @@ class OutboxRepository(Repository):
         return claimed
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        """Built once (module level, ids and time as parameters): it runs once per group of
+        sends, and building a statement costs more than the rest of that call."""
         if not ids:
             return
-        await self.conn.execute(
-            update(outbox)
-            .where(self._ids(ids), outbox.c.state == State.PENDING)
-            .values(
-                state=State.SENT,
-                sent_at=to_db(now),
-                attempts=outbox.c.attempts + 1,
-                claimed_until=None,
-            )
-        )
+        stmt = _MARK_SENT_SQLITE if self.is_sqlite else _MARK_SENT_PG
+        await self.conn.execute(stmt, {"ids": list(ids), "sent_at": to_db(now)})
 
     async def mark_sent_by_key(self, idem_key: str, now: datetime) -> bool:
         """The handler already said it in the chat (e.g. the booking confirmation): the
