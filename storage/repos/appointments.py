@@ -448,7 +448,8 @@ async def _look_direct(conn: Any, params: dict[str, Any]) -> Any:
     without SQLAlchemy's execute path, the two isolation switches and their
     bookkeeping (issue 12's rush: about a third of a lost race's Python). The row by
     column name, values as SQLAlchemy returns them (its result processors); the
-    engine's ``before_cursor_execute`` listeners see the statement as for any other.
+    engine's ``before/after_cursor_execute`` listeners see the statement as for any other
+    (SQLAlchemy's ``echo`` log does not).
     ``_FALLBACK``: not this driver or not this state, or the driver failed (a lost
     connection…): the caller runs the statement through SQLAlchemy, which raises or
     invalidates as everywhere else (the read is repeatable, it writes nothing)."""
@@ -470,12 +471,15 @@ async def _look_direct(conn: Any, params: dict[str, Any]) -> Any:
         compiled = _LOOK_COMPILED[id(sync.dialect)] = _Compiled(_LOOK, sync.dialect)
     sql = compiled.sql
     values = compiled.parameters(params)
-    if sync._has_events or sync.engine._has_events:
+    events = sync._has_events or sync.engine._has_events
+    if events:
         sync.dispatch.before_cursor_execute(sync, None, sql, values, None, False)
     try:
         record = await raw.fetchrow(sql, *values)
     except Exception:
         return _FALLBACK
+    if events:
+        sync.dispatch.after_cursor_execute(sync, None, sql, values, None, False)
     if record is None:
         return None
     cells = list(record)
