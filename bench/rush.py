@@ -256,9 +256,18 @@ async def worker(args: argparse.Namespace) -> int:
     user_ids = list(range(100_001 + first, 100_001 + first + count))
     pending: Counter[str] = Counter()
     count_statements(engine, pending)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     outcome, seconds = await rush(
         factory, user_ids, args.slots, args.concurrency, args.retries, args.seed + first
     )
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{args.profile}.{first}")
     outcome.update(pending)
     print(json.dumps({"outcome": dict(outcome), "seconds": seconds}), flush=True)
     # The connections stay open until the parent has read their backends' CPU.
@@ -293,6 +302,7 @@ async def rush_processes(
                 "--seed",
                 str(args.seed),
                 *(["--pre-ping"] if args.pre_ping else []),
+                *(["--profile", args.profile] if args.profile else []),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -479,6 +489,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="the pool's ping before every checkout (storage/db.py's default; off here as in "
         "the bot's run modes, bot/live.py: a dropped connection retries the update instead)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="--processes: cProfile each worker's rush, stats dumped to FILE.<first user>",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # FIRST:COUNT, internal
     parser.add_argument("--url", help=argparse.SUPPRESS)

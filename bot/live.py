@@ -47,6 +47,7 @@ from bot.app import App, build_app, resolve_encryption_key, settle_heap
 from bot.calendar_route import add_calendar_route
 from bot.clock import SystemClock
 from bot.errors import log_unprocessable
+from bot.lean_types import warm_up
 from bot.middlewares.pending_replies import pending_replies
 from bot.scheduler import RunningJobs, start_scheduler
 from bot.settings import ConfigError, Settings, StartupError
@@ -370,6 +371,7 @@ async def prepare_app(settings: Settings) -> App:
         from bot.cli.staff_load import merge_db_staff
 
         await merge_db_staff(app)  # issue 11: python -m bot staff add …
+        warm_up()  # the hot aiogram models built now, not in the first users' updates
         settle_heap()  # the start-up heap out of the cyclic collector's scans
         return app
     except BaseException:

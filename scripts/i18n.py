@@ -3,7 +3,7 @@
 python scripts/i18n.py extract   # sources -> locales/messages.pot
 python scripts/i18n.py update    # messages.pot -> ru/en messages.po (new ids appear untranslated)
 python scripts/i18n.py compile   # messages.po -> messages.mo (what the bot loads)
-python scripts/i18n.py check     # fails on a missing, empty or fuzzy translation
+python scripts/i18n.py check     # fails on a missing, empty, fuzzy or repeated translation
 """
 
 from __future__ import annotations
@@ -60,12 +60,36 @@ def compile_() -> None:
     pybabel("compile", "-d", "locales", "-D", "messages", "--statistics")
 
 
+def repeated_ids(po_text: str) -> list[str]:
+    """Message ids written twice in one .po file: the compiled catalogue keeps one of the
+    translations silently, so the other is dead text that looks alive."""
+    seen: set[str] = set()
+    repeated = []
+    lines = po_text.splitlines()
+    for n, line in enumerate(lines):
+        if not line.startswith("msgid "):
+            continue
+        parts = [line[len("msgid ") :]]
+        for more in lines[n + 1 :]:
+            if not more.startswith('"'):
+                break
+            parts.append(more)
+        key = "".join(part.strip()[1:-1] for part in parts)
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    return repeated
+
+
 def check(pot: Path = POT) -> int:
-    """Every message id the code uses has a non-empty, non-fuzzy translation in every language."""
+    """Every message id the code uses has a non-empty, non-fuzzy translation in every
+    language, written once."""
     with pot.open("rb") as fh:
         template = read_po(fh)
     problems = []
     for lang in LANGS:
+        for key in repeated_ids(po_path(lang).read_text(encoding="utf-8")):
+            problems.append(f"{lang}: message id written twice: {key!r}")
         with po_path(lang).open("rb") as fh:
             catalog = read_po(fh, locale=lang)
         for message in template:

@@ -22,6 +22,7 @@ city's rate would be gigabytes of Redis.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -29,8 +30,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
-from aiogram.fsm.storage.base import StorageKey
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 
 DONE_SECONDS = 3600
 IN_PROCESS_LIMIT = 50_000  # ids remembered by one process (a few MiB at most)
@@ -64,14 +64,35 @@ class UpdateOnce(Protocol):
     def once(self, key: StorageKey, update_id: int) -> AbstractAsyncContextManager[bool]: ...
 
 
-class OnceInProcess(SimpleEventIsolation):
-    """aiogram's per-chat lock of one process, plus the ids of the updates it has done."""
+class OnceInProcess(BaseEventIsolation):
+    """One update of a chat at a time in one process, plus the ids of the updates it has
+    done. Unlike aiogram's SimpleEventIsolation (one lock per chat kept for ever — its own
+    TODO), a chat's lock is dropped when nobody holds or waits for it: a process that has
+    seen a city's chats does not keep a lock for each."""
 
     def __init__(self, limit: int = IN_PROCESS_LIMIT, seconds: float = DONE_SECONDS) -> None:
-        super().__init__()
         self.limit = limit
         self.seconds = seconds
         self._done: OrderedDict[tuple[int, int], float] = OrderedDict()
+        self._locks: dict[StorageKey, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+    async def close(self) -> None:
+        self._locks.clear()
 
     def _seen(self, key: tuple[int, int], now: float) -> bool:
         while self._done:  # drop the expired (oldest first)

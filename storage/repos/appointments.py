@@ -46,6 +46,7 @@ from domain.models import (
 )
 from domain.rules import overlaps
 from storage.memo import fsm_pending, read_memo
+from storage.prepared import RowView, _Compiled
 from storage.repos.base import Repository, from_db, to_db
 from storage.repos.directory import _SLOT_CONTEXT_BY_ID, DirectoryRepository, _slot_context
 from storage.repos.users import UserRepository
@@ -434,6 +435,60 @@ def _unpack(row: Any) -> list[int] | None:
     return [] if row.status == "booked" else None
 
 
+_FALLBACK = object()
+# asyncpg: ``_LOOK`` compiled once (storage/prepared.py's compiled form), run on the
+# driver's connection (its own prepared-statement cache) when no transaction is open.
+_LOOK_COMPILED: dict[int, _Compiled] = {}
+
+
+async def _look_direct(conn: Any, params: dict[str, Any]) -> Any:
+    """PostgreSQL/asyncpg, no transaction on the connection (SQLAlchemy's nor the
+    driver's): ``_LOOK`` sent by asyncpg itself — outside a transaction asyncpg runs
+    it in autocommit, as the AUTOCOMMIT switch of ``_look_through_sqlalchemy`` does,
+    without SQLAlchemy's execute path, the two isolation switches and their
+    bookkeeping (issue 12's rush: about a third of a lost race's Python). The row by
+    column name, values as SQLAlchemy returns them (its result processors); the
+    engine's ``before/after_cursor_execute`` listeners see the statement as for any other
+    (SQLAlchemy's ``echo`` log does not).
+    ``_FALLBACK``: not this driver or not this state, or the driver failed (a lost
+    connection…): the caller runs the statement through SQLAlchemy, which raises or
+    invalidates as everywhere else (the read is repeatable, it writes nothing)."""
+    sync = conn.sync_connection
+    if sync is None or sync._transaction is not None or sync.dialect.driver != "asyncpg":
+        return _FALLBACK
+    fairy = sync._dbapi_connection
+    adapt: Any = fairy.dbapi_connection if fairy is not None else None
+    raw = getattr(adapt, "_connection", None)
+    if (
+        raw is None
+        or adapt._transaction is not None
+        or adapt._execute_mutex.locked()
+        or raw.is_in_transaction()
+    ):
+        return _FALLBACK
+    compiled = _LOOK_COMPILED.get(id(sync.dialect))
+    if compiled is None:
+        compiled = _LOOK_COMPILED[id(sync.dialect)] = _Compiled(_LOOK, sync.dialect)
+    sql = compiled.sql
+    values = compiled.parameters(params)
+    events = sync._has_events or sync.engine._has_events
+    if events:
+        sync.dispatch.before_cursor_execute(sync, None, sql, values, None, False)
+    try:
+        record = await raw.fetchrow(sql, *values)
+    except Exception:
+        return _FALLBACK
+    if events:
+        sync.dispatch.after_cursor_execute(sync, None, sql, values, None, False)
+    if record is None:
+        return None
+    cells = list(record)
+    for at, process in compiled.results:
+        if cells[at] is not None:
+            cells[at] = process(cells[at])
+    return RowView(zip(compiled.keys, cells, strict=True))
+
+
 class AppointmentRepository(Repository):
     # ------------------------------------------------------------------ patients, slots
 
@@ -569,6 +624,22 @@ class AppointmentRepository(Repository):
         AUTOCOMMIT: one round trip, no BEGIN nor ROLLBACK). The answer when the slot
         cannot be taken (missing, booked, blocked, past); None when it is free to take."""
         conn = self.conn
+        direct = await _look_direct(conn, params)
+        if direct is not _FALLBACK:
+            row = direct
+        else:
+            row = await self._look_through_sqlalchemy(params)
+        if row is None:
+            return SlotTake(taken=False, ctx=None)
+        ctx = _slot_context(row)
+        if ctx.slot.status == SlotStatus.FREE and ctx.slot.start > from_db(params["now"]):
+            return None
+        candidates = _unpack(row)
+        return SlotTake(taken=False, ctx=ctx, mine_id=row.mine_id, candidates=candidates)
+
+    async def _look_through_sqlalchemy(self, params: dict[str, Any]) -> Any:
+        """``_LOOK`` through SQLAlchemy, switched to AUTOCOMMIT for the statement."""
+        conn = self.conn
         # The switches on the sync connection directly: with no transaction on the driver
         # (asyncpg's adapter: none in AUTOCOMMIT) they only set attributes — nothing to
         # await, no greenlet hop each (~50 µs a lost race, issue 12's rush).
@@ -587,13 +658,7 @@ class AppointmentRepository(Repository):
             raise
         sync.rollback()  # ends SQLAlchemy's own bookkeeping: nothing is sent
         sync.execution_options(isolation_level=default)
-        if row is None:
-            return SlotTake(taken=False, ctx=None)
-        ctx = _slot_context(row)
-        if ctx.slot.status == SlotStatus.FREE and ctx.slot.start > from_db(params["now"]):
-            return None
-        candidates = _unpack(row)
-        return SlotTake(taken=False, ctx=ctx, mine_id=row.mine_id, candidates=candidates)
+        return row
 
     async def untake_slot(self, slot_id: int) -> None:
         await self.conn.execute(_UNTAKE_SLOT, {"slot_id": slot_id})

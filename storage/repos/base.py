@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,4 +53,14 @@ class Repository:
             else pg_insert(table).values(values).on_conflict_do_nothing()
         )
         result = await self.conn.execute(stmt)
+        return int(result.rowcount) == 1
+
+    async def clear_staff_notice_of(self, table: Table, item_id: int, marked_at: datetime) -> bool:
+        """Clear a ticket's or certificate request's «tell the staff» mark, only if it is
+        still the one read (a newer patient action keeps its own) — domain/staff_notices.py."""
+        result = await self.conn.execute(
+            update(table)
+            .where(table.c.id == item_id, table.c.staff_notice_at == to_db(marked_at))
+            .values(staff_notice_at=None)
+        )
         return int(result.rowcount) == 1

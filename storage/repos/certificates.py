@@ -143,12 +143,7 @@ class CertificateRepository(Repository):
         ]
 
     async def clear_staff_notice(self, item_id: int, marked_at: datetime) -> bool:
-        result = await self.conn.execute(
-            update(cr)
-            .where(cr.c.id == item_id, cr.c.staff_notice_at == to_db(marked_at))
-            .values(staff_notice_at=None)
-        )
-        return int(result.rowcount) == 1
+        return await self.clear_staff_notice_of(cr, item_id, marked_at)
 
     async def clinic_choices(self) -> list[tuple[int, str]]:
         """(id, name) of every clinic, for a patient with no attached clinic."""

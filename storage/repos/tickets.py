@@ -221,9 +221,4 @@ class TicketRepository(Repository):
         ]
 
     async def clear_staff_notice(self, item_id: int, marked_at: datetime) -> bool:
-        result = await self.conn.execute(
-            update(tickets)
-            .where(tickets.c.id == item_id, tickets.c.staff_notice_at == to_db(marked_at))
-            .values(staff_notice_at=None)
-        )
-        return int(result.rowcount) == 1
+        return await self.clear_staff_notice_of(tickets, item_id, marked_at)

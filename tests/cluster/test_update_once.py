@@ -94,6 +94,27 @@ async def test_in_one_process_an_update_done_is_not_run_again() -> None:
     await _contract(OnceInProcess())
 
 
+async def test_in_one_process_a_chat_lock_is_dropped_when_nobody_needs_it() -> None:
+    once = OnceInProcess()
+    for chat in range(100):
+        async with once.once(StorageKey(bot_id=42, chat_id=chat, user_id=chat), chat):
+            assert len(once._locks) == 1
+    assert once._locks == {}  # aiogram's SimpleEventIsolation would hold 100 locks here
+    inside = 0
+    most = 0
+
+    async def update(n: int) -> None:
+        nonlocal inside, most
+        async with once.lock(KEY):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(update(n) for n in range(5)))
+    assert most == 1 and once._locks == {}  # still one at a time, then nothing kept
+
+
 def test_in_one_process_the_memory_is_bounded_and_expires() -> None:
     once = OnceInProcess(limit=3, seconds=10)
     for n in range(5):

@@ -25,6 +25,17 @@ def test_every_message_id_is_translated_in_both_languages(tmp_path: Path) -> Non
         assert len([m for m in read_po(fh) if m.id]) > 100, "extraction found too few messages"
 
 
+def test_a_message_id_written_twice_is_found() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from i18n import repeated_ids
+    finally:
+        sys.path.pop(0)
+    po = 'msgid "Open"\nmsgstr "Открыть"\n\nmsgid ""\n"Op"\n"en"\nmsgstr "Открыть снова"\n'
+    assert repeated_ids(po) == ["Open"]
+    assert repeated_ids('msgid "A"\nmsgstr "А"\n\nmsgid "B"\nmsgstr "Б"\n') == []
+
+
 def test_russian_catalogue_really_is_russian() -> None:
     with (ROOT / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale="ru")

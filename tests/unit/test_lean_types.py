@@ -84,3 +84,30 @@ def test_types_built_on_first_use_give_the_same_objects_as_eager_ones() -> None:
     assert lean["out"] == eager["out"]
     parsed = [line for line in lean["out"] if line.startswith("{")]  # type: ignore[union-attr]
     assert len(parsed) == 6 and any('"callback_query"' in line for line in parsed)
+
+
+WARM = """
+import bot
+from bot.lean_types import HOT_MODELS, warm_up
+import aiogram.methods, aiogram.types
+def complete(name):
+    model = getattr(aiogram.types, name, None) or getattr(aiogram.methods, name)
+    return model.__pydantic_complete__
+before = [complete(n) for n in HOT_MODELS]
+built = warm_up()
+print(any(before), built == list(HOT_MODELS), all(complete(n) for n in HOT_MODELS), warm_up())
+"""
+
+
+def test_run_modes_build_the_hot_models_at_start_up() -> None:
+    """bot/live.py's warm_up: the deferred schemas of what every update uses are built before
+    the first user's update (once; a second call builds nothing)."""
+    done = subprocess.run(
+        [sys.executable, "-c", WARM],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True", "True", "[]"], done.stdout + done.stderr
