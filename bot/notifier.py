@@ -21,6 +21,10 @@ again when they come back, see UserRepository.mark_reachable) and cancel the
 rest; a row for a chat id that is not a user's private chat is never sent; 400 →
 failed with the description (a retry would fail the same way); anything else
 → back to pending with exponential backoff, failed after MAX_ATTEMPTS.
+
+This module is the pipeline (claim, dispatch, group commit); what a batch loads
+and which rows still go is bot/notify_load.py, how one row is sent
+bot/notify_send.py, the outcomes and their write bot/notify_marks.py.
 """
 
 from __future__ import annotations
@@ -30,48 +34,27 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramRetryAfter,
-)
-from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 
 from bot.middlewares.retry_after import own_429_policy
-from bot.notify_render import (
-    RenderContext,
-    Rendered,
-    Unrenderable,
-    load_booking_files,
-    render,
-)
+from bot.notify_load import load_batch, sendable
+from bot.notify_marks import DispatchStats, Marks, write_marks
+from bot.notify_parts import RenderContext, Rendered, Unrenderable
+from bot.notify_render import render
+from bot.notify_send import send_row
 from bot.ratelimit import RateLimiter
-from documents.worker import build_off_loop
-from domain.alternatives import alternatives
-from domain.notifications import (
-    MAX_ATTEMPTS,
-    OPTIONAL_KINDS,
-    Kind,
-    OutboxRow,
-    backoff,
-    reminder_drop_reason,
-)
-from domain.quiet_hours import QuietWindow, defer_late
-from flows.ui.files import VisitFile
+from domain.notifications import OutboxRow
+from domain.quiet_hours import QuietWindow
 from storage.db import is_sqlite
-from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
-from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
+from storage.repos.notify_context import Recipient
+from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("zapis.notifier")
 
-# 429s with a longer retry_after are not waited out inside the job.
-MAX_INLINE_WAIT = 30.0
-MAX_429_PER_ROW = 5
 # Sent rows whose "sent" mark may be unwritten at once (group commit): what a process
 # killed mid-batch may send twice, beside the sends in flight.
 MAX_UNMARKED = 64
@@ -83,51 +66,6 @@ FLUSH_LINGER = 0.05
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class DispatchStats:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    retried: int = 0
-    throttled: int = 0  # 429 answers received
-    held: int = 0  # urgent, for a user who blocked the bot: sent again on their return
-
-    def add(self, other: DispatchStats) -> None:
-        for name in ("claimed", "sent", "failed", "cancelled", "retried", "throttled", "held"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class _Marks:
-    """Outcomes waiting to be written; flushed in small groups."""
-
-    sent: list[int] = field(default_factory=list)
-    cancelled: list[tuple[int, str]] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
-    held: list[tuple[int, str]] = field(default_factory=list)
-    retry: list[tuple[int, datetime, str, bool]] = field(default_factory=list)
-    blocked_users: set[int] = field(default_factory=set)
-
-    def __len__(self) -> int:
-        return (
-            len(self.sent)
-            + len(self.cancelled)
-            + len(self.failed)
-            + len(self.held)
-            + len(self.retry)
-        )
-
-    def take(self) -> _Marks:
-        """Everything gathered so far, leaving these marks empty (no await in between)."""
-        taken = _Marks(
-            self.sent, self.cancelled, self.failed, self.held, self.retry, self.blocked_users
-        )
-        self.sent, self.cancelled, self.failed, self.held, self.retry = [], [], [], [], []
-        self.blocked_users = set()
-        return taken
 
 
 @dataclass
@@ -233,7 +171,7 @@ class Notifier:
         stats.claimed = len(rows)
         if not rows or ctx is None:
             return stats
-        marks = _Marks()
+        marks = Marks()
         # Rendered in the order of the rows, one i18n context per language of the batch
         # (not two context managers per row).
         by_locale: dict[str, list[int]] = {}
@@ -258,7 +196,7 @@ class Notifier:
         self,
         to_send: list[tuple[OutboxRow, Rendered]],
         now: datetime,
-        marks: _Marks,
+        marks: Marks,
         stats: DispatchStats,
     ) -> None:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
@@ -351,49 +289,14 @@ class Notifier:
     async def _load(
         self, rows: list[OutboxRow], now: datetime
     ) -> tuple[dict[int, Recipient], RenderContext]:
-        ctx = RenderContext(home_tz=self.home_tz, now=now, button_offset=self.button_offset)
-        appointment_ids: set[int] = set()
-        slot_ids: set[int] = set()
-        entry_ids: set[int] = set()
-        for row in rows:
-            for name in ("appointment_id", "old_appointment_id"):
-                ref = row.ref(name)
-                if ref is not None:
-                    appointment_ids.add(ref)
-            if row.kind == Kind.WAITLIST_OFFER:
-                slot = row.ref("slot_id")
-                entry = row.ref("entry_id")
-                if slot is not None:
-                    slot_ids.add(slot)
-                if entry is not None:
-                    entry_ids.add(entry)
-        async with self.uow_factory() as uow:
-            repo = NotifyContextRepository(uow.conn, uow.cipher)
-            recipients = await repo.recipients(r.user_id for r in rows)
-            ctx.appointments = await repo.appointments(appointment_ids)
-            ctx.slots = await repo.slots(slot_ids)
-            offers = await repo.live_offers(entry_ids, now)
-            ctx.offer_until = {
-                entry: until
-                for entry, (slot, until) in offers.items()
-                if any(
-                    r.ref("entry_id") == entry and r.ref("slot_id") == slot
-                    for r in rows
-                    if r.kind == Kind.WAITLIST_OFFER
-                )
-            }
-            await load_booking_files(uow, rows, ctx)
-            for row in rows:
-                if row.kind != Kind.CANCELLED_BY_CLINIC:
-                    continue
-                ref = row.ref("appointment_id")
-                visit = ctx.appointments.get(ref) if ref is not None else None
-                if visit is None:
-                    continue
-                ctx.alternatives[row.id] = await _alternatives(
-                    repo, uow, visit, now, now + self.offer_lead
-                )
-        return recipients, ctx
+        return await load_batch(
+            self.uow_factory,
+            rows,
+            now,
+            home_tz=self.home_tz,
+            button_offset=self.button_offset,
+            offer_lead=self.offer_lead,
+        )
 
     def _sendable(
         self,
@@ -401,54 +304,15 @@ class Notifier:
         recipient: Recipient | None,
         ctx: RenderContext,
         now: datetime,
-        marks: _Marks,
+        marks: Marks,
     ) -> str | None:
-        """The recipient's language, or None when the row is not to be sent now (its
-        outcome is recorded in ``marks``)."""
-        if row.user_id <= 0:  # a group, supergroup or channel id: never anything personal
-            marks.cancelled.append((row.id, "not a private chat"))
-            return None
-        if recipient is None or recipient.status != "active":
-            marks.cancelled.append((row.id, "no such user"))
-            return None
-        if recipient.unreachable:
-            if row.urgent:  # sent when the user comes back (UserRepository.mark_reachable)
-                marks.held.append((row.id, "user unreachable"))
-            else:
-                marks.cancelled.append((row.id, "user unreachable"))
-            return None
-        if row.kind in OPTIONAL_KINDS and row.kind in recipient.optout:
-            marks.cancelled.append((row.id, "opted out"))
-            return None
-        visit = None
-        if row.kind == Kind.REMINDER:
-            ref = row.ref("appointment_id")
-            visit = ctx.appointments.get(ref) if ref is not None else None
-            reason = reminder_drop_reason(
-                visit.status if visit else None, visit.start if visit else None, now
-            )
-            if reason is not None:
-                marks.cancelled.append((row.id, reason))
-                return None
-        # Found late (the bot was down) inside quiet hours: wait for the morning if
-        # the visit is still ahead then, else it is too late to be useful.
-        deferral = (
-            None
-            if visit is None
-            else defer_late(
-                now, row.due_at, visit.start, visit.clinic_tz, self.quiet, urgent=row.urgent
-            )
+        """The recipient's language, or None when the row is not to be sent now."""
+        return sendable(
+            row, recipient, ctx, now, marks, quiet=self.quiet, default_locale=self.default_locale
         )
-        if deferral is not None:
-            if deferral.retry_at is not None:
-                marks.retry.append((row.id, deferral.retry_at, deferral.reason, False))
-            else:
-                marks.cancelled.append((row.id, deferral.reason))
-            return None
-        return recipient.locale if recipient.locale in ("ru", "en") else self.default_locale
 
     def _render(
-        self, row: OutboxRow, ctx: RenderContext, locale: str, marks: _Marks
+        self, row: OutboxRow, ctx: RenderContext, locale: str, marks: Marks
     ) -> Rendered | None:
         """The row in its recipient's language (the caller's i18n context); None when it
         cannot be rendered (cancelled or failed in ``marks``)."""
@@ -466,155 +330,14 @@ class Notifier:
         row: OutboxRow,
         rendered: Rendered,
         now: datetime,
-        marks: _Marks,
+        marks: Marks,
         stats: DispatchStats,
     ) -> None:
         assert self.bot is not None
-        if rendered.files is not None:
-            await self._send_files(row, rendered, now, marks)
-            return
-        if rendered.document is not None and row.attempts == 0:
-            await self._attach(row, rendered.document)
-        for _ in range(MAX_429_PER_ROW):
-            await self.limiter.acquire(row.user_id)
-            try:
-                await self.bot.send_message(
-                    row.user_id, rendered.text, reply_markup=rendered.markup
-                )
-            except TelegramRetryAfter as exc:
-                stats.throttled += 1
-                self.limiter.pause(exc.retry_after)
-                if exc.retry_after > MAX_INLINE_WAIT:
-                    later = now + timedelta(seconds=exc.retry_after)
-                    marks.retry.append((row.id, later, "429 retry_after", False))
-                    return
-                continue  # the limiter waits out the pause
-            except TelegramForbiddenError as exc:
-                outcome = marks.held if row.urgent else marks.failed
-                outcome.append((row.id, f"403: {exc.message}"))
-                marks.blocked_users.add(row.user_id)
-                return
-            except TelegramBadRequest as exc:
-                marks.failed.append((row.id, f"400: {exc.message}"))
-                return
-            except Exception as exc:  # network errors, 5xx: try again later
-                _retry_or_fail(row, exc, now, marks)
-                return
-            marks.sent.append(row.id)
-            return
-        marks.retry.append((row.id, now + timedelta(seconds=1), "429 repeatedly", False))
+        await send_row(self.bot, self.limiter, row, rendered, now, marks, stats)
 
-    async def _attach(self, row: OutboxRow, document: VisitFile) -> None:
-        """The notice's .ics, sent once, before its text: the text with its buttons (the
-        one-tap alternatives) stays the newest message. The text is what must arrive: a
-        failed file is logged and not retried (a retry of the row does not repeat it)."""
-        assert self.bot is not None
-        await self.limiter.acquire(row.user_id)
-        try:
-            await self.bot.send_document(
-                row.user_id,
-                BufferedInputFile(document.data, filename=document.name),
-                caption=document.caption,
-                parse_mode=None,
-            )
-        except Exception as exc:
-            log.warning("outbox row %s: calendar file not sent: %r", row.id, exc)
-
-    async def _send_files(
-        self, row: OutboxRow, rendered: Rendered, now: datetime, marks: _Marks
-    ) -> None:
-        """A ``booking_files`` row: the visit's documents, built off the event loop (the
-        PDF is tens of ms of CPU) in the one documents thread (documents/worker.py: the
-        rows sent at once queue there), then sent one by one; the row is marked once all
-        went."""
-        assert self.bot is not None and rendered.files is not None
-        try:
-            files = await build_off_loop(rendered.files)
-        except Exception as exc:  # a bug in building a document must not stop the batch
-            log.exception("outbox row %s: building the files failed", row.id)
-            marks.failed.append((row.id, f"files: {exc!r}"))
-            return
-        for file in files:
-            await self.limiter.acquire(row.user_id)
-            try:
-                await self.bot.send_document(
-                    row.user_id,
-                    BufferedInputFile(file.data, filename=file.name),
-                    caption=file.caption,
-                    parse_mode=None,
-                )
-            except TelegramRetryAfter as exc:
-                self.limiter.pause(exc.retry_after)
-                later = now + timedelta(seconds=exc.retry_after)
-                marks.retry.append((row.id, later, "429 retry_after", False))
-                return
-            except TelegramForbiddenError as exc:
-                marks.failed.append((row.id, f"403: {exc.message}"))
-                marks.blocked_users.add(row.user_id)
-                return
-            except TelegramBadRequest as exc:
-                marks.failed.append((row.id, f"400: {exc.message}"))
-                return
-            except Exception as exc:  # network errors, 5xx: try again later
-                _retry_or_fail(row, exc, now, marks)
-                return
-        marks.sent.append(row.id)
-
-    async def _flush(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
+    async def _flush(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
         await self._write(marks.take(), now, stats)
 
-    async def _write(self, marks: _Marks, now: datetime, stats: DispatchStats) -> None:
-        """One transaction of set-based UPDATEs for a group of outcomes (taken from the
-        shared ``_Marks`` before the first await, so sends go on filling a new one)."""
-        if not len(marks) and not marks.blocked_users:
-            return
-        async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(marks.sent, now)
-            await uow.outbox.mark_cancelled_many(marks.cancelled)
-            await uow.outbox.mark_failed_many(marks.failed)
-            await uow.outbox.mark_held_many(marks.held)
-            await uow.outbox.reschedule_many(marks.retry)
-            for user_id in marks.blocked_users:
-                await uow.outbox.mark_user_unreachable(user_id)
-                await uow.outbox.hold_urgent_for_user(user_id, "user blocked the bot")
-                await uow.outbox.cancel_for_user(user_id, "user blocked the bot")
-            await uow.commit()
-        stats.sent += len(marks.sent)
-        stats.cancelled += len(marks.cancelled)
-        stats.failed += len(marks.failed)
-        stats.retried += len(marks.retry)
-        stats.held += len(marks.held)
-
-
-async def _alternatives(
-    repo: NotifyContextRepository,
-    uow: SqlUnitOfWork,
-    visit: VisitInfo,
-    now: datetime,
-    not_before: datetime,
-) -> list[VisitInfo]:
-    """The times offered instead of a visit the clinic cancelled: chosen by the domain's
-    one ``alternatives()`` (the doctor's day off, same clinic first, no overlap with the
-    patient's other visits), shown with what the message needs."""
-    if visit.slot_id is None:
-        return []
-    ids = await alternatives(
-        uow,
-        now,
-        visit.slot_id,
-        not_before=not_before,
-        day_off=True,
-        patient_id=visit.patient_id,
-        moving_id=visit.appointment_id,
-    )
-    return await repo.slot_infos(ids)
-
-
-def _retry_or_fail(row: OutboxRow, exc: Exception, now: datetime, marks: _Marks) -> None:
-    """A send that failed for a passing reason (network, 5xx): tried again after a backoff,
-    until MAX_ATTEMPTS, then failed for good."""
-    reason = f"{type(exc).__name__}: {exc}"
-    if row.attempts + 1 >= MAX_ATTEMPTS:
-        marks.failed.append((row.id, reason))
-    else:
-        marks.retry.append((row.id, now + backoff(row.attempts + 1), reason, True))
+    async def _write(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
+        await write_marks(self.uow_factory, marks, now, stats)

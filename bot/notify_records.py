@@ -22,7 +22,13 @@ KINDS = frozenset({FamilyKind.CONSENT_REQUEST, FamilyKind.CONSENT_DECIDED, VISIT
 
 def render_records(row: OutboxRow, ctx: object, locale: str) -> object:
     """One of KINDS → Rendered (types imported late: notify_render imports this module)."""
-    from bot.notify_render import RenderContext, Rendered, Unrenderable, _appointment, _visit_lines
+    from bot.notify_parts import (
+        RenderContext,
+        Rendered,
+        Unrenderable,
+        appointment_of,
+        visit_lines,
+    )
 
     assert isinstance(ctx, RenderContext)
     if row.kind == FamilyKind.CONSENT_REQUEST:
@@ -57,9 +63,9 @@ def render_records(row: OutboxRow, ctx: object, locale: str) -> object:
             else _("Your request in «My family» was declined: the relative is not added.")
         )
         return Rendered(clip_html(text))
-    v = _appointment(row, ctx)
+    v = appointment_of(row, ctx)
     appointment_id = row.ref("appointment_id") or 0
-    text = "\n".join([_("📋 The results of your visit are ready:"), *_visit_lines(v, ctx, locale)])
+    text = "\n".join([_("📋 The results of your visit are ready:"), *visit_lines(v, ctx, locale)])
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
             [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.notify_render import RenderContext, Rendered, Unrenderable
+from bot.notify_parts import RenderContext, Rendered, Unrenderable
 from domain.notifications import REVIEW_ASK, TICKET_ANSWERED, OutboxRow
 from flows.ui.format import esc, fmt_when
 from flows.ui.review_callbacks import RvRate

@@ -82,12 +82,16 @@ def get_routers() -> list[Router]:
         notify_settings,
         onboarding,
         profile,
+        profile_edit,
         refusals,
         reminders,
         staff,
+        staff_home,
         staff_move,
         step_hints,
         waitlist,
+        waitlist_mine,
+        waitlist_offer,
     )
 
     routers = [
@@ -95,13 +99,17 @@ def get_routers() -> list[Router]:
         _fresh(navigation.router),  # a menu button or command ends any step, then skips on
         _fresh(onboarding.router),
         _fresh(profile.router),
+        _fresh(profile_edit.router),  # what is typed at a profile edit step
         _fresh(booking.router),  # the booking wizard's steps (also a reschedule's, a staff move's)
         _fresh(appointments.router),
         _fresh(appointments_move.router),  # the wizard's start from a visit, the move's confirm
         _fresh(reminders.router),
         _fresh(staff.router),
+        _fresh(staff_home.router),  # /staff and its menu
         _fresh(staff_move.router),  # the wizard's start from /staff, the reason step
         _fresh(waitlist.router),
+        _fresh(waitlist_mine.router),
+        _fresh(waitlist_offer.router),
         _fresh(notify_settings.router),
         *_records_routers(),
         *_documents_routers(),

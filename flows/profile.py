@@ -2,7 +2,8 @@
 
 Edits reuse the onboarding validators and messages; SNILS, policy and phone
 changes send the account back to confirmation (domain.accounts). Callbacks
-carry no ids: they act only on the sender's own account.
+carry no ids: they act only on the sender's own account. What is typed at an
+edit step is answered by flows/profile_edit.py.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -23,14 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import accounts, booking, waitlist
 from domain.booking_rules import BookingPolicy
-from domain.errors import (
-    AccountNotReady,
-    Duplicate,
-    NotOwner,
-    NotRegistered,
-    Stale,
-    ValidationFailed,
-)
+from domain.errors import NotRegistered, Stale
 from domain.flow_ports import SectionsUnitOfWork
 from domain.models import User
 from domain.policy import Policy
@@ -45,15 +38,9 @@ from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
 from flows.ui import reply
 from flows.ui.format import Details
-from flows.ui.onboarding_ui import (
-    LANG_LABELS,
-    duplicate_snils_text,
-    phone_keyboard,
-    sex_keyboard,
-    skip_keyboard,
-)
+from flows.ui.onboarding_ui import LANG_LABELS, phone_keyboard, sex_keyboard, skip_keyboard
 from flows.ui.profile_callbacks import NsOpen, ProfileCb
-from flows.ui.profile_text import delete_keyboard, delete_text, level_change
+from flows.ui.profile_text import delete_keyboard, delete_text
 from flows.ui.remote_text import remote_refusal_text
 from flows.waitlist import WlMine
 
@@ -92,20 +79,6 @@ def profile_keyboard() -> InlineKeyboardMarkup:
     keyboard.button(text=_("Delete my data"), callback_data=ProfileCb(action="delete"))
     keyboard.adjust(2, 2, 2, 1, 1, 2, len(support), 1)
     return keyboard.as_markup()
-
-
-def leaving(message: Message) -> bool:
-    """A main-menu button or a command (/menu, /staff …) is not a value: it ends the edit.
-
-    Checked by a handler of its own, registered before the edit's handlers: the
-    state filters of this update still see the old state after ``state.clear()``,
-    so skipping from inside an edit handler fell into the next edit handler.
-    """
-    return menu_ui.is_navigation(message.text)
-
-
-def staying(message: Message) -> bool:
-    return not leaving(message)
 
 
 async def render_profile(
@@ -180,83 +153,6 @@ async def on_edit(query: CallbackQuery, callback_data: ProfileCb, state: FSMCont
         await chat.answer(_("Or go back to the profile:"), reply_markup=back)
     else:
         await chat.answer(pt.prompt(field), reply_markup=back)
-
-
-@router.message(StateFilter(ProfileEdit), leaving)
-async def on_leave(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    raise SkipHandler  # the section or command's own handler runs (in a later router)
-
-
-@router.message(StateFilter(ProfileEdit.value), F.text, staying, Registered())
-async def on_value(
-    message: Message, state: FSMContext, user: User, uow: SectionsUnitOfWork, now: datetime
-) -> None:
-    text = message.text or ""
-    field = str((await state.get_data()).get("field", ""))
-    value: str | None = text
-    if field == Field.SEX:
-        sex = pt.parse_sex_text(text)
-        if sex is None:
-            await message.answer(pt.error(Field.SEX, "format"), reply_markup=sex_keyboard())
-            return
-        value = sex.value
-    elif field == Field.EMAIL and text.strip().lower() in {_("Skip").lower(), "skip", "пропустить"}:
-        value = None
-    try:
-        result = await accounts.edit_field(uow, user.id, field, value, now, now.date())
-    except ValidationFailed as exc:  # the same step again, with the reason
-        await message.answer(pt.error(exc.field, exc.reason))
-        return
-    except Duplicate:
-        await message.answer(duplicate_snils_text())
-        return
-    except AccountNotReady:
-        await state.clear()
-        await message.answer(_("Send /start to register first."))
-        return
-    await state.clear()
-    await message.answer(_("Saved."), reply_markup=menu_ui.main_menu())
-    await show(message, uow, user.id, level_change(user, result))
-
-
-@router.message(StateFilter(ProfileEdit.phone), F.contact, Registered())
-async def on_phone(
-    message: Message, state: FSMContext, user: User, uow: SectionsUnitOfWork, now: datetime
-) -> None:
-    assert message.contact is not None
-    try:
-        await accounts.set_phone(
-            uow,
-            user.id,
-            contact_user_id=message.contact.user_id,
-            phone=message.contact.phone_number,
-            now=now,
-        )
-    except NotOwner:  # someone else's contact: the same step again
-        await message.answer(pt.foreign_contact(), reply_markup=phone_keyboard())
-        return
-    except ValidationFailed as exc:
-        await message.answer(pt.error(exc.field, exc.reason), reply_markup=phone_keyboard())
-        return
-    await state.clear()
-    after = await uow.users.get(user.id)
-    await message.answer(_("Saved."), reply_markup=menu_ui.main_menu())
-    prefix = ""
-    if after and user.level != after.level:
-        prefix = _("The account level changed.")
-    await show(message, uow, user.id, prefix)
-
-
-@router.message(StateFilter(ProfileEdit.phone), staying)
-async def on_phone_other(message: Message) -> None:
-    await message.answer(pt.error(Field.PHONE, "typed"), reply_markup=phone_keyboard())
-
-
-@router.message(StateFilter(ProfileEdit.value), staying)
-async def on_value_other(message: Message, state: FSMContext) -> None:
-    field = str((await state.get_data()).get("field", ""))
-    await message.answer(pt.not_text(pt.prompt(field)))
 
 
 # --- language -----------------------------------------------------------------

@@ -10,42 +10,41 @@ the day is off, so nobody can book it and the wait list is not offered it.
 «Отметить визит»: visits of the last day → completed / no-show.
 Every id from a button is re-checked against the staff member's clinics; a
 forged one gets «Эта кнопка устарела».
+
+The /staff command and its menu are flows/staff_home.py's; the cancel and mark
+screens stay here with the reason step, whose buttons flows/navigation.py finds
+in this router.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import booking
 from domain.errors import DomainError, NotOwner, Stale
-from domain.flow_ports import SectionsUnitOfWork, StaffVisit
+from domain.flow_ports import SectionsUnitOfWork
 from domain.models import AppointmentStatus, StaffMember
-from domain.policy import Policy
 from flows.booking_common import show
 from flows.guards import Staff
 from flows.staff_common import StMenu, staff_menu_markup, visit_label
-from flows.staff_move import MvList
-from flows.staff_visits import SvList
+from flows.staff_days import close_days, doctor_visits, visits_on_day
+from flows.staff_home import staff_home_markup
 from flows.ui.callbacks import day_code, day_from_code
-from flows.ui.docs_callbacks import StCert
-from flows.ui.format import fmt_day, fmt_when, local
+from flows.ui.format import fmt_day, local
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
-from flows.ui.support_callbacks import StTk
 
 router = Router(name="staff")
 
 MAX_REASON = 300
-FAILED_NOTICES_WINDOW = timedelta(days=7)  # /staff lists failed notices this recent
 
 
 class StDoc(SafeCallback, prefix="sd"):
@@ -75,50 +74,13 @@ class StaffStates(StatesGroup):
     reason = State()
 
 
-def _menu_markup() -> InlineKeyboardMarkup:
-    keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=_("Cancel visits"), callback_data=StMenu(to="cancel"))
-    keyboard.button(text=_("Move a visit"), callback_data=MvList())
-    keyboard.button(text=_("Mark a visit"), callback_data=StMenu(to="mark"))
-    keyboard.button(text=_("Visit results"), callback_data=SvList())  # flows/staff_visits.py
-    keyboard.button(text=_("Certificate requests"), callback_data=StCert(action="list"))
-    keyboard.button(text=_("Requests"), callback_data=StTk(action="list"))  # flows/staff_tickets.py
-    keyboard.adjust(1)
-    return keyboard.as_markup()
-
-
-@router.message(Command("staff"), Staff())
-async def on_staff(
-    message: Message,
-    state: FSMContext,
-    staff: StaffMember,
-    uow: SectionsUnitOfWork,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    await state.clear()
-    text = _("Clinic staff: what would you like to do?")
-    failed = await uow.staff.failed_notices(staff.clinics, now - FAILED_NOTICES_WINDOW)
-    if failed:
-        tz = policy.home_tz
-        lines = [_("⚠️ Notices Telegram refused to deliver (call these patients):")]
-        lines += [
-            _("№ {number}, {when}: {error}").format(
-                number=n.number, when=fmt_when(n.at, tz, tz), error=n.error
-            )
-            for n in failed
-        ]
-        text = "\n".join(lines) + "\n\n" + text
-    await message.answer(text, reply_markup=_menu_markup(), parse_mode=None)
-
-
 @router.callback_query(StMenu.filter(F.to == "cancel"), Staff())
 async def on_cancel_menu(
     query: CallbackQuery, staff: StaffMember, uow: SectionsUnitOfWork, now: datetime
 ) -> None:
     doctors = await uow.staff.doctors_with_visits(staff.clinics, now)
     if not doctors:
-        await show(query, _("No upcoming visits in your clinics."), _menu_markup())
+        await show(query, _("No upcoming visits in your clinics."), staff_home_markup())
         return
     keyboard = InlineKeyboardBuilder()
     for doctor_id, name, count in doctors:
@@ -140,7 +102,7 @@ async def on_mark_menu(
     )
     if not visits:
         await show(
-            query, _("No visits to mark: none started in the last 24 hours."), _menu_markup()
+            query, _("No visits to mark: none started in the last 24 hours."), staff_home_markup()
         )
         return
     keyboard = InlineKeyboardBuilder()
@@ -154,19 +116,7 @@ async def on_mark_menu(
 @router.callback_query(StMenu.filter(), Staff())
 async def on_menu(query: CallbackQuery) -> None:
     """«Назад» to the staff menu (and any other target: the menu too)."""
-    await show(query, _("Clinic staff: what would you like to do?"), _menu_markup())
-
-
-async def _doctor_visits(
-    uow: SectionsUnitOfWork, staff: StaffMember, doctor_id: int, now: datetime
-) -> list[StaffVisit]:
-    return await uow.staff.visits(staff.clinics, after=now, doctor_id=doctor_id, limit=500)
-
-
-def _on_day(visits: list[StaffVisit], day: date | None) -> list[StaffVisit]:
-    if day is None:
-        return visits
-    return [v for v in visits if local(v.start, v.tz).date() == day]
+    await show(query, _("Clinic staff: what would you like to do?"), staff_home_markup())
 
 
 @router.callback_query(StDoc.filter(), Staff())
@@ -178,13 +128,15 @@ async def on_doctor(
     now: datetime,
 ) -> None:
     doctor_id = callback_data.doctor_id
-    visits = await _doctor_visits(uow, staff, doctor_id, now)
+    visits = await doctor_visits(uow, staff, doctor_id, now)
     if not visits:
         raise Stale  # another clinic's doctor, or nothing left to cancel
     days = sorted({local(v.start, v.tz).date() for v in visits})
     keyboard = InlineKeyboardBuilder()
     for d in days[:14]:
-        label = _("{day} — {count} visits").format(day=fmt_day(d), count=len(_on_day(visits, d)))
+        label = _("{day} — {count} visits").format(
+            day=fmt_day(d), count=len(visits_on_day(visits, d))
+        )
         keyboard.button(text=label, callback_data=StDay(doctor_id=doctor_id, day=day_code(d)))
     keyboard.button(
         text=_("All upcoming days — {count} visits").format(count=len(visits)),
@@ -209,8 +161,8 @@ async def on_day(
     now: datetime,
 ) -> None:
     day = day_from_code(callback_data.day) if callback_data.day else None  # checked by SafeCallback
-    visits = await _doctor_visits(uow, staff, callback_data.doctor_id, now)
-    chosen = _on_day(visits, day)
+    visits = await doctor_visits(uow, staff, callback_data.doctor_id, now)
+    chosen = visits_on_day(visits, day)
     if not chosen:
         raise Stale
     await state.set_state(StaffStates.reason)
@@ -242,8 +194,8 @@ async def on_reason(
     stored = await state.get_data()
     await state.update_data(staff_reason=reason)
     doctor_id, day = int(stored.get("staff_d", 0)), int(stored.get("staff_day", 0))
-    visits = await _doctor_visits(uow, staff, doctor_id, now)
-    chosen = _on_day(visits, day_from_code(day) if day else None)
+    visits = await doctor_visits(uow, staff, doctor_id, now)
+    chosen = visits_on_day(visits, day_from_code(day) if day else None)
     if not chosen:
         await state.clear()
         await message.answer(_("Nothing left to cancel."), reply_markup=staff_menu_markup())
@@ -286,7 +238,7 @@ async def on_go(
     ):
         raise Stale
     day = day_from_code(callback_data.day) if callback_data.day else None  # checked by SafeCallback
-    chosen = _on_day(await _doctor_visits(uow, staff, callback_data.doctor_id, now), day)
+    chosen = visits_on_day(await doctor_visits(uow, staff, callback_data.doctor_id, now), day)
     done = 0
     for visit in chosen:
         try:
@@ -296,7 +248,7 @@ async def on_go(
             done += 1
         except DomainError:  # one visit changed meanwhile (refused before any write): skip it
             continue
-    await _close_days(uow, staff, callback_data.doctor_id, chosen, now)
+    await close_days(uow, staff, callback_data.doctor_id, chosen, now)
     await state.clear()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -309,23 +261,6 @@ async def on_go(
             ).format(count=done),
             reply_markup=staff_menu_markup(),
         )
-
-
-async def _close_days(
-    uow: SectionsUnitOfWork,
-    staff: StaffMember,
-    doctor_id: int,
-    cancelled: list[StaffVisit],
-    now: datetime,
-) -> None:
-    """The clinic called these days off («врач заболел»): the rest of each day of the
-    doctor is closed too ('blocked'), so nobody books it and the wait list is not
-    offered it. Days are the clinic's local days of the cancelled visits."""
-    for day, tz in sorted({(local(v.start, v.tz).date(), v.tz) for v in cancelled}):
-        zone = ZoneInfo(tz)
-        lo = datetime.combine(day, time(0), zone)
-        hi = datetime.combine(day + timedelta(days=1), time(0), zone)
-        await booking.block_doctor_time(uow, doctor_id, staff.clinics, max(lo, now), hi)
 
 
 @router.callback_query(StVisit.filter(), Staff())
@@ -374,4 +309,4 @@ async def on_mark(
         if status is AppointmentStatus.COMPLETED
         else _("Visit № {number} marked as a no-show.")
     )
-    await show(query, text.format(number=appointment.number), _menu_markup())
+    await show(query, text.format(number=appointment.number), staff_home_markup())

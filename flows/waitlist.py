@@ -6,39 +6,32 @@ range (today only / 7 / 14 / 30 days) and a time of day. Offers arrive from the 
 job (domain/waitlist.py) as outbox messages with «Записаться» / «Пропустить»
 (flows.ui.notify_callbacks.WlOffer). Every id from a button is checked
 against the user's own patients / entries; anything else is «устарела».
+
+This module asks and joins; the list of entries is flows/waitlist_mine.py's, the
+answer to an offer flows/waitlist_offer.py's.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from aiogram import Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import waitlist
-from domain.errors import DomainError, Duplicate, NotOwner, SlotTaken, Stale, VisitOverlaps
+from domain.errors import Duplicate, NotOwner, Stale
 from domain.flow_ports import SectionsUnitOfWork
 from domain.models import User
 from domain.policy import Policy
-from domain.waitlist import NewEntry, WaitEntry
-from flows.booking_common import (
-    Event,
-    load_details,
-    mark_confirmed_in_chat,
-    refusal_text,
-    refuse,
-    send_files,
-    show,
-)
+from domain.waitlist import NewEntry
+from flows.booking_common import Event, show
 from flows.guards import Registered
-from flows.ui.format import current_locale, details_text, fmt_short_day, local
+from flows.ui.format import current_locale, fmt_short_day, local
 from flows.ui.keyboards import button
-from flows.ui.notify_callbacks import WlOffer
 from flows.ui.safe_callback import SafeCallback
 
 router = Router(name="waitlist")
@@ -277,138 +270,3 @@ async def on_join(
         ).format(minutes=policy.waitlist_offer_minutes, end=fmt_short_day(end))
     )
     await show(query, text, _my_wait_list().as_markup())
-
-
-# --------------------------------------------------------------------------- my entries
-
-
-async def _entry_line(uow: SectionsUnitOfWork, entry: WaitEntry) -> str:
-    spec = await uow.directory.specialty(entry.specialty_id)
-    parts = [spec.name(current_locale()) if spec else "?"]
-    if entry.doctor_id:
-        doctor = await uow.directory.doctor(entry.doctor_id)
-        if doctor is not None:
-            parts.append(doctor.full_name)
-    if entry.clinic_id:
-        clinic = await uow.directory.clinic(entry.clinic_id)
-        if clinic is not None:
-            parts.append(clinic.name)
-    if entry.date_from and entry.date_to:
-        parts.append(dates_text(entry.date_from, entry.date_to))
-    parts.append(tod_label(entry.time_of_day))
-    line = " · ".join(parts)
-    if entry.status == waitlist.OFFERED:
-        line += "\n   " + _("a time is being offered to you now")
-    return line
-
-
-async def _mine(event: Event, uow: SectionsUnitOfWork, user: User, head: str = "") -> None:
-    entries = await uow.waitlist.live_for_user(user.id)
-    if not entries:
-        await show(
-            event,
-            head
-            + _(
-                "You are not on any wait list. To wait for a time (also an earlier one than "
-                "what is free), press «Join the wait list» in a doctor's calendar when booking."
-            ),
-        )
-        return
-    lines = [head + _("Your wait list:")]
-    keyboard = InlineKeyboardBuilder()
-    for i, entry in enumerate(entries, 1):
-        lines.append(f"{i}. " + await _entry_line(uow, entry))
-        keyboard.button(
-            text=_("Leave entry {n}").format(n=i), callback_data=WlLeave(entry_id=entry.id)
-        )
-    keyboard.adjust(1)
-    await show(event, "\n".join(lines), keyboard.as_markup())
-
-
-@router.message(Command("waitlist"), Registered())
-async def on_command(message: Message, user: User, uow: SectionsUnitOfWork) -> None:
-    await _mine(message, uow, user)
-
-
-@router.callback_query(WlMine.filter(), Registered())
-async def on_mine(query: CallbackQuery, user: User, uow: SectionsUnitOfWork) -> None:
-    await _mine(query, uow, user)
-
-
-@router.callback_query(WlLeave.filter(), Registered())
-async def on_leave(
-    query: CallbackQuery, callback_data: WlLeave, user: User, uow: SectionsUnitOfWork
-) -> None:
-    try:
-        await waitlist.leave(uow, user.id, callback_data.entry_id)
-    except DomainError:  # not theirs, or already gone
-        raise Stale from None
-    await _mine(query, uow, user, _("You have left this wait list.") + "\n\n")
-
-
-# --------------------------------------------------------------------------- offers
-
-
-@router.callback_query(WlOffer.filter(), Registered())
-async def on_offer(
-    query: CallbackQuery,
-    callback_data: WlOffer,
-    user: User,
-    uow: SectionsUnitOfWork,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    """«Записаться» books the held slot; «Пропустить» passes it to the next subscriber."""
-    cb = callback_data
-    if not cb.go:
-        try:
-            await waitlist.decline(
-                uow,
-                now,
-                user.id,
-                cb.entry_id,
-                cb.slot_id,
-                policy.waitlist_offer_minutes,
-                timedelta(minutes=policy.booking.offer_lead_minutes),
-            )
-        except DomainError:  # not theirs, or the offer is over
-            raise Stale from None
-        await _close_offer(query)
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(
-                _("Skipped: the time goes to the next person. You stay on the wait list.")
-            )
-        return
-    try:
-        appointment = await waitlist.accept(
-            uow, now, user.id, cb.entry_id, cb.slot_id, policy.booking
-        )
-    except NotOwner:
-        raise Stale from None
-    except DomainError as exc:  # accept() put the entry back on the list: kept, not rolled back
-        if isinstance(exc, (SlotTaken, VisitOverlaps)):  # this offer is over: its buttons go
-            await _close_offer(query)
-        await refuse(query, refusal_text(exc, None, None))
-        return
-    await _close_offer(query)
-    await query.answer()
-    patient = await uow.users.patient(appointment.patient_id)
-    details = await load_details(uow, patient, appointment=appointment) if patient else None
-    if details is None or not isinstance(query.message, Message):
-        return
-    await send_files(query, details, policy.home_tz, now)
-    await query.message.answer(
-        _("✅ Booked from the wait list! Appointment number: {number}").format(
-            number=appointment.number
-        )
-        + "\n\n"
-        + details_text(details, policy.home_tz),
-        parse_mode=None,
-    )
-    await mark_confirmed_in_chat(uow, appointment, now)
-
-
-async def _close_offer(query: CallbackQuery) -> None:
-    if isinstance(query.message, Message) and query.message.reply_markup is not None:
-        await query.message.edit_reply_markup(reply_markup=None)

@@ -18,11 +18,15 @@ from flows import get_routers
 CONVERTED = [
     "flows.onboarding",
     "flows.profile",
+    "flows.profile_edit",
     "flows.appointments",
     "flows.reminders",
     "flows.waitlist",
+    "flows.waitlist_mine",
+    "flows.waitlist_offer",
     "flows.notify_settings",
     "flows.staff",
+    "flows.staff_home",
     "flows.menu",
     "flows.step_hints",
 ]

@@ -483,7 +483,7 @@ async def test_clinic_cancel_alternatives_respect_the_lead_time(
     world: World, uows: UnitOfWorkFactory
 ) -> None:
     """Issue 7 item 8: the clinic-cancel message proposed slots 10 minutes away."""
-    from bot.notifier import _alternatives
+    from bot.notify_load import clinic_alternatives
     from storage.repos.notify_context import NotifyContextRepository
 
     a = world.user_ids[0]
@@ -496,8 +496,8 @@ async def test_clinic_cancel_alternatives_respect_the_lead_time(
         await booking.cancel_by_clinic(uow, now, 9001, [1], appt.id, "ill")
         repo = NotifyContextRepository(uow.conn, uow.cipher)
         visit = (await repo.appointments([appt.id]))[appt.id]
-        unbounded = await _alternatives(repo, uow, visit, now, now)
-        offered = await _alternatives(repo, uow, visit, now, now + timedelta(minutes=120))
+        unbounded = await clinic_alternatives(repo, uow, visit, now, now)
+        offered = await clinic_alternatives(repo, uow, visit, now, now + timedelta(minutes=120))
     assert min(alt.start for alt in unbounded) < now + timedelta(minutes=120)  # they exist
     assert len(offered) == 3
     assert all(alt.start >= now + timedelta(minutes=120) for alt in offered)

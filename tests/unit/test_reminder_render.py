@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.i18n import build_i18n
-from bot.notify_render import RenderContext, render
+from bot.notify_parts import RenderContext
+from bot.notify_render import render
 from domain.models import AppointmentStatus
 from domain.notifications import Kind, OutboxRow
 from storage.repos.notify_context import VisitInfo
