@@ -3,7 +3,12 @@
 python scripts/i18n.py extract   # sources -> locales/messages.pot
 python scripts/i18n.py update    # messages.pot -> ru/en messages.po (new ids appear untranslated)
 python scripts/i18n.py compile   # messages.po -> messages.mo (what the bot loads)
-python scripts/i18n.py check     # fails on a missing, empty, fuzzy or repeated translation
+python scripts/i18n.py check     # fails on a missing, empty, fuzzy, repeated or unused entry
+
+An unused entry is a msgid of locales/*/messages.po that no source file uses
+(extracted with KEYWORDS from the files babel.cfg names): dead text that looks
+alive, and a reworded message whose old wording stays behind. A msgid built in
+code is marked where it is written (``N_("…")``), so extraction finds it too.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +87,25 @@ def repeated_ids(po_text: str) -> list[str]:
     return repeated
 
 
+def _key(message_id: str | tuple[str, ...], context: str | None) -> tuple[str | None, str]:
+    """A message as the catalogue looks it up: a plural entry by its singular id."""
+    return context, message_id if isinstance(message_id, str) else message_id[0]
+
+
+def unused_ids(template: Catalog, catalog: Catalog) -> list[str]:
+    """Message ids of ``catalog`` (a language's .po) that ``template`` (what extraction
+    found in the sources) does not have: translations no code can ask for."""
+    used = {_key(m.id, m.context) for m in template if m.id}
+    return [
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalog
+        if m.id and _key(m.id, m.context) not in used
+    ]
+
+
 def check(pot: Path = POT) -> int:
     """Every message id the code uses has a non-empty, non-fuzzy translation in every
-    language, written once."""
+    language, written once; every entry of a language is one the code uses."""
     with pot.open("rb") as fh:
         template = read_po(fh)
     problems = []
@@ -95,7 +117,7 @@ def check(pot: Path = POT) -> int:
         for message in template:
             if not message.id:
                 continue
-            found = catalog.get(message.id)
+            found = catalog.get(message.id, message.context)
             if (
                 found is None
                 or not found.string
@@ -104,6 +126,8 @@ def check(pot: Path = POT) -> int:
                 problems.append(f"{lang}: missing translation for {message.id!r}")
             elif found.fuzzy:
                 problems.append(f"{lang}: fuzzy translation for {message.id!r}")
+        for key in unused_ids(template, catalog):
+            problems.append(f"{lang}: message id no source file uses: {key!r}")
     for line in problems:
         print(line)
     return 1 if problems else 0
