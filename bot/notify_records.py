@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.notify_parts import RenderContext, Rendered, Unrenderable, appointment_of, visit_lines
 from domain.family import Kind as FamilyKind
 from domain.notifications import OutboxRow
 from domain.records import VISIT_RESULTS
@@ -21,15 +22,7 @@ KINDS = frozenset({FamilyKind.CONSENT_REQUEST, FamilyKind.CONSENT_DECIDED, VISIT
 
 
 def render_records(row: OutboxRow, ctx: object, locale: str) -> object:
-    """One of KINDS → Rendered (types imported late: notify_render imports this module)."""
-    from bot.notify_parts import (
-        RenderContext,
-        Rendered,
-        Unrenderable,
-        appointment_of,
-        visit_lines,
-    )
-
+    """One of KINDS → Rendered."""
     assert isinstance(ctx, RenderContext)
     if row.kind == FamilyKind.CONSENT_REQUEST:
         request_id = row.ref("request_id")

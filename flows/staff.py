@@ -11,9 +11,10 @@ the day is off, so nobody can book it and the wait list is not offered it.
 Every id from a button is re-checked against the staff member's clinics; a
 forged one gets «Эта кнопка устарела».
 
-The /staff command and its menu are flows/staff_home.py's; the cancel and mark
+The /staff command and its menu are flows/staff_home.py's, a doctor's visits by
+day and the closing of those days flows/staff_days.py's; the cancel and mark
 screens stay here with the reason step, whose buttons flows/navigation.py finds
-in this router.
+in this router (TYPED_STEPS).
 """
 
 from __future__ import annotations
