@@ -77,8 +77,13 @@ class StaffStates(StatesGroup):
 
 @router.callback_query(StMenu.filter(F.to == "cancel"), Staff())
 async def on_cancel_menu(
-    query: CallbackQuery, staff: StaffMember, uow: SectionsUnitOfWork, now: datetime
+    query: CallbackQuery,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
 ) -> None:
+    await state.clear()  # «Назад» from the reason or its confirmation ends that step
     doctors = await uow.staff.doctors_with_visits(staff.clinics, now)
     if not doctors:
         await show(query, _("No upcoming visits in your clinics."), staff_home_markup())
@@ -96,8 +101,13 @@ async def on_cancel_menu(
 
 @router.callback_query(StMenu.filter(F.to == "mark"), Staff())
 async def on_mark_menu(
-    query: CallbackQuery, staff: StaffMember, uow: SectionsUnitOfWork, now: datetime
+    query: CallbackQuery,
+    state: FSMContext,
+    staff: StaffMember,
+    uow: SectionsUnitOfWork,
+    now: datetime,
 ) -> None:
+    await state.clear()
     visits = await uow.staff.visits(
         staff.clinics, after=now - timedelta(days=1), before=now, limit=30
     )
@@ -115,8 +125,13 @@ async def on_mark_menu(
 
 
 @router.callback_query(StMenu.filter(), Staff())
-async def on_menu(query: CallbackQuery) -> None:
-    """«Назад» to the staff menu (and any other target: the menu too)."""
+async def on_menu(query: CallbackQuery, state: FSMContext) -> None:
+    """«Назад» to the staff menu (and any other target: the menu too).
+
+    The staff menu's buttons are handled by this router, the reason step's own, so
+    flows/navigation.py does not end the step for them: the menu ends it here, or the
+    next thing typed would still be taken as a cancellation reason."""
+    await state.clear()
     await show(query, _("Clinic staff: what would you like to do?"), staff_home_markup())
 
 

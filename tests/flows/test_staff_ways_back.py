@@ -23,7 +23,7 @@ L = {
         "lang": "Русский", "agree": "Согласен", "male": "Мужской", "skip": "Пропустить",
         "book": "Записаться к врачу", "gp": "Терапевт", "confirm": "Подтвердить",
         "requests": "Обращения", "cancel": "Отменить приём", "move": "Перенести приём",
-        "day": "4 декабря", "menu": "Меню сотрудника", "back": "Назад", "profile": "Профиль",
+        "day": "4 декабря", "day3": "3 декабря", "menu": "Меню сотрудника", "back": "Назад", "profile": "Профиль",
         "calendar": "Календарь по ссылке", "staff_home": "что нужно сделать?",
         "profile_card": "Ваш профиль",
     },
@@ -31,7 +31,7 @@ L = {
         "lang": "English", "agree": "I agree", "male": "Male", "skip": "Skip",
         "book": "Book a doctor", "gp": "General practitioner", "confirm": "Confirm",
         "requests": "Requests", "cancel": "Cancel visits", "move": "Move a visit",
-        "day": "4 December", "menu": "Staff menu", "back": "Back", "profile": "Profile",
+        "day": "4 December", "day3": "3 December", "menu": "Staff menu", "back": "Back", "profile": "Profile",
         "calendar": "Calendar link", "staff_home": "what would you like to do?",
         "profile_card": "Your profile",
     },
@@ -86,3 +86,22 @@ async def test_calendar_link_without_a_base_url_goes_back_to_the_profile(
     assert [label for label, _data in labels(world)] == [t["back"]]
     await world.run(f"[{t['back']}]")
     assert t["profile_card"] in world.last_text()
+
+
+async def test_back_from_the_reason_ends_the_step(lw: tuple[ConsoleWorld, dict[str, str]]) -> None:
+    """«Назад» on the confirmation (or the staff menu) leaves the reason step: the next
+    text typed is not taken as a new cancellation reason for the old doctor and day."""
+    world, t = lw
+    await world.run(  # a visit of its own: an earlier test may have cancelled the first one
+        f"@1002\n/start\n[{t['lang']}]\n[{t['agree']}]\n!contact\nПетров Пётр Петрович\n"
+        f"01.02.1980\n[{t['male']}]\n123-456-789 64\n1234567890123452\n[{t['skip']}]\n"
+        f"[{t['book']}]\n[{t['gp']}]\n[~№ 12]\n[~Соколова]\n[3]\n[11:30]\n[{t['confirm']}]"
+    )
+    await world.run(f"@9001\n/staff\n[{t['cancel']}]\n[~Соколова]\n[~{t['day3']}]\nврач заболел")
+    assert [label for label, _data in labels(world)][-1] == t["back"]
+    await world.run(f"[{t['back']}]\nкурсы повышения квалификации")
+    assert "курсы повышения" not in world.last_text()
+    assert "/staff" in world.last_text()  # the staff hint of the catch-all, not a confirmation
+    await world.run(f"/staff\n[{t['cancel']}]\n[~Соколова]\n[~{t['day3']}]")
+    await world.run("/menu\nврач заболел")
+    assert "врач заболел" not in world.last_text()
