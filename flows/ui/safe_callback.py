@@ -13,7 +13,7 @@ this class.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar, Literal, Self, cast
+from typing import Any, ClassVar, Literal, Self
 
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData, CallbackQueryFilter
 from aiogram.types import CallbackQuery
@@ -195,7 +195,7 @@ def _number_ok(name: str, value: int, signed: frozenset[str]) -> bool:
 
 
 def _checked_values(
-    fields: tuple[tuple[str, type, Any], ...], data: dict[str, Any], signed: frozenset[str]
+    fields: tuple[tuple[str, Any, Any], ...], data: dict[str, Any], signed: frozenset[str]
 ) -> dict[str, Any] | None:
     """The fields' values in order when every one given is an exact int/str of its
     declared type and passes the range checks, every required one is given and none
@@ -209,7 +209,7 @@ def _checked_values(
             used += 1
             if value.__class__ is not kind:
                 return None
-            if kind is int and not _number_ok(name, cast(int, value), signed):
+            if kind is int and not _number_ok(name, value, signed):
                 return None
         elif default is _REQUIRED:
             return None
