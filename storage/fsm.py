@@ -67,14 +67,22 @@ class DatabaseStorage(BaseStorage):
         # The bot id is part of the key: two bots on one database never share a dialogue.
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         self._built: dict[StorageKey, str] = {}  # an update asks for its key ~6 times
+        self._last: tuple[StorageKey | None, str] = (None, "")
 
     def built(self, key: StorageKey) -> str:
-        """The row key of a StorageKey (the key builder's string), remembered."""
+        """The row key of a StorageKey (the key builder's string), remembered.
+
+        The update's FSM context passes the same StorageKey object every time: it is
+        recognised by identity first (hashing the dataclass costs more than the lookup)."""
+        last = self._last
+        if last[0] is key:
+            return last[1]
         found = self._built.get(key)
         if found is None:
             if len(self._built) >= 10_000:
                 self._built.clear()
             found = self._built[key] = self.key_builder.build(key)
+        self._last = (key, found)
         return found
 
     @asynccontextmanager

@@ -102,6 +102,34 @@ class SafeCallback(CallbackData, prefix="_"):
         return self
 
     @classmethod
+    def unpack(cls, value: str) -> Self:
+        """aiogram's ``unpack``, reading plain decimal numbers itself.
+
+        Every press is unpacked once (the filter of the handler that takes it). A part
+        for an ``int`` field that is 1–10 ASCII digits becomes ``int(part)`` — what
+        pydantic makes of it — and goes through the same checks as a button built here
+        (:meth:`__init__`); any other press (a sign, spaces, another count of parts,
+        another prefix) is aiogram's ``unpack`` with pydantic's validation, as before.
+        """
+        fields = _fast_fields(cls)
+        if fields is not None:
+            prefix, *parts = value.split(cls.__separator__)
+            if prefix == cls.__prefix__ and len(parts) == len(fields):
+                data: dict[str, Any] = {}
+                for (name, kind, default), part in zip(fields, parts, strict=True):
+                    if not part and default is not _REQUIRED and default != "":
+                        data[name] = default  # as aiogram reads an empty optional part
+                    elif kind is str:
+                        data[name] = part
+                    elif 0 < len(part) <= 10 and part.isascii() and part.isdigit():
+                        data[name] = int(part)
+                    else:
+                        break
+                else:
+                    return cls(**data)
+        return super().unpack(value)
+
+    @classmethod
     def filter(cls, rule: MagicFilter | None = None) -> CallbackQueryFilter:
         """aiogram's filter with the prefix checked first (see PrefixFirstFilter)."""
         return PrefixFirstFilter(callback_data=cls, rule=rule)

@@ -220,3 +220,44 @@ def test_callbacks_built_without_pydantic_are_the_validated_ones() -> None:
     for forged in ("by:7:20261232:0", "by:-7:20261207:0", "by:7:20261207:2147483648"):
         with pytest.raises(ValueError):
             BkDay.unpack(forged)
+
+
+def test_unpack_reads_presses_as_aiogram_does() -> None:
+    """SafeCallback.unpack's own reading of plain numbers gives aiogram's result (or
+    aiogram's refusal) for forged and odd presses of every class."""
+    odd = [
+        "",
+        "0",
+        "007",
+        "1_0",
+        " 5",
+        "+5",
+        "-5",
+        "５",
+        "2147483648",
+        "99999999999",
+        "x",
+        "20261232",
+    ]
+    for cls in _all_callbacks():
+        names = list(cls.model_fields)
+        base = ["7" if n != "day" else "20261207" for n in names]
+        presses = [cls.__prefix__, ":".join([cls.__prefix__, *base]), ":".join(["zz", *base])]
+        presses.append(":".join([cls.__prefix__, *base, "1"]))
+        for i in range(len(names)):
+            for value in odd:
+                parts = [*base]
+                parts[i] = value
+                presses.append(":".join([cls.__prefix__, *parts]))
+        for press in presses:
+            assert _unpacked(lambda: cls.unpack(press)) == _unpacked(  # noqa: B023
+                lambda: CallbackData.unpack.__func__(cls, press)  # type: ignore[attr-defined]  # noqa: B023
+            ), (cls.__name__, press)
+
+
+def _unpacked(unpack: Any) -> Any:
+    try:
+        made = unpack()
+    except (TypeError, ValueError) as exc:
+        return ("refused", type(exc).__name__)
+    return ("unpacked", type(made), list(made.__dict__.items()), made.model_fields_set)
