@@ -261,3 +261,27 @@ def _unpacked(unpack: Any) -> Any:
     except (TypeError, ValueError) as exc:
         return ("refused", type(exc).__name__)
     return ("unpacked", type(made), list(made.__dict__.items()), made.model_fields_set)
+
+
+def test_markups_built_without_pydantic_are_the_validated_ones() -> None:
+    from aiogram.types import InlineKeyboardMarkup
+    from pydantic import ValidationError
+
+    from flows.ui.keyboards import button, inline, rows_markup
+
+    rows = [
+        [button(str(i), f"by:7:2026120{i % 9 + 1}:0") for i in range(9)],
+        [button("‹", "bb:day")],
+    ]
+    for made in (rows_markup(rows), inline(rows)):
+        validated = InlineKeyboardMarkup(inline_keyboard=[list(r) for r in made.inline_keyboard])
+        assert made == validated
+        assert made.__dict__ == validated.__dict__
+        assert made.model_fields_set == validated.model_fields_set
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+        assert made.model_dump_json(exclude_none=True) == validated.model_dump_json(
+            exclude_none=True
+        )
+    assert [len(r) for r in rows_markup(rows).inline_keyboard] == [8, 1, 1]
+    with pytest.raises(ValidationError):
+        inline([[button("a", "b"), "not a button"]])  # type: ignore[list-item]
