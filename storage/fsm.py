@@ -167,8 +167,12 @@ class DatabaseStorage(BaseStorage):
         encoded = json.dumps(dict(data), ensure_ascii=False)
         built = self.built(key)
         known = self._known(built)
-        if known is not None and self._plain(known[1]) == encoded:
-            return
+        if (
+            known is not None
+            and (self.cipher is None or known[1].startswith((SEALED, ENCRYPTED)))
+            and self._plain(known[1]) == encoded
+        ):
+            return  # (a plain row written before encryption was switched on is sealed now)
         if self.cipher is not None:
             encoded = SEALED + self.cipher.seal(encoded)
         await self._upsert(built, data=encoded)

@@ -337,6 +337,18 @@ async def test_an_unchanged_dialogue_is_not_written_again(
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert await storage.get_state(k) == Form.birth_date.state
     assert await storage.get_data(k) == {"draft": {"step": "clinic"}, "name": "Пётр"}
+    # A plain row (written before encryption was switched on) is sealed by the same data.
+    plain = key(chat=13, user=13)
+    await DatabaseStorage(engine).set_data(plain, {"name": "Пётр"})
+    async with uow_factory() as uow:
+        await storage.update_data(plain, {"name": "Пётр"})
+        await uow.commit()
+    async with engine.connect() as conn:
+        found = {"k": storage.built(plain)}
+        raw = (
+            await conn.execute(text("SELECT data FROM fsm_states WHERE key = :k"), found)
+        ).scalar_one()
+    assert raw.startswith("gcm:") and "Пётр" not in raw
 
 
 @requires_redis
