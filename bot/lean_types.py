@@ -151,12 +151,18 @@ def lean_middleware_chain() -> bool:
         def handler_wrapper(event: Any, kwargs: dict[str, Any]) -> Any:
             return handler(event, **kwargs)
 
+        if middlewares.__class__ is MiddlewareManager:
+            # Its own list: ``reversed`` of the Sequence goes through __len__ and
+            # __getitem__ per item (collections.abc), ~12 times an update.
+            middlewares = middlewares._middlewares
         middleware: Any = handler_wrapper
         for m in reversed(middlewares):
             middleware = functools.partial(m, middleware)
         return middleware
 
     wrap_middlewares.zapis_lean = True  # type: ignore[attr-defined]
+    if not isinstance(getattr(MiddlewareManager(), "_middlewares", None), list):
+        return False  # another aiogram: keep its own
     MiddlewareManager.wrap_middlewares = staticmethod(wrap_middlewares)  # type: ignore[method-assign]
     return True
 

@@ -21,6 +21,7 @@ from domain.models import Appointment, Patient, Slot, Specialty
 from domain.notifications import booked_item
 from flows.refusals import booking_refusal_text
 from flows.refusals import clash_line as _clash_line
+from flows.ui import methods
 from flows.ui.files import files_for
 from flows.ui.format import (
     Details,
@@ -58,14 +59,14 @@ async def show(
         message = event.message
         if not new and isinstance(message, Message) and message.text is not None:
             if message.text == text and _same_markup(message.reply_markup, markup):
-                await event.answer()  # pressing the same button twice: nothing to change
+                await methods.answer(event)  # pressing the same button twice: nothing to change
                 return
             try:
-                await message.edit_text(text, reply_markup=markup, parse_mode=None)
+                await methods.edit_text(message, text, markup)
             except TelegramBadRequest as exc:
                 if "not modified" not in str(exc):
                     raise
-            await event.answer()
+            await methods.answer(event)
             return
         await event.answer()
         if event.message is not None and event.bot is not None:

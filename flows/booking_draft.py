@@ -127,11 +127,10 @@ class BookingDraft:
 
     def dump(self) -> dict[str, Any]:
         """The compact stored form: short keys, default values left out."""
-        default = _DEFAULT
         return {
-            _SHORT[f.name]: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(default, f.name)
+            short: value
+            for name, short, default in _STORED
+            if (value := getattr(self, name)) != default
         }
 
     @classmethod
@@ -150,6 +149,8 @@ class BookingDraft:
 
 
 _DEFAULT = BookingDraft()
+# (field, its short key, its default) in field order: what dump() walks on every step.
+_STORED = tuple((f.name, _SHORT[f.name], getattr(_DEFAULT, f.name)) for f in fields(BookingDraft))
 
 
 def start_move(visit: Appointment, *, staff: bool) -> BookingDraft:

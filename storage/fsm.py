@@ -34,6 +34,7 @@ from storage.uow import current_connection, current_fsm_rows
 
 StateType = str | State | None
 ENCRYPTED = "fernet:"  # marks an encrypted data column (plain JSON never starts like this)
+SEALED = "gcm:"  # data written since issue 8's fifth pass: PersonalDataCipher.seal (AES-GCM)
 Row = tuple[str | None, str] | None  # (state, data) or no row
 
 
@@ -66,14 +67,22 @@ class DatabaseStorage(BaseStorage):
         # The bot id is part of the key: two bots on one database never share a dialogue.
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         self._built: dict[StorageKey, str] = {}  # an update asks for its key ~6 times
+        self._last: tuple[StorageKey | None, str] = (None, "")
 
     def built(self, key: StorageKey) -> str:
-        """The row key of a StorageKey (the key builder's string), remembered."""
+        """The row key of a StorageKey (the key builder's string), remembered.
+
+        The update's FSM context passes the same StorageKey object every time: it is
+        recognised by identity first (hashing the dataclass costs more than the lookup)."""
+        last = self._last
+        if last[0] is key:
+            return last[1]
         found = self._built.get(key)
         if found is None:
             if len(self._built) >= 10_000:
                 self._built.clear()
             found = self._built[key] = self.key_builder.build(key)
+        self._last = (key, found)
         return found
 
     @asynccontextmanager
@@ -131,30 +140,59 @@ class DatabaseStorage(BaseStorage):
             state, data = old if old is not None else (None, "{}")
             rows[key] = (values.get("state", state), values.get("data", data))
 
+    def _known(self, key: str) -> Row:
+        """The row this update already read or wrote (None: no row, or not known without
+        a read)."""
+        if current_connection.get() is None:
+            return None
+        rows = current_fsm_rows.get()
+        return None if rows is None else rows.get(key)
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._upsert(self.built(key), state=value)
+        built = self.built(key)
+        known = self._known(built)
+        if known is not None and known[0] == value:
+            return  # the row already holds it (read or written in this update)
+        await self._upsert(built, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         row = await self._row(self.built(key))
         return None if row is None else row[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """The data as JSON, sealed when there is a cipher; nothing written when the row
+        this update read (or wrote) already holds the same JSON — a step that changes
+        nothing in the dialogue neither encrypts again nor writes the row."""
         encoded = json.dumps(dict(data), ensure_ascii=False)
+        built = self.built(key)
+        known = self._known(built)
+        if (
+            known is not None
+            and (self.cipher is None or known[1].startswith((SEALED, ENCRYPTED)))
+            and self._plain(known[1]) == encoded
+        ):
+            return  # (a plain row written before encryption was switched on is sealed now)
         if self.cipher is not None:
-            encoded = ENCRYPTED + (self.cipher.encrypt(encoded) or "")
-        await self._upsert(self.built(key), data=encoded)
+            encoded = SEALED + self.cipher.seal(encoded)
+        await self._upsert(built, data=encoded)
+
+    def _plain(self, raw: str) -> str:
+        """The JSON text of a data column: sealed (AES-GCM), Fernet (written before the
+        fifth pass of issue 8) or plain (written before encryption was switched on)."""
+        if raw.startswith(SEALED) or raw.startswith(ENCRYPTED):
+            if self.cipher is None:
+                raise ValueError("FSM data is encrypted but the storage has no cipher")
+            if raw.startswith(SEALED):
+                return self.cipher.unseal(raw[len(SEALED) :])
+            return self.cipher.decrypt(raw[len(ENCRYPTED) :]) or "{}"
+        return raw
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         row = await self._row(self.built(key))
         if row is None:
             return {}
-        raw: str = row[1]
-        if raw.startswith(ENCRYPTED):
-            if self.cipher is None:
-                raise ValueError("FSM data is encrypted but the storage has no cipher")
-            raw = self.cipher.decrypt(raw[len(ENCRYPTED) :]) or "{}"
-        loaded: dict[str, Any] = json.loads(raw)
+        loaded: dict[str, Any] = json.loads(self._plain(row[1]))
         return loaded
 
     async def forget(self, key: StorageKey) -> None:

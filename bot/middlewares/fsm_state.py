@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
@@ -45,7 +45,7 @@ class StateReadLater(FSMContextMiddleware):
         context = self.resolve_event_context(cast(Bot, data["bot"]), data)
         data["fsm_storage"] = self.storage
         isolation = self.events_isolation
-        if context and isinstance(event, Update) and isinstance(isolation, UpdateOnce):
+        if context and isinstance(event, Update) and self._skips_repeats(isolation):
             async with isolation.once(context.key, event.update_id) as fresh:
                 if not fresh:
                     log.info(
@@ -59,6 +59,16 @@ class StateReadLater(FSMContextMiddleware):
                 data["state"] = context
                 return await handler(event, data)
         return await handler(event, data)
+
+    _checked: tuple[object, bool] | None = None
+
+    def _skips_repeats(self, isolation: object) -> TypeGuard[UpdateOnce]:
+        """``isinstance(isolation, UpdateOnce)``, asked once per isolation object: a check
+        against a runtime Protocol walks the protocol's members each time (~20 µs)."""
+        checked = self._checked
+        if checked is None or checked[0] is not isolation:
+            checked = self._checked = (isolation, isinstance(isolation, UpdateOnce))
+        return checked[1]
 
 
 def read_state_later(dp: Dispatcher) -> None:

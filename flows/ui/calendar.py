@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton
-from babel.dates import format_date
 
 from flows.ui.callbacks import Noop
+from flows.ui.format import date_text
 from flows.ui.keyboards import button
 
 WINDOW_DAYS = 14
@@ -47,7 +47,7 @@ def calendar_rows(
     first = days[0] - timedelta(days=days[0].weekday())  # Monday of the first week
     last = days[-1] + timedelta(days=6 - days[-1].weekday())  # Sunday of the last week
     grid = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    rows.append([button(format_date(d, "EEEEEE", locale=locale), Noop(why="wd")) for d in grid[:7]])
+    rows.append([button(date_text(d, "EEEEEE", locale), Noop(why="wd")) for d in grid[:7]])
     for start in range(0, len(grid), 7):
         rows.append(
             [_day_button(d, days[0], days[-1], free_set, make) for d in grid[start : start + 7]]
@@ -69,6 +69,6 @@ def months_caption(days: list[date], locale: str) -> str:
     """«декабрь 2026» or «декабрь 2026 – январь 2027» for the message text."""
     if not days:
         return ""
-    first = format_date(days[0], "LLLL y", locale=locale)
-    last = format_date(days[-1], "LLLL y", locale=locale)
+    first = date_text(days[0], "LLLL y", locale)
+    last = date_text(days[-1], "LLLL y", locale)
     return first if first == last else f"{first} – {last}"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.text_decorations import html_decoration
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.dates import format_date, get_timezone_location
 
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
 from flows.ui.directory_text import hours_text, qualification_text
@@ -43,13 +43,18 @@ def local(moment: datetime, tz: str) -> datetime:
 # wizard screen formats a time per slot button and a date per day. The texts depend
 # only on the arguments (an instant, a zone name, a locale), so they are remembered.
 @lru_cache(maxsize=4096)
-def _date_text(day: date, pattern: str, loc: str) -> str:
+def date_text(day: date, pattern: str, loc: str) -> str:
+    """Babel's ``format_date(day, pattern, locale=loc)``, remembered."""
     return format_date(day, pattern, locale=loc)
 
 
 @lru_cache(maxsize=4096)
 def _time_text(moment: datetime, tz: str, loc: str) -> str:
-    return format_time(local(moment, tz), "HH:mm", locale=loc)
+    # Babel's "HH:mm" is the 24-hour clock in ASCII digits in every locale (its date
+    # formatter pads numbers with "%0*d"), so it is written here without Babel: a
+    # slot's time is new on most screens (tests/unit/test_calendar.py compares both).
+    clock = local(moment, tz)
+    return f"{clock.hour:02d}:{clock.minute:02d}"
 
 
 @lru_cache(maxsize=256)
@@ -59,12 +64,12 @@ def _city(tz: str, loc: str) -> str:
 
 def fmt_day(day: date, loc: str | None = None) -> str:
     """«чт, 3 декабря 2026» / «Thu, 3 December 2026»."""
-    return _date_text(day, "EEE, d MMMM y", loc or current_locale())
+    return date_text(day, "EEE, d MMMM y", loc or current_locale())
 
 
 def fmt_short_day(day: date, loc: str | None = None) -> str:
     """«3 дек.» / «3 Dec» — for buttons."""
-    return _date_text(day, "d MMM", loc or current_locale())
+    return date_text(day, "d MMM", loc or current_locale())
 
 
 def fmt_time(moment: datetime, tz: str) -> str:

@@ -153,3 +153,23 @@ def test_remembered_texts_expire_and_are_forgotten_at_erasure(monkeypatch) -> No
     assert cipher.decrypt(token) == "Иванов"  # decrypted again while the ciphertext exists
     cipher.forget()
     assert cipher._plain == {}
+
+
+def test_sealed_texts_round_trip_and_need_the_key() -> None:
+    """seal/unseal (the dialogue data, storage/fsm.py): AES-GCM under a key derived
+    from the same secret; randomised, authenticated, no plaintext in the token."""
+    c = PersonalDataCipher(TEST_KEY)
+    for value in (SNILS, "", '{"name": "Ёлкина Д\'Артаньян 🙂"}', "x" * 5000):
+        token = c.seal(value)
+        assert value == "" or value not in token
+        assert PersonalDataCipher(TEST_KEY).unseal(token) == value  # a fresh memo: decrypted
+        assert c.unseal(token) == value
+    assert c.seal(SNILS) != c.seal(SNILS)
+    token = c.seal(SNILS)
+    with pytest.raises(ValueError, match="key"):
+        PersonalDataCipher(OTHER_KEY).unseal(token)
+    flipped = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
+    with pytest.raises(ValueError):
+        PersonalDataCipher(TEST_KEY).unseal(flipped)
+    with pytest.raises(ValueError):
+        PersonalDataCipher(TEST_KEY).unseal("not a token")

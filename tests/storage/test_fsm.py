@@ -26,6 +26,7 @@ from storage.fsm import DatabaseStorage
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import (
     REDIS_URL,
+    TEST_KEY,
     drop_pg_database,
     make_pg_engine,
     make_sqlite_engine,
@@ -276,6 +277,7 @@ async def test_data_can_be_encrypted_at_rest(
     async with engine.connect() as conn:
         raw = (await conn.execute(text("SELECT data FROM fsm_states"))).scalar_one()
     assert "112-233-445" not in raw and "Пётр" not in raw
+    assert raw.startswith("gcm:")  # PersonalDataCipher.seal (AES-GCM)
     assert await DatabaseStorage(engine, cipher=cipher).get_data(k) == {
         "snils": "112-233-445 95",
         "name": "Пётр",
@@ -286,6 +288,67 @@ async def test_data_can_be_encrypted_at_rest(
     plain = DatabaseStorage(engine)
     await plain.set_data(key(chat=10, user=10), {"a": 1})
     assert await storage.get_data(key(chat=10, user=10)) == {"a": 1}
+    # So do Fernet rows, written before the dialogue data was sealed (issue 8, fifth pass).
+    fernet = "fernet:" + (cipher.encrypt('{"old": "Пётр"}') or "")
+    old = key(chat=12, user=12)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO fsm_states (key, data) VALUES (:k, :d)"),
+            {"k": storage.built(old), "d": fernet},
+        )
+    fresh = DatabaseStorage(engine, cipher=PersonalDataCipher(TEST_KEY))
+    assert await fresh.get_data(old) == {"old": "Пётр"}
+
+
+async def test_an_unchanged_dialogue_is_not_written_again(
+    engine: AsyncEngine, cipher: PersonalDataCipher
+) -> None:
+    """A step that leaves the state and data as they were (read in this update) neither
+    encrypts them again nor writes the row; any change is written, once, at commit."""
+    from sqlalchemy import event
+
+    storage, uow_factory, k = (
+        DatabaseStorage(engine, cipher=cipher),
+        UnitOfWorkFactory(engine, cipher),
+        key(chat=11, user=11),
+    )
+    await storage.set_state(k, Form.name)
+    await storage.set_data(k, {"draft": {"step": "clinic"}, "name": "Пётр"})
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with uow_factory() as uow:
+            assert await storage.get_state(k) == Form.name.state
+            await storage.set_state(k, Form.name)
+            await storage.update_data(k, {"name": "Пётр"})
+            await uow.commit()
+        assert not [s for s in seen if "INSERT INTO fsm_states" in s]
+        async with uow_factory() as uow:
+            await storage.update_data(k, {"name": "Павел"})
+            await storage.update_data(k, {"name": "Пётр"})  # back as it was: still written
+            await storage.set_state(k, Form.birth_date)
+            await uow.commit()
+        assert len([s for s in seen if "INSERT INTO fsm_states" in s]) == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert await storage.get_state(k) == Form.birth_date.state
+    assert await storage.get_data(k) == {"draft": {"step": "clinic"}, "name": "Пётр"}
+    # A plain row (written before encryption was switched on) is sealed by the same data.
+    plain = key(chat=13, user=13)
+    await DatabaseStorage(engine).set_data(plain, {"name": "Пётр"})
+    async with uow_factory() as uow:
+        await storage.update_data(plain, {"name": "Пётр"})
+        await uow.commit()
+    async with engine.connect() as conn:
+        found = {"k": storage.built(plain)}
+        raw = (
+            await conn.execute(text("SELECT data FROM fsm_states WHERE key = :k"), found)
+        ).scalar_one()
+    assert raw.startswith("gcm:") and "Пётр" not in raw
 
 
 @requires_redis

@@ -33,3 +33,20 @@ def test_calendar_on_a_monday_has_no_past_days() -> None:
     rows = _rows(date(2026, 12, 7), [])
     assert rows[1][0] == ("·7", "nop:day")
     assert "nop:past" not in {d for row in rows for _t, d in row}
+
+
+def test_times_are_babels_hh_mm_in_every_locale() -> None:
+    """flows/ui/format.py writes a slot's «HH:mm» without Babel: the same text."""
+    from datetime import UTC, datetime, timedelta
+
+    from babel.dates import format_time
+
+    from flows.ui.format import _time_text, local
+
+    start = datetime(2026, 3, 28, 20, 7, tzinfo=UTC)  # across Europe's DST change
+    for step in range(0, 60 * 30, 23):
+        moment = start + timedelta(minutes=step * 7)
+        for tz in ("Europe/Moscow", "Asia/Novosibirsk", "Europe/Berlin", "Asia/Kolkata"):
+            for loc in ("ru", "en"):
+                expected = format_time(local(moment, tz), "HH:mm", locale=loc)
+                assert _time_text(moment, tz, loc) == expected
