@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import signal
@@ -166,10 +167,27 @@ async def prepare_app(settings: Settings) -> App:
         await merge_db_staff(app)  # issue 11: python -m bot staff add …
         warm_up()  # the hot aiogram models built now, not in the first users' updates
         settle_heap()  # the start-up heap out of the cyclic collector's scans
+        tune_collector()
         return app
     except BaseException:
         await engine.dispose()
         raise
+
+
+# The cyclic collector's thresholds in a serving process (Python's are 700, 10, 10).
+# An update allocates tens of thousands of container objects, nearly all freed by
+# reference counting when it ends; at 700 the young generation was collected ~100
+# times per hundred updates and what an update in flight still held was promoted,
+# so the old generation filled and was scanned whole (a pause of every update in
+# the process) every ~150 updates. Measured on bench/cluster.py (one process,
+# 1,200 updates): 1,129 / 102 / 9 collections and ~7 % of the process's CPU at
+# 700, 10, 10; 52 / 4 / 1 and ~3 % at these. Cycles are still collected, later.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_collector() -> None:
+    """Fewer, larger young collections in a process that serves updates (GC_THRESHOLDS)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def set_commands(app: App, bot: Bot) -> None:
