@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import os
 import random
@@ -50,6 +51,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cluster_tail import LoopWatch, report_tail
+from bot.live import GC_THRESHOLDS
+from bot.webhook_server import GcClock
 from tests.cluster.harness import ClusterRun, RedisServer, one_user, run_users, running_cluster
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -231,7 +235,9 @@ async def one_config(
         reuse_port=not args.proxy,
         extra_env=extra_env,
     ) as run:
-        users = args.users if args.rate is None else int(args.rate * args.seconds / 6) + 50
+        # Open loop: one registered user per offer at most, so none is ever reused (a
+        # saturated run starts a user per offer; two runs of one chat would collide).
+        users = args.users if args.rate is None else int(args.rate * args.seconds) + 50
         ids = await run.add_users(700_000, users)
         if args.warm:  # every process past its first updates (imports, statement caches)
             await run_users(run, await run.add_users(690_000, args.warm * processes))
@@ -245,6 +251,20 @@ async def one_config(
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
         run.side.offered_latencies.clear()
+        # This process is Telegram and the users, not the system: its collector's scans of
+        # everything set up so far (the demo world's users, the emulator's chats) were
+        # up to a millisecond per update of the open loop and stalled every delivery in
+        # flight. Out of its sight, as a serving bot process does (bot/live.py).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        watch = None
+        if args.tail:
+            run.side.delivery.trace = {}
+            watch = LoopWatch()
+            watch.start()
+        gc_clock = GcClock.installed()
+        gc_before = gc_clock.total
         started = time.perf_counter()
         if args.rate is None:
             await run_users(run, ids)
@@ -253,6 +273,11 @@ async def one_config(
             await open_loop(run, ids, args)
             lat = sorted(run.side.offered_latencies)
         seconds = time.perf_counter() - started
+        if watch is not None:
+            watch.stop()
+            print(f"{label}:")
+            report_tail(run.side.delivery.trace or {}, watch, (gc_clock.total - gc_before) * 1000)
+            run.side.delivery.trace = None
         # PostgreSQL backends: those that existed before count from then, the ones the
         # pools opened during the run from zero (one that ended meanwhile is missed).
         pg_after = await pg_backends(run)
@@ -360,6 +385,11 @@ async def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--in-flight", type=int, help="ZAPIS_WEBHOOK__MAX_IN_FLIGHT of each process"
+    )
+    parser.add_argument(
+        "--tail",
+        action="store_true",
+        help="where the updates' time went, the slowest 1%% apart (bench/cluster_tail.py)",
     )
     parser.add_argument(
         "--warm", type=int, default=10, help="users per process run before measuring (0: none)"

@@ -83,10 +83,16 @@ class TelegramSide:
         """Hand an update to the delivery; with ``wait``, until its chat's queue is answered."""
         offered = await self.pacer() if self.pacer is not None else None
         self.delivery.submit(update)
+        trace = self.delivery.trace
+        if trace is not None:
+            trace[int(update["update_id"])].offered = offered
         if wait is not None:
             await self.delivery.wait_chat(chat_key(update), wait)
+            now = asyncio.get_running_loop().time()
+            if trace is not None:
+                trace[int(update["update_id"])].noticed = now
             if offered is not None:
-                self.offered_latencies.append(asyncio.get_running_loop().time() - offered)
+                self.offered_latencies.append(now - offered)
 
     async def text(self, uid: int, text: str, *, wait: float | None = 30.0) -> None:
         await self.send(await self.users.message(uid, text=text), wait=wait)

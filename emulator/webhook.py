@@ -54,6 +54,21 @@ def chat_key(update: dict[str, Any]) -> int:
 
 
 @dataclass
+class Trace:
+    """Where one update's delivery spent its time (loop clock, seconds); kept only when
+    :attr:`WebhookDelivery.trace` is on (bench/cluster.py's breakdown of the p99)."""
+
+    queued: float
+    offered: float | None = None  # the open loop's offer (before queued)
+    sent: float = 0.0  # the answered attempt began (a connection of the gate taken)
+    answered: float = 0.0  # its 2xx headers were read
+    done: float = 0.0  # the method in its body executed: delivered
+    noticed: float = 0.0  # the user saw it answered (TelegramSide.send's wait returned)
+    attempts: int = 0
+    server: str = ""  # the bot's Server-Timing header
+
+
+@dataclass
 class DeliveryStats:
     submitted: int = 0
     delivered: int = 0
@@ -90,6 +105,8 @@ class WebhookDelivery:
         self._session: aiohttp.ClientSession | None = None
         self.delivered_ids: set[int] = set()
         self.submitted_ids: set[int] = set()
+        # update_id → Trace while on (None: off, nothing kept)
+        self.trace: dict[int, Trace] | None = None
 
     # ----- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -112,8 +129,10 @@ class WebhookDelivery:
     def submit(self, update: dict[str, Any]) -> None:
         """Queue one update behind its chat's earlier ones."""
         key = chat_key(update)
-        loop = asyncio.get_running_loop()
-        self._queues.setdefault(key, deque()).append((update, loop.time()))
+        now = asyncio.get_running_loop().time()
+        self._queues.setdefault(key, deque()).append((update, now))
+        if self.trace is not None:
+            self.trace[int(update["update_id"])] = Trace(now)
         self.stats.submitted += 1
         self.submitted_ids.add(int(update["update_id"]))
         self._idle.clear()
@@ -143,7 +162,8 @@ class WebhookDelivery:
         try:
             while queue:
                 update, queued_at = queue[0]
-                await self._deliver(update)
+                trace = None if self.trace is None else self.trace.get(int(update["update_id"]))
+                await self._deliver(update, trace)
                 queue.popleft()
                 self.stats.delivered += 1
                 self.delivered_ids.add(int(update["update_id"]))
@@ -156,11 +176,11 @@ class WebhookDelivery:
             if not self._workers:
                 self._idle.set()
 
-    async def _deliver(self, update: dict[str, Any]) -> None:
+    async def _deliver(self, update: dict[str, Any], trace: Trace | None = None) -> None:
         """Until the bot answers 2xx: Telegram never gives up on an update."""
         pause = self.first_retry
         while True:
-            outcome = await self._attempt(update)
+            outcome = await self._attempt(update, trace)
             if outcome == "ok":
                 return
             self.stats.failures += 1
@@ -168,7 +188,7 @@ class WebhookDelivery:
             await asyncio.sleep(pause)
             pause = min(self.max_retry, pause * 2)
 
-    async def _attempt(self, update: dict[str, Any]) -> str:
+    async def _attempt(self, update: dict[str, Any], trace: Trace | None = None) -> str:
         hook = self.core.webhook
         url = hook.get("url")
         if not url:
@@ -181,19 +201,25 @@ class WebhookDelivery:
             headers[SECRET_HEADER] = str(hook["secret_token"])
         self.stats.attempts += 1
         try:
-            async with (
-                self._gate,
-                self._session.post(
+            async with self._gate:
+                sent = asyncio.get_running_loop().time()
+                async with self._session.post(
                     url,
                     data=json.dumps(update, ensure_ascii=False).encode("utf-8"),
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self.timeout),
-                ) as response,
-            ):
-                if not 200 <= response.status < 300:
-                    return str(response.status)
-                await self._reply_method(response)
-                return "ok"
+                ) as response:
+                    if trace is not None:
+                        trace.attempts += 1
+                        trace.sent = sent
+                        trace.answered = asyncio.get_running_loop().time()
+                        trace.server = response.headers.get("Server-Timing", "")
+                    if not 200 <= response.status < 300:
+                        return str(response.status)
+                    await self._reply_method(response)
+                    if trace is not None:
+                        trace.done = asyncio.get_running_loop().time()
+                    return "ok"
         except TimeoutError:
             return "timeout"
         except aiohttp.ClientError as exc:

@@ -1,7 +1,10 @@
-"""A small round-robin HTTP proxy: one webhook address in front of N bot processes.
+"""A small HTTP proxy: one webhook address in front of N bot processes.
 
 Telegram (or the emulator playing it) calls one URL; each request goes to the
-next backend in turn. A backend that refuses the connection (a process being
+backend with the fewest requests in flight, ties in turn (round-robin). Turn
+alone sends an update to a process still busy with a slow one while another
+sits idle — the queueing that makes a cluster's p99 (bench/README-cluster.md,
+round 3); counting what each process has in hand costs nothing. A backend that refuses the connection (a process being
 restarted) is skipped for the next one — nothing was sent to it, so nothing
 can be done twice. A backend that took the request and failed or timed out
 is *not* retried here: the proxy answers 502/504 and Telegram sends the update
@@ -46,6 +49,7 @@ class RoundRobinProxy:
         self.timeout = timeout
         self._next = itertools.cycle(range(len(self.backends)))
         self.forwarded = [0] * len(self.backends)
+        self.in_flight = [0] * len(self.backends)
         self.refused = 0
         self.down: set[int] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -96,6 +100,17 @@ class RoundRobinProxy:
             self.down.discard(index)
             log.warning("backend %s answers again", self.backends[index])
 
+    def _order(self) -> list[int]:
+        """The backends to try for one request: the fewest in flight first, ties in turn;
+        a backend that is down only after the others — except on its own turn, when it is
+        tried first (how a restarted process is found answering again)."""
+        n = len(self.backends)
+        start = next(self._next)
+        turn = [(start + i) % n for i in range(n)]
+        if start in self.down:
+            return turn
+        return sorted(turn, key=lambda i: (i in self.down, self.in_flight[i]))
+
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         try:
@@ -104,8 +119,8 @@ class RoundRobinProxy:
             return web.Response(status=400, text="request not read")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
         path = request.rel_url.raw_path_qs
-        for _ in range(len(self.backends)):
-            index = next(self._next)
+        for index in self._order():
+            self.in_flight[index] += 1
             try:
                 async with self._session.request(
                     request.method,
@@ -129,4 +144,6 @@ class RoundRobinProxy:
                 # It took the request and died (SIGKILL, OOM): Telegram sends it again.
                 self._down(index, f"{type(exc).__name__} with a request in flight")
                 return web.Response(status=502, text="backend failed")
+            finally:
+                self.in_flight[index] -= 1
         return web.Response(status=502, text="no backend is up")

@@ -67,7 +67,7 @@ def test_port_health_path_and_services_match_the_code() -> None:
     assert env["ZAPIS_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:" in env["ZAPIS_DATABASE_URL"]
     assert env["ZAPIS_REDIS_URL"].startswith("redis://redis:")
-    live = (ROOT / "bot" / "live.py").read_text(encoding="utf-8")
+    live = (ROOT / "bot" / "webhook_server.py").read_text(encoding="utf-8")
     assert 'add_get("/healthz"' in live
     assert "/healthz" in " ".join(SERVICES["bot-1"]["healthcheck"]["test"])
     nginx = COMPOSE["configs"]["nginx"]["content"]

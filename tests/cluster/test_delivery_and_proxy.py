@@ -235,3 +235,31 @@ async def test_a_method_in_the_webhook_answer_is_executed() -> None:
     sent = [e for e in core.events if e.kind == "sent"]
     assert [e.message.message["text"] for e in sent if e.message] == ["from the answer"]
     assert [e.kind for e in core.events if e.kind == "refused"] == ["refused"]
+
+
+async def test_the_proxy_sends_an_update_to_the_process_with_the_fewest_in_flight() -> None:
+    """Turn alone would give every other update to the process still busy with a slow
+    one; the proxy counts what each has in hand and routes around it."""
+    slow, quick = StandIn(slow=1.5), StandIn()
+    proxy = RoundRobinProxy([await slow.start(), await quick.start()])
+    await proxy.start()
+    core = EmulatorCore()
+    await set_webhook(core, proxy.url + "/telegram")
+    delivery = WebhookDelivery(core)
+    try:
+        delivery.submit(message(1, 301))  # first in turn: the slow one takes it
+        async with asyncio.timeout(5):
+            while proxy.in_flight[0] == 0:
+                await asyncio.sleep(0.01)
+        for n in range(2, 8):  # meanwhile: each to the idle one, none queued behind
+            delivery.submit(message(n, 300 + n))
+            await delivery.wait_chat(300 + n, 5)
+        assert proxy.forwarded == [0, 6] and proxy.in_flight == [1, 0]
+        await delivery.wait_idle(10)
+    finally:
+        await delivery.close()
+        await proxy.stop()
+        await slow.stop()
+        await quick.stop()
+    assert proxy.forwarded == [1, 6] and proxy.in_flight == [0, 0]
+    assert delivery.delivered_ids == set(range(1, 8))
