@@ -74,3 +74,4 @@ def test_port_health_path_and_services_match_the_code() -> None:
     for name in BOTS:
         assert f"server {name}:{env['ZAPIS_WEBHOOK__PORT']}" in nginx
     assert "proxy_next_upstream error;" in nginx  # never re-runs an update a bot took
+    assert "least_conn;" in nginx  # the fewest in flight, like bot/cluster/proxy.py
