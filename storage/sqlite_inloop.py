@@ -248,7 +248,7 @@ class InloopCursor:
 class InloopConnection(AdaptedConnection):
     """The connection SQLAlchemy's pool holds: sqlite3 in the loop thread, gated writes."""
 
-    __slots__ = ("_direct", "_gate", "_key", "_raw", "_timeout", "dbapi")
+    __slots__ = ("_begun", "_direct", "_gate", "_key", "_raw", "_timeout", "dbapi", "wal")
 
     def __init__(
         self, dbapi: Any, connection: sqlite3.Connection, key: str | None, timeout: float
@@ -262,6 +262,11 @@ class InloopConnection(AdaptedConnection):
         # Called without a greenlet (InloopAsyncConnection.execute): inside a transaction
         # that holds the gate, where nothing can wait (see _run).
         self._direct = False
+        # BEGIN IMMEDIATE already sent by begin_now; begin_immediate only reports it.
+        self._begun = False
+        # The file is in WAL mode (storage/db.py's connect event says so): a COMMIT of a
+        # transaction that holds the write lock never waits for readers there.
+        self.wal = False
 
     # -- the write gate and SQLITE_BUSY, see the module docstring
     def _take_gate(self, deadline: float) -> None:
@@ -307,6 +312,32 @@ class InloopConnection(AdaptedConnection):
         finally:
             self._settle()
 
+    def take_gate_now(self) -> bool:
+        """The gate, if nobody of this process holds or waits for it (no waiting): for a
+        transaction (``begin_now``) or one statement outside any (storage/prepared.py)."""
+        if self._gate is not None or self._raw.in_transaction:
+            return False
+        gate = _gate_for(self._key)
+        if not gate.try_take():
+            return False
+        self._gate = gate
+        return True
+
+    def begin_now(self) -> bool:
+        """``BEGIN IMMEDIATE`` at once, without a greenlet, when nothing has to wait: the
+        gate free (no transaction of this process open or queued) and SQLite's write
+        lock free (no other process writing). False when either would have to be waited
+        for (nothing done: the caller takes the usual way, which waits)."""
+        if not self.take_gate_now():
+            return False
+        try:
+            self._raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:  # SQLITE_BUSY (another process), or what the usual way raises
+            self._settle()
+            return False
+        self._begun = True
+        return True
+
     def begin_immediate(self, conn: Any) -> None:
         """``BEGIN IMMEDIATE`` for SQLAlchemy's connection ``conn`` (its "begin" event,
         storage/db.py): what ``conn.exec_driver_sql("BEGIN IMMEDIATE")`` does — the
@@ -319,7 +350,10 @@ class InloopConnection(AdaptedConnection):
             if events:
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
             try:
-                self._run(cursor.execute, sql)
+                if self._begun:  # sent by begin_now just before
+                    self._begun = False
+                else:
+                    self._run(cursor.execute, sql)
             except sqlite3.Error as error:
                 raise DBAPIError.instance(
                     sql, (), error, sqlite3.Error, dialect=conn.dialect
@@ -351,7 +385,11 @@ class InloopConnection(AdaptedConnection):
 
     def commit(self) -> None:
         if self._raw.in_transaction:
-            self._run(self._raw.commit)
+            try:
+                self._run(self._raw.commit)
+            finally:
+                if self._direct:  # (the usual way settles in _run)
+                    self._settle()
         else:
             self._settle()
 
@@ -396,6 +434,8 @@ class InloopAsyncConnection(AsyncConnection):
         execution_options: Any = None,
     ) -> Any:
         sync = self.sync_connection
+        if sync is not None and sync._transaction is None:
+            self.begin_direct()  # what the statement's autobegin does, here without waiting
         if sync is not None and sync._transaction is not None:
             fairy = sync._dbapi_connection
             adapt = fairy.dbapi_connection if fairy is not None else None
@@ -412,6 +452,86 @@ class InloopAsyncConnection(AsyncConnection):
                     adapt._direct = False
         return await super().execute(statement, parameters, execution_options=execution_options)
 
+    async def start(self, is_ctxmanager: bool = False) -> InloopAsyncConnection:
+        """Check a connection out of the pool without the greenlet when nothing can
+        wait (``_checkout_awaits_nothing``); otherwise the usual way."""
+        if self.sync_connection is None and _checkout_awaits_nothing(self.sync_engine.pool):
+            self.sync_connection = self._assign_proxied(self.sync_engine.connect())
+            return self
+        await super().start(is_ctxmanager)
+        return self
+
+    def _adapter(self) -> InloopConnection | None:
+        sync = self.sync_connection
+        fairy = sync._dbapi_connection if sync is not None else None
+        adapt = fairy.dbapi_connection if fairy is not None else None
+        return adapt if isinstance(adapt, InloopConnection) else None
+
+    def begin_direct(self) -> bool:
+        """Begin the transaction (SQLAlchemy's bookkeeping, its ``begin`` event: storage/db.py's
+        BEGIN IMMEDIATE, the statement events) without the greenlet when nothing has to
+        wait (``InloopConnection.begin_now``); False: not begun, ``await begin()`` waits.
+        Only on a connection without execution options (a single-statement connection
+        opens no transaction at all, storage/db.py)."""
+        sync = self.sync_connection
+        if sync is None or sync._transaction is not None or sync._execution_options:
+            return False
+        adapt = self._adapter()
+        if adapt is None or adapt._direct or not adapt.begin_now():
+            return False
+        try:
+            sync.begin()
+        finally:
+            if adapt._begun:  # the begin event did not report it: undo
+                adapt._begun = False
+                with contextlib.suppress(sqlite3.Error):
+                    adapt._raw.rollback()
+                adapt._settle()
+        return True
+
+    async def commit(self) -> None:
+        """Without the greenlet when nothing can wait: a WAL file, the transaction ours
+        with the gate and the write lock held (no SQLITE_BUSY at COMMIT), no SAVEPOINT
+        open. The commit events (storage/memo.py's dialogue upsert) run as usual."""
+        sync = self.sync_connection
+        adapt = self._adapter()
+        if (
+            sync is not None
+            and adapt is not None
+            and adapt.wal
+            and sync._transaction is not None
+            and sync._nested_transaction is None
+            and adapt._gate is not None
+            and adapt._raw.in_transaction
+            and not adapt._direct
+        ):
+            adapt._direct = True
+            try:
+                sync.commit()
+            finally:
+                adapt._direct = False
+                adapt._settle()
+            return
+        await super().commit()
+
+    async def close(self) -> None:
+        """Without the greenlet when nothing can wait: no transaction open (the pool's
+        reset is then a ROLLBACK that has nothing to undo, the return to the pool a
+        ``put_nowait``)."""
+        sync = self.sync_connection
+        adapt = self._adapter()
+        if (
+            sync is not None
+            and adapt is not None
+            and sync._transaction is None
+            and adapt._gate is None
+            and not adapt._raw.in_transaction
+            and not sync.invalidated
+        ):
+            sync.close()
+            return
+        await super().close()
+
     async def scalar(
         self, statement: Any, parameters: Any = None, *, execution_options: Any = None
     ) -> Any:
@@ -423,6 +543,27 @@ class InloopAsyncConnection(AsyncConnection):
     ) -> Any:
         result = await self.execute(statement, parameters, execution_options=execution_options)
         return result.scalars()
+
+
+def _checkout_awaits_nothing(pool: Any) -> bool:
+    """Whether a checkout from this pool runs without awaiting: every connection waiting
+    in its queue is alive and current (none to open or replace — opening one runs the
+    connect event's statements, which take the write gate), no pre-ping, no recycling;
+    the queue then hands one over without awaiting (SQLAlchemy's AsyncAdaptedQueue takes
+    an available item first). Anything unexpected in the pool's make-up: False."""
+    try:
+        waiting = pool._pool._queue._queue
+        if not waiting or pool._pre_ping or pool._recycle > -1:
+            return False
+        invalidated = pool._invalidate_time
+        return all(
+            record.dbapi_connection is not None
+            and record.starttime >= invalidated
+            and record.starttime >= record._soft_invalidate_time
+            for record in waiting
+        )
+    except AttributeError:
+        return False
 
 
 class InloopDBAPI(AsyncAdapt_dbapi_module):

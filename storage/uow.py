@@ -82,7 +82,8 @@ class SqlUnitOfWork:
         else:
             self._conn = await self.engine.connect()
         if self.single_statements:
-            self._conn = await self._conn.execution_options(**{SINGLE_STATEMENT: True})
+            # (Sets an option of ours on the connection: nothing for the driver to await.)
+            self._conn.sync_connection.execution_options(**{SINGLE_STATEMENT: True})  # type: ignore[union-attr]
         info = self._conn.sync_connection.info  # type: ignore[union-attr]
         info[READ_MEMO] = self.read_memo
         info[FSM_PENDING] = self.fsm_pending

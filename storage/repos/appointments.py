@@ -17,6 +17,7 @@ from sqlalchemy import literal, select, update
 from domain.booking_ports import NewAppointment, SlotContext
 from domain.calendar import calendar_uid
 from domain.models import Appointment, AppointmentStatus, Patient
+from storage.prepared import prepared
 from storage.repos.appointment_rows import (
     _MAX_VISIT,
     NUMBER_PREFIX,
@@ -25,7 +26,7 @@ from storage.repos.appointment_rows import (
 )
 from storage.repos.base import from_db, to_db
 from storage.repos.booking_facts import BookingFacts
-from storage.repos.booking_sql import _ADD_EVENT, _INSERT, _NUMBER
+from storage.repos.booking_sql import _ADD_EVENT, _INSERT, _INSERT_NUMBERED, _NUMBER
 from storage.repos.directory import DirectoryRepository
 from storage.repos.holds import HoldsAndSlots
 from storage.repos.slot_take import SlotTakes
@@ -33,6 +34,11 @@ from storage.repos.users import UserRepository
 from storage.schema import appointment_events, appointments, patients, users
 
 __all__ = ["NUMBER_PREFIX", "AppointmentRepository", "appointment_number"]
+
+# The parts _INSERT_NUMBERED spells the number and the calendar UID with, from the
+# functions that define them (an id of 0 and a marker number split at the marker).
+_UID_HEAD, _UID_TAIL = calendar_uid("\x00").split("\x00")
+_SPELLING = {"number_prefix": NUMBER_PREFIX, "uid_head": _UID_HEAD, "uid_tail": _UID_TAIL}
 
 
 class AppointmentRepository(SlotTakes, HoldsAndSlots, BookingFacts):
@@ -82,13 +88,18 @@ class AppointmentRepository(SlotTakes, HoldsAndSlots, BookingFacts):
             "updated_at": created,
             "calendar_seq": new.calendar_seq,
         }
-        result = await self.conn.execute(_INSERT, values)
-        appointment_id = int(result.scalar_one())
+        if self.is_sqlite:  # numbered by the INSERT itself (booking_sql._INSERT_NUMBERED)
+            values.update(_SPELLING, given_uid=new.calendar_uid or None)
+            row = (await prepared(_INSERT_NUMBERED).rows(self.conn, values))[0]
+        else:
+            row = (await prepared(_INSERT).rows(self.conn, values))[0]
+        appointment_id = int(row[0])
         number = appointment_number(appointment_id)
         uid = new.calendar_uid or calendar_uid(number)
-        await self.conn.execute(
-            _NUMBER, {"appointment_id": appointment_id, "new_number": number, "new_uid": uid}
-        )
+        if tuple(row[1:]) != (number, uid):
+            await prepared(_NUMBER).run(
+                self.conn, {"appointment_id": appointment_id, "new_number": number, "new_uid": uid}
+            )
         return Appointment(
             id=appointment_id,
             number=number,
@@ -163,8 +174,8 @@ class AppointmentRepository(SlotTakes, HoldsAndSlots, BookingFacts):
         actor_user_id: int | None,
         reason: str | None = None,
     ) -> None:
-        await self.conn.execute(
-            _ADD_EVENT,
+        await prepared(_ADD_EVENT).run(
+            self.conn,
             {
                 "appointment_id": appointment_id,
                 "at": to_db(at),

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select, update
 from domain.booking_ports import Clash
 from domain.models import Appointment, Referral
 from domain.rules import overlaps
+from storage.prepared import prepared
 from storage.repos.appointment_rows import (
     _CLASH_COLUMNS,
     _CLASH_JOIN,
@@ -138,7 +139,7 @@ class BookingFacts(Repository):
             "user_id": user_id,
             "since": to_db(since),
         }
-        rows = (await self.conn.execute(_RULE_FACTS, params)).all()
+        rows = await prepared(_RULE_FACTS).records(self.conn, params)
         found = [_clash(r) for r in rows if r.id is not None]
         overlap = _first_overlap(found, start, minutes, exclude_id)
         return overlap, int(rows[0].n_active or 0), int(rows[0].n_created or 0)
@@ -148,7 +149,7 @@ class BookingFacts(Repository):
     ) -> Clash | None:
         """The patient's nearest upcoming active visit in the specialty (one-active rule)."""
         params = {"patient_id": patient_id, "specialty_id": specialty_id, "now": to_db(now)}
-        rows = await self.conn.execute(_ACTIVE_FOR_SPECIALTY, params)
+        rows = await prepared(_ACTIVE_FOR_SPECIALTY).records(self.conn, params)
         found = [_clash(r) for r in rows]
         return found[0] if found else None
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -27,11 +28,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.repos.appointment_rows import _CLASH_COLUMNS, _CLASH_JOIN, _IS_ACTIVE
 from storage.repos.directory_sql import _SLOT_CONTEXT_BY_ID
-from storage.schema import appointment_events, appointments, doctor_roles, holds, patients, slots
+from storage.schema import (
+    appointment_events,
+    appointments,
+    clinics,
+    doctor_roles,
+    holds,
+    patients,
+    slots,
+    specialties,
+)
 
 
 def _rule_facts_stmt() -> Select[Any]:
@@ -78,15 +90,74 @@ def _rule_facts_stmt() -> Select[Any]:
 
 
 _RULE_FACTS = _rule_facts_stmt()
+_INSERT_COLUMNS = (
+    "number",
+    "patient_id",
+    "user_id",
+    "slot_id",
+    "doctor_id",
+    "clinic_id",
+    "specialty_id",
+    "start_utc",
+    "minutes",
+    "kind",
+    "status",
+    "referral_id",
+    "created_at",
+    "updated_at",
+    "calendar_seq",
+)
 # The booking's writes, built once (their construction per call cost about what running
 # them does); the values are the parameters.
-_INSERT = insert(appointments).returning(appointments.c.id)
+# (Each column a named parameter: storage/prepared.py runs them on the in-loop driver's
+# cursor, which needs the statement's columns fixed, not taken from the parameters.)
+_INSERT = (  # PostgreSQL; then its number (_NUMBER)
+    insert(appointments)
+    .values({name: bindparam(name) for name in _INSERT_COLUMNS})
+    .returning(appointments.c.id)
+)
+
+
+def _insert_numbered_stmt() -> Any:
+    """SQLite: ``_INSERT`` with the row's id, number and calendar UID in the same statement
+    (no ``_NUMBER`` after it). The id is the one SQLite gives an INTEGER PRIMARY KEY (the
+    largest + 1), chosen and written by this one statement — writers are serial under
+    BEGIN IMMEDIATE; the number and UID are spelled from it with the parts the caller
+    passes (taken from appointment_number and calendar_uid themselves), and the caller
+    checks what comes back, correcting it with ``_NUMBER`` should it ever differ."""
+    n = select((func.coalesce(func.max(appointments.c.id), 0) + 1).label("id")).subquery("n")
+    digits = func.printf("%07d", n.c.id)
+    number = bindparam("number_prefix", type_=String()) + digits
+    spelled_uid = (
+        bindparam("uid_head", type_=String()) + number + bindparam("uid_tail", type_=String())
+    )
+    uid = func.coalesce(bindparam("given_uid", type_=appointments.c.calendar_uid.type), spelled_uid)
+    others = [name for name in _INSERT_COLUMNS if name != "number"]
+    values = select(
+        n.c.id,
+        number,
+        uid,
+        *(bindparam(name, type_=appointments.c[name].type) for name in others),
+    )
+    return (
+        insert(appointments)
+        .from_select(["id", "number", "calendar_uid", *others], values)
+        .returning(appointments.c.id, appointments.c.number, appointments.c.calendar_uid)
+    )
+
+
+_INSERT_NUMBERED = _insert_numbered_stmt()
 _NUMBER = (
     update(appointments)
     .where(appointments.c.id == bindparam("appointment_id"))
     .values(number=bindparam("new_number"), calendar_uid=bindparam("new_uid"))
 )
-_ADD_EVENT = insert(appointment_events)
+_ADD_EVENT = insert(appointment_events).values(
+    {
+        name: bindparam(name)
+        for name in ("appointment_id", "at", "status", "actor", "actor_user_id", "reason")
+    }
+)
 _TAKE_SLOT = (
     update(slots)
     .where(
@@ -100,7 +171,50 @@ _TAKE_SLOT = (
     )
     .values(status="booked")
 )
+# A hold of the summary, unless the slot carries another user's (unique slot_id): a
+# concurrent holder makes this 0 rows, not an error (on either engine).
+_HOLD_VALUES: dict[str, Any] = {
+    name: bindparam(name) for name in ("user_id", "patient_id", "slot_id", "expires_at")
+}
+_PUT_HOLD_SQLITE = sqlite_insert(holds).values(_HOLD_VALUES).on_conflict_do_nothing()
+_PUT_HOLD_PG = pg_insert(holds).values(_HOLD_VALUES).on_conflict_do_nothing()
 _DELETE_HOLD = delete(holds).where(holds.c.user_id == bindparam("user_id"))
+
+
+def _take_returning_context_stmt() -> Any:
+    """SQLite: the take (``_TAKE_SLOT``) returning the slot's context — the columns of
+    directory's ``_SLOT_CONTEXT_BY_ID``, its joined ones as scalar subqueries by primary
+    key (SQLite's RETURNING names only the updated table) — so a winner knows its slot
+    from this one statement instead of the take and then the read. A loser gets no row
+    (and reads the context, ``_CONTEXT_AND_MINE``). The status returned is the new one
+    (booked). Built once."""
+
+    def by_id(table: Any, column: str, key: Any) -> Any:
+        return select(table.c[column]).where(table.c.id == key).scalar_subquery()
+
+    spec = slots.c.specialty_id
+    return _TAKE_SLOT.returning(
+        *slots.c,
+        by_id(doctor_roles, "active", slots.c.role_id).label("role_active"),
+        by_id(clinics, "tz", slots.c.clinic_id).label("clinic_tz"),
+        *(
+            by_id(specialties, name, spec).label(name)
+            for name in (
+                "code",
+                "name_ru",
+                "name_en",
+                "referral_required",
+                "min_age",
+                "max_age",
+                "sex",
+                "prep_ru",
+                "prep_en",
+            )
+        ),
+    )
+
+
+_TAKE_RETURNING_CONTEXT = _take_returning_context_stmt()
 # A refusal after the booking's own take gives the slot back as it found it (the same
 # transaction: nobody else saw it booked; ``freed_at`` untouched, it was never freed).
 _UNTAKE_SLOT = (

@@ -11,9 +11,10 @@ the row mapping in storage/repos/directory_rows.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import select
 
 from domain.booking_ports import SlotContext
 from domain.directory import ClinicPage, search_key
@@ -32,6 +33,7 @@ from storage.repos.directory_rows import (
 )
 from storage.repos.directory_sql import (
     _CLINIC_BY_ID,
+    _CLINIC_NAMES,
     _DOCTOR_BY_ID,
     _SLOT_CONTEXT_BY_ID,
     _SPECIALTIES,
@@ -166,21 +168,17 @@ class DirectoryRepository(FreeTimes):
 
         ``query`` matches every typed word inside the name or address (case- and ё-insensitive).
         """
-        conditions: list[ColumnElement[bool]] = [
-            clinics.c.region_id == region_id,
-            exists().where(
-                doctor_roles.c.clinic_id == clinics.c.id,
-                doctor_roles.c.specialty_id == specialty_id,
-                doctor_roles.c.active.is_(True),
-            ),
-        ]
-        for word in search_key(query or "").split():
-            conditions.append(clinics.c.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        words = search_key(query or "").split()
+        params = {"region_id": region_id, "specialty_id": specialty_id}
+        if not words:  # the wizard's page: one statement built once
+            names: Sequence[Any] = await prepared(_CLINIC_NAMES).records(self.conn, params)
+        else:
+            conditions = [
+                clinics.c.search_text.like(f"%{_escape_like(word)}%", escape="\\") for word in words
+            ]
+            names = (await self.conn.execute(_CLINIC_NAMES.where(*conditions), params)).all()
         # Natural order («№ 3» before «№ 180»), which neither SQLite nor PostgreSQL sorts
         # portably: the region's matching names (a few hundred at most) are ordered here.
-        names = (
-            await self.conn.execute(select(clinics.c.id, clinics.c.name).where(*conditions))
-        ).all()
         ordered = sorted(
             names, key=lambda r: (r.id != attached_clinic_id, natural_key(r.name), r.id)
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from domain.booking_ports import SlotContext
@@ -17,6 +18,7 @@ from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Special
 from storage.repos.base import from_db
 
 
+@lru_cache(maxsize=65_536)  # a clinics page sorts its region's names on every press
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """Numbers inside a name compare as numbers: «поликлиника № 3» < «поликлиника № 180»."""
     return tuple(

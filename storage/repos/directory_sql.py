@@ -68,6 +68,16 @@ _SLOT_CONTEXT_BY_ID = (
     .where(slots.c.id == bindparam("id"))
 )
 _SPECIALTIES = select(specialties).order_by(specialties.c.id)
+# The clinics of a region where a specialty is practised (ids and names: the page is
+# ordered in Python, storage/repos/directory.py); a search adds its LIKE conditions.
+_CLINIC_NAMES = select(clinics.c.id, clinics.c.name).where(
+    clinics.c.region_id == bindparam("region_id"),
+    exists().where(
+        doctor_roles.c.clinic_id == clinics.c.id,
+        doctor_roles.c.specialty_id == bindparam("specialty_id"),
+        doctor_roles.c.active.is_(True),
+    ),
+)
 
 
 _NO_USER = 0  # Telegram user ids are positive: "held by anyone but 0" is "held by anyone"

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, select, update
 
 from domain.booking_ports import Hold
+from storage.prepared import prepared
 from storage.repos.base import Repository, from_db, to_db
-from storage.repos.booking_sql import _CLEAR_HOLDS, _DELETE_HOLD
+from storage.repos.booking_sql import _CLEAR_HOLDS, _DELETE_HOLD, _PUT_HOLD_PG, _PUT_HOLD_SQLITE
 from storage.schema import doctor_roles, holds, slots
 
 
@@ -32,8 +33,8 @@ class HoldsAndSlots(Repository):
     ) -> bool:
         """Replace the user's hold with one on ``slot_id``; False if another user's
         unexpired hold is on that slot. Expired holds of the slot are swept first."""
-        await self.conn.execute(
-            _CLEAR_HOLDS, {"user_id": user_id, "slot_id": slot_id, "now": to_db(now)}
+        await prepared(_CLEAR_HOLDS).run(
+            self.conn, {"user_id": user_id, "slot_id": slot_id, "now": to_db(now)}
         )
         values = {
             "user_id": user_id,
@@ -42,7 +43,8 @@ class HoldsAndSlots(Repository):
             "expires_at": to_db(expires_at),
         }
         # A concurrent holder of the slot makes this False, not an error.
-        return await self.insert_unless_conflict(holds, values)
+        put = _PUT_HOLD_SQLITE if self.is_sqlite else _PUT_HOLD_PG
+        return await prepared(put).count(self.conn, values) == 1
 
     async def get_hold(self, user_id: int, now: datetime) -> Hold | None:
         row = (
@@ -60,7 +62,7 @@ class HoldsAndSlots(Repository):
         )
 
     async def delete_hold(self, user_id: int) -> None:
-        await self.conn.execute(_DELETE_HOLD, {"user_id": user_id})
+        await prepared(_DELETE_HOLD).run(self.conn, {"user_id": user_id})
 
     async def sweep_holds(self, now: datetime) -> int:
         """Drop expired holds (housekeeping; an expired hold never blocks anyone anyway)."""

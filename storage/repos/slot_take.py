@@ -20,13 +20,14 @@ from typing import Any
 from domain.booking_ports import SlotTake
 from domain.models import Slot, SlotStatus
 from storage.memo import fsm_pending, read_memo
-from storage.prepared import RowView, _Compiled
+from storage.prepared import RowView, _Compiled, prepared
 from storage.repos.base import Repository, from_db, to_db
 from storage.repos.booking_sql import (
     _ALTERNATIVES,
     _CONTEXT_AND_MINE,
     _LOOK,
     _TAKE_AND_READ,
+    _TAKE_RETURNING_CONTEXT,
     _TAKE_SLOT,
     _UNTAKE_SLOT,
 )
@@ -126,8 +127,9 @@ class SlotTakes(Repository):
     ) -> SlotTake:
         """The booking's take first (domain.booking_take.book_once): one round trip on
         PostgreSQL (``_TAKE_AND_READ``: a loser gets the alternatives' candidates from
-        ``offer_from`` on in it too), the take then the context on SQLite (none when
-        this update has the slot's context already). See SlotTake."""
+        ``offer_from`` on in it too); on SQLite the take returning the context
+        (``_TAKE_RETURNING_CONTEXT``; a loser then reads it), or the bare take when this
+        update has the slot's context already. See SlotTake."""
         params = {
             "slot_id": slot_id,
             "user_id": user_id,
@@ -141,13 +143,22 @@ class SlotTakes(Repository):
             memo = read_memo(self.conn)
             known = None if memo is None else memo.get(("slot_context", slot_id))
             won = False
-            if known is None or known.slot.status == SlotStatus.FREE:
-                kept = _memo_but_slot(memo, slot_id)
-                won = int((await self.conn.execute(_TAKE_SLOT, params)).rowcount) == 1
+            kept = _memo_but_slot(memo, slot_id)
+            if known is None:  # the take and the context in one statement for a winner
+                taken = await prepared(_TAKE_RETURNING_CONTEXT).records(self.conn, params)
                 _restore(memo, kept)
-            if won and known is not None:
-                return SlotTake(taken=True, ctx=known, patient_locked=True)
-            row = (await self.conn.execute(_CONTEXT_AND_MINE, params)).first()
+                if taken:
+                    ctx = _slot_context(taken[0])
+                    if ctx.slot.status == SlotStatus.BOOKED:  # returned after our own take
+                        ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+                    return SlotTake(taken=True, ctx=ctx, patient_locked=True)
+            elif known.slot.status == SlotStatus.FREE:
+                won = await prepared(_TAKE_SLOT).count(self.conn, params) == 1
+                _restore(memo, kept)
+                if won:
+                    return SlotTake(taken=True, ctx=known, patient_locked=True)
+            found = await prepared(_CONTEXT_AND_MINE).records(self.conn, params)
+            row: Any = found[0] if found else None
             locked = True  # serial writers: no lock needed
         else:
             params["not_before"] = to_db(offer_from)
@@ -220,7 +231,7 @@ class SlotTakes(Repository):
         return row
 
     async def untake_slot(self, slot_id: int) -> None:
-        await self.conn.execute(_UNTAKE_SLOT, {"slot_id": slot_id})
+        await prepared(_UNTAKE_SLOT).run(self.conn, {"slot_id": slot_id})
 
     async def alternative_candidates(
         self, slot: Slot, now: datetime, not_before: datetime | None, per_side: int
