@@ -33,7 +33,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import SINGLE_STATEMENT
-from storage.sqlite_inloop import InloopAsyncConnection, InloopConnection, _is_busy
+from storage.inloop_async import InloopAsyncConnection
+from storage.sqlite_inloop import InloopConnection, _is_busy
 
 _Processor = Callable[[Any], Any] | None
 

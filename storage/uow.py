@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
 from storage.db import SINGLE_STATEMENT
+from storage.inloop_async import InloopAsyncConnection
 from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
-from storage.sqlite_inloop import InloopAsyncConnection
 
 if TYPE_CHECKING:
     from domain.flow_ports import SectionsUnitOfWork

@@ -26,7 +26,8 @@ from storage.repos.appointment_rows import (
 )
 from storage.repos.base import from_db, to_db
 from storage.repos.booking_facts import BookingFacts
-from storage.repos.booking_sql import _ADD_EVENT, _INSERT, _INSERT_NUMBERED, _NUMBER
+from storage.repos.booking_sql import _ADD_EVENT, _INSERT, _NUMBER
+from storage.repos.booking_sql_sqlite import _INSERT_NUMBERED
 from storage.repos.directory import DirectoryRepository
 from storage.repos.holds import HoldsAndSlots
 from storage.repos.slot_take import SlotTakes

@@ -27,10 +27,10 @@ from storage.repos.booking_sql import (
     _CONTEXT_AND_MINE,
     _LOOK,
     _TAKE_AND_READ,
-    _TAKE_RETURNING_CONTEXT,
     _TAKE_SLOT,
     _UNTAKE_SLOT,
 )
+from storage.repos.booking_sql_sqlite import _TAKE_RETURNING_CONTEXT
 from storage.repos.directory_rows import _slot_context
 
 

@@ -31,12 +31,13 @@ from domain.booking_ports import NewAppointment
 from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus, SlotStatus
 from storage.crypto import PersonalDataCipher
+from storage.inloop_async import InloopAsyncConnection, _checkout_awaits_nothing
 from storage.memo import directory_cache
 from storage.prepared import Prepared
 from storage.repos import appointments as appointments_module
 from storage.repos.appointments import appointment_number
 from storage.schema import journal, slots, users
-from storage.sqlite_inloop import InloopAsyncConnection, _checkout_awaits_nothing, _gate_for
+from storage.sqlite_inloop import _gate_for
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import NOW, make_sqlite_engine, requires_pg
 from tests.storage.builders import World
