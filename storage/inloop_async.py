@@ -92,12 +92,15 @@ class InloopAsyncConnection(AsyncConnection):
             return False
         try:
             sync.begin()
-        finally:
-            if adapt._begun:  # the begin event did not report it: undo
-                adapt._begun = False
-                with contextlib.suppress(sqlite3.Error):
-                    adapt._raw.rollback()
-                adapt._settle()
+        except BaseException:  # not begun for SQLAlchemy: neither for SQLite
+            adapt._begun = False
+            with contextlib.suppress(sqlite3.Error):
+                adapt._raw.rollback()
+            adapt._settle()
+            raise
+        # (storage/db.py's begin event reported the BEGIN; an engine without that listener
+        # is begun all the same, the statement events aside.)
+        adapt._begun = False
         return True
 
     async def commit(self) -> None:
