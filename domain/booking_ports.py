@@ -1,7 +1,8 @@
 """What the booking services need from storage, as Protocols (storage implements them).
 
 Kept apart from domain/booking.py so the services module stays readable; the
-SQL implementation is storage/repos/appointments.py and storage/uow.py.
+SQL implementation is storage/repos/appointments.py (with the modules it composes:
+slot_take.py, holds.py, booking_facts.py) and storage/uow.py.
 """
 
 from __future__ import annotations

@@ -151,6 +151,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        mode = cursor.fetchone()
+        if isinstance(dbapi_connection, InloopConnection):  # (":memory:" stays "memory")
+            dbapi_connection.wal = mode is not None and str(mode[0]).lower() == "wal"
         # The in-loop driver must never let SQLite sleep in the loop thread: it
         # connects with a busy timeout of 0 and waits asynchronously itself
         # (storage/sqlite_inloop.py), for the same SQLITE_BUSY_TIMEOUT_MS.

@@ -10,7 +10,8 @@ set and cleared by storage/uow.py) and to the engine's statement events:
 * **the directory cache** — specialties, clinics and doctors by id, shared by
   the units of work of one engine for ``DIRECTORY_TTL_S``: reference data no
   dialogue changes. A write through this engine that names one of their tables
-  (the schedule sources' sync, an import) empties it at once; a write by another
+  before any RETURNING clause (the schedule sources' sync, an import) empties it
+  at once; a write by another
   process is seen after the TTL at the latest (a clinic's new phone number a
   minute late; whether a time is free is never cached);
 * **the pending dialogue state** — storage/fsm.py writes ``fsm_states`` once per
@@ -109,10 +110,12 @@ def _on_statement(cache: DirectoryCache) -> Callable[..., None]:
         memo = conn.info.get(READ_MEMO)
         if memo:
             memo.clear()
+        # (What a RETURNING clause names is read, not written: the booking's take returns
+        # its slot's clinic zone and specialty, storage/repos/booking_sql.py.)
         if (
             cache.rows
             and not statement.startswith("BEGIN")
-            and (_DIRECTORY_TABLES.search(statement))
+            and (_DIRECTORY_TABLES.search(statement.partition(" RETURNING ")[0]))
         ):
             cache.clear()
 

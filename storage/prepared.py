@@ -24,6 +24,7 @@ statement's own literal values (bound at build time) are bound as compiled.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +32,9 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.sqlite_inloop import InloopAsyncConnection, InloopConnection
+from storage.db import SINGLE_STATEMENT
+from storage.inloop_async import InloopAsyncConnection
+from storage.sqlite_inloop import InloopConnection, _is_busy
 
 _Processor = Callable[[Any], Any] | None
 
@@ -63,6 +66,8 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise _Unsupported("expanding parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise _Unsupported("Python-side column defaults")  # the context computes them
         positions = compiled.positiontup
         if positions is None:
             raise _Unsupported("the dialect's paramstyle is not positional")
@@ -143,6 +148,71 @@ class Prepared:
             return
         self._run(conn, adapt, params)
 
+    async def count(self, conn: AsyncConnection, params: dict[str, Any]) -> int:
+        """Execute a write and return how many rows it changed (a conditional UPDATE's
+        verdict, an INSERT … ON CONFLICT DO NOTHING's 0 or 1)."""
+        if _single_statement(conn):
+            alone = self._run_alone(conn, params)
+            if alone is not None:
+                return alone
+        adapt = await _direct(conn)
+        if adapt is None or self._compiled(conn.dialect) is None:
+            return int((await conn.execute(self.statement, params)).rowcount)
+        counted: int = self._run_on(conn.sync_connection, adapt, params, count=True)
+        return counted
+
+    async def run_many(self, conn: AsyncConnection, many: Sequence[dict[str, Any]]) -> None:
+        """Execute a statement that returns no rows once per parameter set, as one
+        ``executemany`` (what ``conn.execute(statement, [..])`` sends: one statement event)."""
+        adapt = await _direct(conn)
+        compiled = self._compiled(conn.dialect) if adapt is not None else None
+        if adapt is None or compiled is None or compiled.rows:
+            await conn.execute(self.statement, list(many))
+            return
+        sync: Any = conn.sync_connection
+        sql = compiled.sql
+        try:
+            values = [compiled.parameters(params) for params in many]
+        except KeyError as missing:
+            raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
+        cursor = adapt._raw.cursor()
+        events = sync._has_events or sync.engine._has_events
+        try:
+            if events:
+                sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, True)
+            try:
+                cursor.executemany(sql, values)
+            except adapt.dbapi.Error as error:
+                raise exc.DBAPIError.instance(
+                    sql, values, error, adapt.dbapi.Error, dialect=sync.dialect
+                ) from error
+            if events:
+                sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, True)
+        finally:
+            cursor.close()
+
+    def _run_alone(self, conn: AsyncConnection, params: dict[str, Any]) -> int | None:
+        """A write on a single-statement connection (no transaction: storage/db.py
+        SINGLE_STATEMENT, e.g. the mark after a reply) on the driver's cursor, holding the
+        write gate for it, when the gate is free now and SQLite's lock too; its rowcount.
+        None: not run (the gate is taken, another process writes): the usual way waits.
+        (SQLITE_BUSY means the statement did nothing, so it can go the usual way then.)"""
+        assert isinstance(conn, InloopAsyncConnection)
+        sync: Any = conn.sync_connection
+        adapt = conn._adapter()
+        compiled = self._compiled(sync.dialect)
+        if adapt is None or compiled is None or compiled.rows or not adapt.take_gate_now():
+            return None
+        try:
+            counted: int = self._run_on(sync, adapt, params, count=True)
+        except exc.DBAPIError as error:
+            if isinstance(error.orig, sqlite3.OperationalError) and _is_busy(error.orig):
+                return None
+            raise
+        finally:
+            adapt._settle()
+        return counted
+
     def run_sync(self, sync: Any, params: dict[str, Any]) -> None:
         """The same from a sync listener (inside SQLAlchemy's greenlet or the direct path)."""
         adapt = _direct_sync(sync)
@@ -157,7 +227,9 @@ class Prepared:
         rows: list[tuple[Any, ...]] = self._run_on(conn.sync_connection, adapt, params)
         return rows
 
-    def _run_on(self, sync: Any, adapt: InloopConnection, params: dict[str, Any]) -> Any:
+    def _run_on(
+        self, sync: Any, adapt: InloopConnection, params: dict[str, Any], count: bool = False
+    ) -> Any:
         compiled = self._compiled(sync.dialect)
         assert compiled is not None  # the callers checked
         sql = compiled.sql
@@ -178,6 +250,8 @@ class Prepared:
                 ) from error
             if events:
                 sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, False)
+            if count:
+                return cursor.rowcount
             if not compiled.rows:
                 return []
             fetched = cursor.fetchall()
@@ -208,6 +282,18 @@ def prepared(statement: Any) -> Prepared:
     return found
 
 
+def _single_statement(conn: AsyncConnection) -> bool:
+    """An in-loop connection that opens no transaction (storage/db.py SINGLE_STATEMENT)."""
+    if not isinstance(conn, InloopAsyncConnection):
+        return False
+    sync = conn.sync_connection
+    return (
+        sync is not None
+        and sync._transaction is None
+        and bool(sync._execution_options.get(SINGLE_STATEMENT))
+    )
+
+
 def _direct_sync(sync: Any) -> InloopConnection | None:
     if sync is None or sync._transaction is None:
         return None
@@ -231,6 +317,6 @@ async def _direct(conn: AsyncConnection) -> InloopConnection | None:
     sync = conn.sync_connection
     if sync is None:
         return None
-    if sync._transaction is None:
+    if sync._transaction is None and not conn.begin_direct():
         await conn.begin()  # what the statement's autobegin would do (storage/db.py _on_begin)
     return _direct_sync(sync)

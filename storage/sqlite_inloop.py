@@ -50,7 +50,8 @@ not offered (``stream()`` gets a buffered result).
 
 Registered by storage/db.py as ``sqlite.zapis``; storage.db.create_engine
 picks it for SQLite unless told otherwise (Settings.sqlite_driver,
-``ZAPIS_SQLITE_DRIVER``).
+``ZAPIS_SQLITE_DRIVER``). The units of work's connection over it, which skips
+SQLAlchemy's greenlet where nothing can wait, is storage/inloop_async.py.
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 from sqlalchemy.engine import AdaptedConnection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util.concurrency import await_
 
 _FIRST_BACKOFF_S = 0.0005
@@ -248,7 +248,7 @@ class InloopCursor:
 class InloopConnection(AdaptedConnection):
     """The connection SQLAlchemy's pool holds: sqlite3 in the loop thread, gated writes."""
 
-    __slots__ = ("_direct", "_gate", "_key", "_raw", "_timeout", "dbapi")
+    __slots__ = ("_begun", "_direct", "_gate", "_key", "_raw", "_timeout", "dbapi", "wal")
 
     def __init__(
         self, dbapi: Any, connection: sqlite3.Connection, key: str | None, timeout: float
@@ -262,6 +262,11 @@ class InloopConnection(AdaptedConnection):
         # Called without a greenlet (InloopAsyncConnection.execute): inside a transaction
         # that holds the gate, where nothing can wait (see _run).
         self._direct = False
+        # BEGIN IMMEDIATE already sent by begin_now; begin_immediate only reports it.
+        self._begun = False
+        # The file is in WAL mode (storage/db.py's connect event says so): a COMMIT of a
+        # transaction that holds the write lock never waits for readers there.
+        self.wal = False
 
     # -- the write gate and SQLITE_BUSY, see the module docstring
     def _take_gate(self, deadline: float) -> None:
@@ -307,6 +312,32 @@ class InloopConnection(AdaptedConnection):
         finally:
             self._settle()
 
+    def take_gate_now(self) -> bool:
+        """The gate, if nobody of this process holds or waits for it (no waiting): for a
+        transaction (``begin_now``) or one statement outside any (storage/prepared.py)."""
+        if self._gate is not None or self._raw.in_transaction:
+            return False
+        gate = _gate_for(self._key)
+        if not gate.try_take():
+            return False
+        self._gate = gate
+        return True
+
+    def begin_now(self) -> bool:
+        """``BEGIN IMMEDIATE`` at once, without a greenlet, when nothing has to wait: the
+        gate free (no transaction of this process open or queued) and SQLite's write
+        lock free (no other process writing). False when either would have to be waited
+        for (nothing done: the caller takes the usual way, which waits)."""
+        if not self.take_gate_now():
+            return False
+        try:
+            self._raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:  # SQLITE_BUSY (another process), or what the usual way raises
+            self._settle()
+            return False
+        self._begun = True
+        return True
+
     def begin_immediate(self, conn: Any) -> None:
         """``BEGIN IMMEDIATE`` for SQLAlchemy's connection ``conn`` (its "begin" event,
         storage/db.py): what ``conn.exec_driver_sql("BEGIN IMMEDIATE")`` does — the
@@ -319,7 +350,10 @@ class InloopConnection(AdaptedConnection):
             if events:
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
             try:
-                self._run(cursor.execute, sql)
+                if self._begun:  # sent by begin_now just before
+                    self._begun = False
+                else:
+                    self._run(cursor.execute, sql)
             except sqlite3.Error as error:
                 raise DBAPIError.instance(
                     sql, (), error, sqlite3.Error, dialect=conn.dialect
@@ -351,7 +385,11 @@ class InloopConnection(AdaptedConnection):
 
     def commit(self) -> None:
         if self._raw.in_transaction:
-            self._run(self._raw.commit)
+            try:
+                self._run(self._raw.commit)
+            finally:
+                if self._direct:  # (the usual way settles in _run)
+                    self._settle()
         else:
             self._settle()
 
@@ -371,58 +409,6 @@ class InloopConnection(AdaptedConnection):
 
     def terminate(self) -> None:
         self.close()
-
-
-class InloopAsyncConnection(AsyncConnection):
-    """An AsyncConnection whose statements inside a transaction skip the greenlet.
-
-    SQLAlchemy's asyncio layer runs every ``execute`` in a new greenlet (two to four
-    switches), so that a driver may await. Inside a transaction of this driver nothing
-    awaits: the gate is held since BEGIN and sqlite3 answers at once (see
-    ``InloopConnection._run``). There the sync Connection's ``execute`` is called
-    directly — the same statement, events (the read memo, the statement counters),
-    error wrapping and buffered result; outside a transaction (BEGIN, which may wait
-    for the gate, COMMIT, a single-statement connection) the usual greenlet path.
-    Only storage/uow.py's units of work use it, only on this driver.
-    """
-
-    __slots__ = ()
-
-    async def execute(
-        self,
-        statement: Any,
-        parameters: Any = None,
-        *,
-        execution_options: Any = None,
-    ) -> Any:
-        sync = self.sync_connection
-        if sync is not None and sync._transaction is not None:
-            fairy = sync._dbapi_connection
-            adapt = fairy.dbapi_connection if fairy is not None else None
-            if (
-                isinstance(adapt, InloopConnection)
-                and adapt._gate is not None
-                and adapt._raw.in_transaction
-                and not adapt._direct
-            ):
-                adapt._direct = True
-                try:
-                    return sync.execute(statement, parameters, execution_options=execution_options)
-                finally:
-                    adapt._direct = False
-        return await super().execute(statement, parameters, execution_options=execution_options)
-
-    async def scalar(
-        self, statement: Any, parameters: Any = None, *, execution_options: Any = None
-    ) -> Any:
-        result = await self.execute(statement, parameters, execution_options=execution_options)
-        return result.scalar()
-
-    async def scalars(
-        self, statement: Any, parameters: Any = None, *, execution_options: Any = None
-    ) -> Any:
-        result = await self.execute(statement, parameters, execution_options=execution_options)
-        return result.scalars()
 
 
 class InloopDBAPI(AsyncAdapt_dbapi_module):

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import PersonalDataCipher
 from storage.db import SINGLE_STATEMENT
+from storage.inloop_async import InloopAsyncConnection
 from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
-from storage.sqlite_inloop import InloopAsyncConnection
 
 if TYPE_CHECKING:
     from domain.flow_ports import SectionsUnitOfWork
@@ -82,7 +82,8 @@ class SqlUnitOfWork:
         else:
             self._conn = await self.engine.connect()
         if self.single_statements:
-            self._conn = await self._conn.execution_options(**{SINGLE_STATEMENT: True})
+            # (Sets an option of ours on the connection: nothing for the driver to await.)
+            self._conn.sync_connection.execution_options(**{SINGLE_STATEMENT: True})  # type: ignore[union-attr]
         info = self._conn.sync_connection.info  # type: ignore[union-attr]
         info[READ_MEMO] = self.read_memo
         info[FSM_PENDING] = self.fsm_pending

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from domain.models import JournalEntry
+from storage.prepared import prepared
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import journal
 
-_ADD = insert(journal)  # built once; the row's values are the parameters
+# Built once, each column a named parameter (storage/prepared.py runs it on the in-loop
+# driver's cursor); the row's values are the parameters.
+_ADD = insert(journal).values(
+    {
+        name: bindparam(name)
+        for name in ("user_id", "at", "action", "appointment_id", "doctor_id", "details")
+    }
+)
 
 
 class JournalRepository(Repository):
     async def add(self, entry: JournalEntry) -> None:
-        await self.conn.execute(
-            _ADD,
+        await prepared(_ADD).run(
+            self.conn,
             {
                 "user_id": entry.user_id,
                 "at": to_db(entry.at),

@@ -32,8 +32,33 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import Update
 
 from domain.notifications import OutboxItem, OutboxRow, State
+from storage.prepared import prepared
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import outbox, users
+
+# Built once, each column a named parameter (storage/prepared.py runs them on the in-loop
+# driver's cursor): the rows a change queues, and the chat's «said it» mark.
+_ADD = insert(outbox).values(
+    {
+        name: bindparam(name)
+        for name in (
+            "kind",
+            "user_id",
+            "due_at",
+            "payload",
+            "idem_key",
+            "urgent",
+            "created_at",
+            "claimed_by",
+            "claimed_until",
+        )
+    }
+)
+_MARK_SENT_BY_KEY = (
+    update(outbox)
+    .where(outbox.c.idem_key == bindparam("by_key"), outbox.c.state == State.PENDING)
+    .values(state=State.SENT, sent_at=bindparam("now"), last_error="confirmed in chat")
+)
 
 # Kinds a handler says in the chat itself (then marks sent), and how long they wait for it.
 SAID_IN_CHAT = ("booked",)
@@ -81,8 +106,8 @@ class OutboxRepository(Repository):
         if not items:
             return
         assert isinstance(created_at_utc, datetime)
-        await self.conn.execute(
-            insert(outbox),
+        await prepared(_ADD).run_many(
+            self.conn,
             [
                 {
                     "kind": item.kind,
@@ -206,12 +231,8 @@ class OutboxRepository(Repository):
     async def mark_sent_by_key(self, idem_key: str, now: datetime) -> bool:
         """The handler already said it in the chat (e.g. the booking confirmation): the
         pending row of that key counts as delivered and never goes out as a duplicate."""
-        result = await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.idem_key == idem_key, outbox.c.state == State.PENDING)
-            .values(state=State.SENT, sent_at=to_db(now), last_error="confirmed in chat")
-        )
-        return int(result.rowcount) == 1
+        params = {"by_key": idem_key, "now": to_db(now)}
+        return await prepared(_MARK_SENT_BY_KEY).count(self.conn, params) == 1
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
         await self.mark_failed_many([(row_id, reason)])

@@ -18,7 +18,7 @@ from sqlalchemy import Select, insert, select, update
 
 from domain.models import Referral, Specialty
 from domain.records import HistoryItem, ReferralView, VisitResult
-from storage.repos.appointments import _appointment
+from storage.repos.appointment_rows import _appointment
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import (
     appointments,

@@ -19,8 +19,8 @@ from domain import booking
 from domain.errors import SlotTaken
 from storage.crypto import PersonalDataCipher
 from storage.db import create_engine
-from storage.repos.appointments import _FALLBACK, _look_direct
 from storage.repos.base import to_db
+from storage.repos.slot_take import _FALLBACK, _look_direct
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import requires_pg
 from tests.storage.builders import NOW, World

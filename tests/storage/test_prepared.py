@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, event, exc, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.crypto import PersonalDataCipher
+from storage.inloop_async import InloopAsyncConnection
 from storage.prepared import Prepared
 from storage.schema import journal, users
-from storage.sqlite_inloop import InloopAsyncConnection
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import NOW
 

@@ -1,0 +1,83 @@
+"""The booking's statements that only SQLite runs: one statement where SQLite's
+RETURNING and serial writers allow what takes two elsewhere.
+
+Apart from storage/repos/booking_sql.py (the statements both engines run; PostgreSQL
+has its own one-statement take there): the take that returns its slot's context, and
+the appointment INSERT that numbers itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, insert, select
+
+from storage.repos.booking_sql import _INSERT_COLUMNS, _TAKE_SLOT
+from storage.schema import appointments, clinics, doctor_roles, slots, specialties
+
+
+def _insert_numbered_stmt() -> Any:
+    """SQLite: ``_INSERT`` with the row's id, number and calendar UID in the same statement
+    (no ``_NUMBER`` after it; booking_sql.py). The id is the one SQLite gives an INTEGER PRIMARY KEY (the
+    largest + 1), chosen and written by this one statement — writers are serial under
+    BEGIN IMMEDIATE; the number and UID are spelled from it with the parts the caller
+    passes (taken from appointment_number and calendar_uid themselves), and the caller
+    checks what comes back, correcting it with ``_NUMBER`` should it ever differ."""
+    n = select((func.coalesce(func.max(appointments.c.id), 0) + 1).label("id")).subquery("n")
+    digits = func.printf("%07d", n.c.id)
+    number = bindparam("number_prefix", type_=String()) + digits
+    spelled_uid = (
+        bindparam("uid_head", type_=String()) + number + bindparam("uid_tail", type_=String())
+    )
+    uid = func.coalesce(bindparam("given_uid", type_=appointments.c.calendar_uid.type), spelled_uid)
+    others = [name for name in _INSERT_COLUMNS if name != "number"]
+    values = select(
+        n.c.id,
+        number,
+        uid,
+        *(bindparam(name, type_=appointments.c[name].type) for name in others),
+    )
+    return (
+        insert(appointments)
+        .from_select(["id", "number", "calendar_uid", *others], values)
+        .returning(appointments.c.id, appointments.c.number, appointments.c.calendar_uid)
+    )
+
+
+_INSERT_NUMBERED = _insert_numbered_stmt()
+
+
+def _take_returning_context_stmt() -> Any:
+    """SQLite: the take (``_TAKE_SLOT``) returning the slot's context — the columns of
+    directory's ``_SLOT_CONTEXT_BY_ID``, its joined ones as scalar subqueries by primary
+    key (SQLite's RETURNING names only the updated table) — so a winner knows its slot
+    from this one statement instead of the take and then the read. A loser gets no row
+    (and reads the context, ``_CONTEXT_AND_MINE``). The status returned is the new one
+    (booked). Built once."""
+
+    def by_id(table: Any, column: str, key: Any) -> Any:
+        return select(table.c[column]).where(table.c.id == key).scalar_subquery()
+
+    spec = slots.c.specialty_id
+    return _TAKE_SLOT.returning(
+        *slots.c,
+        by_id(doctor_roles, "active", slots.c.role_id).label("role_active"),
+        by_id(clinics, "tz", slots.c.clinic_id).label("clinic_tz"),
+        *(
+            by_id(specialties, name, spec).label(name)
+            for name in (
+                "code",
+                "name_ru",
+                "name_en",
+                "referral_required",
+                "min_age",
+                "max_age",
+                "sex",
+                "prep_ru",
+                "prep_en",
+            )
+        ),
+    )
+
+
+_TAKE_RETURNING_CONTEXT = _take_returning_context_stmt()

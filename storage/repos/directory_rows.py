@@ -1,0 +1,121 @@
+"""Rows of the directory → domain objects, and the directory's text helpers
+(natural order of names, LIKE escaping).
+
+Shared by storage/repos/directory.py and the booking's modules (a slot's context
+is read by both): one mapping, so a slot reads the same wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from domain.booking_ports import SlotContext
+from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
+from storage.repos.base import from_db
+
+
+@lru_cache(maxsize=65_536)  # a clinics page sorts its region's names on every press
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Numbers inside a name compare as numbers: «поликлиника № 3» < «поликлиника № 180»."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold().replace("ё", "е"))
+        for part in _NUMBERS.split(text)
+        if part
+    )
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _unprefix(row: Any, prefix: str) -> dict[str, Any]:
+    n = len(prefix)
+    return {k[n:]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+def _region(r: Any) -> Region:
+    return Region(id=r.id, name_ru=r.name_ru, name_en=r.name_en, tz=r.tz)
+
+
+def _clinic(r: Any) -> Clinic:
+    return Clinic(
+        id=r.id,
+        region_id=r.region_id,
+        name=r.name,
+        address=r.address,
+        district=r.district,
+        kind=r.kind,
+        phone=r.phone,
+        hours=r.hours,
+        tz=r.tz,
+        rating=float(r.rating),
+    )
+
+
+def _specialty(r: Any) -> Specialty:
+    return Specialty(
+        id=r.id,
+        code=r.code,
+        name_ru=r.name_ru,
+        name_en=r.name_en,
+        referral_required=bool(r.referral_required),
+        min_age=r.min_age,
+        max_age=r.max_age,
+        sex=Sex(r.sex) if r.sex else None,
+        prep_ru=r.prep_ru,
+        prep_en=r.prep_en,
+    )
+
+
+def _doctor(r: Mapping[Any, Any]) -> Doctor:
+    return Doctor(
+        id=r["id"],
+        surname=r["surname"],
+        name=r["name"],
+        patronymic=r["patronymic"],
+        qualification=r["qualification"],
+        experience_years=r["experience_years"],
+        rating_sum=r["rating_sum"],
+        rating_count=r["rating_count"],
+    )
+
+
+def _slot_context(row: Any) -> SlotContext:
+    slot = _slot(row._mapping)
+    if not row.role_active:  # a doctor the clinic blocked takes no bookings at any time
+        slot = replace(slot, status=SlotStatus.BLOCKED)
+    specialty = Specialty(
+        id=row.specialty_id,
+        code=row.code,
+        name_ru=row.name_ru,
+        name_en=row.name_en,
+        referral_required=row.referral_required,
+        min_age=row.min_age,
+        max_age=row.max_age,
+        sex=Sex(row.sex) if row.sex else None,
+        prep_ru=row.prep_ru,
+        prep_en=row.prep_en,
+    )
+    return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
+
+
+def _slot(r: Mapping[Any, Any]) -> Slot:
+    return Slot(
+        id=int(r["id"]),
+        role_id=r["role_id"],
+        doctor_id=r["doctor_id"],
+        clinic_id=r["clinic_id"],
+        specialty_id=r["specialty_id"],
+        region_id=r["region_id"],
+        start=from_db(r["start_utc"]),
+        minutes=r["minutes"],
+        kind=r["kind"],
+        status=SlotStatus(r["status"]),
+    )
