@@ -216,15 +216,17 @@ class DatabaseStorage(BaseStorage):
 
 def encrypted_json(cipher: PersonalDataCipher) -> tuple[Any, Any]:
     """``json_dumps`` / ``json_loads`` for aiogram's RedisStorage that store the
-    dialogue data as ``fernet:<token>`` like DatabaseStorage; plain JSON written
-    before encryption was switched on is still read."""
+    dialogue data as ``gcm:<token>`` like DatabaseStorage; ``fernet:`` values and plain
+    JSON written before are still read."""
 
     def dumps(data: Any) -> str:
-        return ENCRYPTED + (cipher.encrypt(json.dumps(data, ensure_ascii=False)) or "")
+        return SEALED + cipher.seal(json.dumps(data, ensure_ascii=False))
 
     def loads(raw: str | bytes) -> Any:
         text = raw.decode() if isinstance(raw, bytes) else raw
-        if text.startswith(ENCRYPTED):
+        if text.startswith(SEALED):
+            text = cipher.unseal(text[len(SEALED) :])
+        elif text.startswith(ENCRYPTED):
             text = cipher.decrypt(text[len(ENCRYPTED) :]) or "{}"
         return json.loads(text)
 

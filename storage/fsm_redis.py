@@ -43,7 +43,10 @@ from storage.crypto import PersonalDataCipher
 
 log = logging.getLogger("zapis.fsm")
 
-ENCRYPTED = "fernet:"  # as storage/fsm.py writes it: the same values, either storage reads them
+# As storage/fsm.py writes them: the same values, either storage reads them. New values
+# are sealed (AES-GCM, ~4 µs); Fernet values written before are still read.
+ENCRYPTED = "fernet:"
+SEALED = "gcm:"
 
 
 @dataclass
@@ -197,10 +200,14 @@ class BufferedRedisStorage(RedisStorage):
 
     # ----- the values, as storage/fsm.py's encrypted_json writes them ---------------------
     def _seal(self, text: str) -> str:
-        return ENCRYPTED + (self.cipher.encrypt(text) or "")
+        return SEALED + self.cipher.seal(text)
 
     def _open(self, raw: str | None) -> str | None:
-        if raw is not None and raw.startswith(ENCRYPTED):
+        if raw is None:
+            return raw
+        if raw.startswith(SEALED):
+            return self.cipher.unseal(raw[len(SEALED) :])
+        if raw.startswith(ENCRYPTED):
             return self.cipher.decrypt(raw[len(ENCRYPTED) :]) or "{}"
         return raw
 

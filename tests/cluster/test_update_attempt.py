@@ -88,7 +88,7 @@ async def test_an_update_reads_the_dialogue_once_and_writes_it_once_after_succes
     assert await storage.get_data(KEY) == {"name": "Анна", "birth": "1990-01-02"}
     # Stored as storage/fsm.py's Redis storage stores it: encrypted, readable by either.
     raw = await storage.redis.get(storage.key_builder.build(KEY, "data"))
-    assert raw.startswith(b"fernet:") and "Анна".encode() not in raw
+    assert raw.startswith(b"gcm:") and "Анна".encode() not in raw
     _dumps, loads = encrypted_json(PersonalDataCipher(TEST_KEY))
     assert loads(raw) == {"name": "Анна", "birth": "1990-01-02"}
 

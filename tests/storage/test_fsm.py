@@ -374,10 +374,12 @@ async def test_redis_dialogue_data_was_stored_in_plaintext(
         raw = (await redis.get(built)).decode()
         for secret in ("Смирнова", "Анна", "1990", "203-948"):
             assert secret not in raw
-        assert raw.startswith("fernet:")
+        assert raw.startswith("gcm:")
         assert await storage.get_data(k) == data
         await redis.set(built, '{"legacy": 1}')  # written before encryption: still read
         assert await storage.get_data(k) == {"legacy": 1}
+        await redis.set(built, "fernet:" + (cipher.encrypt('{"older": 2}') or ""))
+        assert await storage.get_data(k) == {"older": 2}  # written before sealing: still read
     finally:
         await redis.delete(built)
         await redis.aclose()
