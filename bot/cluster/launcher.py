@@ -5,7 +5,7 @@ The production topology on one machine, with the emulator in Telegram's place:
     you ⇄ emulated Telegram (python -m emulator.cluster, Bot API on :8081)
              │ webhook (retries, per-chat order)
              ▼
-          round-robin proxy (:8090, this process)
+          proxy (:8090, this process; fewest in flight first)
              ├──▶ python -m bot webhook (:8091) ─┐
              ├──▶ python -m bot webhook (:8092) ─┼─▶ PostgreSQL (data, outbox) + Redis (FSM)
              └──▶ python -m bot webhook (:8093) ─┘

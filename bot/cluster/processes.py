@@ -1,4 +1,4 @@
-"""N ``python -m bot webhook`` processes behind one round-robin address.
+"""N ``python -m bot webhook`` processes behind one address.
 
 Each process is the production webhook mode unchanged — its own port, its own
 connection pool, the outbox dispatcher and the wait-list job in each — fed by
@@ -154,7 +154,7 @@ def process_env(
 
 
 class Cluster:
-    """N bot processes behind one address: the round-robin proxy (in this process), or —
+    """N bot processes behind one address: the proxy (in this process), or —
     with ``shared_port`` — the processes' own listeners on that port with SO_REUSEPORT,
     the kernel spreading Telegram's connections over them (no hop in between; a
     connection stays with its process, so spreading is per connection, not per update)."""
