@@ -176,18 +176,8 @@ class Prepared:
         except KeyError as missing:
             raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
         cursor = adapt._raw.cursor()
-        events = sync._has_events or sync.engine._has_events
         try:
-            if events:
-                sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, True)
-            try:
-                cursor.executemany(sql, values)
-            except adapt.dbapi.Error as error:
-                raise exc.DBAPIError.instance(
-                    sql, values, error, adapt.dbapi.Error, dialect=sync.dialect
-                ) from error
-            if events:
-                sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, True)
+            _on_cursor(sync, adapt, cursor, sql, values, many=True)
         finally:
             cursor.close()
 
@@ -238,18 +228,8 @@ class Prepared:
         except KeyError as missing:
             raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
         cursor = adapt._raw.cursor()
-        events = sync._has_events or sync.engine._has_events
         try:
-            if events:
-                sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, False)
-            try:
-                cursor.execute(sql, values)
-            except adapt.dbapi.Error as error:
-                raise exc.DBAPIError.instance(
-                    sql, values, error, adapt.dbapi.Error, dialect=sync.dialect
-                ) from error
-            if events:
-                sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, False)
+            _on_cursor(sync, adapt, cursor, sql, values, many=False)
             if count:
                 return cursor.rowcount
             if not compiled.rows:
@@ -269,6 +249,28 @@ class Prepared:
                     cells[at] = process(value)
             out.append(tuple(cells))
         return out
+
+
+def _on_cursor(
+    sync: Any, adapt: InloopConnection, cursor: Any, sql: str, values: Any, *, many: bool
+) -> None:
+    """One statement on the driver's cursor as SQLAlchemy would run it: the same cursor
+    events around it (the statement counters, the read memo) and the driver's error
+    wrapped in SQLAlchemy's type, so callers catch what they always caught."""
+    events = sync._has_events or sync.engine._has_events
+    if events:
+        sync.dispatch.before_cursor_execute(sync, cursor, sql, values, None, many)
+    try:
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
+    except adapt.dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            sql, values, error, adapt.dbapi.Error, dialect=sync.dialect
+        ) from error
+    if events:
+        sync.dispatch.after_cursor_execute(sync, cursor, sql, values, None, many)
 
 
 _PREPARED: dict[int, Prepared] = {}
