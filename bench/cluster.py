@@ -3,7 +3,7 @@
     .venv/bin/python bench/cluster.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
         [--users 120] [--processes 1,2,3] [--no-sqlite]          # closed loop: as fast as it goes
         [--rate 100 --seconds 20 [--poisson]]                    # open loop: updates offered
-        [--profile DIR]                                          # cProfile each bot process
+        [--profile DIR]                                          # cProfile each bot process, and this
         [--warm 10]                   # users per process run first, not measured (warm-up)
 
 Each configuration is the real deployment on one machine: N × ``python -m bot
@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import itertools
 import os
 import random
 import resource
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +72,61 @@ def cpu_of(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
     return total
+
+
+def kernel_counts(pids: list[int]) -> dict[str, float]:
+    """Counts the load moves little, unlike CPU seconds, summed over ``pids``: context
+    switches, ``voluntary`` (gave up the core: waiting for a socket) and ``involuntary``
+    (taken off it: another process was due); minor page faults (memory the process
+    touched for the first time since the kernel gave it: each one a trap and a zeroed
+    page); and the CPU seconds spent in the kernel (of the utime + stime above)."""
+    found = {"voluntary": 0.0, "involuntary": 0.0, "faults": 0.0, "system": 0.0}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        found["faults"] += int(stat[7])
+        found["system"] += int(stat[12]) / TICK
+        for task in tasks:  # every thread's (the process's status gives the main one's)
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("voluntary_ctxt_switches"):
+                    found["voluntary"] += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches"):
+                    found["involuntary"] += int(line.split()[1])
+    return found
+
+
+class PerfStat:
+    """``perf stat`` over some pids while the run lasts: system calls by kind (every
+    ``syscalls:sys_enter_*`` tracepoint) — which round trips and loop turns an update
+    costs each component, counts the load does not move."""
+
+    def __init__(self, pids: list[int], path: Path) -> None:
+        self.path = path
+        command = ["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_*", "-o", str(path)]
+        self.proc = subprocess.Popen(
+            [*command, "-p", ",".join(map(str, pids))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+
+    def counts(self) -> dict[str, int]:
+        self.proc.wait(120)  # (its hundreds of tracepoints take a while to close)
+        counts: dict[str, int] = {}
+        for line in self.path.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].strip().isdigit() and int(fields[0]):
+                counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
+        return counts
 
 
 def own_cpu() -> float:
@@ -203,6 +261,8 @@ class Result:
     pg_tx: tuple[int, int, int] = (0, 0, 0)
     redis_calls: dict[str, int] | None = None
     per_bot: list[float] | None = None  # CPU seconds of each bot process (the spread)
+    kernel: dict[str, dict[str, float]] | None = None  # kernel_counts() per component
+    syscalls: dict[str, dict[str, int]] | None = None  # --perf: PerfStat per component
 
     @property
     def rate(self) -> float:
@@ -248,6 +308,19 @@ async def one_config(
         tx_before, redis_before = await pg_transactions(run), await redis_calls(redis)
         before = (cpu_of(bots), cpu_of(rpid), own_cpu())
         each_before = [cpu_of([pid]) for pid in bots]
+        own = [os.getpid()]
+        counted_before = {
+            BOT: kernel_counts(bots),
+            REDIS: kernel_counts(rpid),
+            OWN: kernel_counts(own),
+        }
+        counted_before[PG] = kernel_counts(list(pg_before))
+        perf = {}
+        if args.perf:
+            tmp = Path(tempfile.mkdtemp(prefix="zapis-bench-perf-"))
+            for name, pids in ((BOT, bots), (PG, list(pg_before)), (REDIS, rpid), (OWN, own)):
+                if pids:
+                    perf[name] = PerfStat(pids, tmp / f"{len(perf)}.csv")
         delivered = run.side.delivery.stats.delivered
         latencies_from = len(run.side.delivery.stats.latencies)
         run.side.offered_latencies.clear()
@@ -265,6 +338,9 @@ async def one_config(
             watch.start()
         gc_clock = GcClock.installed()
         gc_before = gc_clock.total
+        own_profile = cProfile.Profile() if profile is not None else None
+        if own_profile is not None:  # this process too (Telegram + users), the run only
+            own_profile.enable()
         started = time.perf_counter()
         if args.rate is None:
             await run_users(run, ids)
@@ -273,6 +349,9 @@ async def one_config(
             await open_loop(run, ids, args)
             lat = sorted(run.side.offered_latencies)
         seconds = time.perf_counter() - started
+        if own_profile is not None and profile is not None:
+            own_profile.disable()
+            own_profile.dump_stats(profile / "bench-process.prof")
         if watch is not None:
             watch.stop()
             print(f"{label}:")
@@ -284,6 +363,16 @@ async def one_config(
         tx_after, redis_after = await pg_transactions(run), await redis_calls(redis)
         pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
         after = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        counted_after = {
+            BOT: kernel_counts(bots),
+            REDIS: kernel_counts(rpid),
+            OWN: kernel_counts(own),
+        }
+        # (As the CPU: a backend opened during the run counts from zero.)
+        counted_after[PG] = kernel_counts(list(pg_after))
+        for stat in perf.values():
+            stat.stop()
+        syscalls = {name: stat.counts() for name, stat in perf.items()}
         per_bot = [cpu_of([pid]) - was for pid, was in zip(bots, each_before, strict=True)]
         updates = run.side.delivery.stats.delivered - delivered
         cpu = {BOT: after[0] - before[0], PG: pg_cpu, REDIS: after[1] - before[1]}
@@ -302,6 +391,12 @@ async def one_config(
             dict(run.outcomes),
             offered=args.rate,
             per_bot=per_bot,
+            syscalls=syscalls,
+            kernel={
+                name: {k: v - counted_before[name][k] for k, v in counted_after[name].items()}
+                for name in counted_after
+                if any(counted_after[name].values())
+            },
             pg_tx=(
                 tx_after[0] - tx_before[0],
                 tx_after[1] - tx_before[1],
@@ -336,6 +431,19 @@ def report(results: list[Result], base: Result | None) -> None:
             print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
         print(f"  CPU all: {total:.1f} s ({total / r.updates * 1000:.2f} ms/update)")
         print(f"  outcomes: {r.outcomes}")
+        for name, count in (r.kernel or {}).items():
+            per = {k: v / r.updates for k, v in count.items()}
+            print(
+                f"  {name} per update: {per['voluntary']:.1f} voluntary +"
+                f" {per['involuntary']:.1f} involuntary context switches, {per['faults']:.0f}"
+                f" page faults, {per['system'] * 1000:.2f} ms of the CPU in the kernel"
+            )
+        for name, count in (r.syscalls or {}).items():
+            top = sorted(count.items(), key=lambda kv: -kv[1])[:8]
+            calls = ", ".join(f"{k} {v / r.updates:.1f}" for k, v in top)
+            print(
+                f"  {name} system calls per update: {sum(count.values()) / r.updates:.1f} ({calls})"
+            )
         if any(r.pg_tx):
             print(
                 f"  PostgreSQL transactions per update: {r.pg_tx[0] / r.updates:.2f} committed,"
@@ -377,7 +485,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, help="open loop: updates offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="open loop: how long")
     parser.add_argument("--poisson", action="store_true", help="open loop: Poisson arrivals")
-    parser.add_argument("--profile", help="a folder: cProfile of each bot process (.prof)")
+    parser.add_argument(
+        "--profile", help="a folder: cProfile of each bot process (.prof), and of this one's run"
+    )
     parser.add_argument(
         "--proxy",
         action="store_true",
@@ -390,6 +500,11 @@ async def main(argv: list[str] | None = None) -> int:
         "--tail",
         action="store_true",
         help="where the updates' time went, the slowest 1%% apart (bench/cluster_tail.py)",
+    )
+    parser.add_argument(
+        "--perf",
+        action="store_true",
+        help="system calls per update by kind, per component (perf stat; root)",
     )
     parser.add_argument(
         "--warm", type=int, default=10, help="users per process run before measuring (0: none)"
