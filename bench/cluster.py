@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import itertools
@@ -127,6 +128,29 @@ class PerfStat:
             if len(fields) > 2 and fields[0].strip().isdigit() and int(fields[0]):
                 counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
         return counts
+
+
+def pin(spec: str, bots: list[int], backends: list[int], redis: list[int]) -> None:
+    """``--pin``: where each component may run, to tell the CPU an update costs from the
+    CPU it costs *beside* others — "shared": every component on CPU 0 (the bot shares
+    its core with PostgreSQL, Redis and this process, as each bot does when two fill
+    two cores); "apart": the bot processes on CPU 0, the rest on CPU 1 (as one process
+    with a core of its own). Threads of each process included."""
+    own, rest = {0}, {1} if spec == "apart" else {0}
+    for pids, cpus in ((bots, own), (backends + redis + [os.getpid()], rest)):
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(task.name), cpus)
+
+
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds the whole machine spent so far (/proc/stat) in softirq — the loopback's
+    TCP, charged to no process, so missing from the components' CPU above — in steal
+    (the hypervisor's), and in all (busy: not idle or iowait); other tenants' included."""
+    fields = [int(x) / TICK for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return {"softirq": fields[6], "steal": fields[7], "busy": busy}
 
 
 def own_cpu() -> float:
@@ -263,6 +287,7 @@ class Result:
     per_bot: list[float] | None = None  # CPU seconds of each bot process (the spread)
     kernel: dict[str, dict[str, float]] | None = None  # kernel_counts() per component
     syscalls: dict[str, dict[str, int]] | None = None  # --perf: PerfStat per component
+    machine: dict[str, float] | None = None  # machine_cpu() over the run
 
     @property
     def rate(self) -> float:
@@ -305,8 +330,11 @@ async def one_config(
         bots = run.cluster.pids()
         rpid = [redis.proc.pid] if redis is not None and redis.proc is not None else []
         pg_before = await pg_backends(run)
+        if args.pin is not None:
+            pin(args.pin, bots, list(pg_before), rpid)
         tx_before, redis_before = await pg_transactions(run), await redis_calls(redis)
         before = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        machine_before = machine_cpu()
         each_before = [cpu_of([pid]) for pid in bots]
         own = [os.getpid()]
         counted_before = {
@@ -363,6 +391,7 @@ async def one_config(
         tx_after, redis_after = await pg_transactions(run), await redis_calls(redis)
         pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
         after = (cpu_of(bots), cpu_of(rpid), own_cpu())
+        machine = {k: v - machine_before[k] for k, v in machine_cpu().items()}
         counted_after = {
             BOT: kernel_counts(bots),
             REDIS: kernel_counts(rpid),
@@ -373,6 +402,10 @@ async def one_config(
         for stat in perf.values():
             stat.stop()
         syscalls = {name: stat.counts() for name, stat in perf.items()}
+        if args.pin is not None:  # this process back on every CPU for what follows
+            for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(task.name), range(os.cpu_count() or 1))
         per_bot = [cpu_of([pid]) - was for pid, was in zip(bots, each_before, strict=True)]
         updates = run.side.delivery.stats.delivered - delivered
         cpu = {BOT: after[0] - before[0], PG: pg_cpu, REDIS: after[1] - before[1]}
@@ -392,6 +425,7 @@ async def one_config(
             offered=args.rate,
             per_bot=per_bot,
             syscalls=syscalls,
+            machine=machine,
             kernel={
                 name: {k: v - counted_before[name][k] for k, v in counted_after[name].items()}
                 for name in counted_after
@@ -430,6 +464,13 @@ def report(results: list[Result], base: Result | None) -> None:
         for name, value in r.cpu.items():
             print(f"  CPU {name}: {value:.1f} s ({r.ms(name):.2f} ms/update)")
         print(f"  CPU all: {total:.1f} s ({total / r.updates * 1000:.2f} ms/update)")
+        if r.machine:
+            per = {k: v / r.updates * 1000 for k, v in r.machine.items()}
+            print(
+                f"  the machine (other tenants too): busy {per['busy']:.2f} ms/update"
+                f" ({r.machine['busy'] / r.seconds:.2f} cores), of which softirq"
+                f" {per['softirq']:.2f} (no process's), steal {per['steal']:.2f}"
+            )
         print(f"  outcomes: {r.outcomes}")
         for name, count in (r.kernel or {}).items():
             per = {k: v / r.updates for k, v in count.items()}
@@ -500,6 +541,11 @@ async def main(argv: list[str] | None = None) -> int:
         "--tail",
         action="store_true",
         help="where the updates' time went, the slowest 1%% apart (bench/cluster_tail.py)",
+    )
+    parser.add_argument(
+        "--pin",
+        choices=("shared", "apart"),
+        help="pin the components to CPUs for the run (a diagnostic; see pin())",
     )
     parser.add_argument(
         "--perf",
