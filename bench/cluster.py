@@ -343,7 +343,7 @@ async def one_config(
             OWN: kernel_counts(own),
         }
         counted_before[PG] = kernel_counts(list(pg_before))
-        perf = {}
+        perf: dict[str, PerfStat] = {}
         if args.perf:
             tmp = Path(tempfile.mkdtemp(prefix="zapis-bench-perf-"))
             for name, pids in ((BOT, bots), (PG, list(pg_before)), (REDIS, rpid), (OWN, own)):
@@ -479,11 +479,11 @@ def report(results: list[Result], base: Result | None) -> None:
                 f" {per['involuntary']:.1f} involuntary context switches, {per['faults']:.0f}"
                 f" page faults, {per['system'] * 1000:.2f} ms of the CPU in the kernel"
             )
-        for name, count in (r.syscalls or {}).items():
-            top = sorted(count.items(), key=lambda kv: -kv[1])[:8]
+        for name, kinds in (r.syscalls or {}).items():
+            top = sorted(kinds.items(), key=lambda kv: -kv[1])[:8]
             calls = ", ".join(f"{k} {v / r.updates:.1f}" for k, v in top)
             print(
-                f"  {name} system calls per update: {sum(count.values()) / r.updates:.1f} ({calls})"
+                f"  {name} system calls per update: {sum(kinds.values()) / r.updates:.1f} ({calls})"
             )
         if any(r.pg_tx):
             print(
