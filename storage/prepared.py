@@ -14,9 +14,11 @@ the connection's sqlite3 cursor and passes each column through its type's
 result processor: the values are what ``conn.execute(statement)`` returns. The
 engine's statement events fire as for any statement (the read memo's
 invalidation, the benchmark's counters), and a driver error is raised wrapped
-like SQLAlchemy wraps it (``sqlalchemy.exc.OperationalError``, ...). Anywhere
-else — PostgreSQL/asyncpg, aiosqlite, outside a transaction — it is
-``conn.execute(statement, params)``, the rows as tuples.
+like SQLAlchemy wraps it (``sqlalchemy.exc.OperationalError``, ...). On asyncpg
+the same compiled form goes to SQLAlchemy's asyncpg cursor without the greenlet, in
+the update's transaction (storage/prepared_pg.py). Anywhere else — aiosqlite, the
+in-loop driver outside a transaction — it is ``conn.execute(statement, params)``,
+the rows as tuples.
 
 Only statements without expanding parameters (``IN`` lists) qualify; the
 statement's own literal values (bound at build time) are bound as compiled.
@@ -32,6 +34,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import prepared_pg
 from storage.db import SINGLE_STATEMENT
 from storage.inloop_async import InloopAsyncConnection
 from storage.sqlite_inloop import InloopConnection, _is_busy
@@ -62,8 +65,10 @@ class _Unsupported(Exception):
 class _Compiled:
     __slots__ = ("binds", "fixed", "keys", "results", "rows", "sql")
 
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: Any, dialect: Dialect, *, many: bool = False) -> None:
+        # ``many``: the form SQLAlchemy sends for an executemany (an INSERT then has no
+        # implicit RETURNING of its key).
+        compiled = statement.compile(dialect=dialect, for_executemany=many)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise _Unsupported("expanding parameters")
         if compiled.insert_prefetch or compiled.update_prefetch:
@@ -107,15 +112,16 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._by_dialect: dict[int, _Compiled | None] = {}
+        self._by_dialect: dict[tuple[int, bool], _Compiled | None] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled | None:
-        """The statement compiled for this dialect; None: it runs through SQLAlchemy."""
-        key = id(dialect)
+    def _compiled(self, dialect: Dialect, many: bool = False) -> _Compiled | None:
+        """The statement compiled for this dialect (``many``: for asyncpg's executemany);
+        None: it runs through SQLAlchemy."""
+        key = (id(dialect), many)
         if key in self._by_dialect:
             return self._by_dialect[key]
         try:
-            found: _Compiled | None = _Compiled(self.statement, dialect)
+            found: _Compiled | None = _Compiled(self.statement, dialect, many=many)
         except _Unsupported:
             found = None
         self._by_dialect[key] = found
@@ -125,6 +131,9 @@ class Prepared:
         self, conn: AsyncConnection, params: dict[str, Any]
     ) -> Sequence[tuple[Any, ...]]:
         """The statement's rows (tuples, in the select's column order)."""
+        cursor = await self._on_asyncpg(conn, params)
+        if cursor is not None:
+            return self._processed(conn.dialect, cursor._rows)
         adapt = await _direct(conn)
         if adapt is None or self._compiled(conn.dialect) is None:
             return [tuple(row) for row in (await conn.execute(self.statement, params)).all()]
@@ -132,6 +141,11 @@ class Prepared:
 
     async def records(self, conn: AsyncConnection, params: dict[str, Any]) -> list[RowView]:
         """The statement's rows by column name (what ``result.mappings()`` gives)."""
+        cursor = await self._on_asyncpg(conn, params)
+        if cursor is not None:
+            keys = self._keys(conn.dialect)
+            rows = self._processed(conn.dialect, cursor._rows)
+            return [RowView(zip(keys, row, strict=True)) for row in rows]
         adapt = await _direct(conn)
         compiled = self._compiled(conn.dialect) if adapt is not None else None
         if adapt is None or compiled is None:
@@ -142,6 +156,8 @@ class Prepared:
 
     async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         """Execute a statement that returns no rows (an INSERT, an upsert)."""
+        if await self._on_asyncpg(conn, params) is not None:
+            return
         adapt = await _direct(conn)
         if adapt is None or self._compiled(conn.dialect) is None:
             await conn.execute(self.statement, params)
@@ -155,6 +171,9 @@ class Prepared:
             alone = self._run_alone(conn, params)
             if alone is not None:
                 return alone
+        cursor = await self._on_asyncpg(conn, params)
+        if cursor is not None:
+            return int(cursor.rowcount)
         adapt = await _direct(conn)
         if adapt is None or self._compiled(conn.dialect) is None:
             return int((await conn.execute(self.statement, params)).rowcount)
@@ -164,6 +183,8 @@ class Prepared:
     async def run_many(self, conn: AsyncConnection, many: Sequence[dict[str, Any]]) -> None:
         """Execute a statement that returns no rows once per parameter set, as one
         ``executemany`` (what ``conn.execute(statement, [..])`` sends: one statement event)."""
+        if await self._on_asyncpg(conn, many, many=True) is not None:
+            return
         adapt = await _direct(conn)
         compiled = self._compiled(conn.dialect) if adapt is not None else None
         if adapt is None or compiled is None or compiled.rows:
@@ -180,6 +201,50 @@ class Prepared:
             _on_cursor(sync, adapt, cursor, sql, values, many=True)
         finally:
             cursor.close()
+
+    async def _on_asyncpg(self, conn: AsyncConnection, params: Any, *, many: bool = False) -> Any:
+        """On asyncpg: the statement run on the driver's cursor (storage/prepared_pg.py),
+        the cursor returned; None when it runs the usual way (another driver, a
+        statement that does not compile to a fixed form, a connection in another state)."""
+        dialect = conn.dialect
+        if dialect.driver != "asyncpg":
+            return None
+        compiled = self._compiled(dialect, many)
+        if compiled is None or (many and (compiled.rows or not params)):
+            return None
+        adapt = prepared_pg.asyncpg_adapter(conn)
+        if adapt is None:
+            return None
+        try:
+            if many:
+                values: Any = [compiled.parameters(p) for p in params]
+            else:
+                values = compiled.parameters(params)
+        except KeyError as missing:
+            raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
+        return await prepared_pg.execute(conn, adapt, compiled.sql, values, many=many)
+
+    def _keys(self, dialect: Dialect) -> tuple[str, ...]:
+        compiled = self._compiled(dialect)
+        assert compiled is not None  # the callers ran it compiled
+        return compiled.keys
+
+    def _processed(self, dialect: Dialect, fetched: Any) -> list[tuple[Any, ...]]:
+        """The driver's rows as tuples through the columns' result processors."""
+        compiled = self._compiled(dialect)
+        assert compiled is not None  # the callers ran it compiled
+        results = compiled.results
+        if not results:
+            return [tuple(row) for row in fetched]
+        out = []
+        for row in fetched:
+            cells = list(row)
+            for at, process in results:
+                value = cells[at]
+                if value is not None:
+                    cells[at] = process(value)
+            out.append(tuple(cells))
+        return out
 
     def _run_alone(self, conn: AsyncConnection, params: dict[str, Any]) -> int | None:
         """A write on a single-statement connection (no transaction: storage/db.py
@@ -237,18 +302,9 @@ class Prepared:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        results = compiled.results
-        if not results:
+        if not compiled.results:
             return fetched
-        out = []
-        for row in fetched:
-            cells = list(row)
-            for at, process in results:
-                value = cells[at]
-                if value is not None:
-                    cells[at] = process(value)
-            out.append(tuple(cells))
-        return out
+        return self._processed(sync.dialect, fetched)
 
 
 def _on_cursor(

@@ -181,8 +181,10 @@ slots = Table(
     # When a booked slot was last given back (a cancel or a move): the wait list offers
     # only such freed time, never time that was simply never booked.
     Column("freed_at", DateTime),
-    Index("ix_slots_spec_region_free", "specialty_id", "region_id", "status", "start_utc"),
-    Index("ix_slots_doctor_free", "doctor_id", "status", "start_utc"),
+    # The nearest free times in (start_utc, id) order straight from these two (the
+    # alternatives' order; many doctors share start times): migration 0005_slots_order_id.
+    Index("ix_slots_spec_region_free", "specialty_id", "region_id", "status", "start_utc", "id"),
+    Index("ix_slots_doctor_free", "doctor_id", "status", "start_utc", "id"),
     Index("ix_slots_clinic_spec_free", "clinic_id", "specialty_id", "status", "start_utc"),
 )
 

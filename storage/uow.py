@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.asyncpg_conn import AsyncpgConnection
 from storage.crypto import PersonalDataCipher
 from storage.db import SINGLE_STATEMENT
 from storage.inloop_async import InloopAsyncConnection
@@ -77,8 +78,11 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         watch(self.engine)
-        if self.engine.dialect.driver == "zapis":  # statements in a transaction: no greenlet
+        driver = self.engine.dialect.driver
+        if driver == "zapis":  # statements in a transaction: no greenlet
             self._conn = await InloopAsyncConnection(self.engine)
+        elif driver == "asyncpg":  # the checkout and the return: no greenlet when idle
+            self._conn = await AsyncpgConnection(self.engine)
         else:
             self._conn = await self.engine.connect()
         if self.single_statements:

@@ -26,8 +26,8 @@ from storage.repos.appointment_rows import (
 )
 from storage.repos.base import from_db, to_db
 from storage.repos.booking_facts import BookingFacts
-from storage.repos.booking_sql import _ADD_EVENT, _INSERT, _NUMBER
-from storage.repos.booking_sql_sqlite import _INSERT_NUMBERED
+from storage.repos.booking_sql import _ADD_EVENT, _NUMBER
+from storage.repos.booking_sql_sqlite import _INSERT_NUMBERED, _INSERT_NUMBERED_PG
 from storage.repos.directory import DirectoryRepository
 from storage.repos.holds import HoldsAndSlots
 from storage.repos.slot_take import SlotTakes
@@ -68,8 +68,9 @@ class AppointmentRepository(SlotTakes, HoldsAndSlots, BookingFacts):
     # ------------------------------------------------------------------ appointments
 
     async def insert(self, new: NewAppointment) -> Appointment:
-        """Insert and number it «A-<id>» (a placeholder number first: the id is not
-        known before the insert, and the column is NOT NULL UNIQUE)."""
+        """Insert it numbered «A-<id>» by the same statement (the id chosen in it:
+        booking_sql_sqlite's numbered INSERT); should what comes back ever differ from
+        ``appointment_number``/``calendar_uid``, ``_NUMBER`` corrects it."""
         slot = new.slot
         created = to_db(new.created_at)
         values = {
@@ -89,11 +90,10 @@ class AppointmentRepository(SlotTakes, HoldsAndSlots, BookingFacts):
             "updated_at": created,
             "calendar_seq": new.calendar_seq,
         }
-        if self.is_sqlite:  # numbered by the INSERT itself (booking_sql._INSERT_NUMBERED)
-            values.update(_SPELLING, given_uid=new.calendar_uid or None)
-            row = (await prepared(_INSERT_NUMBERED).rows(self.conn, values))[0]
-        else:
-            row = (await prepared(_INSERT).rows(self.conn, values))[0]
+        # Numbered by the INSERT itself (booking_sql_sqlite._INSERT_NUMBERED and its twin).
+        values.update(_SPELLING, given_uid=new.calendar_uid or None)
+        numbered = _INSERT_NUMBERED if self.is_sqlite else _INSERT_NUMBERED_PG
+        row = (await prepared(numbered).rows(self.conn, values))[0]
         appointment_id = int(row[0])
         number = appointment_number(appointment_id)
         uid = new.calendar_uid or calendar_uid(number)

@@ -109,13 +109,6 @@ _INSERT_COLUMNS = (
 # them does); the values are the parameters.
 # (Each column a named parameter: storage/prepared.py runs them on the in-loop driver's
 # cursor, which needs the statement's columns fixed, not taken from the parameters.)
-_INSERT = (  # PostgreSQL; then its number (_NUMBER)
-    insert(appointments)
-    .values({name: bindparam(name) for name in _INSERT_COLUMNS})
-    .returning(appointments.c.id)
-)
-
-
 _NUMBER = (
     update(appointments)
     .where(appointments.c.id == bindparam("appointment_id"))

@@ -3,28 +3,38 @@ RETURNING and serial writers allow what takes two elsewhere.
 
 Apart from storage/repos/booking_sql.py (the statements both engines run; PostgreSQL
 has its own one-statement take there): the take that returns its slot's context, and
-the appointment INSERT that numbers itself.
+the appointment INSERT that numbers itself (with its PostgreSQL twin, which takes the
+id from the table's sequence instead).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy import String, bindparam, cast, func, insert, literal, select
 
 from storage.repos.booking_sql import _INSERT_COLUMNS, _TAKE_SLOT
 from storage.schema import appointments, clinics, doctor_roles, slots, specialties
 
 
-def _insert_numbered_stmt() -> Any:
+def _insert_numbered_stmt(postgresql: bool = False) -> Any:
     """SQLite: ``_INSERT`` with the row's id, number and calendar UID in the same statement
     (no ``_NUMBER`` after it; booking_sql.py). The id is the one SQLite gives an INTEGER PRIMARY KEY (the
     largest + 1), chosen and written by this one statement — writers are serial under
     BEGIN IMMEDIATE; the number and UID are spelled from it with the parts the caller
     passes (taken from appointment_number and calendar_uid themselves), and the caller
-    checks what comes back, correcting it with ``_NUMBER`` should it ever differ."""
-    n = select((func.coalesce(func.max(appointments.c.id), 0) + 1).label("id")).subquery("n")
-    digits = func.printf("%07d", n.c.id)
+    checks what comes back, correcting it with ``_NUMBER`` should it ever differ.
+    ``postgresql``: the id is the next of the column's own sequence (``nextval``: what
+    its default would take; concurrent inserts never share one) — one statement less
+    per booking there too."""
+    if postgresql:
+        sequence = func.pg_get_serial_sequence(literal("appointments"), literal("id"))
+        n = select(func.nextval(sequence).label("id")).subquery("n")
+        spelled = cast(n.c.id, String())
+        digits = func.lpad(spelled, func.greatest(7, func.length(spelled)), literal("0"))
+    else:
+        n = select((func.coalesce(func.max(appointments.c.id), 0) + 1).label("id")).subquery("n")
+        digits = func.printf("%07d", n.c.id)
     number = bindparam("number_prefix", type_=String()) + digits
     spelled_uid = (
         bindparam("uid_head", type_=String()) + number + bindparam("uid_tail", type_=String())
@@ -45,6 +55,7 @@ def _insert_numbered_stmt() -> Any:
 
 
 _INSERT_NUMBERED = _insert_numbered_stmt()
+_INSERT_NUMBERED_PG = _insert_numbered_stmt(postgresql=True)
 
 
 def _take_returning_context_stmt() -> Any:

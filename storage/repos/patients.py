@@ -13,15 +13,21 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from domain.accounts import RegisterCheck
 from domain.errors import Duplicate
 from domain.models import Patient, Sex
 from storage.memo import read_memo
+from storage.prepared import prepared
 from storage.repos.base import Repository, to_db
 from storage.repos.user_sql import SELF
 from storage.schema import attachments, meta, patients
+
+# A live patient by id (the booking's ownership check): built once, not per call.
+_LIVE_PATIENT = select(patients).where(
+    patients.c.id == bindparam("patient_id"), patients.c.deleted_at.is_(None)
+)
 
 
 class PatientRecords(Repository):
@@ -88,12 +94,8 @@ class PatientRecords(Repository):
                 for known in self._memo_patients(key[1]) or ():
                     if known.id == patient_id:
                         return known
-        row = (
-            await self.conn.execute(
-                select(patients).where(patients.c.id == patient_id, patients.c.deleted_at.is_(None))
-            )
-        ).first()
-        return None if row is None else self._patient(row)
+        rows = await prepared(_LIVE_PATIENT).records(self.conn, {"patient_id": patient_id})
+        return self._patient(rows[0]) if rows else None
 
     async def patients_of(self, user_id: int) -> list[Patient]:
         """Self first, then relatives in the order they were added."""

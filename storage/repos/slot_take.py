@@ -168,7 +168,8 @@ class SlotTakes(Repository):
                     return look
             memo = read_memo(self.conn)
             kept = _memo_but_slot(memo, slot_id)
-            row = (await self.conn.execute(_TAKE_AND_READ, params)).first()
+            taken_rows = await prepared(_TAKE_AND_READ).records(self.conn, params)
+            row = taken_rows[0] if taken_rows else None
             _restore(memo, kept)
             won = row is not None and bool(row.won)
             locked = row is not None and won and bool(row.locked)
@@ -177,7 +178,8 @@ class SlotTakes(Repository):
             if row is not None and not won and row.status == "free":
                 # Lost to a take committed after this statement's snapshot (its UPDATE
                 # waited for that one), or a hold: what is there now, read afresh.
-                row = (await self.conn.execute(_CONTEXT_AND_MINE, params)).first()
+                found = await prepared(_CONTEXT_AND_MINE).records(self.conn, params)
+                row = found[0] if found else None
         if row is None:
             return SlotTake(taken=False, ctx=None)
         ctx = _slot_context(row)
