@@ -42,7 +42,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.middlewares.retry_after import own_429_policy
 from bot.notify_load import load_batch, sendable
-from bot.notify_marks import DispatchStats, Marks, write_marks
+from bot.notify_marks import DispatchStats, Marks, MarkWriter
 from bot.notify_parts import RenderContext, Rendered, Unrenderable
 from bot.notify_render import render
 from bot.notify_send import send_row
@@ -188,8 +188,9 @@ class Notifier:
                         if done is not None:
                             rendered[i] = done
         to_send = [(rows[i], rendered[i]) for i in sorted(rendered)]
-        await self._send_all(to_send, now, marks, stats)
-        await self._flush(marks, now, stats)
+        async with MarkWriter(self.uow_factory) as writer:
+            await self._send_all(to_send, now, marks, stats, writer)
+            await writer.write(marks.take(), now, stats)
         return stats
 
     async def _send_all(
@@ -198,6 +199,7 @@ class Notifier:
         now: datetime,
         marks: Marks,
         stats: DispatchStats,
+        writer: MarkWriter,
     ) -> None:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
@@ -236,7 +238,7 @@ class Notifier:
                 taken = marks.take()
                 writing = len(taken)
                 try:
-                    await self._write(taken, now, stats)
+                    await writer.write(taken, now, stats)
                 except BaseException as exc:
                     failure.append(exc)
                 writing = 0
@@ -335,9 +337,3 @@ class Notifier:
     ) -> None:
         assert self.bot is not None
         await send_row(self.bot, self.limiter, row, rendered, now, marks, stats)
-
-    async def _flush(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
-        await self._write(marks.take(), now, stats)
-
-    async def _write(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
-        await write_marks(self.uow_factory, marks, now, stats)
