@@ -214,6 +214,8 @@ class Notifier:
         other row goes out exactly once — and the marks cost a transaction per
         group, not per row, without the sends waiting for every commit.
         """
+        assert self.bot is not None
+        bot = self.bot
         sem = asyncio.Semaphore(self.concurrency)
         written = asyncio.Condition()
         ready = asyncio.Event()  # at least one outcome is waiting
@@ -254,15 +256,14 @@ class Notifier:
         def unwritten() -> int:
             return len(marks) + writing
 
-        async def one(row: OutboxRow, rendered: Rendered) -> None:
-            async with sem:
-                if failure:
-                    return
-                await self._send(row, rendered, now, marks, stats)
+        async def settle() -> None:
+            """After each send: wake the flusher when a group is ready, wait while
+            ``max_unmarked`` outcomes are uncommitted."""
             ready.set()
-            if len(marks) >= group:
+            gathered = len(marks)
+            if gathered >= group:
                 full.set()
-            if unwritten() >= self.max_unmarked:
+            if gathered + writing >= self.max_unmarked:
                 full.set()
                 async with written:
                     await written.wait_for(lambda: bool(failure) or unwritten() < self.max_unmarked)
@@ -271,12 +272,22 @@ class Notifier:
                 # flusher and the next batch's claim: one loop pass lets their I/O go on.
                 await asyncio.sleep(0)
 
+        async def one(row: OutboxRow, rendered: Rendered) -> None:
+            async with sem:
+                if failure:
+                    return
+                await send_row(bot, self.limiter, row, rendered, now, marks, stats)
+            await settle()
+
         task = asyncio.create_task(flusher())
         try:
             with own_429_policy():  # the session-level retry stays out of the notifier's way
-                if self.concurrency <= 1:
+                if self.concurrency <= 1:  # one at a time: no coroutine nor semaphore per row
                     for row, rendered in to_send:
-                        await one(row, rendered)
+                        if failure:
+                            break
+                        await send_row(bot, self.limiter, row, rendered, now, marks, stats)
+                        await settle()
                 else:
                     await asyncio.gather(*(one(r, t) for r, t in to_send))
         finally:
@@ -326,14 +337,3 @@ class Notifier:
             log.exception("rendering outbox row %s failed", row.id)
             marks.failed.append((row.id, f"render: {exc!r}"))
         return None
-
-    async def _send(
-        self,
-        row: OutboxRow,
-        rendered: Rendered,
-        now: datetime,
-        marks: Marks,
-        stats: DispatchStats,
-    ) -> None:
-        assert self.bot is not None
-        await send_row(self.bot, self.limiter, row, rendered, now, marks, stats)
