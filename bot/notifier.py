@@ -6,9 +6,10 @@ renders from in a few queries; (3) decide per row whether it still makes
 sense (opt-out, unreachable user, a visit that already began …); (4) render
 under ``with i18n.context(), i18n.use_locale(loc)``; (5) send through the
 rate limiter; (6) mark what went out by group commit — a flusher writes the
-outcomes of every send since its last write in one transaction of set-based
-UPDATEs while the sends go on, and a send waits once ``max_unmarked``
-outcomes are unwritten — so a process killed mid-batch re-sends at most the
+outcomes of every send since its last write at once — set-based UPDATEs in one
+transaction, or on PostgreSQL a group of «sent» marks only as one autocommitted
+UPDATE (bot/notify_marks.py MarkWriter) — while the sends go on, and a send
+waits once ``max_unmarked`` outcomes are unwritten — so a process killed mid-batch re-sends at most the
 rows in flight at the kill (``max_unmarked + concurrency``) once their lease
 runs out and another pass claims them (several processes claim with SKIP
 LOCKED, storage/repos/outbox.py, so they never take the same row).
@@ -203,15 +204,15 @@ class Notifier:
     ) -> None:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
-        Group commit: the flusher writes the outcomes gathered so far in one
-        transaction of set-based UPDATEs once a group of ``max_unmarked // 2`` (on
+        Group commit: the flusher writes the outcomes gathered so far at once
+        (``writer``: one statement or one transaction) once a group of ``max_unmarked // 2`` (on
         SQLite, written in this thread anyway: the whole bound) is ready (or
         FLUSH_LINGER after the first one: a trickle is marked promptly),
         while the sends go on; a send waits only when ``max_unmarked`` outcomes —
         gathered plus the group being written — are not yet committed. So a
         process killed mid-batch re-sends at most ``max_unmarked + concurrency``
         rows (the ones sent but not yet marked) once their lease runs out — every
-        other row goes out exactly once — and the marks cost a transaction per
+        other row goes out exactly once — and the marks cost a write per
         group, not per row, without the sends waiting for every commit.
         """
         assert self.bot is not None
