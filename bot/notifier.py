@@ -9,8 +9,8 @@ rate limiter; (6) mark what went out by group commit — a flusher writes the
 outcomes of every send since its last write at once — set-based UPDATEs in one
 transaction, or on PostgreSQL a group of «sent» marks only as one autocommitted
 UPDATE (bot/notify_marks.py MarkWriter) — while the sends go on, and a send
-waits once ``max_unmarked`` outcomes are unwritten — so a process killed mid-batch re-sends at most the
-rows in flight at the kill (``max_unmarked + concurrency``) once their lease
+waits once ``max_unmarked`` outcomes are unwritten — so a process killed
+mid-batch re-sends at most the rows in flight at the kill (``max_unmarked + concurrency``) once their lease
 runs out and another pass claims them (several processes claim with SKIP
 LOCKED, storage/repos/outbox.py, so they never take the same row).
 
@@ -205,8 +205,9 @@ class Notifier:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
         Group commit: the flusher writes the outcomes gathered so far at once
-        (``writer``: one statement or one transaction) once a group of ``max_unmarked // 2`` (on
-        SQLite, written in this thread anyway: the whole bound) is ready (or
+        (``writer``: one statement or one transaction) once a group of
+        ``max_unmarked // 2`` (on SQLite, written in this thread anyway: the whole
+        bound) is ready (or
         FLUSH_LINGER after the first one: a trickle is marked promptly),
         while the sends go on; a send waits only when ``max_unmarked`` outcomes —
         gathered plus the group being written — are not yet committed. So a
