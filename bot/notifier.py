@@ -10,9 +10,10 @@ outcomes of every send since its last write at once — set-based UPDATEs in one
 transaction, or on PostgreSQL a group of «sent» marks only as one autocommitted
 UPDATE (bot/notify_marks.py MarkWriter) — while the sends go on, and a send
 waits once ``max_unmarked`` outcomes are unwritten — so a process killed
-mid-batch re-sends at most the rows in flight at the kill (``max_unmarked + concurrency``) once their lease
-runs out and another pass claims them (several processes claim with SKIP
-LOCKED, storage/repos/outbox.py, so they never take the same row).
+mid-batch re-sends at most the rows in flight at the kill (``max_unmarked +
+concurrency``) once their lease runs out and another pass claims them (several
+processes claim with SKIP LOCKED, storage/repos/outbox.py, so they never take
+the same row).
 
 Telegram's answers: 429 → pause everybody for ``retry_after`` and try the
 same row again (a long pause is not waited out in the job: the row goes back
