@@ -15,7 +15,7 @@ from types import TracebackType
 
 from domain.notifications import MAX_ATTEMPTS, OutboxRow, backoff
 from storage.db import is_sqlite
-from storage.repos.outbox import SentMarker
+from storage.repos.outbox_sent import SentMarker
 from storage.uow import UnitOfWorkFactory
 
 
@@ -97,8 +97,8 @@ class MarkWriter:
     """The groups of one dispatch, written one after another (``async with``).
 
     On PostgreSQL a group of «sent» marks only — nearly every group — is one
-    autocommitted UPDATE on a connection held for the dispatch (storage/repos/outbox.py
-    ``SentMarker``: one round trip instead of a checkout, BEGIN, UPDATE and COMMIT); any
+    autocommitted UPDATE on a connection held for the dispatch
+    (storage/repos/outbox_sent.py ``SentMarker``: one round trip instead of a checkout, BEGIN, UPDATE and COMMIT); any
     other group, and every group on SQLite (written in the loop thread by the in-loop
     driver, no round trips to save), is ``write_marks``'s one transaction. The groups
     are written in order, so a blocked user's rows sent before the 403 are marked sent
