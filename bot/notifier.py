@@ -6,12 +6,14 @@ renders from in a few queries; (3) decide per row whether it still makes
 sense (opt-out, unreachable user, a visit that already began …); (4) render
 under ``with i18n.context(), i18n.use_locale(loc)``; (5) send through the
 rate limiter; (6) mark what went out by group commit — a flusher writes the
-outcomes of every send since its last write in one transaction of set-based
-UPDATEs while the sends go on, and a send waits once ``max_unmarked``
-outcomes are unwritten — so a process killed mid-batch re-sends at most the
-rows in flight at the kill (``max_unmarked + concurrency``) once their lease
-runs out and another pass claims them (several processes claim with SKIP
-LOCKED, storage/repos/outbox.py, so they never take the same row).
+outcomes of every send since its last write at once — set-based UPDATEs in one
+transaction, or on PostgreSQL a group of «sent» marks only as one autocommitted
+UPDATE (bot/notify_marks.py MarkWriter) — while the sends go on, and a send
+waits once ``max_unmarked`` outcomes are unwritten — so a process killed
+mid-batch re-sends at most the rows in flight at the kill (``max_unmarked +
+concurrency``) once their lease runs out and another pass claims them (several
+processes claim with SKIP LOCKED, storage/repos/outbox.py, so they never take
+the same row).
 
 Telegram's answers: 429 → pause everybody for ``retry_after`` and try the
 same row again (a long pause is not waited out in the job: the row goes back
@@ -42,7 +44,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.middlewares.retry_after import own_429_policy
 from bot.notify_load import load_batch, sendable
-from bot.notify_marks import DispatchStats, Marks, write_marks
+from bot.notify_marks import DispatchStats, Marks, MarkWriter
 from bot.notify_parts import RenderContext, Rendered, Unrenderable
 from bot.notify_render import render
 from bot.notify_send import send_row
@@ -188,8 +190,9 @@ class Notifier:
                         if done is not None:
                             rendered[i] = done
         to_send = [(rows[i], rendered[i]) for i in sorted(rendered)]
-        await self._send_all(to_send, now, marks, stats)
-        await self._flush(marks, now, stats)
+        async with MarkWriter(self.uow_factory) as writer:
+            await self._send_all(to_send, now, marks, stats, writer)
+            await writer.write(marks.take(), now, stats)
         return stats
 
     async def _send_all(
@@ -198,20 +201,24 @@ class Notifier:
         now: datetime,
         marks: Marks,
         stats: DispatchStats,
+        writer: MarkWriter,
     ) -> None:
         """Send with ``concurrency`` in flight while one flusher marks what went out.
 
-        Group commit: the flusher writes the outcomes gathered so far in one
-        transaction of set-based UPDATEs once a group of ``max_unmarked // 2`` (on
-        SQLite, written in this thread anyway: the whole bound) is ready (or
+        Group commit: the flusher writes the outcomes gathered so far at once
+        (``writer``: one statement or one transaction) once a group of
+        ``max_unmarked // 2`` (on SQLite, written in this thread anyway: the whole
+        bound) is ready (or
         FLUSH_LINGER after the first one: a trickle is marked promptly),
         while the sends go on; a send waits only when ``max_unmarked`` outcomes —
         gathered plus the group being written — are not yet committed. So a
         process killed mid-batch re-sends at most ``max_unmarked + concurrency``
         rows (the ones sent but not yet marked) once their lease runs out — every
-        other row goes out exactly once — and the marks cost a transaction per
+        other row goes out exactly once — and the marks cost a write per
         group, not per row, without the sends waiting for every commit.
         """
+        assert self.bot is not None
+        bot = self.bot
         sem = asyncio.Semaphore(self.concurrency)
         written = asyncio.Condition()
         ready = asyncio.Event()  # at least one outcome is waiting
@@ -236,7 +243,7 @@ class Notifier:
                 taken = marks.take()
                 writing = len(taken)
                 try:
-                    await self._write(taken, now, stats)
+                    await writer.write(taken, now, stats)
                 except BaseException as exc:
                     failure.append(exc)
                 writing = 0
@@ -252,15 +259,14 @@ class Notifier:
         def unwritten() -> int:
             return len(marks) + writing
 
-        async def one(row: OutboxRow, rendered: Rendered) -> None:
-            async with sem:
-                if failure:
-                    return
-                await self._send(row, rendered, now, marks, stats)
+        async def settle() -> None:
+            """After each send: wake the flusher when a group is ready, wait while
+            ``max_unmarked`` outcomes are uncommitted."""
             ready.set()
-            if len(marks) >= group:
+            gathered = len(marks)
+            if gathered >= group:
                 full.set()
-            if unwritten() >= self.max_unmarked:
+            if gathered + writing >= self.max_unmarked:
                 full.set()
                 async with written:
                     await written.wait_for(lambda: bool(failure) or unwritten() < self.max_unmarked)
@@ -269,12 +275,22 @@ class Notifier:
                 # flusher and the next batch's claim: one loop pass lets their I/O go on.
                 await asyncio.sleep(0)
 
+        async def one(row: OutboxRow, rendered: Rendered) -> None:
+            async with sem:
+                if failure:
+                    return
+                await send_row(bot, self.limiter, row, rendered, now, marks, stats)
+            await settle()
+
         task = asyncio.create_task(flusher())
         try:
             with own_429_policy():  # the session-level retry stays out of the notifier's way
-                if self.concurrency <= 1:
+                if self.concurrency <= 1:  # one at a time: no coroutine nor semaphore per row
                     for row, rendered in to_send:
-                        await one(row, rendered)
+                        if failure:
+                            break
+                        await send_row(bot, self.limiter, row, rendered, now, marks, stats)
+                        await settle()
                 else:
                     await asyncio.gather(*(one(r, t) for r, t in to_send))
         finally:
@@ -324,20 +340,3 @@ class Notifier:
             log.exception("rendering outbox row %s failed", row.id)
             marks.failed.append((row.id, f"render: {exc!r}"))
         return None
-
-    async def _send(
-        self,
-        row: OutboxRow,
-        rendered: Rendered,
-        now: datetime,
-        marks: Marks,
-        stats: DispatchStats,
-    ) -> None:
-        assert self.bot is not None
-        await send_row(self.bot, self.limiter, row, rendered, now, marks, stats)
-
-    async def _flush(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
-        await self._write(marks.take(), now, stats)
-
-    async def _write(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
-        await write_marks(self.uow_factory, marks, now, stats)

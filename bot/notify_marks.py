@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 
 from domain.notifications import MAX_ATTEMPTS, OutboxRow, backoff
+from storage.db import is_sqlite
+from storage.repos.outbox_sent import SentMarker
 from storage.uow import UnitOfWorkFactory
 
 
@@ -51,6 +54,10 @@ class Marks:
             + len(self.retry)
         )
 
+    def only_sent(self) -> bool:
+        """Nothing but «sent» marks (the common group): one statement writes them all."""
+        return not (self.cancelled or self.failed or self.held or self.retry or self.blocked_users)
+
     def take(self) -> Marks:
         """Everything gathered so far, leaving these marks empty (no await in between)."""
         taken = Marks(
@@ -84,6 +91,48 @@ async def write_marks(
     stats.failed += len(marks.failed)
     stats.retried += len(marks.retry)
     stats.held += len(marks.held)
+
+
+class MarkWriter:
+    """The groups of one dispatch, written one after another (``async with``).
+
+    On PostgreSQL a group of «sent» marks only — nearly every group — is one
+    autocommitted UPDATE on a connection held for the dispatch
+    (storage/repos/outbox_sent.py ``SentMarker``: one round trip instead of a checkout, BEGIN, UPDATE and COMMIT); any
+    other group, and every group on SQLite (written in the loop thread by the in-loop
+    driver, no round trips to save), is ``write_marks``'s one transaction. The groups
+    are written in order, so a blocked user's rows sent before the 403 are marked sent
+    before the rest of that user's rows are cancelled, as in one transaction.
+    """
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self.uow_factory = uow_factory
+        engine = uow_factory.engine
+        self._marker = None if is_sqlite(engine) else SentMarker(engine)
+        self._open = False
+
+    async def __aenter__(self) -> MarkWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._open and self._marker is not None:
+            self._open = False
+            await self._marker.__aexit__(exc_type, exc, tb)
+
+    async def write(self, marks: Marks, now: datetime, stats: DispatchStats) -> None:
+        if self._marker is None or not marks.sent or not marks.only_sent():
+            await write_marks(self.uow_factory, marks, now, stats)
+            return
+        if not self._open:  # the connection is taken at the first group, not before
+            await self._marker.__aenter__()
+            self._open = True
+        await self._marker.mark_sent(marks.sent, now)
+        stats.sent += len(marks.sent)
 
 
 def retry_or_fail(row: OutboxRow, exc: Exception, now: datetime, marks: Marks) -> None:

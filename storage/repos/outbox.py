@@ -215,7 +215,7 @@ class OutboxRepository(Repository):
             )
             for row_id, kind, user_id, due_at, payload, urgent, attempts, idem_key in (
                 await self.conn.execute(stmt)
-            )
+            ).all()
         ]
         claimed.sort(key=lambda row: (row.due_at, row.id))
         return claimed
