@@ -17,18 +17,23 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import get_i18n, ngettext
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.text_decorations import html_decoration
 from babel.dates import format_date, get_timezone_location
 
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
 from flows.ui.directory_text import hours_text, qualification_text
+from flows.ui.i18n import current_locale as update_locale
 from flows.ui.i18n import gettext as _
+from flows.ui.i18n import ngettext
 
 TELEGRAM_TEXT_LIMIT = 4096
 
 
 def current_locale() -> str:
+    found = update_locale()
+    if found is not None:
+        return found
     try:
         return get_i18n().current_locale
     except LookupError:

@@ -30,3 +30,24 @@ def test_outside_an_update_it_fails_as_aiogram_does() -> None:
         aiogram_gettext("Back")
     with pytest.raises(LookupError):
         gettext("Back")
+
+
+def test_plurals_and_the_locale_as_aiogram_says_them() -> None:
+    from aiogram.utils.i18n import get_i18n
+    from aiogram.utils.i18n import ngettext as aiogram_ngettext
+
+    from flows.ui.i18n import current_locale, ngettext
+
+    i18n = build_i18n("ru")
+    assert current_locale() is None
+    plural = ("{years} year of experience", "{years} years of experience")
+    with i18n.context():
+        for locale in (*i18n.available_locales, "de"):
+            with i18n.use_locale(locale):
+                assert current_locale() == get_i18n().current_locale == locale
+                for n in (0, 1, 2, 5, 11, 21, 101):
+                    assert ngettext(*plural, n) == aiogram_ngettext(*plural, n), (locale, n)
+        with i18n.use_locale("ru"):
+            assert ngettext(*plural, 5) != plural[1]  # (a translation, not the msgid)
+    with pytest.raises(LookupError):
+        ngettext(*plural, 2)
