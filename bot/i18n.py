@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,31 @@ def telegram_locale(tg_user: TgUser | None) -> str | None:
 
 
 class ZapisI18nMiddleware(I18nMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """aiogram's ``I18nMiddleware.__call__`` with its two context managers
+        (``i18n.context()``, ``i18n.use_locale(...)``, generator-based: ~3 µs an update)
+        written as the context variables they set and reset, in the same order."""
+        i18n = self.i18n
+        locale = await self.get_locale(event=event, data=data) or i18n.default_locale
+        if self.i18n_key:
+            data[self.i18n_key] = i18n
+        if self.middleware_key:
+            data[self.middleware_key] = self
+        current = i18n.set_current(i18n)
+        try:
+            chosen = i18n.ctx_locale.set(locale)
+            try:
+                return await handler(event, data)
+            finally:
+                i18n.ctx_locale.reset(chosen)
+        finally:
+            i18n.reset_current(current)
+
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: User | None = data.get("user")
         if user is not None and user.locale in SUPPORTED:

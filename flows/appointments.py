@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import booking, rules
@@ -44,6 +43,7 @@ from flows.ui.format import (
     specialty_name,
     status_label,
 )
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.pager import pager_row, paginate
 

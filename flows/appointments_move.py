@@ -15,7 +15,6 @@ from datetime import datetime
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import gettext as _
 
 from domain import booking
 from domain.errors import NotOwner, SlotTaken, Stale
@@ -27,6 +26,7 @@ from flows.booking_draft import DRAFT_KEY, BookingDraft, start_move
 from flows.guards import Registered
 from flows.ui.callbacks import ApMove, ApOpen
 from flows.ui.format import details_text
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.reply import close_summary
 from flows.wizard import render

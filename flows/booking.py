@@ -19,7 +19,6 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import booking
 from domain.directory import local_date
@@ -49,6 +48,7 @@ from flows.ui.callbacks import (
     day_code,
 )
 from flows.ui.format import local
+from flows.ui.i18n import gettext as _
 from flows.waitlist import WaitListSteps, ask_to_join
 from flows.wizard import BookingStates, Wizard, render
 from flows.wizard_loaders import Actor, Ctx, own_patient

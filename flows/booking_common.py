@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 
 from documents.worker import build_off_loop
 from domain.errors import (
@@ -27,6 +26,7 @@ from flows.ui.format import (
     Details,
     clip,
 )
+from flows.ui.i18n import gettext as _
 
 Event = Message | CallbackQuery
 
@@ -68,7 +68,7 @@ async def show(
                     raise
             await methods.answer(event)
             return
-        await event.answer()
+        await methods.answer(event)
         if event.message is not None and event.bot is not None:
             await event.bot.send_message(
                 event.message.chat.id, text, reply_markup=markup, parse_mode=None

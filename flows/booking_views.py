@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 
 from domain.models import Appointment, Patient, Slot
 from flows.booking_draft import BookingDraft, StepName
@@ -49,6 +47,7 @@ from flows.ui.format import (
     kind_label,
     specialty_name,
 )
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button, rows_markup
 from flows.ui.pager import pager_row, paginate
 from flows.ui.review_callbacks import RvDoctor
@@ -211,8 +210,8 @@ def _calendar(
     days = window(today)
     loc = current_locale()
 
-    def make(day: date) -> CallbackData:
-        return BkDay(doctor_id=doctor_id, day=day_code(day))
+    def make(day: date) -> str:
+        return BkDay.packed(doctor_id=doctor_id, day=day_code(day))
 
     rows = [*calendar_rows(days, free, make, loc), *extra, back_row]
     text = f"{header}\n\n" + _(
@@ -251,13 +250,14 @@ def slots_screen(draft: BookingDraft, view: SlotsView, looks: Looks) -> Screen:
     per_row = 4 if uniform else 2
     patient_id = draft.patient_id or 0
     rows: list[Row] = [[]]
+    loc = current_locale()
     for slot in chunk.items:
-        label = fmt_time(slot.start, clinic.tz)
+        label = fmt_time(slot.start, clinic.tz, loc)
         if not uniform:
             label = f"{label} · {kind_label(slot.kind)}"
         if len(rows[-1]) == per_row:
             rows.append([])
-        rows[-1].append(button(label, BkSlot(patient_id=patient_id, slot_id=slot.id)))
+        rows[-1].append(button(label, BkSlot.packed(patient_id=patient_id, slot_id=slot.id)))
     code = day_code(day)
     rows.append(
         pager_row(chunk.page, chunk.pages, lambda n: BkDay(doctor_id=doctor.id, day=code, page=n))

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import calendar_feed as cf
 from domain.errors import Stale
@@ -21,6 +20,7 @@ from domain.policy import Policy
 from flows.guards import Registered
 from flows.ui import keyboards as kb
 from flows.ui.calendar_feed import feed_ics
+from flows.ui.i18n import gettext as _
 from flows.ui.profile_callbacks import ProfileCb
 from flows.ui.safe_callback import SafeCallback
 

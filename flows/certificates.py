@@ -17,7 +17,6 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import certificate_requests as certs
@@ -36,6 +35,7 @@ from domain.models import User
 from flows.docs_common import Confirmed, kind_name, patient_label, show
 from flows.guards import Registered
 from flows.ui.docs_callbacks import CertNew, DocHome
+from flows.ui.i18n import gettext as _
 from flows.ui.menu import not_navigation
 from flows.ui.pager import pager_row, paginate
 

@@ -17,7 +17,6 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from documents.worker import build_off_loop
@@ -36,6 +35,7 @@ from flows.docs_common import Confirmed, kind_name, show, status_name
 from flows.guards import Registered
 from flows.ui.docs_callbacks import CertAct, DocHome
 from flows.ui.format import fmt_day, local
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.ui.pager import pager_row, paginate

@@ -12,7 +12,6 @@ from typing import Any
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain.certificates import MAX_TEXT, MIN_TEXT, CertificateRefused, CertKind, CertStatus
 from domain.certificates import kind_name as _kind_name
@@ -20,6 +19,7 @@ from domain.documents import DocumentRefused
 from domain.errors import AccountNotReady, DomainError
 from domain.models import AccountLevel, Patient, User
 from flows.ui.format import clip, current_locale, esc
+from flows.ui.i18n import gettext as _
 
 MB = 1024 * 1024
 CONFIRMED = "confirmed"

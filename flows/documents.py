@@ -18,7 +18,6 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import documents as docs
@@ -31,6 +30,7 @@ from flows.guards import Registered
 from flows.ui import menu as menu_ui
 from flows.ui.docs_callbacks import DocAct, DocFor, DocHome
 from flows.ui.format import fmt_day, local
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.ui.pager import pager_row, paginate

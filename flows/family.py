@@ -15,7 +15,6 @@ from typing import Protocol
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import family
@@ -25,6 +24,7 @@ from flows.booking_common import show
 from flows.family_text import card, family_text
 from flows.guards import Registered
 from flows.ui import menu as menu_ui
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 
 router = Router(name="family")

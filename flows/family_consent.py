@@ -12,12 +12,12 @@ from datetime import datetime
 
 from aiogram import Router
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import gettext as _
 
 from domain import family
 from domain.models import User
 from flows.booking_common import show
 from flows.guards import Registered
+from flows.ui.i18n import gettext as _
 from flows.ui.records_callbacks import FmConsent
 
 router = Router(name="family_consent")

@@ -16,7 +16,6 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import family
@@ -32,6 +31,7 @@ from flows.guards import Registered
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui.i18n import gettext as _
 from flows.ui.menu import not_navigation
 
 router = Router(name="family_edit")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.errors import DomainError
 from domain.family import AlreadyInFamily, ConsentRequest, FamilyFull
 from domain.models import Patient
 from domain.validators import mask_policy, mask_snils
 from flows.ui import profile_text as pt
+from flows.ui.i18n import gettext as _
 
 
 def relation_label(relation: str) -> str:

@@ -16,7 +16,6 @@ from aiogram import F, Router
 from aiogram.filters import Filter, StateFilter
 from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
-from aiogram.utils.i18n import gettext as _
 
 from domain.faq import FaqIndex, Hit
 from domain.models import User, is_registered
@@ -24,6 +23,7 @@ from flows.support import SpCb, write_row
 from flows.ui import faq_texts as faq
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
+from flows.ui.i18n import gettext as _
 
 router = Router(name="faq")
 

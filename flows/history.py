@@ -18,7 +18,6 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from documents.worker import build_off_loop
@@ -33,6 +32,7 @@ from flows.guards import Registered
 from flows.history_text import detail_rows, details_text, filter_summary, item_button, period_label
 from flows.ui import menu as menu_ui
 from flows.ui.format import current_locale
+from flows.ui.i18n import gettext as _
 from flows.ui.pager import pager_row, paginate
 from flows.ui.records_callbacks import HiList, HiOpen, RfList
 from flows.ui.safe_callback import SafeCallback

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.records import HistoryFilter, HistoryItem, ReferralView, referral_status
 from flows.ui.format import current_locale, fmt_when, local, status_label
+from flows.ui.i18n import gettext as _
 
 
 def ref_status_label(status: str) -> str:

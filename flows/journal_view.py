@@ -14,7 +14,6 @@ from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import journal_view as jv
 from domain.models import User
@@ -23,6 +22,7 @@ from flows.guards import Registered
 from flows.ui import keyboards as kb
 from flows.ui.files import appointment_pdf  # type: ignore[attr-defined]  # bot's PDF builder
 from flows.ui.format import local
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 
 router = Router(name="journal_view")

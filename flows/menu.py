@@ -14,7 +14,6 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain.errors import NotRegistered, Stale
 from domain.models import StaffMember, User, is_registered
@@ -23,6 +22,7 @@ from flows.onboarding import Onboarding
 from flows.refusals import refusal_text
 from flows.staff_common import staff_menu_markup
 from flows.ui import menu as ui
+from flows.ui.i18n import gettext as _
 
 router = Router(name="menu")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.booking_rules import BookingPolicy
@@ -21,6 +20,7 @@ from domain.notifications import OPTIONAL_KINDS, Kind
 from domain.policy import Policy
 from flows.booking_common import Event, show
 from flows.guards import Registered
+from flows.ui.i18n import gettext as _
 from flows.ui.profile_callbacks import NsOpen, NsToggle, ProfileCb
 
 router = Router(name="notify_settings")

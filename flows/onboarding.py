@@ -22,7 +22,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
 from domain import accounts
 from domain.errors import Duplicate, NotOwner, Stale, ValidationFailed
@@ -40,6 +39,7 @@ from domain.validators import (
 from flows.ui import keyboards as kb
 from flows.ui import profile_text as pt
 from flows.ui import reply
+from flows.ui.i18n import gettext as _
 from flows.ui.menu import main_menu
 from flows.ui.onboarding_ui import (
     LANG_LABELS,

@@ -15,13 +15,13 @@ from typing import Protocol
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import accounts
 from domain.models import AccountLevel, Clinic, User
 from flows.guards import Registered
 from flows.ui import profile_text as pt
 from flows.ui.format import esc
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 
 router = Router(name="policy_check")

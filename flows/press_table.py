@@ -14,8 +14,8 @@ gate refuses that prefix — and, per gated router, its handlers that could take
 it — every handler, in order, except one whose first filter is another
 prefix's ``PrefixFirstFilter``. What is left out is exactly what would have
 refused the press without doing anything else: a router is left out only when
-its gate is its only root filter and it has no outer middleware of its own on
-``callback_query``; a handler only when the refusing filter is its first. For
+its other root filters only read attributes (``F.message``) and it has no outer
+middleware of its own on ``callback_query``; a handler only when the refusing filter is its first. For
 every kind of update (a message too), a router with nothing for it — no handler,
 root filter or outer middleware on that observer, no sub-router — is left out
 as well. A Dispatcher whose gates use more than one separator keeps aiogram's
@@ -28,9 +28,10 @@ from typing import Any
 
 from aiogram import Dispatcher, Router
 from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
-from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
 from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.types import TelegramObject
+from magic_filter.operations import GetAttributeOperation
 
 from flows import PrefixGate
 from flows.ui.safe_callback import PrefixFirstFilter
@@ -39,13 +40,25 @@ _UNKNOWN = "\x00unknown prefix"  # one entry for every prefix no gate or handler
 
 
 def _skippable_gate(router: Router) -> PrefixGate | None:
-    """The router's PrefixGate when a refusal by it is all the router would do."""
+    """The router's PrefixGate when a refusal by it is all the router would do: its root
+    filters are the gate and attribute checks (``F.message``: flows/ui/reply.py), which
+    neither fail nor change anything whatever their order, so a press the gate refuses
+    never enters the router either way."""
     observer = router.callback_query
-    filters = observer._handler.filters or []
-    if len(filters) != 1 or observer.outer_middleware._middlewares:
+    if observer.outer_middleware._middlewares:
         return None
-    gate = filters[0].callback
-    return gate if isinstance(gate, PrefixGate) else None
+    filters = observer._handler.filters or []
+    gates = [f.callback for f in filters if isinstance(f.callback, PrefixGate)]
+    if len(gates) != 1 or not all(f.callback is gates[0] or _reads_only(f) for f in filters):
+        return None
+    return gates[0]
+
+
+def _reads_only(flt: FilterObject) -> bool:
+    """A magic filter made only of attribute reads: magic_filter turns a missing
+    attribute into a refusal, so it cannot raise."""
+    operations: tuple[object, ...] = getattr(flt.magic, "_operations", None) or ()
+    return bool(operations) and all(isinstance(op, GetAttributeOperation) for op in operations)
 
 
 def _inert(router: Router, update_type: str) -> bool:

@@ -18,7 +18,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import accounts, booking, waitlist
@@ -38,6 +37,7 @@ from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
 from flows.ui import reply
 from flows.ui.format import Details
+from flows.ui.i18n import gettext as _
 from flows.ui.onboarding_ui import LANG_LABELS, phone_keyboard, sex_keyboard, skip_keyboard
 from flows.ui.profile_callbacks import NsOpen, ProfileCb
 from flows.ui.profile_text import delete_keyboard, delete_text

@@ -17,7 +17,6 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import accounts
 from domain.errors import AccountNotReady, Duplicate, NotOwner, ValidationFailed
@@ -28,6 +27,7 @@ from flows.guards import Registered
 from flows.profile import ProfileEdit, show
 from flows.ui import menu as menu_ui
 from flows.ui import profile_text as pt
+from flows.ui.i18n import gettext as _
 from flows.ui.onboarding_ui import duplicate_snils_text, phone_keyboard, sex_keyboard
 from flows.ui.profile_text import level_change
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import records
@@ -29,6 +28,7 @@ from flows.guards import Registered
 from flows.history_text import ref_status_label
 from flows.ui.callbacks import BkSpec
 from flows.ui.format import current_locale
+from flows.ui.i18n import gettext as _
 from flows.ui.records_callbacks import HiList, RfList
 from flows.ui.safe_callback import SafeCallback
 

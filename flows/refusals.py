@@ -20,7 +20,6 @@ from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Update
-from aiogram.utils.i18n import gettext as _
 
 from domain.booking_ports import Clash
 from domain.errors import (
@@ -46,6 +45,7 @@ from flows.docs_common import refusal as documents_refusal
 from flows.family_text import records_refusal
 from flows.support_refusals import support_refusal_text
 from flows.ui.format import current_locale, fmt_day, fmt_time, local, specialty_name
+from flows.ui.i18n import gettext as _
 
 router = Router(name="refusals")
 log = logging.getLogger("zapis.refusals")

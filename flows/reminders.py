@@ -12,7 +12,6 @@ from datetime import datetime
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import booking
 from domain.errors import DomainError, NotFound, NotOwner, SlotTaken, Stale
@@ -29,6 +28,7 @@ from flows.booking_common import (
 )
 from flows.guards import Registered
 from flows.ui.format import details_text, fmt_when
+from flows.ui.i18n import gettext as _
 from flows.ui.notify_callbacks import Rebook, RmCome
 
 router = Router(name="reminders")

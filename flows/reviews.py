@@ -16,7 +16,6 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import reviews as svc
 from domain.errors import Stale
@@ -26,6 +25,7 @@ from flows.guards import Registered, Staff
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui.format import clip, fmt_day, local
+from flows.ui.i18n import gettext as _
 from flows.ui.review_callbacks import RvDoctor, RvHide, RvRate, RvText
 
 router = Router(name="reviews")

@@ -26,7 +26,6 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import booking
@@ -40,6 +39,7 @@ from flows.staff_days import close_days, doctor_visits, visits_on_day
 from flows.staff_home import staff_home_markup
 from flows.ui.callbacks import day_code, day_from_code
 from flows.ui.format import fmt_day, local
+from flows.ui.i18n import gettext as _
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
 

@@ -17,7 +17,6 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import certificate_requests as certs
@@ -32,6 +31,7 @@ from flows.documents import send_document
 from flows.guards import Staff
 from flows.staff_common import StMenu
 from flows.ui.docs_callbacks import StCert
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.ui.pager import pager_row, paginate

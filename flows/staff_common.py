@@ -7,11 +7,11 @@ staff_common, no cycle.
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.flow_ports import StaffVisit
 from flows.ui.format import fmt_short_day, fmt_time, local
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 
 

@@ -16,7 +16,6 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.flow_ports import SectionsUnitOfWork
@@ -28,6 +27,7 @@ from flows.staff_move import MvList
 from flows.staff_visits import SvList
 from flows.ui.docs_callbacks import StCert
 from flows.ui.format import fmt_when
+from flows.ui.i18n import gettext as _
 from flows.ui.support_callbacks import StTk
 
 router = Router(name="staff_home")

@@ -17,7 +17,6 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import booking
 from domain.errors import Stale, VisitOverlaps
@@ -29,6 +28,7 @@ from flows.booking_draft import DRAFT_KEY, BookingDraft, start_move
 from flows.guards import Staff
 from flows.staff_common import StMenu, staff_menu_markup, visit_label
 from flows.ui.callbacks import MvList, MvPick
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.menu import not_navigation
 from flows.wizard import StaffMoveStates, Wizard, render

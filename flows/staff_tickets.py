@@ -14,7 +14,6 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import tickets as svc
 from domain.errors import Stale
@@ -25,6 +24,7 @@ from flows.staff_common import StMenu
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
 from flows.ui import ticket_text as tt
+from flows.ui.i18n import gettext as _
 from flows.ui.support_callbacks import StTk
 
 router = Router(name="staff_tickets")

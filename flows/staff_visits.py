@@ -21,7 +21,6 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import records
@@ -32,6 +31,7 @@ from flows.booking_common import show
 from flows.guards import Staff
 from flows.staff_common import StMenu
 from flows.ui.format import current_locale, fmt_short_day, fmt_time, local
+from flows.ui.i18n import gettext as _
 from flows.ui.menu import not_navigation
 from flows.ui.safe_callback import SafeCallback
 

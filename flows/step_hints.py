@@ -20,10 +20,10 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
 from flows.booking import BookingStates
 from flows.ui import menu as menu_ui
+from flows.ui.i18n import gettext as _
 from flows.waitlist import WaitListSteps
 
 router = Router(name="step_hints")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain.errors import Stale
 from domain.models import User
@@ -18,6 +17,7 @@ from flows.guards import Registered
 from flows.ui import faq_texts as faq
 from flows.ui import keyboards as kb
 from flows.ui import menu as menu_ui
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 from flows.ui.support_callbacks import TkList, TkNew
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton
-from aiogram.utils.i18n import gettext as _
 
 from flows.calendar_sync import CalSub
 from flows.journal_view import JvCb
 from flows.policy_check import PcCheck
 from flows.ui import keyboards as kb
+from flows.ui.i18n import gettext as _
 
 
 def support_profile_row() -> list[InlineKeyboardButton]:

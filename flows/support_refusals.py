@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.errors import DomainError
 from domain.reviews import ReviewLocked, ReviewTextInvalid
 from domain.tickets import TicketTextInvalid
+from flows.ui.i18n import gettext as _
 
 
 def support_refusal_text(error: DomainError) -> str | None:

@@ -19,7 +19,6 @@ from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import waitlist
@@ -31,6 +30,7 @@ from domain.waitlist import NewEntry
 from flows.booking_common import Event, show
 from flows.guards import Registered
 from flows.ui.format import current_locale, fmt_short_day, local
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.safe_callback import SafeCallback
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import waitlist
@@ -22,6 +21,7 @@ from domain.waitlist import WaitEntry
 from flows.booking_common import Event, show
 from flows.guards import Registered
 from flows.ui.format import current_locale
+from flows.ui.i18n import gettext as _
 from flows.waitlist import WlLeave, WlMine, dates_text, tod_label
 
 router = Router(name="waitlist_mine")

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from domain import waitlist
 from domain.errors import DomainError, NotOwner, SlotTaken, Stale, VisitOverlaps
@@ -29,6 +28,7 @@ from flows.booking_common import (
 )
 from flows.guards import Registered
 from flows.ui.format import details_text
+from flows.ui.i18n import gettext as _
 from flows.ui.notify_callbacks import WlOffer
 
 router = Router(name="waitlist_offer")

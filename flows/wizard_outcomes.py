@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import gettext as _
 
 from domain import booking, rules
 from domain.directory import local_date
@@ -39,6 +38,7 @@ from flows.booking_common import (
 from flows.booking_draft import DRAFT_KEY, BookingDraft
 from flows.ui.callbacks import ApCancel, ApMove, BkBack, BkJump
 from flows.ui.format import current_locale, details_text
+from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.reply import close_summary
 from flows.wizard import render

@@ -22,10 +22,8 @@ outside any unit of work: nothing is queued for them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,15 +79,23 @@ class PendingReplies:
 _pending: ContextVar[PendingReplies | None] = ContextVar("zapis_pending_replies", default=None)
 
 
-@contextlib.contextmanager
-def holding_replies() -> Iterator[PendingReplies]:
-    """Queue this task's Bot API sends until the block ends (DatabaseMiddleware flushes)."""
-    replies = PendingReplies()
-    token = _pending.set(replies)
-    try:
-        yield replies
-    finally:
-        _pending.reset(token)
+class holding_replies:  # (lower case: used as the function it was, ``with holding_replies()``)
+    """Queue this task's Bot API sends until the block ends (DatabaseMiddleware flushes).
+
+    A class rather than ``contextlib.contextmanager``: entered on every update, and a
+    generator-based context manager costs ~3 µs more."""
+
+    __slots__ = ("replies", "token")
+    replies: PendingReplies
+    token: Token[PendingReplies | None]
+
+    def __enter__(self) -> PendingReplies:
+        self.replies = PendingReplies()
+        self.token = _pending.set(self.replies)
+        return self.replies
+
+    def __exit__(self, *exc: object) -> None:
+        _pending.reset(self.token)
 
 
 def pending_replies() -> PendingReplies | None:

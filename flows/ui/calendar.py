@@ -18,10 +18,13 @@ from aiogram.types import InlineKeyboardButton
 
 from flows.ui.callbacks import Noop
 from flows.ui.format import date_text
-from flows.ui.keyboards import button
+from flows.ui.keyboards import shared_button
 
 WINDOW_DAYS = 14
 BUSY_MARK = "·"
+# The calendar's buttons that only explain: a weekday, a past day, a day after the
+# window, a day without free time (packed once: they never change).
+WEEKDAY, PAST, LATER, BUSY = (Noop.packed(why=why) for why in ("wd", "past", "later", "day"))
 
 
 def window(today: date, days: int = WINDOW_DAYS) -> list[date]:
@@ -36,10 +39,15 @@ def day_label(day: date, free: bool) -> str:
 def calendar_rows(
     days: list[date],
     free: Iterable[date],
-    make: Callable[[date], CallbackData],
+    make: Callable[[date], CallbackData | str],
     locale: str,
 ) -> list[list[InlineKeyboardButton]]:
-    """Weekday header (Mon–Sun) + one button per day of the weeks that hold ``days``."""
+    """Weekday header (Mon–Sun) + one button per day of the weeks that hold ``days``.
+
+    ``make(day)`` is a free day's button data (its packed text is cheapest). The buttons
+    are the process's shared ones (flows/ui/keyboards.py ``shared_button``): a calendar
+    is the same for everyone who looks at the same doctor's same free days.
+    """
     free_set = set(free)
     rows: list[list[InlineKeyboardButton]] = []
     if not days:
@@ -47,7 +55,7 @@ def calendar_rows(
     first = days[0] - timedelta(days=days[0].weekday())  # Monday of the first week
     last = days[-1] + timedelta(days=6 - days[-1].weekday())  # Sunday of the last week
     grid = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    rows.append([button(date_text(d, "EEEEEE", locale), Noop(why="wd")) for d in grid[:7]])
+    rows.append([shared_button(date_text(d, "EEEEEE", locale), WEEKDAY) for d in grid[:7]])
     for start in range(0, len(grid), 7):
         rows.append(
             [_day_button(d, days[0], days[-1], free_set, make) for d in grid[start : start + 7]]
@@ -56,13 +64,15 @@ def calendar_rows(
 
 
 def _day_button(
-    d: date, start: date, end: date, free: set[date], make: Callable[[date], CallbackData]
+    d: date, start: date, end: date, free: set[date], make: Callable[[date], CallbackData | str]
 ) -> InlineKeyboardButton:
     if d < start:
-        return button(f"{BUSY_MARK}{d.day}", Noop(why="past"))
+        return shared_button(f"{BUSY_MARK}{d.day}", PAST)
     if d > end:
-        return button(f"{BUSY_MARK}{d.day}", Noop(why="later"))
-    return button(day_label(d, d in free), make(d) if d in free else Noop(why="day"))
+        return shared_button(f"{BUSY_MARK}{d.day}", LATER)
+    if d in free:
+        return shared_button(day_label(d, True), make(d))
+    return shared_button(day_label(d, False), BUSY)
 
 
 def months_caption(days: list[date], locale: str) -> str:

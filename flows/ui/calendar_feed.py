@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.calendar_feed import CalendarVisit
 from flows.ui.files import visit_ics
 from flows.ui.format import current_locale
+from flows.ui.i18n import gettext as _
 
 PRODID = "-//Zapis//Appointment booking bot//RU"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from aiogram.utils.i18n import gettext as _
+from flows.ui.i18n import gettext as _
 
 WEEKDAYS: dict[str, Callable[[], str]] = {
     "Пн": lambda: _("Mon"),

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.faq import Entry
+from flows.ui.i18n import gettext as _
 
 
 @dataclass(frozen=True, slots=True)

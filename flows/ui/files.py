@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiogram.utils.i18n import gettext as _
-
 from documents import Organizer, appointment_ics, appointment_pdf
 from domain.calendar import calendar_uid
 from domain.models import AppointmentStatus
 from flows.ui.format import Details, details_rows, preparation, specialty_name
+from flows.ui.i18n import gettext as _
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,18 +17,23 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import get_i18n, ngettext
-from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.text_decorations import html_decoration
 from babel.dates import format_date, get_timezone_location
 
 from domain.models import Appointment, AppointmentStatus, Clinic, Doctor, Patient, Slot, Specialty
 from flows.ui.directory_text import hours_text, qualification_text
+from flows.ui.i18n import current_locale as update_locale
+from flows.ui.i18n import gettext as _
+from flows.ui.i18n import ngettext
 
 TELEGRAM_TEXT_LIMIT = 4096
 
 
 def current_locale() -> str:
+    found = update_locale()
+    if found is not None:
+        return found
     try:
         return get_i18n().current_locale
     except LookupError:
@@ -72,8 +77,9 @@ def fmt_short_day(day: date, loc: str | None = None) -> str:
     return date_text(day, "d MMM", loc or current_locale())
 
 
-def fmt_time(moment: datetime, tz: str) -> str:
-    return _time_text(moment, tz, current_locale())
+def fmt_time(moment: datetime, tz: str, loc: str | None = None) -> str:
+    """«09:30» in the clinic's zone (``loc``: the caller's locale, looked up once a screen)."""
+    return _time_text(moment, tz, loc or current_locale())
 
 
 def utc_offset(moment: datetime, tz: str) -> str:

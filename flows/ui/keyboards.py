@@ -17,7 +17,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiogram.utils.i18n import gettext as _
+
+from flows.ui.i18n import gettext as _
 
 PREV_LABEL = "‹"
 NEXT_LABEL = "›"
@@ -60,6 +61,36 @@ def _checked_button(text: str, packed: str) -> InlineKeyboardButton:
     object.__setattr__(made, "__pydantic_extra__", None if extra is None else dict(extra))
     object.__setattr__(made, "__pydantic_private__", None if private is None else dict(private))
     return made
+
+
+# One object per distinct shared button (shared_button); cleared when it grows this large.
+_SHARED: dict[tuple[str, str], InlineKeyboardButton] = {}
+MAX_SHARED = 10_000
+
+
+def shared_button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    """``button(text, data)``, one object per distinct button in the process.
+
+    For screens that are the same for everyone who looks at the same thing: a doctor's
+    calendar is 38 buttons (weekdays, days; ~5 µs each to build) that differ only by the
+    doctor and the days. aiogram's Telegram objects are frozen, so one button can sit in
+    many keyboards. The key is all a button is made of — its text and its packed data,
+    two exact strings — so what comes back is exactly what :func:`button` would build:
+    it holds no user's data and decides nothing (which days are free is the caller's,
+    for every screen). Only for texts that name nothing personal (day numbers,
+    weekdays); a button with a person's name goes through :func:`button`.
+    """
+    packed = data.pack() if isinstance(data, CallbackData) else data
+    if text.__class__ is not str or packed.__class__ is not str:
+        return button(text, packed)
+    key = (text, packed)
+    found = _SHARED.get(key)
+    if found is None:
+        found = button(text, packed)
+        if len(_SHARED) >= MAX_SHARED:
+            _SHARED.clear()
+        _SHARED[key] = found
+    return found
 
 
 def inline(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

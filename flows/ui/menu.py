@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+
+from flows.ui.i18n import gettext as _
 
 # Lazy labels: the reply button sends its text back, so the same string is the filter.
 BOOK = __("Book a doctor")

@@ -7,10 +7,10 @@ the registration dialogue, and each module stays small.
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from flows.ui import keyboards as kb
+from flows.ui.i18n import gettext as _
 from flows.ui.safe_callback import SafeCallback
 
 LANG_LABELS = {"ru": "Русский", "en": "English"}

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.accounts import Verification
 from domain.models import AccountLevel, Patient, Sex, User
 from domain.validators import Field, Reason, mask_policy, mask_snils
 from flows.ui.format import esc
+from flows.ui.i18n import gettext as _
 from flows.ui.profile_callbacks import ProfileCb
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
+from flows.ui import methods
+
 ChatMessage = Message | InaccessibleMessage
 HAS_MESSAGE = F.message
 
@@ -37,6 +39,6 @@ async def close_summary(message: ChatMessage | None, hold: str) -> None:
         return
     text = message.text or ""
     if hold and hold in text:
-        await message.edit_text(text.replace(hold, "").rstrip(), reply_markup=None, parse_mode=None)
+        await methods.edit_text(message, text.replace(hold, "").rstrip(), None)
     else:
         await message.edit_reply_markup(reply_markup=None)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.tickets import CATEGORIES, Ticket, TicketStatus
 from flows.ui.format import clip, fmt_when
+from flows.ui.i18n import gettext as _
 
 CATEGORY_LABELS = {
     "booking": lambda: _("Booking"),

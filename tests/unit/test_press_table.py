@@ -151,3 +151,59 @@ def test_messages_take_the_same_handlers() -> None:
         _say(table, text)
         assert indexed == plain, text
     assert indexed == ["last.any_text"]
+
+
+def test_a_router_that_also_wants_a_message_is_skipped_like_any_gated_one() -> None:
+    """A gate beside attribute checks (``F.message``, flows/ui/reply.py): a press of
+    another prefix skips the router; its own presses meet both filters as before."""
+
+    def build(calls: list[str], *, table: bool) -> Dispatcher:
+        with_message = Router(name="with_message")
+        with_message.callback_query.filter(F.message)
+
+        @with_message.callback_query(Aa.filter())
+        async def aa(query: CallbackQuery) -> None:
+            calls.append("with_message.aa")
+
+        picky = Router(name="picky")  # a root check that is not only attribute reads
+        picky.callback_query.filter(F.data.len() > 0)
+
+        @picky.callback_query(Cc.filter())
+        async def cc(query: CallbackQuery) -> None:
+            calls.append("picky.cc")
+
+        last = Router(name="last")
+
+        @last.callback_query()
+        async def anything(query: CallbackQuery) -> None:
+            calls.append("last.anything")
+
+        dp = Dispatcher()
+        dp.include_routers(gate(with_message), gate(picky), gate(last))
+        if table:
+            route_presses_by_prefix(dp)
+        return dp
+
+    plain: list[str] = []
+    indexed: list[str] = []
+    walk, table = build(plain, table=False), build(indexed, table=True)
+    message = Message(
+        message_id=1,
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+        chat=Chat(id=1, type="private"),
+        text="x",
+    )
+    user = User(id=1, is_bot=False, first_name="A")
+    for data in ["aa:1", "cc:1", "zz:1", "aa", None]:
+        for on in (message, None):
+            plain.clear()
+            indexed.clear()
+            query = CallbackQuery(id="1", from_user=user, chat_instance="c", data=data, message=on)
+            a = asyncio.run(walk.propagate_event(update_type="callback_query", event=query))
+            b = asyncio.run(table.propagate_event(update_type="callback_query", event=query))
+            assert indexed == plain, (data, on)
+            assert (a is UNHANDLED) == (b is UNHANDLED), (data, on)
+    from flows.press_table import _skippable_gate
+
+    assert _skippable_gate(table.sub_routers[0]) is not None
+    assert _skippable_gate(table.sub_routers[1]) is None
