@@ -183,12 +183,15 @@ async def on_day(
         raise Stale
     await state.set_state(StaffStates.reason)
     await state.update_data(staff_d=callback_data.doctor_id, staff_day=callback_data.day)
+    keyboard = InlineKeyboardBuilder()  # «Назад» ends the step (on_cancel_menu clears it)
+    keyboard.button(text=_("Back"), callback_data=StMenu(to="cancel"))
     await show(
         query,
         _(
             "{count} visits will be cancelled. Type the reason the patients will see, "
             "for example: «врач заболел»."
         ).format(count=len(chosen)),
+        keyboard.as_markup(),
     )
 
 

@@ -1,6 +1,6 @@
 """Screens that ended a task without a button now have a way back (ru and en).
 
-Closing notes of 2026-11-30: /staff «Обращения» with none open, «Отменено приёмов: N»,
+Closing notes of 2026-11-30 (and 2026-12-01: the reason prompt of a cancellation): /staff «Обращения» with none open, «Отменено приёмов: N»,
 the registrar's «Перенесено» and «Календарь по ссылке» on a server without a public
 base URL ended with no button: the staff member (the patient) had to type /staff
 (/menu) to go on. Each now offers the staff menu (or «Профиль», where the link lives).
@@ -105,3 +105,20 @@ async def test_back_from_the_reason_ends_the_step(lw: tuple[ConsoleWorld, dict[s
     await world.run(f"/staff\n[{t['cancel']}]\n[~Соколова]\n[~{t['day3']}]")
     await world.run("/menu\nврач заболел")
     assert "врач заболел" not in world.last_text()
+
+
+async def test_the_reason_prompt_has_a_way_back(lw: tuple[ConsoleWorld, dict[str, str]]) -> None:
+    """The prompt for a cancellation's reason offered no button: «Назад» now returns to
+    the choice of doctor and ends the step (what is typed next is no reason)."""
+    world, t = lw
+    await world.run(
+        f"@1003\n/start\n[{t['lang']}]\n[{t['agree']}]\n!contact\nСидоров Семён Ильич\n"
+        f"03.03.1975\n[{t['male']}]\n111-222-333 72\n7777888899990000\n[{t['skip']}]\n"
+        f"[{t['book']}]\n[{t['gp']}]\n[~№ 12]\n[~Соколова]\n[3]\n[12:06]\n[{t['confirm']}]"
+    )
+    await world.run(f"@9001\n/staff\n[{t['cancel']}]\n[~Соколова]\n[~{t['day3']}]")
+    assert labels(world) == [(t["back"], "sm:cancel")]
+    await world.run(f"[{t['back']}]")
+    assert "Соколова" in world.last_text() or any("Соколова" in b for b, _d in labels(world))
+    await world.run("отпуск")
+    assert "отпуск" not in world.last_text()
