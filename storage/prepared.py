@@ -112,19 +112,23 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._by_dialect: dict[tuple[int, bool], _Compiled | None] = {}
+        # id(dialect) → (that dialect, its compiled form). The dialect is kept and checked:
+        # an id is reused once its object is gone, and a process with two engines (the
+        # tests: SQLite, then PostgreSQL) was served SQLite's «?» text on asyncpg.
+        self._by_dialect: dict[tuple[int, bool], tuple[Dialect, _Compiled | None]] = {}
 
     def _compiled(self, dialect: Dialect, many: bool = False) -> _Compiled | None:
         """The statement compiled for this dialect (``many``: for asyncpg's executemany);
         None: it runs through SQLAlchemy."""
         key = (id(dialect), many)
-        if key in self._by_dialect:
-            return self._by_dialect[key]
+        entry = self._by_dialect.get(key)
+        if entry is not None and entry[0] is dialect:
+            return entry[1]
         try:
             found: _Compiled | None = _Compiled(self.statement, dialect, many=many)
         except _Unsupported:
             found = None
-        self._by_dialect[key] = found
+        self._by_dialect[key] = (dialect, found)
         return found
 
     async def rows(

@@ -81,3 +81,20 @@ async def test_direct_path_on_the_inloop_driver_and_wrapped_errors(
             await Prepared(duplicate).run(uow.conn, {"id": 7, "at": NOW.replace(tzinfo=None)})
         with pytest.raises(exc.ArgumentError):
             await Prepared(_USERS).rows(uow.conn, {"a": 7})
+
+
+def test_a_compiled_form_is_never_served_to_another_dialect() -> None:
+    """The cache is keyed by the dialect's id; an id is reused once its object is gone.
+    Seen in the suite: a statement compiled for SQLite («?») was run on asyncpg. The
+    entry keeps its dialect and is used only for that very object."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    lite, pg = sqlite.dialect(), postgresql.dialect(paramstyle="numeric_dollar")
+    plain = Prepared(select(users.c.id).where(users.c.id == bindparam("a")))
+    on_lite = plain._compiled(lite)
+    assert on_lite is not None and "?" in on_lite.sql
+    # Make the PostgreSQL dialect's key the one SQLite's entry sits under, as a reused id would.
+    plain._by_dialect[(id(pg), False)] = plain._by_dialect[(id(lite), False)]
+    on_pg = plain._compiled(pg)
+    assert on_pg is not None and "$1" in on_pg.sql and "?" not in on_pg.sql
+    assert plain._compiled(pg) is on_pg  # and cached for that dialect
