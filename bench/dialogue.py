@@ -67,6 +67,7 @@ from aiogram.types import (
 from sqlalchemy import event
 
 from bot.app import App, build_app, settle_heap
+from bot.live import tune_collector
 from bot.clock import VirtualClock
 from bot.settings import load_settings
 from domain.validators import format_snils, luhn_check_digit, snils_checksum
@@ -520,7 +521,8 @@ async def make_world(synchronous: str, session_kind: str, driver: str = "inloop"
     settings = load_settings(database_url=url, sqlite_driver=driver)
     clock = VirtualClock(NOW)
     app = build_app(settings, clock, encryption_key=key, engine=engine, throttling=False)
-    settle_heap()  # as bot/live.py's prepare_app does for a serving process
+    settle_heap()  # as bot/live.py's prepare_app does for a serving process,
+    tune_collector()  # with the collector's thresholds a serving process runs with
     if SQL is not None:
         SQL.attach(engine)
     default = DefaultBotProperties(parse_mode=ParseMode.HTML)
