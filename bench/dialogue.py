@@ -23,6 +23,10 @@ handler fed the same kind of updates through the same session. Latency is
 the time of one ``feed_update`` call (building the Update is outside it).
 Sequential: one update at a time. Concurrent: ``--concurrency`` users at
 once, each its own dialogue; throughput = updates / wall time.
+
+The measured users run in ``--rounds`` rounds, each followed by as many echo
+updates: the booking/echo ratio judged is the median of the rounds' ratios
+(each compares figures of the same seconds), the pooled one is printed beside it.
 """
 
 from __future__ import annotations
@@ -629,10 +633,46 @@ def machine(tag: str) -> str:
     return f"{tag}: {cpu}, {os.cpu_count()} cores, load average {load}"
 
 
+def rounds_of(users: range, rounds: int) -> list[range]:
+    """The measured users in ``rounds`` consecutive slices (at least one user each)."""
+    count = max(1, min(rounds, len(users)))
+    size, extra = divmod(len(users), count)
+    parts, start = [], users.start
+    for i in range(count):
+        stop = start + size + (1 if i < extra else 0)
+        parts.append(range(start, stop))
+        start = stop
+    return parts
+
+
+def merge(into: Stats, part: Stats) -> None:
+    """Pool one round's figures into the run's (walls add: the rounds ran one after another)."""
+    for source, target in (
+        (part.lat, into.lat),
+        (part.per_step, into.per_step),
+        (part.cpu, into.cpu),
+    ):
+        for key, values in source.items():
+            target[key].extend(values)
+    into.booked += part.booked
+    into.taken += part.taken
+    into.wall += part.wall
+
+
 def report(
-    label: str, stats: Stats, echo: Stats, sequential: bool, out: list[str]
+    label: str,
+    stats: Stats,
+    echo: Stats,
+    sequential: bool,
+    out: list[str],
+    round_ratios: list[float] | None = None,
 ) -> dict[str, float]:
-    """One block of figures; returns the headline numbers (for the summary)."""
+    """One block of figures; returns the headline numbers (for the summary).
+
+    With ``round_ratios`` (the booking/echo ratio of each interleaved round) the
+    RESULT line judges their median: pooled, one slow spell in either half moves the
+    ratio of two figures taken at different seconds; the pooled ratio is printed too.
+    """
     wall = None if sequential else stats.wall
     echo_wall = None if sequential else echo.wall
     echo_rate = rate(echo.lat["echo"], echo_wall)
@@ -673,6 +713,12 @@ def report(
             out.append(f"SQL statements per booking update {per:.1f} "
                        f"(target ≤ {TARGET_SQL_PER_STEP:.0f}: {verdict(per <= TARGET_SQL_PER_STEP)})")  # fmt: skip
     target_p99 = TARGET_P99_MS if sequential else TARGET_CONCURRENT_P99_MS
+    if round_ratios:
+        pooled = head["booking_ratio"]
+        head["booking_ratio"] = statistics.median(round_ratios)
+        listed = ", ".join(f"{r:.3f}" for r in round_ratios)
+        out.append(f"booking/echo by interleaved round: {listed}; median "
+                   f"{head['booking_ratio']:.3f}, pooled {pooled:.3f}")  # fmt: skip
     out.append(
         f"RESULT {label} {mode}: booking/echo ratio {head['booking_ratio']:.3f} "
         f"(target ≥ {TARGET_RATIO}: {verdict(head['booking_ratio'] >= TARGET_RATIO)}); "
@@ -723,11 +769,17 @@ async def one_config(
                 SQL.slow.clear()
             conc = 1 if sequential else args.concurrency
             profiler = cProfile.Profile() if (args.profile and sequential) else None
-            stats = await run_dialogues(
-                world, range(args.users), conc, profiler, tuple(args.profile_skip)
-            )
-            echo = await run_echo(world, len(stats.lat["whole"]), conc, 30_000)
-            report(label, stats, echo, sequential, out)
+            stats, echo = Stats(), Stats()
+            ratios: list[float] = []
+            for part in rounds_of(range(args.users), args.rounds):
+                # Interleaved: each round's dialogues, then as many echo updates, so a
+                # ratio compares two figures of the same seconds (the machine's speed moves).
+                one = await run_dialogues(world, part, conc, profiler, tuple(args.profile_skip))
+                one_echo = await run_echo(world, len(one.lat["whole"]), conc, 30_000 + part[0])
+                ratios.append(report(label, one, one_echo, sequential, [])["booking_ratio"])
+                merge(stats, one)
+                merge(echo, one_echo)
+            report(label, stats, echo, sequential, out, ratios)
             if profiler is not None:
                 out.append(profile_text(profiler, args.profile_top))
                 if args.profile_out:
@@ -779,6 +831,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sync", choices=("normal", "full", "both"), default="both")
     parser.add_argument("--session", choices=("emulator", "counting", "both"), default="both")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="interleave the measured users' dialogues and the echo in this many rounds",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the booking updates")
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument(
