@@ -152,10 +152,11 @@ class _Compiled:
 class Prepared:
     """One statement, compiled once per dialect; see the module docstring."""
 
-    __slots__ = ("_by_dialect", "statement")
+    __slots__ = ("_by_dialect", "_last", "statement")
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
+        self._last: tuple[Dialect | None, _Compiled | None] = (None, None)
         # id(dialect) → (that dialect, its compiled form). The dialect is kept and checked:
         # an id is reused once its object is gone, and a process with two engines (the
         # tests: SQLite, then PostgreSQL) was served SQLite's «?» text on asyncpg.
@@ -164,21 +165,53 @@ class Prepared:
     def _compiled(self, dialect: Dialect, many: bool = False) -> _Compiled | None:
         """The statement compiled for this dialect (``many``: for asyncpg's executemany);
         None: it runs through SQLAlchemy."""
+        if not many:
+            last = self._last
+            if last[0] is dialect:
+                return last[1]
         key = (id(dialect), many)
         entry = self._by_dialect.get(key)
         if entry is not None and entry[0] is dialect:
+            if not many:
+                self._last = entry
             return entry[1]
         try:
             found: _Compiled | None = _Compiled(self.statement, dialect, many=many)
         except _Unsupported:
             found = None
         self._by_dialect[key] = (dialect, found)
+        if not many:
+            self._last = (dialect, found)
         return found
+
+    def _inloop(self, conn: AsyncConnection) -> tuple[Any, InloopConnection, _Compiled] | None:
+        """The in-loop driver's path in one look: the sync connection, the driver
+        connection (inside a transaction that holds the write gate, begun now without
+        waiting when none is open) and the compiled form; None: the general path below
+        decides (it waits for the gate, or runs the statement through SQLAlchemy)."""
+        if conn.__class__ is not InloopAsyncConnection:
+            return None
+        sync = conn.sync_connection
+        if sync is None:
+            return None
+        if sync._transaction is None and not conn.begin_direct():
+            return None
+        adapt = _direct_sync(sync)
+        if adapt is None:
+            return None
+        compiled = self._compiled(sync.dialect)
+        if compiled is None:
+            return None
+        return sync, adapt, compiled
 
     async def rows(
         self, conn: AsyncConnection, params: dict[str, Any]
     ) -> Sequence[tuple[Any, ...]]:
         """The statement's rows (tuples, in the select's column order)."""
+        inloop = self._inloop(conn)
+        if inloop is not None:
+            rows: list[tuple[Any, ...]] = _execute(*inloop, params)
+            return rows
         cursor = await self._on_asyncpg(conn, params)
         if cursor is not None:
             return self._processed(conn.dialect, cursor._rows)
@@ -189,6 +222,10 @@ class Prepared:
 
     async def records(self, conn: AsyncConnection, params: dict[str, Any]) -> list[RowView]:
         """The statement's rows by column name (what ``result.mappings()`` gives)."""
+        inloop = self._inloop(conn)
+        if inloop is not None:
+            keys = inloop[2].keys
+            return [RowView(zip(keys, row, strict=True)) for row in _execute(*inloop, params)]
         cursor = await self._on_asyncpg(conn, params)
         if cursor is not None:
             keys = self._keys(conn.dialect)
@@ -204,6 +241,10 @@ class Prepared:
 
     async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         """Execute a statement that returns no rows (an INSERT, an upsert)."""
+        inloop = self._inloop(conn)
+        if inloop is not None:
+            _execute(*inloop, params)
+            return
         if await self._on_asyncpg(conn, params) is not None:
             return
         adapt = await _direct(conn)
@@ -335,24 +376,44 @@ class Prepared:
     ) -> Any:
         compiled = self._compiled(sync.dialect)
         assert compiled is not None  # the callers checked
-        sql = compiled.sql
-        try:
-            values = compiled.parameters(params)
-        except KeyError as missing:
-            raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
-        cursor = adapt._raw.cursor()
-        try:
-            _on_cursor(sync, adapt, cursor, sql, values, many=False)
-            if count:
-                return cursor.rowcount
-            if not compiled.rows:
-                return []
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
-        if not compiled.results:
-            return fetched
-        return self._processed(sync.dialect, fetched)
+        return _execute(sync, adapt, compiled, params, count)
+
+
+def _execute(
+    sync: Any,
+    adapt: InloopConnection,
+    compiled: _Compiled,
+    params: dict[str, Any],
+    count: bool = False,
+) -> Any:
+    """One statement on the driver's cursor: its rows (processed), or its rowcount."""
+    sql = compiled.sql
+    try:
+        values = compiled.parameters(params)
+    except KeyError as missing:
+        raise exc.ArgumentError(f"Prepared: parameter {missing} not given") from None
+    cursor = adapt._raw.cursor()
+    try:
+        _on_cursor(sync, adapt, cursor, sql, values, many=False)
+        if count:
+            return cursor.rowcount
+        if not compiled.rows:
+            return []
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    results = compiled.results
+    if not results:
+        return fetched
+    out = []
+    for row in fetched:
+        cells = list(row)
+        for at, process in results:
+            value = cells[at]
+            if value is not None:
+                cells[at] = process(value)
+        out.append(tuple(cells))
+    return out
 
 
 def _on_cursor(
