@@ -134,18 +134,15 @@ class _Compiled:
         ]
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The values in the compiled order, each through its type's bind processor; a
+        value the caller gives wins over the statement's own literal (``fixed``)."""
         fixed = self.fixed
-        if not fixed:
-            out = [params[name] for name in self.names]  # (KeyError: a parameter not given)
-            for at, convert in self.processed:
-                value = out[at]
-                if value is not None:
-                    out[at] = convert(value)
-            return tuple(out)
-        out = []
-        for name, processor in self.binds:
-            value = params[name] if name in params else fixed[name]
-            out.append(value if processor is None or value is None else processor(value))
+        given = {**fixed, **params} if fixed else params
+        out = [given[name] for name in self.names]  # (KeyError: a parameter not given)
+        for at, convert in self.processed:
+            value = out[at]
+            if value is not None:
+                out[at] = convert(value)
         return tuple(out)
 
 
