@@ -100,6 +100,7 @@ def create_engine(
             url,
             echo=echo,
             pool_size=pool_size,
+            pool_use_lifo=True,
             max_overflow=max_overflow,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )

@@ -103,20 +103,44 @@ def watch(engine: AsyncEngine) -> None:
     event.listen(sync, "rollback", _drop_fsm)
 
 
+# Statement text -> (it writes: not a SELECT, it writes a directory table): most texts
+# are the same string objects update after update (SQLAlchemy's compiled cache,
+# storage/prepared.py), so each is looked at once, not per execution.
+_KINDS: dict[str, tuple[bool, bool]] = {}
+MAX_KINDS = 5_000  # texts remembered; emptied when reached (IN lists render new texts)
+
+
+def statement_kind(statement: str) -> tuple[bool, bool]:
+    """(writes, writes the directory) of a statement's text: anything but a SELECT
+    writes; a write that names specialties, clinics or doctors before any RETURNING
+    clause (what RETURNING names is read: the booking's take returns its slot's clinic
+    zone and specialty, storage/repos/booking_sql.py) and is not a BEGIN writes the
+    directory."""
+    found = _KINDS.get(statement)
+    if found is None:
+        writes = statement.lstrip()[:6].upper() != "SELECT"
+        directory = (
+            writes
+            and not statement.startswith("BEGIN")
+            and _DIRECTORY_TABLES.search(statement.partition(" RETURNING ")[0]) is not None
+        )
+        if len(_KINDS) >= MAX_KINDS:
+            _KINDS.clear()
+        found = _KINDS[statement] = (writes, directory)
+    return found
+
+
 def _on_statement(cache: DirectoryCache) -> Callable[..., None]:
+    kinds = _KINDS
+
     def on_statement(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip()[:6].upper() == "SELECT":
+        writes, directory = kinds.get(statement) or statement_kind(statement)
+        if not writes:
             return
         memo = conn.info.get(READ_MEMO)
         if memo:
             memo.clear()
-        # (What a RETURNING clause names is read, not written: the booking's take returns
-        # its slot's clinic zone and specialty, storage/repos/booking_sql.py.)
-        if (
-            cache.rows
-            and not statement.startswith("BEGIN")
-            and (_DIRECTORY_TABLES.search(statement.partition(" RETURNING ")[0]))
-        ):
+        if directory and cache.rows:
             cache.clear()
 
     return on_statement

@@ -358,7 +358,7 @@ class InloopConnection(AdaptedConnection):
                 raise DBAPIError.instance(
                     sql, (), error, sqlite3.Error, dialect=conn.dialect
                 ) from error
-            if events:
+            if events and conn.dispatch.after_cursor_execute:
                 conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
         finally:
             cursor.close()

@@ -66,8 +66,9 @@ class DatabaseMiddleware(BaseMiddleware):
                 result = await handler(event, data)
             await uow.commit()
             mark_committed()
-        # The connection is back in the pool (on SQLite: the write lock released) before
-        # the first byte goes to Telegram.
+        # The transaction is over (on SQLite: the write lock released) and the connection
+        # back in the pool — or, on the in-loop driver, kept idle for the next unit of work
+        # (storage/uow.py IdleConnections) — before the first byte goes to Telegram.
         await replies.flush()
         if uow.after_replies:  # what waited for the replies (SqlUnitOfWork.after_reply)
             single = uow.after_replies_one_statement  # no BEGIN for one UPDATE

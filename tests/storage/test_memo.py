@@ -133,3 +133,17 @@ async def test_directory_by_id_is_shared_until_a_write_names_its_table(
     async with uow_factory() as uow:
         changed = await uow.directory.clinic(1)
     assert changed is not None and changed.phone == "+7 000"
+
+
+def test_a_statements_kind_is_read_from_its_text() -> None:
+    from storage.memo import statement_kind
+
+    assert statement_kind("SELECT doctors.id FROM doctors") == (False, False)
+    assert statement_kind("  select 1") == (False, False)
+    assert statement_kind("BEGIN IMMEDIATE") == (True, False)
+    assert statement_kind("UPDATE doctors SET name=?") == (True, True)
+    assert statement_kind("update Clinics set phone=?") == (True, True)
+    assert statement_kind("UPDATE slots SET status=? RETURNING clinics.zone") == (True, False)
+    assert statement_kind("INSERT INTO journal (action) VALUES (?)") == (True, False)
+    text = "DELETE FROM specialties WHERE id=?"
+    assert statement_kind(text) is statement_kind(text)  # remembered

@@ -98,3 +98,58 @@ def test_a_compiled_form_is_never_served_to_another_dialect() -> None:
     on_pg = plain._compiled(pg)
     assert on_pg is not None and "$1" in on_pg.sql and "?" not in on_pg.sql
     assert plain._compiled(pg) is on_pg  # and cached for that dialect
+
+
+def test_a_datetime_binds_as_sqlalchemys_sqlite_processor_does() -> None:
+    """The cheaper processor for SQLite's DATETIME gives SQLAlchemy's text for a naive
+    datetime and hands everything else (aware, a date, a subclass) to SQLAlchemy's."""
+    from datetime import date, timedelta, timezone
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from storage.prepared import _fast_bind
+
+    dialect = sqlite.dialect()
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    mine = _fast_bind(DateTime(), dialect, theirs)
+    assert mine is not theirs and mine is not None
+
+    class Moment(datetime):
+        pass
+
+    values: list[Any] = [
+        datetime(2026, 12, 1, 9, 0),
+        datetime(2026, 12, 1, 9, 0, 0, 7),
+        datetime(1, 1, 1),
+        datetime(999, 3, 4, 5, 6, 7, 890123),
+        datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=3))),
+        date(2026, 12, 1),
+        Moment(2026, 12, 1, 9, 0, 1, 500),
+    ]
+    for value in values:
+        assert mine(value) == theirs(value), value
+    assert mine(values[0]) == "2026-12-01 09:00:00.000000"
+    # Another storage format, another dialect: SQLAlchemy's own processor, untouched.
+    other = sqlite.DATETIME(truncate_microseconds=True)
+    processor = other.bind_processor(dialect)
+    assert _fast_bind(other, dialect, processor) is processor
+
+
+def test_parameters_in_the_compiled_order_with_fixed_values_and_a_missing_one() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from storage.prepared import _Compiled
+
+    statement = select(journal.c.id).where(
+        journal.c.at > bindparam("at"), journal.c.user_id == bindparam("user_id")
+    )
+    compiled = _Compiled(statement, sqlite.dialect())
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    assert compiled.parameters({"user_id": 7, "at": at}) == ("2026-01-02 03:04:05.000000", 7)
+    assert compiled.parameters({"user_id": 7, "at": None}) == (None, 7)
+    with pytest.raises(KeyError):
+        compiled.parameters({"user_id": 7})
+    fixed = _Compiled(select(journal.c.id).where(journal.c.action == "x"), sqlite.dialect())
+    assert fixed.parameters({}) == ("x",)
