@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
@@ -102,17 +103,61 @@ class OnceInProcess(BaseEventIsolation):
             del self._done[oldest]
         return key in self._done
 
-    @asynccontextmanager
-    async def once(self, key: StorageKey, update_id: int) -> AsyncIterator[bool]:
-        done_key = (key.bot_id, update_id)
-        async with self.lock(key):
-            if self._seen(done_key, time.monotonic()):
-                yield False
-                return
-            box = [False]
-            try:
-                async with watching(box):
-                    yield True
-            finally:
-                if box[0]:
-                    self._done[done_key] = time.monotonic()
+    def once(self, key: StorageKey, update_id: int) -> _Once:
+        return _Once(self, key, update_id)
+
+
+class _Once:
+    """:meth:`OnceInProcess.once` as one object rather than three nested generator
+    context managers (the lock, the check, :func:`watching`): every update enters it,
+    and each generator-based manager costs a few microseconds of the update."""
+
+    __slots__ = ("box", "done_key", "entry", "key", "owner", "token")
+
+    def __init__(self, owner: OnceInProcess, key: StorageKey, update_id: int) -> None:
+        self.owner = owner
+        self.key = key
+        self.done_key = (key.bot_id, update_id)
+        self.box: list[bool] | None = None
+
+    async def __aenter__(self) -> bool:
+        locks = self.owner._locks
+        entry = locks.get(self.key)
+        if entry is None:
+            entry = locks[self.key] = (asyncio.Lock(), [0])
+        self.entry = entry
+        entry[1][0] += 1
+        try:
+            await entry[0].acquire()
+        except BaseException:
+            self._leave()
+            raise
+        if self.owner._seen(self.done_key, time.monotonic()):
+            return False
+        self.box = [False]
+        self.token = _committed.set(self.box)
+        return True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        box = self.box
+        try:
+            if box is not None:
+                _committed.reset(self.token)
+                if exc_type is None:
+                    box[0] = True
+                if box[0]:  # finished, or committed before it failed: done
+                    self.owner._done[self.done_key] = time.monotonic()
+        finally:
+            self.entry[0].release()
+            self._leave()
+
+    def _leave(self) -> None:
+        users = self.entry[1]
+        users[0] -= 1
+        if users[0] == 0:
+            del self.owner._locks[self.key]

@@ -115,6 +115,38 @@ async def test_in_one_process_a_chat_lock_is_dropped_when_nobody_needs_it() -> N
     assert most == 1 and once._locks == {}  # still one at a time, then nothing kept
 
 
+async def test_in_one_process_a_waiter_cancelled_at_the_lock_leaves_nothing_behind() -> None:
+    """An update cancelled while it waits for its chat (the process stopping, a timeout)
+    neither keeps the chat's lock entry nor takes the lock from the one holding it."""
+    once = OnceInProcess()
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with once.once(KEY, 1) as fresh:
+            assert fresh
+            holding.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with once.once(KEY, 2):
+            raise AssertionError("ran while the chat was held")
+
+    first = asyncio.create_task(holder())
+    await holding.wait()
+    second = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert once._locks[KEY][1] == [1]  # only the holder counted
+    release.set()
+    await first
+    assert once._locks == {}
+    assert await _runs(once, 2)  # the cancelled update was not remembered as done
+    assert not await _runs(once, 1)
+
+
 def test_in_one_process_the_memory_is_bounded_and_expires() -> None:
     once = OnceInProcess(limit=3, seconds=10)
     for n in range(5):
