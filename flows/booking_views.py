@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -207,19 +208,33 @@ def _calendar(
     header: str, today: date, free: list[date], doctor_id: int, extra: list[Row], back_row: Row
 ) -> tuple[str, list[Row]]:
     """Pressable days have free time; «·N» days only explain."""
-    days = window(today)
     loc = current_locale()
+    grid, months = _calendar_grid(today, tuple(free), doctor_id, loc)
+    rows = [*(list(row) for row in grid), *extra, back_row]
+    text = f"{header}\n\n" + _(
+        "Choose a day ({months}). Days marked «·» have no free time."
+    ).format(months=months)
+    if not free:
+        text = f"{header}\n\n" + nothing_free_text()
+    return text, rows
+
+
+@lru_cache(maxsize=2048)
+def _calendar_grid(
+    today: date, free: tuple[date, ...], doctor_id: int, loc: str
+) -> tuple[tuple[tuple[InlineKeyboardButton, ...], ...], str]:
+    """A doctor's two weeks (the weekday header and the day buttons) and the months they
+    span, remembered: they depend on nothing else, and everyone looking at the same
+    doctor's same free days on the same day sees the same (the buttons are the shared
+    ones, flows/ui/keyboards.py ``shared_button``; the rows are copied for each screen).
+    """
+    days = window(today)
 
     def make(day: date) -> str:
         return BkDay.packed(doctor_id=doctor_id, day=day_code(day))
 
-    rows = [*calendar_rows(days, free, make, loc), *extra, back_row]
-    text = f"{header}\n\n" + _(
-        "Choose a day ({months}). Days marked «·» have no free time."
-    ).format(months=months_caption(days, loc))
-    if not free:
-        text = f"{header}\n\n" + nothing_free_text()
-    return text, rows
+    rows = calendar_rows(days, free, make, loc)
+    return tuple(tuple(row) for row in rows), months_caption(days, loc)
 
 
 def _earliest_screen(draft: BookingDraft, view: CalendarView) -> Screen:

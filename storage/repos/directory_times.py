@@ -10,7 +10,6 @@ the slot it holds itself.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from domain.directory import DoctorCard, local_date
 from domain.models import Slot
@@ -22,6 +21,7 @@ from storage.repos.directory_sql import (
     _day_slots_stmt,
     _doctors_in_clinic_stmt,
     _earliest_stmt,
+    _free_days_params,
     _free_days_stmt,
     _now,
 )
@@ -67,15 +67,11 @@ class FreeTimes(Repository):
         One round trip: an EXISTS probe per day, each stopping at its first free slot.
         """
         today = local_date(now, tz)
-        params: dict[str, Any] = {
-            "doctor_id": doctor_id,
-            "clinic_id": clinic_id,
-            "specialty_id": specialty_id,
-            **_now(now, for_user_id),
-        }
-        for offset in range(days):
-            lo, hi = _day_range(today + timedelta(days=offset), tz, now)
-            params[f"lo{offset}"], params[f"hi{offset}"] = lo, hi
+        params = _free_days_params(today, tz, days, now)
+        params["doctor_id"] = doctor_id
+        params["clinic_id"] = clinic_id
+        params["specialty_id"] = specialty_id
+        params.update(_now(now, for_user_id))
         rows = await prepared(_free_days_stmt(days)).records(self.conn, params)
         offsets = sorted(int(r.n) for r in rows)
         return [today + timedelta(days=n) for n in offsets]

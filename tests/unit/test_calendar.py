@@ -50,3 +50,32 @@ def test_times_are_babels_hh_mm_in_every_locale() -> None:
             for loc in ("ru", "en"):
                 expected = format_time(local(moment, tz), "HH:mm", locale=loc)
                 assert _time_text(moment, tz, loc) == expected
+
+
+def test_a_remembered_calendar_is_the_one_built_for_its_doctor_days_and_locale() -> None:
+    """flows/booking_views.py remembers a doctor's two weeks: what comes back is what
+    calendar_rows builds for exactly that doctor, those free days and that locale (the rows are
+    tuples: a screen adds its own rows to a copy)."""
+    from flows.booking_views import _calendar_grid
+    from flows.ui.calendar import months_caption
+
+    def texts(rows: object) -> list[list[tuple[str, str]]]:
+        return [[(b.text, str(b.callback_data)) for b in row] for row in rows]  # type: ignore[attr-defined]
+
+    today = date(2026, 12, 29)
+    free = (date(2026, 12, 30), date(2027, 1, 4))
+    for doctor_id, days, loc in [
+        (7, free, "ru"),
+        (8, free, "ru"),
+        (7, free[:1], "ru"),
+        (7, free, "en"),
+    ]:
+        grid, months = _calendar_grid(today, days, doctor_id, loc)
+        built = calendar_rows(
+            window(today), days, lambda d, n=doctor_id: BkDay(doctor_id=n, day=day_code(d)), loc
+        )
+        assert texts(grid) == texts(built)
+        assert months == months_caption(window(today), loc)
+    assert "by:8:20261230:0" in str(texts(_calendar_grid(today, free, 8, "ru")[0]))
+    assert "январь" in _calendar_grid(today, free, 7, "ru")[1]
+    assert "January" in _calendar_grid(today, free, 7, "en")[1]
