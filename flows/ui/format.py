@@ -77,6 +77,10 @@ def fmt_short_day(day: date, loc: str | None = None) -> str:
     return date_text(day, "d MMM", loc or current_locale())
 
 
+# The remembered «HH:mm» for a caller that has the locale already (a day's time buttons).
+time_text = _time_text
+
+
 def fmt_time(moment: datetime, tz: str, loc: str | None = None) -> str:
     """«09:30» in the clinic's zone (``loc``: the caller's locale, looked up once a screen)."""
     return _time_text(moment, tz, loc or current_locale())
