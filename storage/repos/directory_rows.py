@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC
 from functools import lru_cache
 from typing import Any
@@ -87,10 +86,15 @@ def _doctor(r: Mapping[Any, Any]) -> Doctor:
     )
 
 
-def _slot_context(row: Any) -> SlotContext:
-    slot = _slot(row._mapping)
+def _slot_context(row: Any, *, taken: bool = False) -> SlotContext:
+    """``taken``: the row was returned by this transaction's own take (booked by it), so
+    the slot is the free one it took (what the booking's rules are checked against)."""
     if not row.role_active:  # a doctor the clinic blocked takes no bookings at any time
-        slot = replace(slot, status=SlotStatus.BLOCKED)
+        slot = _slot(row._mapping, SlotStatus.BLOCKED)
+    elif taken and row.status == SlotStatus.BOOKED:
+        slot = _slot(row._mapping, SlotStatus.FREE)
+    else:
+        slot = _slot(row._mapping)
     specialty = Specialty(
         id=row.specialty_id,
         code=row.code,
@@ -111,12 +115,14 @@ def _slot_context(row: Any) -> SlotContext:
 _STATUS: dict[str, SlotStatus] = {member.value: member for member in SlotStatus}
 
 
-def _slot(r: Mapping[Any, Any]) -> Slot:
+def _slot(r: Mapping[Any, Any], status: SlotStatus | None = None) -> Slot:
+    """``status``: the status to give it instead of the row's (see _slot_context)."""
     start = r["start_utc"]  # from_db, inline (once per slot of a day's times)
     start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
-    status = _STATUS.get(r["status"])
     if status is None:
-        status = SlotStatus(r["status"])
+        status = _STATUS.get(r["status"])
+        if status is None:
+            status = SlotStatus(r["status"])
     return Slot(
         id=int(r["id"]),
         role_id=r["role_id"],

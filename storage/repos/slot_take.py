@@ -13,7 +13,6 @@ most delicate path of the booking (storage/repos/appointments.py composes it).
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -147,10 +146,8 @@ class SlotTakes(Repository):
             if known is None:  # the take and the context in one statement for a winner
                 taken = await prepared(_TAKE_RETURNING_CONTEXT).records(self.conn, params)
                 _restore(memo, kept)
-                if taken:
-                    ctx = _slot_context(taken[0])
-                    if ctx.slot.status == SlotStatus.BOOKED:  # returned after our own take
-                        ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+                if taken:  # (returned after our own take: the slot it took was free)
+                    ctx = _slot_context(taken[0], taken=True)
                     return SlotTake(taken=True, ctx=ctx, patient_locked=True)
             elif known.slot.status == SlotStatus.FREE:
                 won = await prepared(_TAKE_SLOT).count(self.conn, params) == 1
@@ -182,9 +179,7 @@ class SlotTakes(Repository):
                 row = found[0] if found else None
         if row is None:
             return SlotTake(taken=False, ctx=None)
-        ctx = _slot_context(row)
-        if won and ctx.slot.status == SlotStatus.BOOKED:  # read after our own take
-            ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+        ctx = _slot_context(row, taken=won)  # (read after our own take when won)
         mine = None if won else row.mine_id
         return SlotTake(
             taken=won, ctx=ctx, mine_id=mine, patient_locked=locked, candidates=candidates
