@@ -132,14 +132,18 @@ def status_label(appointment: Appointment) -> str:
         if appointment.cancel_reason:
             text += _(": {reason}").format(reason=appointment.cancel_reason)
         return text
-    labels = {
-        AppointmentStatus.PENDING: _("booked, awaiting your visit"),
-        AppointmentStatus.CONFIRMED: _("confirmed"),
-        AppointmentStatus.RESCHEDULED: _("rescheduled"),
-        AppointmentStatus.COMPLETED: _("visit took place"),
-        AppointmentStatus.NO_SHOW: _("missed (no-show)"),
-    }
-    return labels[status]
+    # (Only the status's own words are translated: a confirmation shows one of five.)
+    if status is AppointmentStatus.PENDING:
+        return _("booked, awaiting your visit")
+    if status is AppointmentStatus.CONFIRMED:
+        return _("confirmed")
+    if status is AppointmentStatus.RESCHEDULED:
+        return _("rescheduled")
+    if status is AppointmentStatus.COMPLETED:
+        return _("visit took place")
+    if status is AppointmentStatus.NO_SHOW:
+        return _("missed (no-show)")
+    raise KeyError(status)
 
 
 def specialty_name(specialty: Specialty) -> str:
@@ -233,31 +237,52 @@ class Details:
     appointment: Appointment | None = None
 
 
+@lru_cache(maxsize=32)
+def _detail_labels(loc: str) -> tuple[str, ...]:
+    """``details_rows``' labels in the locale ``loc`` (the update's: the words are
+    translated in it), remembered: a summary and a confirmation say a dozen of them."""
+    return (
+        _("Appointment number"),
+        _("Patient"),
+        _("Doctor"),
+        _("Clinic"),
+        _("Address"),
+        _("Date"),
+        _("Time"),
+        _("Duration"),
+        _("Type"),
+        _("Clinic phone"),
+        _("Status"),
+        _("{minutes} min"),
+    )
+
+
 def details_rows(d: Details, home_tz: str) -> list[tuple[str, str]]:
+    loc = current_locale()
+    number, patient, doctor, clinic, address, day, time, duration, kind, phone, status, mins = (
+        _detail_labels(loc)
+    )
+    tz = d.clinic.tz
     rows = []
     if d.number:
-        rows.append((_("Appointment number"), d.number))
+        rows.append((number, d.number))
     rows += [
-        (_("Patient"), d.patient.full_name),
-        (_("Doctor"), f"{d.doctor.full_name} ({specialty_name(d.specialty)})"),
-        (_("Clinic"), d.clinic.name),
-        (_("Address"), d.clinic.address),
-        (_("Date"), fmt_day(local(d.start, d.clinic.tz).date())),
+        (patient, d.patient.full_name),
+        (doctor, f"{d.doctor.full_name} ({d.specialty.name(loc)})"),
+        (clinic, d.clinic.name),
+        (address, d.clinic.address),
+        (day, fmt_day(local(d.start, tz).date(), loc)),
         (
-            _("Time"),
-            " ".join(
-                p
-                for p in (fmt_time(d.start, d.clinic.tz), zone_note(d.start, d.clinic.tz, home_tz))
-                if p
-            ),
+            time,
+            " ".join(p for p in (fmt_time(d.start, tz, loc), zone_note(d.start, tz, home_tz)) if p),
         ),
-        (_("Duration"), _("{minutes} min").format(minutes=d.minutes)),
-        (_("Type"), kind_label(d.kind)),
+        (duration, mins.format(minutes=d.minutes)),
+        (kind, kind_label(d.kind)),
     ]
     if d.clinic.phone:
-        rows.append((_("Clinic phone"), d.clinic.phone))
+        rows.append((phone, d.clinic.phone))
     if d.appointment is not None:
-        rows.append((_("Status"), status_label(d.appointment)))
+        rows.append((status, status_label(d.appointment)))
     return rows
 
 
