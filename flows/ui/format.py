@@ -111,12 +111,18 @@ def fmt_when(moment: datetime, tz: str, home_tz: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    labels = {
+    return _kind_labels(current_locale()).get(kind, kind)
+
+
+@lru_cache(maxsize=32)
+def _kind_labels(loc: str) -> dict[str, str]:
+    """The visit types in the locale ``loc`` (the update's: translated in it), remembered.
+    Read-only: callers only look a kind up."""
+    return {
         "consultation": _("consultation"),
         "examination": _("examination"),
         "procedure": _("procedure"),
     }
-    return labels.get(kind, kind)
 
 
 def status_label(appointment: Appointment) -> str:

@@ -41,11 +41,12 @@ def test_each_locale_gets_its_own_labels_and_status() -> None:
                     words = ("Patient", "Doctor", "Duration", "Status")
                     if loc == "en":
                         assert all(w in rows for w in words), rows
-                        assert rows["Duration"] == "20 min"
+                        assert rows["Duration"] == "20 min" and rows["Type"] == "consultation"
                         assert rows["Doctor"].endswith("(Therapist)")
                     else:
                         assert not any(w in rows for w in words), rows
                         assert rows["Пациент"] == "Петров Пётр" and "(Терапевт)" in rows["Врач"]
+                        assert rows["Вид приёма"] == "консультация", rows
                     assert rows["Status" if loc == "en" else "Статус"] == status_label(
                         _details(status).appointment  # type: ignore[arg-type]
                     )
