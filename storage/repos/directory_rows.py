@@ -34,11 +34,6 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _unprefix(row: Any, prefix: str) -> dict[str, Any]:
-    n = len(prefix)
-    return {k[n:]: v for k, v in row.items() if k.startswith(prefix)}
-
-
 def _region(r: Any) -> Region:
     return Region(id=r.id, name_ru=r.name_ru, name_en=r.name_en, tz=r.tz)
 
