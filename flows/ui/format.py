@@ -177,6 +177,17 @@ def clinic_card(clinic: Clinic) -> str:
 
 def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> str:
     """Qualification, experience, rating and the nearest free time."""
+    start = None if nearest is None else nearest.start
+    return _doctor_card(doctor, start, tz, home_tz, current_locale())
+
+
+# Remembered: the text depends only on these (the doctor's own fields, the rating among
+# them; the nearest time; the zones; the locale it is said in), and a clinic's doctors
+# and each doctor's calendar show the same cards to everyone choosing there.
+@lru_cache(maxsize=4096)
+def _doctor_card(
+    doctor: Doctor, start: datetime | None, tz: str, home_tz: str, loc: str | None
+) -> str:
     lines = [f"🩺 {doctor.full_name}"]
     facts = []
     if doctor.qualification:
@@ -194,10 +205,8 @@ def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> 
         ).format(count=doctor.rating_count)
     facts.append(rating)
     lines.append(" · ".join(facts))
-    if nearest is not None:
-        lines.append(
-            _("Nearest free time: {when}").format(when=fmt_when(nearest.start, tz, home_tz))
-        )
+    if start is not None:
+        lines.append(_("Nearest free time: {when}").format(when=fmt_when(start, tz, home_tz)))
     else:
         lines.append(_("No free time in the next two weeks"))
     return "\n".join(lines)
@@ -210,10 +219,21 @@ def short_doctor_name(doctor: Doctor) -> str:
 
 
 def doctor_button(doctor: Doctor, nearest: Slot | None, tz: str) -> str:
-    if nearest is None:
-        return _("{doctor} — no free time").format(doctor=short_doctor_name(doctor))
-    when = f"{fmt_short_day(local(nearest.start, tz).date())} {fmt_time(nearest.start, tz)}"
-    return f"{short_doctor_name(doctor)} · {when}"
+    start = None if nearest is None else nearest.start
+    return _doctor_button(
+        doctor.surname, doctor.name, doctor.patronymic, start, tz, current_locale()
+    )
+
+
+@lru_cache(maxsize=4096)  # (as _doctor_card: the text depends only on these)
+def _doctor_button(
+    surname: str, name: str, patronymic: str, start: datetime | None, tz: str, loc: str | None
+) -> str:
+    short = short_doctor_name(Doctor(0, surname, name, patronymic, "", 0))
+    if start is None:
+        return _("{doctor} — no free time").format(doctor=short)
+    when = f"{fmt_short_day(local(start, tz).date(), loc)} {fmt_time(start, tz, loc)}"
+    return f"{short} · {when}"
 
 
 def slot_button(slot: Slot, tz: str) -> str:

@@ -56,3 +56,41 @@ def test_each_locale_gets_its_own_labels_and_status() -> None:
                     if s is not AppointmentStatus.CANCELLED
                 }  # type: ignore[arg-type]
                 assert len(labels) == 5
+
+
+def test_remembered_doctor_cards_and_buttons_follow_everything_they_show() -> None:
+    """flows/ui/format.py remembers a doctor's card and button: each is the text built
+    afresh for the same doctor (rating included), nearest time, zones and locale."""
+    from datetime import timedelta
+
+    from domain.models import Slot, SlotStatus
+    from flows.ui.format import _doctor_button, _doctor_card, doctor_button, doctor_card
+
+    i18n = I18n(path=LOCALES, default_locale="ru", domain="messages")
+    base = Doctor(3, "Иванов", "Иван", "Иванович", "терапевт", 10)
+    rated = Doctor(3, "Иванов", "Иван", "Иванович", "терапевт", 10, rating_sum=9, rating_count=2)
+    start = datetime(2026, 12, 2, 6, 30, tzinfo=UTC)
+    slot = Slot(1, 1, 3, 1, 1, "msk", start, 20, "consultation", SlotStatus.FREE)
+    later = Slot(
+        2, 1, 3, 1, 1, "msk", start + timedelta(days=1), 20, "consultation", SlotStatus.FREE
+    )
+    seen: set[str] = set()
+    with i18n.context():
+        for loc in ("ru", "en", "ru", "en"):
+            with i18n.use_locale(loc):
+                for doctor in (base, rated):
+                    for nearest in (None, slot, later):
+                        for tz in ("Europe/Moscow", "Asia/Novosibirsk"):
+                            at = None if nearest is None else nearest.start
+                            card = doctor_card(doctor, nearest, tz, "Europe/Moscow")
+                            assert card == _doctor_card.__wrapped__(
+                                doctor, at, tz, "Europe/Moscow", loc
+                            )
+                            label = doctor_button(doctor, nearest, tz)
+                            fresh = _doctor_button.__wrapped__(
+                                doctor.surname, doctor.name, doctor.patronymic, at, tz, loc
+                            )
+                            assert label == fresh
+                            seen.add(card)
+    # every combination reads differently: none was served another's text
+    assert len(seen) == 2 * 2 * 3 * 2 - 2 * 2  # (no nearest time: the zone is not named)
