@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from domain.models import Appointment, Patient, Slot
+from domain.models import Appointment, Patient, Slot, Specialty
 from flows.booking_draft import BookingDraft, StepName
 from flows.ui.calendar import calendar_rows, months_caption, window
 from flows.ui.callbacks import (
@@ -104,19 +104,31 @@ def patients_screen(draft: BookingDraft, patients: list[Patient], looks: Looks) 
 
 def specialties_screen(draft: BookingDraft, view: SpecialtiesView, looks: Looks) -> Screen:
     loc = current_locale()
-    ordered = sorted(view.specialties, key=lambda s: (s.referral_required, s.name(loc)))
-    chunk = paginate(ordered, draft.spec_page)
-    rows: list[Row] = []
-    for spec in chunk.items:
-        label = spec.name(loc) + (f" {REFERRAL_MARK}" if spec.referral_required else "")
-        rows.append([button(label, BkSpec(specialty_id=spec.id))])
-    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkSpecPage(page=n)))
+    listed = _specialty_rows(tuple(view.specialties), draft.spec_page, loc)
+    rows: list[Row] = [list(row) for row in listed]
     if draft.multi:
         rows.append(back("patient"))
     text = _("Patient: {patient}\nChoose a specialty. {mark} — by referral only.").format(
         patient=view.patient.full_name, mark=REFERRAL_MARK
     )
     return text, markup(rows)
+
+
+@lru_cache(maxsize=256)
+def _specialty_rows(
+    specialties: tuple[Specialty, ...], page: int, loc: str
+) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+    """A page of the specialties (referral-only last, by name) and its pager, remembered:
+    the same for everyone who opens it in that language (the specialties' every field
+    is the key; nothing personal is in these buttons)."""
+    ordered = sorted(specialties, key=lambda s: (s.referral_required, s.name(loc)))
+    chunk = paginate(ordered, page)
+    rows: list[Row] = []
+    for spec in chunk.items:
+        label = spec.name(loc) + (f" {REFERRAL_MARK}" if spec.referral_required else "")
+        rows.append([button(label, BkSpec(specialty_id=spec.id))])
+    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkSpecPage(page=n)))
+    return tuple(tuple(row) for row in rows)
 
 
 def clinics_screen(draft: BookingDraft, view: ClinicsView, looks: Looks) -> Screen:
