@@ -138,31 +138,9 @@ _TAKE_SLOT = (
 _HOLD_VALUES: dict[str, Any] = {
     name: bindparam(name) for name in ("user_id", "patient_id", "slot_id", "expires_at")
 }
+_PUT_HOLD_SQLITE = sqlite_insert(holds).values(_HOLD_VALUES).on_conflict_do_nothing()
 _PUT_HOLD_PG = pg_insert(holds).values(_HOLD_VALUES).on_conflict_do_nothing()
 _DELETE_HOLD = delete(holds).where(holds.c.user_id == bindparam("user_id"))
-
-
-def _put_hold_replacing_stmt() -> Any:
-    """SQLite: ``_CLEAR_HOLDS`` and the INSERT … ON CONFLICT DO NOTHING of ``_PUT_HOLD_PG``
-    in one statement. The row goes in unless another user's unexpired hold is on the
-    slot (then nothing is written: 0 rows); OR REPLACE first deletes the rows it would
-    conflict with — the user's own hold (the primary key) and an expired hold of the
-    slot (its unique key; an unexpired one of another user was refused by the WHERE) —
-    which are the rows ``_CLEAR_HOLDS`` deletes. (SQLite's change count leaves out what
-    REPLACE deleted: 1 when the hold went in.) Measured: SQLite materialises the guard's
-    read of ``holds`` (the table written), so the statement costs about what the two did
-    in the engine; what it saves is one statement's Python (~70 calls)."""
-    values = select(*(bindparam(name, type_=holds.c[name].type) for name in _HOLD_VALUES)).where(
-        ~exists().where(
-            holds.c.slot_id == bindparam("slot_id"),
-            holds.c.user_id != bindparam("user_id"),
-            holds.c.expires_at > bindparam("now"),
-        )
-    )
-    return sqlite_insert(holds).prefix_with("OR REPLACE").from_select(list(_HOLD_VALUES), values)
-
-
-_PUT_HOLD_REPLACING_SQLITE = _put_hold_replacing_stmt()
 
 
 # A refusal after the booking's own take gives the slot back as it found it (the same

@@ -16,12 +16,7 @@ from sqlalchemy import and_, delete, exists, select, update
 from domain.booking_ports import Hold
 from storage.prepared import prepared
 from storage.repos.base import Repository, from_db, to_db
-from storage.repos.booking_sql import (
-    _CLEAR_HOLDS,
-    _DELETE_HOLD,
-    _PUT_HOLD_PG,
-    _PUT_HOLD_REPLACING_SQLITE,
-)
+from storage.repos.booking_sql import _CLEAR_HOLDS, _DELETE_HOLD, _PUT_HOLD_PG, _PUT_HOLD_SQLITE
 from storage.schema import doctor_roles, holds, slots
 
 
@@ -37,27 +32,19 @@ class HoldsAndSlots(Repository):
         self, user_id: int, patient_id: int, slot_id: int, expires_at: datetime, now: datetime
     ) -> bool:
         """Replace the user's hold with one on ``slot_id``; False if another user's
-        unexpired hold is on that slot. Expired holds of the slot are swept first.
-
-        SQLite: one statement (``_PUT_HOLD_REPLACING_SQLITE``) when the hold goes in; when
-        another user holds the slot it wrote nothing, and the user's own hold is given up
-        all the same (``_CLEAR_HOLDS``), as the two statements elsewhere do."""
-        clear = {"user_id": user_id, "slot_id": slot_id, "now": to_db(now)}
+        unexpired hold is on that slot. Expired holds of the slot are swept first."""
+        await prepared(_CLEAR_HOLDS).run(
+            self.conn, {"user_id": user_id, "slot_id": slot_id, "now": to_db(now)}
+        )
         values = {
             "user_id": user_id,
             "patient_id": patient_id,
             "slot_id": slot_id,
             "expires_at": to_db(expires_at),
         }
-        if self.is_sqlite:
-            put = await prepared(_PUT_HOLD_REPLACING_SQLITE).count(self.conn, values | clear)
-            if put == 1:
-                return True
-            await prepared(_CLEAR_HOLDS).run(self.conn, clear)
-            return False
-        await prepared(_CLEAR_HOLDS).run(self.conn, clear)
         # A concurrent holder of the slot makes this False, not an error.
-        return await prepared(_PUT_HOLD_PG).count(self.conn, values) == 1
+        put = _PUT_HOLD_SQLITE if self.is_sqlite else _PUT_HOLD_PG
+        return await prepared(put).count(self.conn, values) == 1
 
     async def get_hold(self, user_id: int, now: datetime) -> Hold | None:
         row = (

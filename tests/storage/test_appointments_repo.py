@@ -46,7 +46,7 @@ async def test_holds(world: World, uow_factory: UnitOfWorkFactory) -> None:
 async def test_a_hold_replaces_and_sweeps_exactly_what_it_did(
     world: World, uow_factory: UnitOfWorkFactory
 ) -> None:
-    """put_hold (one statement on SQLite, two on PostgreSQL): the user's own hold moves,
+    """put_hold: the user's own hold moves,
     an expired hold of the slot goes, another user's unexpired one refuses the new hold —
     and the user's previous hold is given up all the same; nobody else's hold is touched."""
     a, b, c = world.user_ids[:3]
