@@ -105,11 +105,18 @@ class BookingRepository(Protocol):
 
     async def take_slot(self, slot_id: int, user_id: int, now: datetime) -> bool: ...
     async def take_first(
-        self, slot_id: int, user_id: int, patient_id: int, now: datetime, offer_from: datetime
+        self,
+        slot_id: int,
+        user_id: int,
+        patient_id: int,
+        now: datetime,
+        offer_from: datetime,
+        since: datetime | None = None,
     ) -> SlotTake:
         """The booking's conditional take (as ``take_slot``) and the slot's context in
         one round trip where the engine allows (PostgreSQL); the winner's patient row
-        locked in it too. See SlotTake."""
+        locked in it too. See SlotTake. ``since``: the daily cap's window (``rule_facts``'
+        ``since``), for a repository that reads the rules' facts with the take."""
         ...
 
     async def untake_slot(self, slot_id: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from domain import rules
 from domain.booking_ports import BookingUnitOfWork, Hold, NewAppointment, SlotContext, SlotTake
 from domain.booking_rules import (
     BookingPolicy,
@@ -121,7 +122,10 @@ async def book_once(
     are always taken slot first, then patient (domain/booking_move.py too).
     """
     repo = uow.appointments
-    take = await repo.take_first(slot_id, user_id, patient_id, now, policy.earliest_offer(now))
+    since = now - rules.DAILY_CAP_WINDOW  # (as check_booking_rules asks rule_facts)
+    take = await repo.take_first(
+        slot_id, user_id, patient_id, now, policy.earliest_offer(now), since
+    )
     if take.ctx is None:
         raise SlotUnavailable("missing")
     ctx = take.ctx

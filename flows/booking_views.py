@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from domain.models import Appointment, Patient, Slot
+from domain.models import Appointment, Patient, Slot, Specialty
 from flows.booking_draft import BookingDraft, StepName
 from flows.ui.calendar import calendar_rows, months_caption, window
 from flows.ui.callbacks import (
@@ -42,15 +43,16 @@ from flows.ui.format import (
     doctor_button,
     doctor_card,
     fmt_day,
-    fmt_time,
     fmt_when,
     kind_label,
     specialty_name,
+    time_text,
 )
 from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button, rows_markup
 from flows.ui.pager import pager_row, paginate
 from flows.ui.review_callbacks import RvDoctor
+from flows.ui.safe_callback import MAX_INT
 from flows.wizard_loaders import (
     CalendarView,
     ClinicsView,
@@ -102,19 +104,31 @@ def patients_screen(draft: BookingDraft, patients: list[Patient], looks: Looks) 
 
 def specialties_screen(draft: BookingDraft, view: SpecialtiesView, looks: Looks) -> Screen:
     loc = current_locale()
-    ordered = sorted(view.specialties, key=lambda s: (s.referral_required, s.name(loc)))
-    chunk = paginate(ordered, draft.spec_page)
-    rows: list[Row] = []
-    for spec in chunk.items:
-        label = spec.name(loc) + (f" {REFERRAL_MARK}" if spec.referral_required else "")
-        rows.append([button(label, BkSpec(specialty_id=spec.id))])
-    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkSpecPage(page=n)))
+    listed = _specialty_rows(tuple(view.specialties), draft.spec_page, loc)
+    rows: list[Row] = [list(row) for row in listed]
     if draft.multi:
         rows.append(back("patient"))
     text = _("Patient: {patient}\nChoose a specialty. {mark} — by referral only.").format(
         patient=view.patient.full_name, mark=REFERRAL_MARK
     )
     return text, markup(rows)
+
+
+@lru_cache(maxsize=256)
+def _specialty_rows(
+    specialties: tuple[Specialty, ...], page: int, loc: str
+) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+    """A page of the specialties (referral-only last, by name) and its pager, remembered:
+    the same for everyone who opens it in that language (the specialties' every field
+    is the key; nothing personal is in these buttons)."""
+    ordered = sorted(specialties, key=lambda s: (s.referral_required, s.name(loc)))
+    chunk = paginate(ordered, page)
+    rows: list[Row] = []
+    for spec in chunk.items:
+        label = spec.name(loc) + (f" {REFERRAL_MARK}" if spec.referral_required else "")
+        rows.append([button(label, BkSpec(specialty_id=spec.id))])
+    rows.append(pager_row(chunk.page, chunk.pages, lambda n: BkSpecPage(page=n)))
+    return tuple(tuple(row) for row in rows)
 
 
 def clinics_screen(draft: BookingDraft, view: ClinicsView, looks: Looks) -> Screen:
@@ -207,19 +221,33 @@ def _calendar(
     header: str, today: date, free: list[date], doctor_id: int, extra: list[Row], back_row: Row
 ) -> tuple[str, list[Row]]:
     """Pressable days have free time; «·N» days only explain."""
-    days = window(today)
     loc = current_locale()
+    grid, months = _calendar_grid(today, tuple(free), doctor_id, loc)
+    rows = [*(list(row) for row in grid), *extra, back_row]
+    text = f"{header}\n\n" + _(
+        "Choose a day ({months}). Days marked «·» have no free time."
+    ).format(months=months)
+    if not free:
+        text = f"{header}\n\n" + nothing_free_text()
+    return text, rows
+
+
+@lru_cache(maxsize=2048)
+def _calendar_grid(
+    today: date, free: tuple[date, ...], doctor_id: int, loc: str
+) -> tuple[tuple[tuple[InlineKeyboardButton, ...], ...], str]:
+    """A doctor's two weeks (the weekday header and the day buttons) and the months they
+    span, remembered: they depend on nothing else, and everyone looking at the same
+    doctor's same free days on the same day sees the same (the buttons are the shared
+    ones, flows/ui/keyboards.py ``shared_button``; the rows are copied for each screen).
+    """
+    days = window(today)
 
     def make(day: date) -> str:
         return BkDay.packed(doctor_id=doctor_id, day=day_code(day))
 
-    rows = [*calendar_rows(days, free, make, loc), *extra, back_row]
-    text = f"{header}\n\n" + _(
-        "Choose a day ({months}). Days marked «·» have no free time."
-    ).format(months=months_caption(days, loc))
-    if not free:
-        text = f"{header}\n\n" + nothing_free_text()
-    return text, rows
+    rows = calendar_rows(days, free, make, loc)
+    return tuple(tuple(row) for row in rows), months_caption(days, loc)
 
 
 def _earliest_screen(draft: BookingDraft, view: CalendarView) -> Screen:
@@ -250,14 +278,20 @@ def slots_screen(draft: BookingDraft, view: SlotsView, looks: Looks) -> Screen:
     per_row = 4 if uniform else 2
     patient_id = draft.patient_id or 0
     rows: list[Row] = [[]]
-    loc = current_locale()
+    loc, tz = current_locale(), clinic.tz
+    head = _slot_head(patient_id)
     for slot in chunk.items:
-        label = fmt_time(slot.start, clinic.tz, loc)
+        label = time_text(slot.start, tz, loc)  # fmt_time with the locale known
         if not uniform:
             label = f"{label} · {kind_label(slot.kind)}"
         if len(rows[-1]) == per_row:
             rows.append([])
-        rows[-1].append(button(label, BkSlot.packed(patient_id=patient_id, slot_id=slot.id)))
+        slot_id = slot.id
+        if slot_id.__class__ is int and 0 <= slot_id <= MAX_INT:
+            data = head + str(slot_id)
+        else:
+            data = BkSlot.packed(patient_id=patient_id, slot_id=slot_id)
+        rows[-1].append(button(label, data))
     code = day_code(day)
     rows.append(
         pager_row(chunk.page, chunk.pages, lambda n: BkDay(doctor_id=doctor.id, day=code, page=n))
@@ -275,6 +309,16 @@ def slots_screen(draft: BookingDraft, view: SlotsView, looks: Looks) -> Screen:
     else:
         parts.append(_("Choose a time."))
     return "\n".join(parts), markup(rows)
+
+
+def _slot_head(patient_id: int) -> str:
+    """``BkSlot.packed(patient_id=…, slot_id=…)`` up to the slot's id («bt:<patient>:»):
+    packed (and checked) once a screen instead of once a time button — the slot id is the
+    last field, an exact int in range packs as its digits (tests/unit/test_calendar.py
+    compares both for every kind of value)."""
+    packed = BkSlot.packed(patient_id=patient_id, slot_id=0)
+    assert packed.endswith(":0")
+    return packed[:-1]
 
 
 def reason_screen(draft: BookingDraft, view: None, looks: Looks) -> Screen:

@@ -77,6 +77,10 @@ def fmt_short_day(day: date, loc: str | None = None) -> str:
     return date_text(day, "d MMM", loc or current_locale())
 
 
+# The remembered «HH:mm» for a caller that has the locale already (a day's time buttons).
+time_text = _time_text
+
+
 def fmt_time(moment: datetime, tz: str, loc: str | None = None) -> str:
     """«09:30» in the clinic's zone (``loc``: the caller's locale, looked up once a screen)."""
     return _time_text(moment, tz, loc or current_locale())
@@ -107,12 +111,18 @@ def fmt_when(moment: datetime, tz: str, home_tz: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    labels = {
+    return _kind_labels(current_locale()).get(kind, kind)
+
+
+@lru_cache(maxsize=32)
+def _kind_labels(loc: str) -> dict[str, str]:
+    """The visit types in the locale ``loc`` (the update's: translated in it), remembered.
+    Read-only: callers only look a kind up."""
+    return {
         "consultation": _("consultation"),
         "examination": _("examination"),
         "procedure": _("procedure"),
     }
-    return labels.get(kind, kind)
 
 
 def status_label(appointment: Appointment) -> str:
@@ -128,14 +138,18 @@ def status_label(appointment: Appointment) -> str:
         if appointment.cancel_reason:
             text += _(": {reason}").format(reason=appointment.cancel_reason)
         return text
-    labels = {
-        AppointmentStatus.PENDING: _("booked, awaiting your visit"),
-        AppointmentStatus.CONFIRMED: _("confirmed"),
-        AppointmentStatus.RESCHEDULED: _("rescheduled"),
-        AppointmentStatus.COMPLETED: _("visit took place"),
-        AppointmentStatus.NO_SHOW: _("missed (no-show)"),
-    }
-    return labels[status]
+    # (Only the status's own words are translated: a confirmation shows one of five.)
+    if status is AppointmentStatus.PENDING:
+        return _("booked, awaiting your visit")
+    if status is AppointmentStatus.CONFIRMED:
+        return _("confirmed")
+    if status is AppointmentStatus.RESCHEDULED:
+        return _("rescheduled")
+    if status is AppointmentStatus.COMPLETED:
+        return _("visit took place")
+    if status is AppointmentStatus.NO_SHOW:
+        return _("missed (no-show)")
+    raise KeyError(status)
 
 
 def specialty_name(specialty: Specialty) -> str:
@@ -163,6 +177,17 @@ def clinic_card(clinic: Clinic) -> str:
 
 def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> str:
     """Qualification, experience, rating and the nearest free time."""
+    start = None if nearest is None else nearest.start
+    return _doctor_card(doctor, start, tz, home_tz, current_locale())
+
+
+# Remembered: the text depends only on these (the doctor's own fields, the rating among
+# them; the nearest time; the zones; the locale it is said in), and a clinic's doctors
+# and each doctor's calendar show the same cards to everyone choosing there.
+@lru_cache(maxsize=4096)
+def _doctor_card(
+    doctor: Doctor, start: datetime | None, tz: str, home_tz: str, loc: str | None
+) -> str:
     lines = [f"🩺 {doctor.full_name}"]
     facts = []
     if doctor.qualification:
@@ -180,10 +205,8 @@ def doctor_card(doctor: Doctor, nearest: Slot | None, tz: str, home_tz: str) -> 
         ).format(count=doctor.rating_count)
     facts.append(rating)
     lines.append(" · ".join(facts))
-    if nearest is not None:
-        lines.append(
-            _("Nearest free time: {when}").format(when=fmt_when(nearest.start, tz, home_tz))
-        )
+    if start is not None:
+        lines.append(_("Nearest free time: {when}").format(when=fmt_when(start, tz, home_tz)))
     else:
         lines.append(_("No free time in the next two weeks"))
     return "\n".join(lines)
@@ -196,10 +219,21 @@ def short_doctor_name(doctor: Doctor) -> str:
 
 
 def doctor_button(doctor: Doctor, nearest: Slot | None, tz: str) -> str:
-    if nearest is None:
-        return _("{doctor} — no free time").format(doctor=short_doctor_name(doctor))
-    when = f"{fmt_short_day(local(nearest.start, tz).date())} {fmt_time(nearest.start, tz)}"
-    return f"{short_doctor_name(doctor)} · {when}"
+    start = None if nearest is None else nearest.start
+    return _doctor_button(
+        doctor.surname, doctor.name, doctor.patronymic, start, tz, current_locale()
+    )
+
+
+@lru_cache(maxsize=4096)  # (as _doctor_card: the text depends only on these)
+def _doctor_button(
+    surname: str, name: str, patronymic: str, start: datetime | None, tz: str, loc: str | None
+) -> str:
+    short = short_doctor_name(Doctor(0, surname, name, patronymic, "", 0))
+    if start is None:
+        return _("{doctor} — no free time").format(doctor=short)
+    when = f"{fmt_short_day(local(start, tz).date(), loc)} {fmt_time(start, tz, loc)}"
+    return f"{short} · {when}"
 
 
 def slot_button(slot: Slot, tz: str) -> str:
@@ -229,31 +263,52 @@ class Details:
     appointment: Appointment | None = None
 
 
+@lru_cache(maxsize=32)
+def _detail_labels(loc: str) -> tuple[str, ...]:
+    """``details_rows``' labels in the locale ``loc`` (the update's: the words are
+    translated in it), remembered: a summary and a confirmation say a dozen of them."""
+    return (
+        _("Appointment number"),
+        _("Patient"),
+        _("Doctor"),
+        _("Clinic"),
+        _("Address"),
+        _("Date"),
+        _("Time"),
+        _("Duration"),
+        _("Type"),
+        _("Clinic phone"),
+        _("Status"),
+        _("{minutes} min"),
+    )
+
+
 def details_rows(d: Details, home_tz: str) -> list[tuple[str, str]]:
+    loc = current_locale()
+    number, patient, doctor, clinic, address, day, time, duration, kind, phone, status, mins = (
+        _detail_labels(loc)
+    )
+    tz = d.clinic.tz
     rows = []
     if d.number:
-        rows.append((_("Appointment number"), d.number))
+        rows.append((number, d.number))
     rows += [
-        (_("Patient"), d.patient.full_name),
-        (_("Doctor"), f"{d.doctor.full_name} ({specialty_name(d.specialty)})"),
-        (_("Clinic"), d.clinic.name),
-        (_("Address"), d.clinic.address),
-        (_("Date"), fmt_day(local(d.start, d.clinic.tz).date())),
+        (patient, d.patient.full_name),
+        (doctor, f"{d.doctor.full_name} ({d.specialty.name(loc)})"),
+        (clinic, d.clinic.name),
+        (address, d.clinic.address),
+        (day, fmt_day(local(d.start, tz).date(), loc)),
         (
-            _("Time"),
-            " ".join(
-                p
-                for p in (fmt_time(d.start, d.clinic.tz), zone_note(d.start, d.clinic.tz, home_tz))
-                if p
-            ),
+            time,
+            " ".join(p for p in (fmt_time(d.start, tz, loc), zone_note(d.start, tz, home_tz)) if p),
         ),
-        (_("Duration"), _("{minutes} min").format(minutes=d.minutes)),
-        (_("Type"), kind_label(d.kind)),
+        (duration, mins.format(minutes=d.minutes)),
+        (kind, kind_label(d.kind)),
     ]
     if d.clinic.phone:
-        rows.append((_("Clinic phone"), d.clinic.phone))
+        rows.append((phone, d.clinic.phone))
     if d.appointment is not None:
-        rows.append((_("Status"), status_label(d.appointment)))
+        rows.append((status, status_label(d.appointment)))
     return rows
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select, update
 from domain.booking_ports import Clash
 from domain.models import Appointment, Referral
 from domain.rules import overlaps
+from storage.memo import read_memo
 from storage.prepared import prepared
 from storage.repos.appointment_rows import (
     _CLASH_COLUMNS,
@@ -129,7 +130,15 @@ class BookingFacts(Repository):
         now: datetime,
         since: datetime,
     ) -> tuple[Clash | None, int, int]:
-        """``overlapping`` and ``rule_counts`` in one statement (``_RULE_FACTS``)."""
+        """``overlapping`` and ``rule_counts`` in one statement (``_RULE_FACTS``) — or
+        none: a SQLite booking's take read the counts already, and that no active visit
+        of the patient is anywhere near (storage/repos/slot_take.py ``facts_key``)."""
+        memo = read_memo(self.conn) if exclude_id is None else None
+        if memo:
+            key = ("rule_facts", patient_id, start, minutes, specialty_id, user_id, now, since)
+            known = memo.pop(key, None)
+            if known is not None and not known[2]:
+                return None, known[0], known[1]
         params = {
             "patient_id": patient_id,
             "begin": to_db(start - _MAX_VISIT),

@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, insert, literal, select
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 
+from storage.repos.appointment_rows import _IS_ACTIVE
 from storage.repos.booking_sql import _INSERT_COLUMNS, _TAKE_SLOT
 from storage.schema import appointments, clinics, doctor_roles, slots, specialties
 
@@ -70,6 +81,42 @@ def _take_returning_context_stmt() -> Any:
         return select(table.c[column]).where(table.c.id == key).scalar_subquery()
 
     spec = slots.c.specialty_id
+    patient = bindparam("patient_id", type_=appointments.c.patient_id.type)
+    # The booking rules' counts and whether any active visit of the patient is near the
+    # slot's time (``rule_facts`` of storage/repos/booking_facts.py, read by the same
+    # statement: the take writes no appointment, so they are what a SELECT after it
+    # reads). The near test is coarser than ``_RULE_FACTS``' (two days either side,
+    # SQLite's own date arithmetic; its shorter text compares below the stored one):
+    # only when it finds nothing are the clashes known to be none.
+    active = (
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.patient_id == patient,
+            appointments.c.specialty_id == literal_column("slots.specialty_id"),
+            _IS_ACTIVE,
+            appointments.c.start_utc >= bindparam("now", type_=appointments.c.start_utc.type),
+        )
+        .scalar_subquery()
+    )
+    created = (
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.user_id == bindparam("user_id", type_=appointments.c.user_id.type),
+            appointments.c.created_at > bindparam("since", type_=appointments.c.created_at.type),
+        )
+        .scalar_subquery()
+    )
+    # (The taken row's own columns, named with their table: SQLAlchemy writes a RETURNING
+    # clause's columns bare, which inside a subquery of appointments would name its own.)
+    slot_start: Any = literal_column("slots.start_utc")
+    near = exists().where(
+        _IS_ACTIVE,
+        appointments.c.patient_id == patient,
+        appointments.c.start_utc < func.datetime(slot_start, literal_column("'+2 days'")),
+        appointments.c.start_utc > func.datetime(slot_start, literal_column("'-2 days'")),
+    )
     return _TAKE_SLOT.returning(
         *slots.c,
         by_id(doctor_roles, "active", slots.c.role_id).label("role_active"),
@@ -88,6 +135,9 @@ def _take_returning_context_stmt() -> Any:
                 "prep_en",
             )
         ),
+        active.label("f_active"),
+        created.label("f_created"),
+        near.label("f_near"),
     )
 
 

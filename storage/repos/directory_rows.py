@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
 from domain.booking_ports import SlotContext
 from domain.models import Clinic, Doctor, Region, Sex, Slot, SlotStatus, Specialty
-from storage.repos.base import from_db
 
 
 @lru_cache(maxsize=65_536)  # a clinics page sorts its region's names on every press
@@ -33,11 +32,6 @@ _NUMBERS = re.compile(r"(\d+)")
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _unprefix(row: Any, prefix: str) -> dict[str, Any]:
-    n = len(prefix)
-    return {k[n:]: v for k, v in row.items() if k.startswith(prefix)}
 
 
 def _region(r: Any) -> Region:
@@ -87,10 +81,15 @@ def _doctor(r: Mapping[Any, Any]) -> Doctor:
     )
 
 
-def _slot_context(row: Any) -> SlotContext:
-    slot = _slot(row._mapping)
+def _slot_context(row: Any, *, taken: bool = False) -> SlotContext:
+    """``taken``: the row was returned by this transaction's own take (booked by it), so
+    the slot is the free one it took (what the booking's rules are checked against)."""
     if not row.role_active:  # a doctor the clinic blocked takes no bookings at any time
-        slot = replace(slot, status=SlotStatus.BLOCKED)
+        slot = _slot(row._mapping, SlotStatus.BLOCKED)
+    elif taken and row.status == SlotStatus.BOOKED:
+        slot = _slot(row._mapping, SlotStatus.FREE)
+    else:
+        slot = _slot(row._mapping)
     specialty = Specialty(
         id=row.specialty_id,
         code=row.code,
@@ -106,7 +105,19 @@ def _slot_context(row: Any) -> SlotContext:
     return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
 
 
-def _slot(r: Mapping[Any, Any]) -> Slot:
+# A slot's status by its stored text: a dict lookup instead of the enum's call (a day's
+# times are ~25 slots an update); anything else goes through SlotStatus, which refuses it.
+_STATUS: dict[str, SlotStatus] = {member.value: member for member in SlotStatus}
+
+
+def _slot(r: Mapping[Any, Any], status: SlotStatus | None = None) -> Slot:
+    """``status``: the status to give it instead of the row's (see _slot_context)."""
+    start = r["start_utc"]  # from_db, inline (once per slot of a day's times)
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    if status is None:
+        status = _STATUS.get(r["status"])
+        if status is None:
+            status = SlotStatus(r["status"])
     return Slot(
         id=int(r["id"]),
         role_id=r["role_id"],
@@ -114,8 +125,8 @@ def _slot(r: Mapping[Any, Any]) -> Slot:
         clinic_id=r["clinic_id"],
         specialty_id=r["specialty_id"],
         region_id=r["region_id"],
-        start=from_db(r["start_utc"]),
+        start=start,
         minutes=r["minutes"],
         kind=r["kind"],
-        status=SlotStatus(r["status"]),
+        status=status,
     )

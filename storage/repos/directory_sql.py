@@ -21,7 +21,7 @@ Apart from storage/repos/directory.py so the repository reads as what it answers
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -87,10 +87,39 @@ def _now(now: datetime, for_user_id: int | None) -> dict[str, Any]:
     return {"now": to_db(now), "for_user": _NO_USER if for_user_id is None else for_user_id}
 
 
+_TICK = timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=4096)
+def _utc_day(day: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) of a local day in naive UTC (remembered: the same few days and zones
+    are asked for on every calendar and every day's times)."""
+    lo, hi = local_day_bounds(day, tz)
+    return to_db(lo), to_db(hi)
+
+
 def _day_range(day: date, tz: str, now: datetime) -> tuple[datetime, datetime]:
     """[lo, hi) of a local day in naive UTC, starting strictly after ``now``."""
-    lo, hi = local_day_bounds(day, tz)
-    return to_db(max(lo, now + timedelta(microseconds=1))), to_db(hi)
+    lo, hi = _utc_day(day, tz)
+    return max(lo, to_db(now) + _TICK), hi
+
+
+@lru_cache(maxsize=1024)
+def _window_bounds(today: date, tz: str, days: int) -> dict[str, datetime]:
+    """``_free_days_stmt``'s day boundaries ``b1`` … ``b{days}`` (naive UTC) of the window
+    that starts on the local day ``today``: the end of day i is the start of day i + 1
+    (local midnights, DST included), so ``days`` + 1 instants bound ``days`` days. ``b0``
+    depends on ``now`` (``_free_days_params``). Remembered per (day, zone): a calendar is
+    asked for many times a day, and 28 zone conversions cost more than its statement.
+    Read-only: callers copy it."""
+    return {f"b{i}": _utc_day(today + timedelta(days=i - 1), tz)[1] for i in range(1, days + 1)}
+
+
+def _free_days_params(today: date, tz: str, days: int, now: datetime) -> dict[str, Any]:
+    """The window's boundaries for ``_free_days_stmt(days)``: day 0 from just after ``now``."""
+    params: dict[str, Any] = dict(_window_bounds(today, tz, days))
+    params["b0"] = _day_range(today, tz, now)[0]
+    return params
 
 
 def _not_held(s: Any) -> ColumnElement[bool]:
@@ -115,13 +144,15 @@ def _doctor_slot_filter(s: Any, lo: str, hi: str) -> list[ColumnElement[bool]]:
 
 @cache
 def _free_days_stmt(days: int) -> CompoundSelect[Any]:
+    """An EXISTS probe per day i in [``b{i}``, ``b{i+1}``): ``days`` + 1 boundaries
+    (``_free_days_params``), each day's end the next one's start."""
     probes: list[Select[Any]] = []
     for i in range(days):
         s = slots.alias(f"d{i}")
         probe: Select[Any] = (
             select(literal_column("1"))
             .select_from(s)
-            .where(*_doctor_slot_filter(s, f"lo{i}", f"hi{i}"))
+            .where(*_doctor_slot_filter(s, f"b{i}", f"b{i + 1}"))
         )
         probes.append(select(literal_column(str(i)).label("n")).where(probe.exists()))
     return union_all(*probes)

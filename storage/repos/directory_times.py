@@ -10,21 +10,27 @@ the slot it holds itself.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from domain.directory import DoctorCard, local_date
 from domain.models import Slot
 from storage.prepared import prepared
 from storage.repos.base import Repository
-from storage.repos.directory_rows import _doctor, _slot, _unprefix
+from storage.repos.directory_rows import _doctor, _slot
 from storage.repos.directory_sql import (
     _day_range,
     _day_slots_stmt,
     _doctors_in_clinic_stmt,
     _earliest_stmt,
+    _free_days_params,
     _free_days_stmt,
     _now,
 )
+from storage.schema import doctors, slots
+
+# ``_doctors_in_clinic_stmt``'s columns (``d_<column>``, ``s_<column>``, directory_sql's
+# ``_prefixed``) by their table's names: a card's doctor and slot read with the keys known.
+_DOCTOR_KEYS = tuple((f"d_{c.name}", c.name) for c in doctors.c)
+_SLOT_KEYS = tuple((f"s_{c.name}", c.name) for c in slots.c)
 
 
 class FreeTimes(Repository):
@@ -46,8 +52,10 @@ class FreeTimes(Repository):
             if row["d_id"] in seen:
                 continue
             seen.add(row["d_id"])
-            doctor = _doctor(_unprefix(row, "d_"))
-            nearest = None if row["s_id"] is None else _slot(_unprefix(row, "s_"))
+            doctor = _doctor({name: row[key] for key, name in _DOCTOR_KEYS})
+            nearest = None
+            if row["s_id"] is not None:
+                nearest = _slot({name: row[key] for key, name in _SLOT_KEYS})
             cards.append(DoctorCard(doctor, nearest))
         return cards
 
@@ -67,15 +75,11 @@ class FreeTimes(Repository):
         One round trip: an EXISTS probe per day, each stopping at its first free slot.
         """
         today = local_date(now, tz)
-        params: dict[str, Any] = {
-            "doctor_id": doctor_id,
-            "clinic_id": clinic_id,
-            "specialty_id": specialty_id,
-            **_now(now, for_user_id),
-        }
-        for offset in range(days):
-            lo, hi = _day_range(today + timedelta(days=offset), tz, now)
-            params[f"lo{offset}"], params[f"hi{offset}"] = lo, hi
+        params = _free_days_params(today, tz, days, now)
+        params["doctor_id"] = doctor_id
+        params["clinic_id"] = clinic_id
+        params["specialty_id"] = specialty_id
+        params.update(_now(now, for_user_id))
         rows = await prepared(_free_days_stmt(days)).records(self.conn, params)
         offsets = sorted(int(r.n) for r in rows)
         return [today + timedelta(days=n) for n in offsets]

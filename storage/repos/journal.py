@@ -20,6 +20,9 @@ _ADD = insert(journal).values(
     }
 )
 
+# ``json.dumps(details, ensure_ascii=False, default=str)`` with its encoder built once.
+_details = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
 
 class JournalRepository(Repository):
     async def add(self, entry: JournalEntry) -> None:
@@ -31,7 +34,7 @@ class JournalRepository(Repository):
                 "action": entry.action,
                 "appointment_id": entry.appointment_id,
                 "doctor_id": entry.doctor_id,
-                "details": json.dumps(entry.details, ensure_ascii=False, default=str),
+                "details": _details(entry.details),
             },
         )
 

@@ -13,11 +13,10 @@ most delicate path of the booking (storage/repos/appointments.py composes it).
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from domain.booking_ports import SlotTake
+from domain.booking_ports import SlotContext, SlotTake
 from domain.models import Slot, SlotStatus
 from storage.memo import fsm_pending, read_memo
 from storage.prepared import RowView, _Compiled, prepared
@@ -113,6 +112,25 @@ async def _look_direct(conn: Any, params: dict[str, Any]) -> Any:
     return RowView(zip(compiled.keys, cells, strict=True))
 
 
+def facts_key(
+    patient_id: int, ctx: SlotContext, user_id: int, now: datetime, since: datetime
+) -> tuple[Any, ...]:
+    """The read memo's key of the booking rules' facts a take read (``take_first``), as
+    ``rule_facts`` asks for them: the same patient, slot time, specialty, account and
+    moments (storage/repos/booking_facts.py)."""
+    slot = ctx.slot
+    return (
+        "rule_facts",
+        patient_id,
+        slot.start,
+        slot.minutes,
+        ctx.specialty.id,
+        user_id,
+        now,
+        since,
+    )
+
+
 class SlotTakes(Repository):
     """The take and its answers (a mixin of AppointmentRepository)."""
 
@@ -123,13 +141,23 @@ class SlotTakes(Repository):
         return int(result.rowcount) == 1
 
     async def take_first(
-        self, slot_id: int, user_id: int, patient_id: int, now: datetime, offer_from: datetime
+        self,
+        slot_id: int,
+        user_id: int,
+        patient_id: int,
+        now: datetime,
+        offer_from: datetime,
+        since: datetime | None = None,
     ) -> SlotTake:
         """The booking's take first (domain.booking_take.book_once): one round trip on
         PostgreSQL (``_TAKE_AND_READ``: a loser gets the alternatives' candidates from
         ``offer_from`` on in it too); on SQLite the take returning the context
         (``_TAKE_RETURNING_CONTEXT``; a loser then reads it), or the bare take when this
-        update has the slot's context already. See SlotTake."""
+        update has the slot's context already. See SlotTake.
+
+        ``since``: the daily cap's window start (``rule_facts``' ``since``); given, a
+        SQLite winner's take also reads the booking rules' facts for ``rule_facts``
+        (``_TAKE_RETURNING_CONTEXT``: one statement less per booking)."""
         params = {
             "slot_id": slot_id,
             "user_id": user_id,
@@ -145,12 +173,15 @@ class SlotTakes(Repository):
             won = False
             kept = _memo_but_slot(memo, slot_id)
             if known is None:  # the take and the context in one statement for a winner
+                params["since"] = to_db(since or now)
                 taken = await prepared(_TAKE_RETURNING_CONTEXT).records(self.conn, params)
                 _restore(memo, kept)
-                if taken:
-                    ctx = _slot_context(taken[0])
-                    if ctx.slot.status == SlotStatus.BOOKED:  # returned after our own take
-                        ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+                if taken:  # (returned after our own take: the slot it took was free)
+                    ctx = _slot_context(taken[0], taken=True)
+                    if memo is not None and since is not None:
+                        facts = (int(taken[0].f_active), int(taken[0].f_created))
+                        key = facts_key(patient_id, ctx, user_id, now, since)
+                        memo[key] = (*facts, bool(taken[0].f_near))
                     return SlotTake(taken=True, ctx=ctx, patient_locked=True)
             elif known.slot.status == SlotStatus.FREE:
                 won = await prepared(_TAKE_SLOT).count(self.conn, params) == 1
@@ -182,9 +213,7 @@ class SlotTakes(Repository):
                 row = found[0] if found else None
         if row is None:
             return SlotTake(taken=False, ctx=None)
-        ctx = _slot_context(row)
-        if won and ctx.slot.status == SlotStatus.BOOKED:  # read after our own take
-            ctx = replace(ctx, slot=replace(ctx.slot, status=SlotStatus.FREE))
+        ctx = _slot_context(row, taken=won)  # (read after our own take when won)
         mine = None if won else row.mine_id
         return SlotTake(
             taken=won, ctx=ctx, mine_id=mine, patient_locked=locked, candidates=candidates

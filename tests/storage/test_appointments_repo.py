@@ -43,6 +43,46 @@ async def test_holds(world: World, uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
 
 
+async def test_a_hold_replaces_and_sweeps_exactly_what_it_did(
+    world: World, uow_factory: UnitOfWorkFactory
+) -> None:
+    """put_hold: the user's own hold moves,
+    an expired hold of the slot goes, another user's unexpired one refuses the new hold —
+    and the user's previous hold is given up all the same; nobody else's hold is touched."""
+    a, b, c = world.user_ids[:3]
+    s1, s2, s3, s4 = world.slots()[:4]
+    until = NOW + timedelta(minutes=5)
+
+    async def held(repo: object, at: object = NOW) -> dict[int, int]:
+        found = {}
+        for user in (a, b, c):
+            hold = await repo.get_hold(user, at)  # type: ignore[attr-defined]
+            if hold is not None:
+                found[user] = hold.slot_id
+        return found
+
+    async with uow_factory() as uow:
+        repo = uow.appointments
+        assert await repo.put_hold(a, world.patient_of(a), s1, until, NOW)
+        assert await repo.put_hold(b, world.patient_of(b), s2, until, NOW)
+        assert await repo.put_hold(c, world.patient_of(c), s3, NOW + timedelta(minutes=1), NOW)
+        assert await held(repo) == {a: s1, b: s2, c: s3}
+        # the same slot again: a new expiry, still one hold
+        later = until + timedelta(minutes=1)
+        assert await repo.put_hold(a, world.patient_of(a), s1, later, NOW)
+        assert (await repo.get_hold(a, until)).slot_id == s1  # type: ignore[union-attr]
+        # b's unexpired hold refuses a; a's own hold on s1 is given up all the same
+        assert not await repo.put_hold(a, world.patient_of(a), s2, until, NOW)
+        assert await held(repo) == {b: s2, c: s3}
+        # c's hold has expired two minutes on: a takes s3 over, c's row is gone
+        at = NOW + timedelta(minutes=2)
+        assert await repo.put_hold(a, world.patient_of(a), s3, until, at)
+        assert await held(repo, at) == {a: s3, b: s2}
+        assert await repo.sweep_holds(NOW + timedelta(hours=1)) == 2  # a's and b's, no other
+        assert await repo.put_hold(a, world.patient_of(a), s4, until, NOW)
+        await uow.commit()
+
+
 async def test_take_release_and_numbering(world: World, uow_factory: UnitOfWorkFactory) -> None:
     a = world.user_ids[0]
     slot_id = world.slots()[0]
