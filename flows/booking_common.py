@@ -70,9 +70,7 @@ async def show(
             return
         await methods.answer(event)
         if event.message is not None and event.bot is not None:
-            await event.bot.send_message(
-                event.message.chat.id, text, reply_markup=markup, parse_mode=None
-            )
+            await methods.send_text(event.bot, event.message.chat.id, text, markup)
         return
     await event.answer(text, reply_markup=markup, parse_mode=None)
 

@@ -216,8 +216,11 @@ class SqlUnitOfWork:
         # The factory's connections kept between units of work (in-loop SQLite only).
         self.idle: IdleConnections | None = None
         self._options: Any = None
+        # The hot repositories built on this connection (see ``users``): dropped with it.
+        self._repos: dict[str, Any] = {}
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        self._repos.clear()
         watch(self.engine)
         driver = self.engine.dialect.driver
         if driver == "zapis":  # statements in a transaction: no greenlet
@@ -248,6 +251,7 @@ class SqlUnitOfWork:
     ) -> None:
         conn = self._conn
         self._conn = None
+        self._repos.clear()
         if self._token is not None:
             current_connection.reset(self._token)  # type: ignore[arg-type]
             self._token = None
@@ -328,38 +332,55 @@ class SqlUnitOfWork:
         if nested.is_active:
             await nested.commit()
 
-    # Repositories are built on first use; each is cheap and holds only the connection.
+    # Repositories are built on first use and kept for the rest of the unit of work (they
+    # hold only its connection and cipher, no state of their own; dropped when it ends):
+    # «Подтвердить» asked for ``appointments`` five times, each an import and a new object.
     @property
     def users(self) -> UserRepository:
-        from storage.repos.users import UserRepository
+        repo = self._repos.get("users")
+        if repo is None:
+            from storage.repos.users import UserRepository
 
-        return UserRepository(self.conn, self.cipher)
+            repo = self._repos["users"] = UserRepository(self.conn, self.cipher)
+        return repo
 
     @property
     def directory(self) -> DirectoryRepository:
-        from storage.repos.directory import DirectoryRepository
+        repo = self._repos.get("directory")
+        if repo is None:
+            from storage.repos.directory import DirectoryRepository
 
-        repo = DirectoryRepository(self.conn, self.cipher)
-        repo.memo = self.directory_memo
+            repo = DirectoryRepository(self.conn, self.cipher)
+            repo.memo = self.directory_memo
+            self._repos["directory"] = repo
         return repo
 
     @property
     def appointments(self) -> AppointmentRepository:
-        from storage.repos.appointments import AppointmentRepository
+        repo = self._repos.get("appointments")
+        if repo is None:
+            from storage.repos.appointments import AppointmentRepository
 
-        return AppointmentRepository(self.conn, self.cipher)
+            repo = self._repos["appointments"] = AppointmentRepository(self.conn, self.cipher)
+        return repo
 
     @property
     def journal(self) -> JournalRepository:
-        from storage.repos.journal import JournalRepository
+        repo = self._repos.get("journal")
+        if repo is None:
+            from storage.repos.journal import JournalRepository
 
-        return JournalRepository(self.conn, self.cipher)
+            repo = self._repos["journal"] = JournalRepository(self.conn, self.cipher)
+        return repo
 
     @property
     def outbox(self) -> OutboxRepository:
-        from storage.repos.outbox import OutboxRepository
+        repo = self._repos.get("outbox")
+        if repo is None:
+            from storage.repos.outbox import OutboxRepository
 
-        return OutboxRepository(self.conn, self.cipher)
+            repo = self._repos["outbox"] = OutboxRepository(self.conn, self.cipher)
+        return repo
 
     @property
     def waitlist(self) -> WaitListRepository:

@@ -1,4 +1,4 @@
-"""A step's two Bot API calls built without pydantic validating what we just built.
+"""A step's Bot API calls built without pydantic validating what we just built.
 
 Every press of the booking wizard ends in ``message.edit_text(text, reply_markup=…,
 parse_mode=None)`` and ``query.answer()`` (flows/booking_common.py ``show``). aiogram
@@ -10,14 +10,18 @@ same fields set, the defaults) with the values of this call put in, when each va
 exactly of the type its field declares (an ``int`` id, a ``str`` text, a markup or
 None); anything else goes through aiogram's shortcut as before. The result compares
 equal to aiogram's, field by field, fields set and serialized
-(tests/unit/test_lean_methods.py).
+(tests/unit/test_lean_methods.py). ``send_text`` does the same for
+``bot.send_message(chat_id, text, reply_markup=…, parse_mode=None)`` («Подтвердить»'s
+confirmation, a refusal after it: ~13 µs of validation each).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
-from aiogram.methods import AnswerCallbackQuery, EditMessageText
+from aiogram import Bot
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from pydantic import BaseModel
 
@@ -74,4 +78,35 @@ def answer(query: CallbackQuery) -> AnswerCallbackQuery:
         _TEMPLATES[AnswerCallbackQuery] = first.model_copy()
         return first
     made: AnswerCallbackQuery = _copy(template, query.bot, {"callback_query_id": query.id})
+    return made
+
+
+# Bot.send_message passes every one of its parameters to SendMessage by keyword: these
+# are the ones send_text leaves at their defaults (read from its signature, so an aiogram
+# upgrade that adds one is followed; tests/unit/test_lean_methods.py compares).
+_SEND_DEFAULTS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Bot.send_message).parameters.items()
+    if name not in ("self", "chat_id", "text", "parse_mode", "reply_markup", "request_timeout")
+}
+
+
+def send_text(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> SendMessage:
+    """``bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)``'s method,
+    bound to ``bot`` (``await`` it to send, as the shortcut does)."""
+    values: dict[str, Any] = {"chat_id": chat_id, "text": text, "reply_markup": markup}
+    template = _TEMPLATES.get(SendMessage)
+    if (
+        template is None
+        or text.__class__ is not str
+        or chat_id.__class__ is not int
+        or (markup is not None and markup.__class__ is not InlineKeyboardMarkup)
+    ):
+        built = SendMessage(**_SEND_DEFAULTS, parse_mode=None, **values).as_(bot)
+        if template is None and text.__class__ is str and chat_id.__class__ is int:
+            _TEMPLATES[SendMessage] = built.model_copy()
+        return built
+    made: SendMessage = _copy(template, bot, values)
     return made

@@ -83,26 +83,31 @@ def _doctor(r: Mapping[Any, Any]) -> Doctor:
 
 def _slot_context(row: Any, *, taken: bool = False) -> SlotContext:
     """``taken``: the row was returned by this transaction's own take (booked by it), so
-    the slot is the free one it took (what the booking's rules are checked against)."""
-    if not row.role_active:  # a doctor the clinic blocked takes no bookings at any time
-        slot = _slot(row._mapping, SlotStatus.BLOCKED)
-    elif taken and row.status == SlotStatus.BOOKED:
-        slot = _slot(row._mapping, SlotStatus.FREE)
+    the slot is the free one it took (what the booking's rules are checked against).
+    Read by key from the row's mapping (a prepared statement's RowView is that mapping
+    itself; a SQLAlchemy Row's is its ``_mapping``): each ``row.name`` of a RowView is a
+    Python ``__getattr__`` call, thirteen per context."""
+    m = row._mapping
+    if not m["role_active"]:  # a doctor the clinic blocked takes no bookings at any time
+        slot = _slot(m, SlotStatus.BLOCKED)
+    elif taken and m["status"] == SlotStatus.BOOKED:
+        slot = _slot(m, SlotStatus.FREE)
     else:
-        slot = _slot(row._mapping)
+        slot = _slot(m)
+    sex = m["sex"]
     specialty = Specialty(
-        id=row.specialty_id,
-        code=row.code,
-        name_ru=row.name_ru,
-        name_en=row.name_en,
-        referral_required=row.referral_required,
-        min_age=row.min_age,
-        max_age=row.max_age,
-        sex=Sex(row.sex) if row.sex else None,
-        prep_ru=row.prep_ru,
-        prep_en=row.prep_en,
+        id=m["specialty_id"],
+        code=m["code"],
+        name_ru=m["name_ru"],
+        name_en=m["name_en"],
+        referral_required=m["referral_required"],
+        min_age=m["min_age"],
+        max_age=m["max_age"],
+        sex=Sex(sex) if sex else None,
+        prep_ru=m["prep_ru"],
+        prep_en=m["prep_en"],
     )
-    return SlotContext(slot=slot, clinic_tz=row.clinic_tz, specialty=specialty)
+    return SlotContext(slot=slot, clinic_tz=m["clinic_tz"], specialty=specialty)
 
 
 # A slot's status by its stored text: a dict lookup instead of the enum's call (a day's

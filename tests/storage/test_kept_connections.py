@@ -144,3 +144,29 @@ async def test_a_unit_of_work_built_alone_keeps_nothing(
     async with SqlUnitOfWork(sqlite, cipher) as uow:
         await uow.conn.execute(text("SELECT 1"))
     assert _checked_out(sqlite) == 0
+
+
+async def test_a_unit_of_work_keeps_its_repositories_for_its_connection_only(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """``uow.appointments`` (and users, directory, journal, outbox) is built once per unit
+    of work, on its connection; the next unit of work builds its own (on whatever
+    connection it has), and outside ``async with`` there is none (RuntimeError)."""
+    names = ("users", "directory", "appointments", "journal", "outbox")
+    uow = uow_factory()
+    async with uow:
+        first = {name: getattr(uow, name) for name in names}
+        for name in names:
+            assert getattr(uow, name) is first[name]
+            assert first[name].conn is uow.conn
+        assert first["directory"].memo is uow.directory_memo
+    for name in names:
+        with pytest.raises(RuntimeError):
+            getattr(uow, name)
+    async with uow:  # (the same object entered again: its new connection's repositories)
+        for name in names:
+            again = getattr(uow, name)
+            assert again is not first[name]
+            assert again.conn is uow.conn
+    async with uow_factory() as other:
+        assert all(getattr(other, name) is not first[name] for name in names)

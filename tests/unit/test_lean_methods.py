@@ -67,6 +67,50 @@ def test_answer_is_aiogram_answer() -> None:
             _same(methods.answer(query), query.answer())
 
 
+class _Capturing(Bot):
+    """A Bot whose calls are recorded, not sent: what ``bot.send_message`` builds."""
+
+    sent: list[Any]
+
+    async def __call__(self, method: Any, request_timeout: int | None = None) -> Any:
+        self.sent.append((method, request_timeout))
+        return True
+
+
+@pytest.mark.parametrize("markup", MARKUPS)
+def test_send_text_is_bot_send_message(markup: InlineKeyboardMarkup | None) -> None:
+    bot = _Capturing("42:TEST")
+    bot.sent = []
+    for chat_id in (5, -100123):
+        for text in ("Вы записаны! Номер записи: A-0000008", "<b>не разметка</b> & ещё"):
+            for _ in range(2):  # the first call builds the template, the next ones copy it
+                asyncio.run(bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None))
+                theirs, timeout = bot.sent.pop()
+                theirs.as_(bot)  # (aiogram's is not bound: it was handed to the bot)
+                ours = methods.send_text(bot, chat_id, text, markup)
+                assert type(ours) is type(theirs)
+                assert ours == theirs
+                assert list(ours.__dict__.items()) == list(theirs.__dict__.items())
+                assert ours.model_fields_set == theirs.model_fields_set
+                assert ours.model_dump() == theirs.model_dump()
+                assert ours.model_dump(exclude_unset=True) == theirs.model_dump(exclude_unset=True)
+                assert ours.parse_mode is None
+                assert ours.bot is bot
+                assert asyncio.run(_awaited(ours)) is True  # awaiting it sends through its bot
+                assert bot.sent.pop() == (ours, timeout)
+
+
+async def _awaited(method: Any) -> Any:
+    return await method
+
+
+def test_send_text_of_other_types_is_validated() -> None:
+    """A value not exactly of its field's type goes through pydantic, which refuses it."""
+    bot = _Capturing("42:TEST")
+    with pytest.raises(ValueError):
+        methods.send_text(bot, 5, 42, None)  # type: ignore[arg-type]
+
+
 def test_lean_middleware_chain_keeps_aiogram_order() -> None:
     assert lean_middleware_chain()
     seen: list[str] = []
