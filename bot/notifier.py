@@ -270,9 +270,11 @@ class Notifier:
                 full.set()
                 async with written:
                     await written.wait_for(lambda: bool(failure) or unwritten() < self.max_unmarked)
-            elif writing or self._claiming:
+            elif writing or self._claiming or gathered >= group:
                 # A send that never suspends (an in-process session) would starve the
-                # flusher and the next batch's claim: one loop pass lets their I/O go on.
+                # flusher and the next batch's claim: one loop pass lets their I/O go on —
+                # and lets the flusher take a group as soon as it is ready, else it only
+                # ran once the whole bound was unwritten and every send waited for it.
                 await asyncio.sleep(0)
 
         async def one(row: OutboxRow, rendered: Rendered) -> None:

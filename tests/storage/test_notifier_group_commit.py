@@ -95,3 +95,32 @@ async def test_a_trickle_of_sends_is_marked_within_the_linger(engine: AsyncEngin
     assert stats.sent == rows
     # Each send found the one before it already committed: no row waited for a group.
     assert committed_before == list(range(rows))
+
+
+async def test_a_ready_group_is_taken_while_sends_that_never_suspend_go_on(
+    engine: AsyncEngine, monkeypatch: Any
+) -> None:
+    """An in-process send never suspends: the sender must let the flusher take a group
+    once it is ready (half the bound beside a server), not only when the whole bound is
+    unwritten — then every group was the bound and every send waited for its write."""
+    from bot import notify_marks
+
+    rows, bound = 200, 16
+    notifier, bot, _uow, now = await _setup(engine, rows, bound)
+    sizes: list[int] = []
+    write = notify_marks.MarkWriter.write
+
+    async def recording(
+        self: notify_marks.MarkWriter, marks: Any, when: datetime, stats: Any
+    ) -> None:
+        sizes.append(len(marks))
+        await write(self, marks, when, stats)
+
+    monkeypatch.setattr(notify_marks.MarkWriter, "write", recording)
+    stats = await notifier.run(now)
+    await bot.session.close()
+    assert stats.sent == rows
+    if notifier._beside:  # PostgreSQL: groups of about half the bound
+        assert max(sizes) < bound, sizes
+    else:  # SQLite writes in the loop thread: the whole bound is one group
+        assert max(sizes) <= bound, sizes
