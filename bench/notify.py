@@ -11,7 +11,8 @@
    of (bare, SQLite, PostgreSQL) in turn, medians printed: wall rates on a
    shared machine swing with the others' load, so the CPU µs per row of this
    process (the in-process emulator included, as in the bare send) is printed
-   beside them.
+   beside them. Like bench/dialogue.py, it runs with the serving process's collector
+   settings (bot/live.py: the start-up heap frozen, GC_THRESHOLDS).
 2. ``--limited`` rows with the limiter on (30/s) through the HTTP emulator
    with Telegram's limits switched on: achieved rate and the number of 429s.
 """
@@ -36,7 +37,9 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.app import settle_heap
 from bot.i18n import build_i18n
+from bot.live import tune_collector
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter
 from emulator.core import EmulatorCore
@@ -173,6 +176,12 @@ async def main() -> None:
         "the notifier's run only; stats written to FILE, the top printed",
     )
     args = parser.parse_args()
+    # The notifier runs inside a serving process, which bot/live.py's prepare_app starts
+    # with the start-up heap frozen and the collector's serving thresholds: without them
+    # the bench paid ~4 full collections per 20,000-row round that production does not
+    # (~40 µs per row, bench/README-notify.md pass 5). The bare send runs with them too.
+    settle_heap()
+    tune_collector()
     if args.profile:
         await outbox_rate(args.pg, min(args.rows, 2000))  # warm-up: imports, caches
         profile = cProfile.Profile()
