@@ -53,18 +53,22 @@ def _clinic(r: Any) -> Clinic:
     )
 
 
-def _specialty(r: Any) -> Specialty:
+def _specialty(r: Any, id_key: str = "id") -> Specialty:
+    """A specialty from a row (its ``_mapping``) or a mapping; ``id_key``: the column
+    its id is in (``specialty_id`` in a slot's context)."""
+    m = getattr(r, "_mapping", r)
+    sex = m["sex"]
     return Specialty(
-        id=r.id,
-        code=r.code,
-        name_ru=r.name_ru,
-        name_en=r.name_en,
-        referral_required=bool(r.referral_required),
-        min_age=r.min_age,
-        max_age=r.max_age,
-        sex=Sex(r.sex) if r.sex else None,
-        prep_ru=r.prep_ru,
-        prep_en=r.prep_en,
+        id=m[id_key],
+        code=m["code"],
+        name_ru=m["name_ru"],
+        name_en=m["name_en"],
+        referral_required=bool(m["referral_required"]),
+        min_age=m["min_age"],
+        max_age=m["max_age"],
+        sex=Sex(sex) if sex else None,
+        prep_ru=m["prep_ru"],
+        prep_en=m["prep_en"],
     )
 
 
@@ -94,19 +98,7 @@ def _slot_context(row: Any, *, taken: bool = False) -> SlotContext:
         slot = _slot(m, SlotStatus.FREE)
     else:
         slot = _slot(m)
-    sex = m["sex"]
-    specialty = Specialty(
-        id=m["specialty_id"],
-        code=m["code"],
-        name_ru=m["name_ru"],
-        name_en=m["name_en"],
-        referral_required=m["referral_required"],
-        min_age=m["min_age"],
-        max_age=m["max_age"],
-        sex=Sex(sex) if sex else None,
-        prep_ru=m["prep_ru"],
-        prep_en=m["prep_en"],
-    )
+    specialty = _specialty(m, "specialty_id")
     return SlotContext(slot=slot, clinic_tz=m["clinic_tz"], specialty=specialty)
 
 
