@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -24,6 +24,7 @@ from storage.crypto import PersonalDataCipher
 from storage.db import SINGLE_STATEMENT
 from storage.inloop_async import InloopAsyncConnection
 from storage.memo import FSM_PENDING, READ_MEMO, flush_fsm, watch
+from storage.repos.base import Repository
 
 if TYPE_CHECKING:
     from domain.flow_ports import SectionsUnitOfWork
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from storage.repos.tickets import TicketRepository
     from storage.repos.users import UserRepository
     from storage.repos.waitlist import WaitListRepository
+
+_Repo = TypeVar("_Repo", bound=Repository)
 
 current_connection: ContextVar[AsyncConnection | None] = ContextVar(
     "zapis_current_connection", default=None
@@ -217,7 +220,7 @@ class SqlUnitOfWork:
         self.idle: IdleConnections | None = None
         self._options: Any = None
         # The hot repositories built on this connection (see ``users``): dropped with it.
-        self._repos: dict[str, Any] = {}
+        self._repos: dict[type, Any] = {}
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._repos.clear()
@@ -332,55 +335,47 @@ class SqlUnitOfWork:
         if nested.is_active:
             await nested.commit()
 
-    # Repositories are built on first use and kept for the rest of the unit of work (they
-    # hold only its connection and cipher, no state of their own; dropped when it ends):
-    # «Подтвердить» asked for ``appointments`` five times, each an import and a new object.
-    @property
-    def users(self) -> UserRepository:
-        repo = self._repos.get("users")
+    # Repositories are built on first use. The hot ones are kept for the rest of the unit
+    # of work (they hold only its connection and cipher, no state of their own; dropped
+    # when it ends): «Подтвердить» asked for ``appointments`` five times, each a new
+    # object.
+    def _kept(self, cls: type[_Repo]) -> _Repo:
+        repo = self._repos.get(cls)
         if repo is None:
-            from storage.repos.users import UserRepository
-
-            repo = self._repos["users"] = UserRepository(self.conn, self.cipher)
+            repo = self._repos[cls] = cls(self.conn, self.cipher)
         return repo
 
     @property
-    def directory(self) -> DirectoryRepository:
-        repo = self._repos.get("directory")
-        if repo is None:
-            from storage.repos.directory import DirectoryRepository
+    def users(self) -> UserRepository:
+        from storage.repos.users import UserRepository
 
-            repo = DirectoryRepository(self.conn, self.cipher)
-            repo.memo = self.directory_memo
-            self._repos["directory"] = repo
+        return self._kept(UserRepository)
+
+    @property
+    def directory(self) -> DirectoryRepository:
+        from storage.repos.directory import DirectoryRepository
+
+        repo = self._kept(DirectoryRepository)
+        repo.memo = self.directory_memo
         return repo
 
     @property
     def appointments(self) -> AppointmentRepository:
-        repo = self._repos.get("appointments")
-        if repo is None:
-            from storage.repos.appointments import AppointmentRepository
+        from storage.repos.appointments import AppointmentRepository
 
-            repo = self._repos["appointments"] = AppointmentRepository(self.conn, self.cipher)
-        return repo
+        return self._kept(AppointmentRepository)
 
     @property
     def journal(self) -> JournalRepository:
-        repo = self._repos.get("journal")
-        if repo is None:
-            from storage.repos.journal import JournalRepository
+        from storage.repos.journal import JournalRepository
 
-            repo = self._repos["journal"] = JournalRepository(self.conn, self.cipher)
-        return repo
+        return self._kept(JournalRepository)
 
     @property
     def outbox(self) -> OutboxRepository:
-        repo = self._repos.get("outbox")
-        if repo is None:
-            from storage.repos.outbox import OutboxRepository
+        from storage.repos.outbox import OutboxRepository
 
-            repo = self._repos["outbox"] = OutboxRepository(self.conn, self.cipher)
-        return repo
+        return self._kept(OutboxRepository)
 
     @property
     def waitlist(self) -> WaitListRepository:
