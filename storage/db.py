@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
 from storage.sqlite_inloop import InloopConnection
+from storage.wal_checkpoint import SAFETY_NET_PAGES, checkpoint_in_thread
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite's page cache per connection, KiB (its default is 2,000). Every pooled connection
@@ -153,8 +154,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         mode = cursor.fetchone()
-        if isinstance(dbapi_connection, InloopConnection):  # (":memory:" stays "memory")
-            dbapi_connection.wal = mode is not None and str(mode[0]).lower() == "wal"
+        wal = mode is not None and str(mode[0]).lower() == "wal"  # (":memory:" stays "memory")
+        if isinstance(dbapi_connection, InloopConnection):
+            dbapi_connection.wal = wal
+        database = engine.url.database
+        if wal and database:
+            # Checkpoints run in a thread of their own (storage/wal_checkpoint.py), not in
+            # the COMMIT of an update that happens to cross the limit.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
+            checkpoint_in_thread(engine, database)
         # The in-loop driver must never let SQLite sleep in the loop thread: it
         # connects with a busy timeout of 0 and waits asynchronously itself
         # (storage/sqlite_inloop.py), for the same SQLITE_BUSY_TIMEOUT_MS.

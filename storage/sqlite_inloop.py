@@ -41,8 +41,10 @@ blocking library in the loop thread):
 
 What the loop thread does pay: the statements' own CPU (microseconds each;
 a statement that scans a large table blocks the loop for as long as it
-runs — the same as the Python code around it) and fsync at COMMIT
-(``synchronous=NORMAL`` in WAL: no fsync per commit, only at checkpoints).
+runs — the same as the Python code around it). Not the checkpoints
+(``synchronous=NORMAL`` in WAL: no fsync per commit, only at checkpoints): a
+thread of their own runs them (storage/wal_checkpoint.py), and a serving
+connection's COMMIT checkpoints only as a safety net.
 
 Rows are fetched at execute time, like SQLAlchemy's aiosqlite adapter does,
 so result objects behave the same on both drivers. Server-side cursors are
