@@ -633,6 +633,21 @@ def machine(tag: str) -> str:
     return f"{tag}: {cpu}, {os.cpu_count()} cores, load average {load}"
 
 
+def interpreter() -> str:
+    """Which CPython build runs the bench: the same code measured ~15 % apart on one VM
+    under a pyenv build (libpython shared, no PGO) and Debian's static PGO/LTO one
+    (README, sixth session), and the echo gained more than the bot, so a figure
+    without its interpreter is not comparable."""
+    base = Path(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return f"python {platform.python_version()} ({base})"
+    shared = next((line.split()[-1] for line in maps.splitlines() if "libpython" in line), None)
+    linked = f"libpython shared: {shared}" if shared else "libpython static"
+    return f"python {platform.python_version()} ({base}, {linked})"
+
+
 def rounds_of(users: range, rounds: int) -> list[range]:
     """The measured users in ``rounds`` consecutive slices (at least one user each)."""
     count = max(1, min(rounds, len(users)))
@@ -866,7 +881,7 @@ async def main(argv: list[str] | None = None) -> None:
         args.driver = "inloop" if args.driver == "both" else args.driver
         args.concurrency = min(args.concurrency, max(2, args.users))
     print(machine("machine at start"), flush=True)
-    print(f"python {platform.python_version()}, users {args.users}, concurrency "
+    print(f"{interpreter()}, users {args.users}, concurrency "
           f"{args.concurrency}, warm-up users {args.warmup}", flush=True)  # fmt: skip
     syncs = ("normal", "full") if args.sync == "both" else (args.sync,)
     sessions = ("counting", "emulator") if args.session == "both" else (args.session,)
