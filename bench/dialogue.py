@@ -635,7 +635,7 @@ def machine(tag: str) -> str:
 
 def interpreter() -> str:
     """Which CPython build runs the bench: the same code measured ~15 % apart on one VM
-    under a pyenv build (libpython shared, no PGO) and Debian's static PGO/LTO one
+    under a pyenv build (libpython shared, no PGO) and Debian's statically linked one
     (README, sixth session), and the echo gained more than the bot, so a figure
     without its interpreter is not comparable."""
     base = Path(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")

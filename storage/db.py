@@ -162,7 +162,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             # Checkpoints run in a thread of their own (storage/wal_checkpoint.py), not in
             # the COMMIT of an update that happens to cross the limit.
             cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
-            checkpoint_in_thread(engine, database)
+            checkpoint_in_thread(engine.sync_engine, database)
         # The in-loop driver must never let SQLite sleep in the loop thread: it
         # connects with a busy timeout of 0 and waits asynchronously itself
         # (storage/sqlite_inloop.py), for the same SQLITE_BUSY_TIMEOUT_MS.

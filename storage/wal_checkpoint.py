@@ -28,7 +28,6 @@ import logging
 import sqlite3
 import threading
 import weakref
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -129,15 +128,14 @@ def checkpointer_for(path: str) -> WalCheckpointer:
         return found
 
 
-def checkpoint_in_thread(engine: Any, path: str) -> WalCheckpointer:
+def checkpoint_in_thread(engine: Engine, path: str) -> WalCheckpointer:
     """Hand ``engine``'s WAL checkpoints to the file's thread: called by storage/db.py for
     a file database once a connection reports WAL mode (that connection's automatic
     checkpoint is lowered to the safety net there)."""
-    sync: Engine = engine.sync_engine if hasattr(engine, "sync_engine") else engine
     checkpointer = checkpointer_for(path)
-    checkpointer.serve(sync)
-    if not event.contains(sync, "engine_disposed", _on_dispose):
-        event.listen(sync, "engine_disposed", _on_dispose)
+    checkpointer.serve(engine)
+    if not event.contains(engine, "engine_disposed", _on_dispose):
+        event.listen(engine, "engine_disposed", _on_dispose)
     return checkpointer
 
 
