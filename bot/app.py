@@ -24,6 +24,7 @@ from bot.middlewares.fsm_state import read_state_later
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.update_attempt import UpdateAttempt
 from bot.policy import policy_from
+from bot.ratelimit import RateLimiter
 from bot.scheduler import register_jobs
 from bot.settings import ConfigError, Settings
 from bot.sources.wiring import attach_sources
@@ -87,7 +88,10 @@ def build_app(
     encryption_key: str,
     engine: AsyncEngine | None = None,
     throttling: bool = True,
+    pacing: RateLimiter | None = None,
 ) -> App:
+    """``pacing``: what the notifier's sends wait on (default: Telegram's limits on the
+    real clock; the offline console's on its simulated wall, emulator/wall.py)."""
     engine = engine or create_engine(
         settings.database_url, inloop=settings.sqlite_driver == "inloop"
     )
@@ -134,7 +138,7 @@ def build_app(
         dispatcher=dp,
     )
     dp["app"] = app
-    register_jobs(app)  # the notifier and wait-list jobs (bot/scheduler.py)
+    register_jobs(app, pacing)  # the notifier and wait-list jobs (bot/scheduler.py)
     attach_sources(app)  # issue 11: a region whose schedule another system owns
     return app
 

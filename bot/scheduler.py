@@ -55,11 +55,11 @@ def build_notifier(app: App, *, limiter: RateLimiter | None = None) -> Notifier:
     )
 
 
-def register_jobs(app: App) -> None:
+def register_jobs(app: App, pacing: RateLimiter | None = None) -> None:
     """Add the notifier and wait-list jobs to ``app.jobs`` (called by build_app)."""
     if any(job.name == "notifier" for job in app.jobs):
         return
-    notifier = build_notifier(app)
+    notifier = build_notifier(app, limiter=pacing)
 
     async def notify(now: datetime) -> None:
         notifier.bot = app.bot

@@ -25,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import App, build_app
 from bot.clock import VirtualClock
 from bot.keys import encryption_key as encryption_key
+from bot.ratelimit import RateLimiter
 from bot.settings import Settings, StaffMember, load_settings
 from emulator.core import EmulatorCore
 from emulator.persistence import SqlHistoryStore, create_tables, get_meta, set_meta
 from emulator.server import EmulatorServer
 from emulator.session import EmulatorSession
 from emulator.store import StoredMessage
+from emulator.wall import SimulatedWall
 from storage.db import create_engine
 from storage.migrate import upgrade
 
@@ -111,11 +113,18 @@ async def build_world(
             seeded = await _seed(engine, key, clock.now())
             if seeded and demo_history:
                 await _seed_history(engine, key, clock.now())
-        app = build_app(settings, clock, encryption_key=key, engine=engine, throttling=False)
+        # The notifier paces its sends on the emulated world's wall clock: its waits are
+        # skipped, and the emulator's limits judge on the same clock (emulator/wall.py).
+        wall = SimulatedWall()
+        pacing = RateLimiter(monotonic=wall.monotonic, sleep=wall.sleep)
+        app = build_app(
+            settings, clock, encryption_key=key, engine=engine, throttling=False, pacing=pacing
+        )
     except BaseException:
         await engine.dispose()
         raise
-    core = EmulatorCore(now=clock.now, store=SqlHistoryStore(engine, StoredMessage.from_payload))
+    store = SqlHistoryStore(engine, StoredMessage.from_payload)
+    core = EmulatorCore(now=clock.now, store=store, wall=wall)
     server: EmulatorServer | None = None
     default = DefaultBotProperties(parse_mode=ParseMode.HTML)
     if transport == "http":

@@ -23,6 +23,7 @@ from emulator.htmltext import EntityParseError, plain_text
 from emulator.params import ApiError, Params, bad
 from emulator.ratelimit import RateLimiter
 from emulator.store import HistoryStore, PendingOps, StoredMessage, group_state
+from emulator.wall import SimulatedWall
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -76,9 +77,12 @@ class EmulatorState:
         bot_username: str = "zapis_emulator_bot",
         keep_events: bool = True,
         history_limit: int | None = None,
+        wall: SimulatedWall | None = None,
     ) -> None:
         """``keep_events=False`` and a ``history_limit`` (messages kept in memory per chat)
-        keep a long benchmark's memory flat; the console keeps everything."""
+        keep a long benchmark's memory flat; the console keeps everything. ``wall``: the
+        clock the rate limits judge on (emulator/wall.py), shared with the bot's pacing."""
+        self.wall = wall or SimulatedWall()
         self.keep_events = keep_events
         self.history_limit = history_limit
         self.now = now or (lambda: datetime.now(UTC))
@@ -109,7 +113,10 @@ class EmulatorState:
 
     # ----- switches -------------------------------------------------------------------------
     def set_rate_limits(self, enabled: bool, limiter: RateLimiter | None = None) -> None:
-        self.rate_limiter = (limiter or RateLimiter()) if enabled else None
+        """Telegram's limits on (by default judged on this world's wall clock) or off."""
+        self.rate_limiter = (
+            (limiter or RateLimiter(monotonic=self.wall.monotonic)) if enabled else None
+        )
 
     # ----- chats and history ----------------------------------------------------------------
     async def chat(self, chat_id: int, *, create: bool = True) -> Chat:
