@@ -57,6 +57,7 @@ from flows.wizard_outcomes import (
     choose_specialty,
     confirm_booking,
     refusal_screen,
+    repeated_confirm,
     taken,
 )
 from flows.wizard_ports import WizardUoW
@@ -255,8 +256,24 @@ async def on_slot(
 async def on_confirm(
     query: CallbackQuery, callback_data: BkConfirm, state: FSMContext, draft: BookingDraft, ctx: Ctx
 ) -> None:
-    """«Подтвердить»: the mode's confirm action (book, reschedule, the registrar's move)."""
+    """«Подтвердить»: the mode's confirm action (book, reschedule, the registrar's move).
+
+    Only the summary on screen confirms: an older summary (the dialogue moved on, went
+    back, or was left for another section) or a forged press from another step is a
+    stale button — else a reschedule's summary, once its draft was gone, booked a new
+    visit, and a time could be booked without its summary and hold. A second tap after
+    the booking is answered with the visit it made."""
     patient = await own_patient(ctx, draft, callback_data.patient_id)
+    if (
+        draft.step != "summary"
+        or draft.slot_id != callback_data.slot_id
+        or draft.patient_id != patient.id
+    ):
+        if draft.mode == "book" and await repeated_confirm(
+            query, ctx, patient, callback_data.slot_id
+        ):
+            return
+        raise Stale
     if draft.mode == "staff":
         await staff_move.confirm(query, ctx, state, draft, callback_data.slot_id)
     elif draft.mode == "move":

@@ -27,6 +27,7 @@ from flows.ui.format import (
     clip,
 )
 from flows.ui.i18n import gettext as _
+from flows.ui.reply import unchanged
 
 Event = Message | CallbackQuery
 
@@ -58,7 +59,7 @@ async def show(
     if isinstance(event, CallbackQuery):
         message = event.message
         if not new and isinstance(message, Message) and message.text is not None:
-            if message.text == text and _same_markup(message.reply_markup, markup):
+            if unchanged(message, text, markup):
                 await methods.answer(event)  # pressing the same button twice: nothing to change
                 return
             try:
@@ -73,15 +74,6 @@ async def show(
             await methods.send_text(event.bot, event.message.chat.id, text, markup)
         return
     await event.answer(text, reply_markup=markup, parse_mode=None)
-
-
-def _same_markup(a: InlineKeyboardMarkup | None, b: InlineKeyboardMarkup | None) -> bool:
-    def rows(m: InlineKeyboardMarkup | None) -> list[list[tuple[str, str | None]]]:
-        if m is None:
-            return []
-        return [[(btn.text, btn.callback_data) for btn in row] for row in m.inline_keyboard]
-
-    return rows(a) == rows(b)
 
 
 async def stale(event: Event) -> None:

@@ -20,6 +20,7 @@ from domain.errors import AccountNotReady, DomainError
 from domain.models import AccountLevel, Patient, User
 from flows.ui.format import clip, current_locale, esc
 from flows.ui.i18n import gettext as _
+from flows.ui.reply import unchanged
 
 MB = 1024 * 1024
 CONFIRMED = "confirmed"
@@ -83,6 +84,8 @@ async def show(
         message = event.message
         await event.answer()
         if isinstance(message, Message) and message.text is not None:
+            if unchanged(message, text, markup):
+                return
             try:
                 await message.edit_text(text, reply_markup=markup, parse_mode=None)
             except TelegramBadRequest as exc:

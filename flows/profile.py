@@ -140,16 +140,16 @@ async def on_edit(query: CallbackQuery, callback_data: ProfileCb, state: FSMCont
         raise Stale
     await query.answer()
     chat = reply.of(query)
+    back = InlineKeyboardBuilder().add(kb.button(_("Back"), ProfileCb(action="show"))).as_markup()
     if field == Field.PHONE:
         await state.set_state(ProfileEdit.phone)
-        await chat.answer(pt.prompt(Field.PHONE), reply_markup=phone_keyboard())
-        return
-    await state.set_state(ProfileEdit.value)
-    await state.update_data(field=field)
-    back = InlineKeyboardBuilder().add(kb.button(_("Back"), ProfileCb(action="show"))).as_markup()
-    if field in (Field.SEX, Field.EMAIL):  # these need a reply keyboard of their own
-        markup = sex_keyboard() if field == Field.SEX else skip_keyboard()
-        await chat.answer(pt.prompt(field), reply_markup=markup)
+    else:
+        await state.set_state(ProfileEdit.value)
+        await state.update_data(field=field)
+    if field in (Field.PHONE, Field.SEX, Field.EMAIL):  # a reply keyboard of their own
+        markup = {Field.PHONE: phone_keyboard, Field.SEX: sex_keyboard}.get(field, skip_keyboard)
+        await chat.answer(pt.prompt(field), reply_markup=markup())
+        # The reply keyboard replaced the menu's: «Назад» gives the menu back.
         await chat.answer(_("Or go back to the profile:"), reply_markup=back)
     else:
         await chat.answer(pt.prompt(field), reply_markup=back)

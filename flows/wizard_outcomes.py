@@ -24,7 +24,7 @@ from domain.errors import (
     SlotUnavailable,
     VisitOverlaps,
 )
-from domain.models import Patient, Specialty
+from domain.models import Appointment, AppointmentStatus, Patient, Specialty
 from domain.schedule_source import RemoteRefused
 from flows import booking_views as views
 from flows.booking_common import (
@@ -189,10 +189,7 @@ async def confirm_booking(
         await show(query, _("Booked. Appointment number: {number}").format(number=number), new=True)
         return
     if not created:  # a second tap on «Подтвердить»: the booking it already made
-        text = _("You are already booked for this time. Appointment number: {number}").format(
-            number=number
-        )
-        await show(query, text + "\n\n" + details_text(details, home_tz), new=True)
+        await _already_booked(query, ctx, patient, appointment)
         return
     text = _("Booked! Appointment number: {number}").format(number=number)
     text += "\n\n" + details_text(details, home_tz)
@@ -201,3 +198,30 @@ async def confirm_booking(
     )
     await show(query, text, new=True)
     await mark_confirmed_in_chat(uow, appointment, now)
+
+
+async def repeated_confirm(query: CallbackQuery, ctx: Ctx, patient: Patient, slot_id: int) -> bool:
+    """A booking's «Подтвердить» pressed again once its summary is gone (the first tap
+    booked and closed it): answer with the visit it booked and True; False when this
+    patient holds no active visit at that time (the press is a stale button)."""
+    for appointment in await ctx.uow.appointments.list_for_owner(ctx.actor.user_id, ctx.now):
+        if (
+            appointment.slot_id == slot_id
+            and appointment.patient_id == patient.id
+            and AppointmentStatus(appointment.status).active
+        ):
+            await _already_booked(query, ctx, patient, appointment)
+            return True
+    return False
+
+
+async def _already_booked(
+    query: CallbackQuery, ctx: Ctx, patient: Patient, appointment: Appointment
+) -> None:
+    details = await load_details(ctx.uow, patient, appointment=appointment)
+    text = _("You are already booked for this time. Appointment number: {number}").format(
+        number=appointment.number
+    )
+    if details is not None:
+        text += "\n\n" + details_text(details, ctx.policy.home_tz)
+    await show(query, text, new=True)

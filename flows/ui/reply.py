@@ -15,7 +15,7 @@ catch-all answers them as stale buttons.
 from __future__ import annotations
 
 from aiogram import F
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
 from flows.ui import methods
 
@@ -42,3 +42,18 @@ async def close_summary(message: ChatMessage | None, hold: str) -> None:
         await methods.edit_text(message, text.replace(hold, "").rstrip(), None)
     else:
         await message.edit_reply_markup(reply_markup=None)
+
+
+def unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """The message already shows this text and these buttons: an edit would be refused
+    («message is not modified»), so a screen answers the press and sends nothing (a
+    «Обновить» with nothing new, the same button pressed twice)."""
+    if message.text != text:
+        return False
+
+    def rows(m: InlineKeyboardMarkup | None) -> list[list[tuple[str, str | None]]]:
+        if m is None:
+            return []
+        return [[(btn.text, btn.callback_data) for btn in row] for row in m.inline_keyboard]
+
+    return rows(message.reply_markup) == rows(markup)

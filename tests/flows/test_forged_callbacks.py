@@ -21,7 +21,13 @@ import flows.ui
 from emulator.harness import ConsoleWorld
 from flows.ui.safe_callback import SafeCallback
 from tests.conftest import PG_URL, TEST_KEY, drop_pg_database, make_pg_engine, requires_pg
-from tests.flows.booking_helpers import BOOK_3_DEC_10, NOW, REGISTER_1001, appointments
+from tests.flows.booking_helpers import (
+    BOOK_3_DEC_10,
+    NOW,
+    REGISTER_1001,
+    TO_DAY_3,
+    appointments,
+)
 
 BIG = [2**31, 2**63, 10**20, -1]
 # One representative per kind of id; {} is replaced by each forged number.
@@ -138,3 +144,47 @@ async def test_forged_cancel_step_cancelled_without_confirmation() -> None:
         assert await appointments(world) == {"A-0000001": "pending"}
     finally:
         await world.close()
+
+
+async def test_a_left_reschedule_summary_does_not_book_a_new_visit() -> None:
+    """A reschedule's «Подтвердить», pressed after the patient left it for «Мои записи» and
+    cancelled the visit, booked a new visit (its draft was gone, an empty booking was
+    assumed): only the summary on screen confirms."""
+    world = await ConsoleWorld.start(now=NOW, lang="ru")
+    try:
+        await world.run(
+            REGISTER_1001 + BOOK_3_DEC_10 + "[Мои записи]\n[~Терапевт]\n[Перенести]\n[4]\n[14:00]"
+        )
+        confirm = _confirm_data(world)  # the move's summary is the newest message
+        await world.run("[Мои записи]\n[~Терапевт]\n[Отменить запись]\n[Да, отменить]")
+        transcript = await world.run(f"!callback {confirm}")
+        assert "Эта кнопка устарела" in transcript
+        assert await appointments(world) == {"A-0000001": "cancelled"}
+    finally:
+        await world.close()
+
+
+async def test_a_time_cannot_be_confirmed_without_its_summary() -> None:
+    """«bk» forged from the list of times booked at once, with no summary and no hold."""
+    world = await ConsoleWorld.start(now=NOW, lang="ru")
+    try:
+        await world.run(REGISTER_1001 + TO_DAY_3 + "[10:00]")
+        confirm = _confirm_data(world)  # the summary of 10:00; back to the day's times
+        await world.run("[Назад]")
+        transcript = await world.run(f"!callback {confirm}")
+        assert "Эта кнопка устарела" in transcript
+        assert await appointments(world) == {}
+        # The same time through its summary books.
+        out = await world.run("[10:00]\n[Подтвердить]")
+        assert "Вы записаны" in out
+    finally:
+        await world.close()
+
+
+def _confirm_data(world: ConsoleWorld) -> str:
+    """The callback data of «Подтвердить» on the newest message with buttons."""
+    for row in world.buttons(1001):
+        for label, data in row:
+            if label == "Подтвердить" and data:
+                return data
+    raise AssertionError("no «Подтвердить» on screen")

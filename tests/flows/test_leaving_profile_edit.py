@@ -39,3 +39,15 @@ async def test_the_edits_own_back_button_still_works(world: ConsoleWorld) -> Non
     await world.run(REGISTER_1001 + "[Профиль]\n[✏️ ФИО]\nПетров Пётр Петрович")
     await world.run("[Профиль]")
     assert "ФИО: Петров Пётр Петрович" in world.last_text()
+
+
+async def test_the_phone_edit_has_a_way_back_that_gives_the_menu_back(world: ConsoleWorld) -> None:
+    """The phone edit replaced the menu's keyboard with «share my phone» alone: no way back."""
+    await world.run(REGISTER_1001 + "[Профиль]\n[✏️ Телефон]")
+    assert world.reply_keyboard() == [["Поделиться номером телефона"]]
+    out = await world.run("[Назад]")
+    assert "Изменение отменено" in out and "Ваш профиль" in out
+    assert ["Записаться к врачу", "Мои записи"] in world.reply_keyboard()
+    await world.run("!contact")  # the step is over: a shared contact changes nothing now
+    await world.run("[Профиль]")
+    assert "Телефон: +79000001001" in world.last_text()

@@ -140,3 +140,14 @@ async def test_mark_no_show_shows_in_the_profile(world: ConsoleWorld) -> None:
     await world.run("@1001\n[Профиль]")
     assert "Пропущенных приёмов (неявок): 1." in world.last_text(1001)
     assert "ограничение выключено" in world.last_text(1001)
+
+
+async def test_refresh_with_nothing_new_sends_no_edit(world: ConsoleWorld) -> None:
+    """«Обновить» on «нет открытых заявок» edited the message into itself: Telegram refuses
+    that (400 «message is not modified»; the strict console stops on it). Now the press is
+    answered and nothing is sent."""
+    await world.run("@9001\n/staff\n[Заявки на справки]")
+    assert "нет открытых заявок на справки" in world.last_text(9001)
+    out = await world.run("[Обновить]")
+    assert "!!" not in out and "edited" not in out
+    assert "нет открытых заявок на справки" in world.last_text(9001)
