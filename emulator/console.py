@@ -60,6 +60,14 @@ async def run_console(args: argparse.Namespace) -> int:
     """Run the console; 0 when done, 2 when --strict stopped at a failing line."""
     script = getattr(args, "script", None)
     interactive = script is None
+    script_lines: list[str] = []
+    if script not in (None, "-"):  # read before the world starts: a wrong path is one line
+        try:
+            script_lines = Path(str(script)).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            print(f"!! cannot read the script {script}: {reason}", file=sys.stderr)
+            return 2
     db_url = getattr(args, "db", None)
     if db_url is None and interactive:
         db_url = interactive_db_url()
@@ -89,7 +97,7 @@ async def run_console(args: argparse.Namespace) -> int:
         else:
             path = Path(str(script))
             world.base_dir = path.resolve().parent
-            lines = _file_lines(path.read_text(encoding="utf-8").splitlines())
+            lines = _file_lines(script_lines)
         async for raw in lines:
             try:
                 text = await world.line(raw)

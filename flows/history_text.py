@@ -78,5 +78,21 @@ def detail_rows(item: HistoryItem, home_tz: str, today: date) -> list[tuple[str,
     return rows
 
 
+# A doctor's conclusion, recommendations and prescriptions take up to 2,000 characters
+# each: all three in full would pass Telegram's 4,096 and the message's end (the
+# prescriptions, the referrals) was cut off unseen. Each is shortened to this in the
+# chat instead, and the PDF has them whole.
+CHAT_FIELD_CHARS = 900
+
+
 def details_text(item: HistoryItem, home_tz: str, today: date) -> str:
-    return "\n".join(f"{label}: {value}" for label, value in detail_rows(item, home_tz, today))
+    lines = []
+    shortened = False
+    for label, value in detail_rows(item, home_tz, today):
+        if len(value) > CHAT_FIELD_CHARS:
+            value = value[: CHAT_FIELD_CHARS - 1].rstrip() + "…"
+            shortened = True
+        lines.append(f"{label}: {value}")
+    if shortened:
+        lines += ["", _("Shortened here: the PDF (button below) has the full text.")]
+    return "\n".join(lines)

@@ -219,6 +219,23 @@ def test_cli_strict_exit_code(tmp_path: Path) -> None:
     assert "never reached" not in done.stdout
 
 
+async def test_a_script_that_cannot_be_read_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from emulator.console import run_console
+
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    for path, reason in ((tmp_path / "missing.txt", "No such file"), (binary, "not UTF-8")):
+        args = argparse.Namespace(script=str(path), db=db(tmp_path))
+        assert await run_console(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"!! cannot read the script {path}: {reason}")
+        assert "Traceback" not in err
+
+
 async def test_run_console_without_strict_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
