@@ -16,6 +16,7 @@ from bot.notify_marks import Marks
 from bot.notify_parts import RenderContext
 from bot.notify_render import load_booking_files
 from domain.alternatives import alternatives
+from domain.family import Kind as FamilyKind
 from domain.notifications import OPTIONAL_KINDS, Kind, OutboxRow, reminder_drop_reason
 from domain.quiet_hours import QuietWindow, defer_late
 from storage.repos.notify_context import NotifyContextRepository, Recipient, VisitInfo
@@ -64,6 +65,7 @@ async def load_batch(
             )
         }
         await load_booking_files(uow, rows, ctx)
+        await load_requesters(uow, rows, ctx)
         for row in rows:
             if row.kind != Kind.CANCELLED_BY_CLINIC:
                 continue
@@ -75,6 +77,19 @@ async def load_batch(
                 repo, uow, visit, now, now + offer_lead
             )
     return recipients, ctx
+
+
+async def load_requesters(uow: SqlUnitOfWork, rows: list[OutboxRow], ctx: RenderContext) -> None:
+    """Who asks, for each relative request of the batch (a request withdrawn meanwhile or
+    an erased asker: no name, and the row is not rendered)."""
+    for row in rows:
+        request_id = row.ref("request_id") if row.kind == FamilyKind.CONSENT_REQUEST else None
+        if request_id is None:
+            continue
+        request = await uow.family.request(request_id)
+        asker = await uow.users.self_patient(request.owner_user_id) if request else None
+        if asker is not None and asker.full_name:
+            ctx.requesters[row.id] = asker.full_name
 
 
 def sendable(

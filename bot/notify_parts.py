@@ -41,6 +41,9 @@ class RenderContext:
     alternatives: dict[int, list[VisitInfo]] = field(default_factory=dict)  # by row id
     offer_until: dict[int, datetime] = field(default_factory=dict)  # by entry id
     visits: dict[int, Details] = field(default_factory=dict)  # booking_files rows, by row id
+    # A relative request: the full name of the account that asks, by row id (the asked
+    # person must know who would see their visits before they allow it).
+    requesters: dict[int, str] = field(default_factory=dict)
 
 
 class Unrenderable(Exception):

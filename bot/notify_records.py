@@ -15,7 +15,7 @@ from domain.family import Kind as FamilyKind
 from domain.notifications import OutboxRow
 from domain.records import VISIT_RESULTS
 from flows.family_text import relation_label
-from flows.ui.format import clip_html
+from flows.ui.format import clip_html, esc
 from flows.ui.records_callbacks import FmConsent, HiOpen
 
 KINDS = frozenset({FamilyKind.CONSENT_REQUEST, FamilyKind.CONSENT_DECIDED, VISIT_RESULTS})
@@ -29,11 +29,14 @@ def render_records(row: OutboxRow, ctx: object, locale: str) -> object:
         if request_id is None:
             raise Unrenderable("request missing")
         relation = str(row.payload.get("relation") or "other")
+        asker = ctx.requesters.get(row.id)
+        if asker is None:
+            raise Unrenderable("request withdrawn or its account erased")
         text = _(
-            "A Zapis user asks to add you (or a person of your family) to their «My family» "
+            "{name} asks in Zapis to add you (or a person of your family) to their «My family» "
             "as: {relation}. They could then book visits for this person and see their "
-            "visit history. Allow?"
-        ).format(relation=relation_label(relation).lower())
+            "visit history. Allow only if you know this person."
+        ).format(name=esc(asker), relation=relation_label(relation).lower())
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [

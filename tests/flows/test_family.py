@@ -167,7 +167,9 @@ async def test_a_person_with_an_account_is_added_after_consent(world: ConsoleWor
     assert "ожидает согласия" in world.last_text(1001)
     assert await relatives(world) == 4
     await world.run("!clock +1m")
-    assert "Разрешить?" in world.last_text(1002)
+    asked = world.last_text(1002)
+    assert asked.startswith("Иванов Иван Иванович просит через «Запись» добавить вас")
+    assert "Пользователь Запись" not in asked and "Разрешайте, только если знаете его." in asked
     consent = callbacks(world, 1002, "fmc:")
     assert len(consent) == 2
     # the asking account cannot answer for them

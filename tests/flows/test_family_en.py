@@ -74,7 +74,9 @@ async def test_consent_request_waits_and_decline_adds_nobody(world: ConsoleWorld
     assert "My family (1 of 5)" in world.last_text(1001)  # a pending request counts
     await world.run("!clock +1m")
     text = world.last_text(1002)
-    assert "asks to add you" in text and "spouse" in text and "Allow?" in text
+    # Who asks is named: the asked person decides knowing who would see their visits.
+    assert text.startswith("Ivanov Ivan Ivanovich asks in Zapis to add you")
+    assert "spouse" in text and "Allow only if you know this person." in text
     labels = [label for row in world.buttons(1002) for label, _d in row]
     assert labels == ["Allow", "Decline"]
     consent = [d for row in world.buttons(1002) for _l, d in row if d]
@@ -110,7 +112,7 @@ async def test_a_withdrawn_request_cannot_be_allowed(world: ConsoleWorld) -> Non
         "@1001\n[My family]\n[Add a relative]\n[Parent]\nPetrov Pyotr Petrovich\n05.05.1980\n"
         "[Male]\n200-007-819 81\n7700009000000074\n!clock +1m"
     )
-    assert "Allow?" in world.last_text(1003)
+    assert "Allow only if you know this person." in world.last_text(1003)
     await world.run("@1001\n[My family]\n[Withdraw the request: Petrov]")
     assert "The request is withdrawn." in world.last_text(1001)
     assert "awaiting consent" not in world.last_text(1001)
