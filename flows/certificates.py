@@ -114,7 +114,7 @@ async def on_kind(query: CallbackQuery, callback_data: CertNew, state: FSMContex
         query,
         _(
             "{kind}.\n\nType the purpose: where the certificate is for, for example "
-            "«swimming section at the Olimp pool»."
+            "«for my employer» or «for the swimming pool»."
         ).format(kind=kind_name(CertKind(callback_data.kind))),
     )
 

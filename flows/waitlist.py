@@ -29,7 +29,7 @@ from domain.policy import Policy
 from domain.waitlist import NewEntry
 from flows.booking_common import Event, show
 from flows.guards import Registered
-from flows.ui.format import current_locale, fmt_short_day, local
+from flows.ui.format import current_locale, fmt_day, fmt_short_day, local
 from flows.ui.i18n import gettext as _
 from flows.ui.keyboards import button
 from flows.ui.safe_callback import SafeCallback
@@ -267,6 +267,6 @@ async def on_join(
         + _(
             "When a matching time frees up we will send it to you and hold it for {minutes} "
             "minutes: «Book it» or «Skip». The entry ends on {end}."
-        ).format(minutes=policy.waitlist_offer_minutes, end=fmt_short_day(end))
+        ).format(minutes=policy.waitlist_offer_minutes, end=fmt_day(end))
     )
     await show(query, text, _my_wait_list().as_markup())

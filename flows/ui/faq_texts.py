@@ -155,8 +155,8 @@ ITEMS = (
             "booking cancellation"
         ),
         lambda: _(
-            "Open «My appointments», choose the visit and press «Cancel visit». Please cancel "
-            "in advance: the time goes to another patient."
+            "Open «My appointments», choose the visit and press «Cancel appointment». "
+            "Please cancel in advance: the time goes to another patient."
         ),
     ),
     FaqItem(
@@ -177,8 +177,9 @@ ITEMS = (
         lambda: _("I am late or missed the visit. What happens?"),
         lambda: _("faq-kw: late missed no-show did not come forgot too late cancel window penalty"),
         lambda: _(
-            "An appointment can be cancelled until shortly before it begins. A missed visit is "
-            "counted; after several, booking may be limited. Call the clinic if you are late."
+            "An appointment can be cancelled until it begins; less than a day before "
+            "it, you are asked to confirm once more. A missed visit is counted; after "
+            "several, booking may be limited. Call the clinic if you are late."
         ),
     ),
     FaqItem(
@@ -213,8 +214,9 @@ ITEMS = (
             "kid parent for another person"
         ),
         lambda: _(
-            "Add the relative in «My family» (a child's birth certificate or SNILS and policy "
-            "are needed), then choose them as the patient when you book."
+            "Add the relative in «My family» (their full name, date of birth, sex, "
+            "SNILS and OMS policy are needed), then choose them as the patient when "
+            "you book."
         ),
     ),
     FaqItem(
@@ -226,8 +228,9 @@ ITEMS = (
             "appointment"
         ),
         lambda: _(
-            "It comes right after booking. Later: «My appointments» → the visit → «PDF» or "
-            "«Calendar»; «All visits to calendar» gives one file with every upcoming visit."
+            "It comes right after booking. Later: «My appointments» → the visit → "
+            "«PDF» or «Calendar (.ics)»; «All visits to calendar» gives one file with "
+            "every upcoming visit."
         ),
     ),
     FaqItem(
