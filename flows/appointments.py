@@ -101,7 +101,7 @@ async def _render_list(
         title = _("Past appointments:") if past else _("Your appointments, nearest first:")
         blocks = [title]
         for appointment in chunk.items:
-            blocks.append(await _line(uow, appointment, home_tz))
+            blocks.append(await _line(uow, appointment, home_tz, now))
             keyboard.button(
                 text=await _label(uow, appointment),
                 callback_data=ApOpen(appointment_id=appointment.id),
@@ -119,7 +119,9 @@ async def _render_list(
     await show(event, text, keyboard.as_markup())
 
 
-async def _line(uow: SectionsUnitOfWork, appointment: Appointment, home_tz: str) -> str:
+async def _line(
+    uow: SectionsUnitOfWork, appointment: Appointment, home_tz: str, now: datetime
+) -> str:
     directory = uow.directory
     clinic = await directory.clinic(appointment.clinic_id)
     doctor = await directory.doctor(appointment.doctor_id)
@@ -131,7 +133,7 @@ async def _line(uow: SectionsUnitOfWork, appointment: Appointment, home_tz: str)
         f"{specialty_name(spec) if spec else ''}: {doctor.full_name if doctor else ''}",
         clinic.name if clinic else "",
         _("Patient: {name}").format(name=patient.full_name if patient else ""),
-        _("Status: {status}").format(status=status_label(appointment)),
+        _("Status: {status}").format(status=status_label(appointment, now)),
     ]
     return "\n".join(p for p in parts if p)
 

@@ -321,6 +321,15 @@ async def fallback_text(message: Message, state: FSMContext) -> None:
     await message.answer(text, reply_markup=markup)
 
 
+@router.message(STEPS, F.text.startswith("/"))
+async def fallback_command(message: Message, state: FSMContext) -> None:
+    """/menu (or another command) before the account exists: it was answered as if a
+    sticker had been sent. The menu comes once registration is done; say so."""
+    text, markup = step_prompt(await state.get_state())
+    lead = _("The menu opens once registration is finished; /start begins it again.")
+    await message.answer(lead + "\n\n" + text, reply_markup=markup)
+
+
 @router.message(STEPS)
 async def fallback_other(message: Message, state: FSMContext) -> None:
     """A sticker, photo, file or someone else's contact out of place."""

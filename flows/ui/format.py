@@ -125,9 +125,16 @@ def _kind_labels(loc: str) -> dict[str, str]:
     }
 
 
-def status_label(appointment: Appointment) -> str:
-    """Status in words; a cancellation says who cancelled and why."""
+def status_label(appointment: Appointment, now: datetime | None = None) -> str:
+    """Status in words; a cancellation says who cancelled and why. With ``now``: a visit
+    whose time is over but that the clinic has not marked yet says so, not «awaiting»."""
     status = appointment.status
+    if (
+        now is not None
+        and status.active
+        and appointment.start + timedelta(minutes=appointment.minutes) <= now
+    ):
+        return _("the time is over; the clinic has not marked the visit yet")
     if status is AppointmentStatus.CANCELLED:
         who = {
             "patient": _("by you"),

@@ -154,5 +154,8 @@ async def test_past_toggle_lists_finished_visits(world: ConsoleWorld) -> None:
     assert "Предстоящих записей нет" in world.last_text()
     await world.run("[Прошедшие]")
     assert "A-0000001" in world.last_text()
+    # Nobody marked it yet: not «ожидает приёма» two hours after its time.
+    assert "Статус: время приёма прошло, отметки поликлиники о нём пока нет" in world.last_text()
+    assert "ожидает приёма" not in world.last_text()
     await world.run("[Предстоящие]")
     assert "Предстоящих записей нет" in world.last_text()

@@ -208,3 +208,17 @@ async def test_menu_button_leaves_a_profile_edit(world: ConsoleWorld) -> None:
     assert "Ваш профиль" in world.last_text()
     assert "Профиль" not in world.last_text().split("ФИО:")[1].split("\n")[0]
     assert "Иванов Иван Иванович" in world.last_text()  # the label was not taken as a name
+
+
+async def test_a_command_during_registration_says_the_menu_comes_after_it() -> None:
+    """/menu at the consent or phone step was answered «нужно текстовое сообщение, а не
+    стикер…» although text was sent."""
+    world = await ConsoleWorld.start(now=NOW, lang="ru")
+    try:
+        for step in ("@1001\n/start\n[Русский]\n/menu", "[Согласен]\n/menu"):
+            out = await world.run(step)
+            assert "Меню откроется, когда регистрация будет закончена" in out
+            assert "стикер" not in out
+        assert "Поделиться номером телефона" in str(world.reply_keyboard())  # still that step
+    finally:
+        await world.close()
