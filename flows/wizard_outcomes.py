@@ -25,6 +25,7 @@ from domain.errors import (
     VisitOverlaps,
 )
 from domain.models import Appointment, AppointmentStatus, Patient, Specialty
+from domain.notifications import reminder_items
 from domain.schedule_source import RemoteRefused
 from flows import booking_views as views
 from flows.booking_common import (
@@ -193,9 +194,20 @@ async def confirm_booking(
         return
     text = _("Booked! Appointment number: {number}").format(number=number)
     text += "\n\n" + details_text(details, home_tz)
-    text += "\n\n" + _(
-        "You will get reminders before the visit. To move or cancel it, open «My appointments»."
+    rules = ctx.policy.booking
+    reminders = reminder_items(
+        appointment,
+        list(rules.reminder_offsets_minutes),
+        now,
+        tz=details.clinic.tz,
+        quiet=rules.quiet,
     )
+    if reminders:  # (a visit booked an hour ahead gets none: do not promise them)
+        text += "\n\n" + _(
+            "You will get reminders before the visit. To move or cancel it, open «My appointments»."
+        )
+    else:
+        text += "\n\n" + _("To move or cancel the visit, open «My appointments».")
     await show(query, text, new=True)
     await mark_confirmed_in_chat(uow, appointment, now)
 
