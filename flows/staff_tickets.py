@@ -79,7 +79,9 @@ async def on_show(
     policy: Policy,
 ) -> None:
     ticket = await svc.staff_open(uow, staff, query.from_user.id, callback_data.ticket_id, now)
-    await _send(query, tt.thread(ticket, policy.home_tz, for_staff=True), _thread_markup(ticket))
+    await _send(
+        query, tt.thread(ticket, policy.home_tz, now, for_staff=True), _thread_markup(ticket)
+    )
     if isinstance(query.message, Message):
         for message in ticket.messages:  # the patient's photos and files, as they sent them
             for tagged in message.attachments:
@@ -138,7 +140,7 @@ async def on_answer_text(
     await message.answer(
         _("The answer is sent to the patient.")
         + "\n\n"
-        + tt.header(ticket, policy.home_tz, for_staff=True),
+        + tt.header(ticket, policy.home_tz, now, for_staff=True),
         reply_markup=_thread_markup(ticket),
         parse_mode=None,
     )

@@ -115,7 +115,7 @@ async def on_text(
         home_tz=policy.home_tz,
     )
     await state.clear()
-    text = _("Your request is registered.") + "\n\n" + tt.header(ticket, policy.home_tz)
+    text = _("Your request is registered.") + "\n\n" + tt.header(ticket, policy.home_tz, now)
     await message.answer(text, reply_markup=ticket_markup(ticket), parse_mode=None)
 
 
@@ -175,12 +175,15 @@ async def on_show(
     user: User,
     uow: svc.TicketsUnitOfWork,
     policy: Policy,
+    now: datetime,
 ) -> None:
     ticket = await svc.own_ticket(uow, user.id, callback_data.ticket_id)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            tt.thread(ticket, policy.home_tz), reply_markup=ticket_markup(ticket), parse_mode=None
+            tt.thread(ticket, policy.home_tz, now),
+            reply_markup=ticket_markup(ticket),
+            parse_mode=None,
         )
 
 
@@ -219,7 +222,7 @@ async def on_reply_text(
     ticket_id = int((await state.get_data()).get("ticket_id", 0))
     await state.clear()
     ticket = await svc.patient_reply(uow, user.id, ticket_id, _body(message), files, now)
-    text = _("Your reply is sent.") + "\n\n" + tt.header(ticket, policy.home_tz)
+    text = _("Your reply is sent.") + "\n\n" + tt.header(ticket, policy.home_tz, now)
     await message.answer(text, reply_markup=ticket_markup(ticket), parse_mode=None)
 
 
@@ -236,5 +239,7 @@ async def on_close(
     await query.answer(_("The request is closed."))
     if isinstance(query.message, Message):
         await query.message.answer(
-            tt.header(ticket, policy.home_tz), reply_markup=ticket_markup(ticket), parse_mode=None
+            tt.header(ticket, policy.home_tz, now),
+            reply_markup=ticket_markup(ticket),
+            parse_mode=None,
         )

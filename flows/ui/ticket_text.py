@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.tickets import CATEGORIES, Ticket, TicketStatus
 from flows.ui.format import clip, fmt_when
 from flows.ui.i18n import gettext as _
@@ -40,7 +42,7 @@ def list_button(ticket: Ticket) -> str:
     )
 
 
-def header(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
+def header(ticket: Ticket, tz: str, now: datetime, *, for_staff: bool = False) -> str:
     lines = [
         _("Request № {id} · {category}").format(
             id=ticket.id, category=category_label(ticket.category)
@@ -49,15 +51,19 @@ def header(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
     ]
     if ticket.status in (TicketStatus.NEW, TicketStatus.IN_PROGRESS):
         when = fmt_when(ticket.due_at, tz, tz)
-        lines.append(
-            _("Answer due by {when}.").format(when=when)
-            if for_staff
-            else _("We promise to answer by {when}.").format(when=when)
-        )
+        if for_staff:
+            late = ticket.due_at <= now
+            lines.append(
+                (_("The answer was due by {when}.") if late else _("Answer due by {when}.")).format(
+                    when=when
+                )
+            )
+        elif ticket.due_at > now:  # a promise already past is not repeated to the patient
+            lines.append(_("We promise to answer by {when}.").format(when=when))
     return "\n".join(lines)
 
 
-def thread(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
+def thread(ticket: Ticket, tz: str, now: datetime, *, for_staff: bool = False) -> str:
     """The header and every message, oldest first (clipped to Telegram's limit from the top)."""
     parts = []
     for m in ticket.messages:
@@ -73,7 +79,7 @@ def thread(ticket: Ticket, tz: str, *, for_staff: bool = False) -> str:
         )
         parts.append(f"— {who}, {fmt_when(m.at, tz, tz)}:\n{m.text}{files}")
     body = "\n\n".join(parts)
-    head = header(ticket, tz, for_staff=for_staff)
+    head = header(ticket, tz, now, for_staff=for_staff)
     room = 3900 - len(head)
     if len(body) > room:
         body = "…" + body[-room:]

@@ -77,3 +77,14 @@ async def test_screenshot_without_caption_is_kept_and_shown_to_staff(world: Cons
     await world.run("@9001\n/staff\n[Обращения]\n[~№ 1]")
     found = world.last_file(9001)
     assert found is not None and found[1] == shot.read_bytes()  # the very screenshot
+
+
+async def test_a_promise_already_past_is_not_repeated_to_the_patient(world: ConsoleWorld) -> None:
+    """After the target had passed, the patient's reply was answered «Ответим до <вчера>»."""
+    await world.run(REGISTER_1001 + NEW_TICKET)
+    assert "Ответим до" in world.last_text(1001)  # the target is ahead: promised
+    await world.run("!clock +2d")
+    await world.run("@9001\n/staff\n[Обращения]\n[~№ 1]")
+    assert "Ответ нужно было дать до" in world.last_text(9001)  # the staff see it is late
+    await world.run("@1001\n[Поддержка]\n[Мои обращения]\n[~№ 1]")
+    assert TEXT in world.last_text(1001) and "Ответим до" not in world.last_text(1001)
