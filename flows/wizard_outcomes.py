@@ -124,6 +124,9 @@ async def refusal_screen(
         visit = error.existing
     if isinstance(error, VisitOverlaps):  # the doctor and day stay chosen: back to their times
         rows.append([button(_("Choose another time"), BkBack(to="slot"))])
+    elif isinstance(error, SlotUnavailable) and draft.mode == "book" and draft.doctor_id:
+        # The time passed or was closed (the day too, perhaps): the doctor's calendar again.
+        rows.append([button(_("Choose another time"), BkBack(to="day"))])
     if visit is not None:
         rows.append(
             [

@@ -280,3 +280,15 @@ async def test_one_active_per_specialty_is_said_when_the_specialty_is_chosen(
     assert "Перенести" in labels and "Отменить запись" in labels
     await world.run("[Перенести]")
     assert "Перенос записи № A-0000001" in world.last_text()
+
+
+async def test_a_summary_whose_time_passed_offers_the_doctors_calendar(world: ConsoleWorld) -> None:
+    """«…Выберите другое время.» came with only the therapist and other specialties."""
+    await world.run(REGISTER_1001 + "[Записаться к врачу]\n[Хирург]\n[~№ 12]\n[#1]\n[#1]")
+    out = await world.run("!clock +3d\n[Подтвердить]")
+    assert "записаться уже нельзя" in out
+    labels = [label for row in world.buttons(1001) for label, _data in row]
+    assert "Выбрать другое время" in labels
+    out = await world.run("[Выбрать другое время]")
+    assert "Выберите день" in out  # the doctor's calendar from today
+    assert await appointments(world) == {}
