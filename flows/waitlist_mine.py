@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain import waitlist
@@ -22,6 +22,8 @@ from flows.booking_common import Event, show
 from flows.guards import Registered
 from flows.ui.format import current_locale
 from flows.ui.i18n import gettext as _
+from flows.ui.keyboards import button
+from flows.ui.profile_callbacks import ProfileCb
 from flows.waitlist import WlLeave, WlMine, dates_text, tod_label
 
 router = Router(name="waitlist_mine")
@@ -49,6 +51,8 @@ async def _entry_line(uow: SectionsUnitOfWork, entry: WaitEntry) -> str:
 
 async def _mine(event: Event, uow: SectionsUnitOfWork, user: User, head: str = "") -> None:
     entries = await uow.waitlist.live_for_user(user.id)
+    # The list opens from «Профиль» (or the join's confirmation): a way back there.
+    to_profile = button(_("Profile"), ProfileCb(action="show"))
     if not entries:
         await show(
             event,
@@ -57,6 +61,7 @@ async def _mine(event: Event, uow: SectionsUnitOfWork, user: User, head: str = "
                 "You are not on any wait list. To wait for a time (also an earlier one than "
                 "what is free), press «Join the wait list» in a doctor's calendar when booking."
             ),
+            InlineKeyboardMarkup(inline_keyboard=[[to_profile]]),
         )
         return
     lines = [head + _("Your wait list:")]
@@ -67,6 +72,7 @@ async def _mine(event: Event, uow: SectionsUnitOfWork, user: User, head: str = "
             text=_("Leave entry {n}").format(n=i), callback_data=WlLeave(entry_id=entry.id)
         )
     keyboard.adjust(1)
+    keyboard.row(to_profile)
     await show(event, "\n".join(lines), keyboard.as_markup())
 
 

@@ -206,3 +206,14 @@ async def test_leave_and_expiry(world: ConsoleWorld) -> None:
     await world.run("!clock +8d")
     statuses = await rows(world, "SELECT status FROM wait_list WHERE user_id = 1003 ORDER BY id")
     assert statuses == [("left",), ("expired",)]
+
+
+async def test_the_empty_list_opened_from_the_profile_leads_back_to_it(world: ConsoleWorld) -> None:
+    """«Профиль» → «Мой лист ожидания» with nothing on it replaced the profile with one
+    sentence and no button."""
+    await world.run("@1003\n[Профиль]\n[Мой лист ожидания]")
+    assert "листе ожидания" in world.last_text(1003)
+    inline = [(label, data) for row in world.buttons(1003) for label, data in row if data]
+    assert [label for label, _data in inline] == ["Профиль"]
+    out = await world.run(f"!callback {inline[0][1]}")
+    assert "Ваш профиль" in out
