@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from domain.certificates import (
     CertificateRequest,
@@ -25,6 +25,16 @@ from storage.schema import certificate_requests as cr
 from storage.schema import clinics, patients
 
 OPEN = (CertStatus.SUBMITTED.value, CertStatus.IN_REVIEW.value, CertStatus.MORE_INFO.value)
+
+
+# The support job's read of requests to tell the staff about, built once (every minute).
+_WAITING_FOR_STAFF = (
+    select(cr.c.id, cr.c.clinic_id, cr.c.kind, cr.c.status, cr.c.staff_notice_at, clinics.c.tz)
+    .join(clinics, clinics.c.id == cr.c.clinic_id)
+    .where(cr.c.staff_notice_at.is_not(None))
+    .order_by(cr.c.staff_notice_at, cr.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 class CertificateRepository(Repository):
@@ -120,15 +130,7 @@ class CertificateRepository(Repository):
         return int(result.rowcount) == 1
 
     async def waiting_for_staff(self, limit: int) -> list[Waiting]:
-        rows = await self.conn.execute(
-            select(
-                cr.c.id, cr.c.clinic_id, cr.c.kind, cr.c.status, cr.c.staff_notice_at, clinics.c.tz
-            )
-            .join(clinics, clinics.c.id == cr.c.clinic_id)
-            .where(cr.c.staff_notice_at.is_not(None))
-            .order_by(cr.c.staff_notice_at, cr.c.id)
-            .limit(limit)
-        )
+        rows = await self.conn.execute(_WAITING_FOR_STAFF, {"limit": limit})
         return [
             Waiting(
                 subject=Subject.CERTIFICATE,

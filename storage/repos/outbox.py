@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import BindParameter
 
 from domain.notifications import OutboxItem, OutboxRow, State
 from storage.prepared import prepared
@@ -74,6 +75,34 @@ _RETURNED = (
     outbox.c.attempts,
     outbox.c.idem_key,
 )
+
+
+def _claim(for_update: bool) -> Update:
+    """The notifier's claim, built once per dialect kind (it runs every tick of every
+    process; building it each time cost more than running it on an idle outbox)."""
+    now: BindParameter[datetime] = bindparam("now")
+    pick = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.state == State.PENDING,
+            outbox.c.due_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+        )
+        .order_by(outbox.c.due_at, outbox.c.id)
+        .limit(bindparam("limit"))
+    )
+    if for_update:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(pick.scalar_subquery()))
+        .values(claimed_by=bindparam("worker"), claimed_until=bindparam("until"))
+        .returning(*_RETURNED)
+    )
+
+
+_CLAIM_SQLITE = _claim(for_update=False)
+_CLAIM_LOCKING = _claim(for_update=True)  # PostgreSQL: concurrent claimers skip locked rows
 
 
 def _mark_sent(ids: ColumnElement[bool]) -> Update:
@@ -187,25 +216,13 @@ class OutboxRepository(Repository):
         self, now: datetime, limit: int, worker_id: str, lease: timedelta
     ) -> list[OutboxRow]:
         """Take up to ``limit`` due pending rows for ``lease``; oldest due first."""
-        db_now = to_db(now)
-        pick = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.state == State.PENDING,
-                outbox.c.due_at <= db_now,
-                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < db_now),
-            )
-            .order_by(outbox.c.due_at, outbox.c.id)
-            .limit(limit)
-        )
-        if not self.is_sqlite:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id.in_(pick.scalar_subquery()))
-            .values(claimed_by=worker_id, claimed_until=to_db(now + lease))
-            .returning(*_RETURNED)
-        )
+        stmt = _CLAIM_SQLITE if self.is_sqlite else _CLAIM_LOCKING
+        params = {
+            "now": to_db(now),
+            "limit": limit,
+            "worker": worker_id,
+            "until": to_db(now + lease),
+        }
         # Per row of a batch: rows unpacked in _RETURNED's order, positional arguments.
         loads = json.loads
         claimed = [
@@ -220,7 +237,7 @@ class OutboxRepository(Repository):
                 idem_key,
             )
             for row_id, kind, user_id, due_at, payload, urgent, attempts, idem_key in (
-                await self.conn.execute(stmt)
+                await self.conn.execute(stmt, params)
             ).all()
         ]
         claimed.sort(key=lambda row: (row.due_at, row.id))

@@ -6,13 +6,26 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from domain.models import AppointmentStatus
 from domain.notifications import OutboxItem
 from domain.reviews import Review, Visit
 from storage.repos.base import Repository, from_db, to_db
 from storage.schema import appointments, clinics, doctor_roles, doctors, outbox, reviews
+
+# The support job's read of visits to ask about, built once (it runs every minute).
+_VISITS_TO_ASK = (
+    select(appointments.c.id)
+    .where(
+        appointments.c.status == AppointmentStatus.COMPLETED.value,
+        appointments.c.updated_at >= bindparam("since"),
+        appointments.c.user_id != 0,
+        ~select(reviews.c.id).where(reviews.c.appointment_id == appointments.c.id).exists(),
+    )
+    .order_by(appointments.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 class ReviewRepository(Repository):
@@ -155,17 +168,7 @@ class ReviewRepository(Repository):
 
     async def visits_to_ask(self, since: datetime, limit: int = 200) -> list[Visit]:
         """Completed visits since ``since`` with no review and no ask planned yet."""
-        rows = await self.conn.execute(
-            select(appointments.c.id)
-            .where(
-                appointments.c.status == AppointmentStatus.COMPLETED.value,
-                appointments.c.updated_at >= to_db(since),
-                appointments.c.user_id != 0,
-                ~select(reviews.c.id).where(reviews.c.appointment_id == appointments.c.id).exists(),
-            )
-            .order_by(appointments.c.id)
-            .limit(limit)
-        )
+        rows = await self.conn.execute(_VISITS_TO_ASK, {"since": to_db(since), "limit": limit})
         ids = [int(r.id) for r in rows]
         if not ids:
             return []

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from domain.staff_notices import Subject, Waiting
 from domain.tickets import Ticket, TicketMessage, TicketStatus
@@ -14,6 +14,35 @@ from storage.repos.base import Repository, from_db, from_db_opt, to_db
 from storage.schema import appointments, clinics, patients, ticket_messages, tickets
 
 OPEN = (TicketStatus.NEW.value, TicketStatus.IN_PROGRESS.value)  # waiting for the staff
+
+
+# The support job's reads, built once: they run every minute (every tick of the
+# console's clock), and building them cost more than running them.
+_DUE_FOR_ESCALATION = (
+    select(tickets)
+    .where(
+        tickets.c.status.in_(OPEN),
+        tickets.c.escalated_at.is_(None),
+        tickets.c.escalate_at <= bindparam("now"),
+    )
+    .order_by(tickets.c.escalate_at)
+    .limit(bindparam("limit"))
+)
+_WAITING_FOR_STAFF = (
+    select(
+        tickets.c.id,
+        tickets.c.clinic_id,
+        tickets.c.category,
+        tickets.c.status,
+        tickets.c.due_at,
+        tickets.c.staff_notice_at,
+        clinics.c.tz,
+    )
+    .outerjoin(clinics, clinics.c.id == tickets.c.clinic_id)
+    .where(tickets.c.staff_notice_at.is_not(None))
+    .order_by(tickets.c.staff_notice_at, tickets.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 class TicketRepository(Repository):
@@ -142,16 +171,7 @@ class TicketRepository(Repository):
         )
 
     async def due_for_escalation(self, now: datetime, limit: int = 100) -> list[Ticket]:
-        rows = await self.conn.execute(
-            select(tickets)
-            .where(
-                tickets.c.status.in_(OPEN),
-                tickets.c.escalated_at.is_(None),
-                tickets.c.escalate_at <= to_db(now),
-            )
-            .order_by(tickets.c.escalate_at)
-            .limit(limit)
-        )
+        rows = await self.conn.execute(_DUE_FOR_ESCALATION, {"now": to_db(now), "limit": limit})
         return [self._ticket(r) for r in rows]
 
     async def mark_escalated(self, ticket_id: int, now: datetime) -> bool:
@@ -191,21 +211,7 @@ class TicketRepository(Repository):
         return None if tz is None else str(tz)
 
     async def waiting_for_staff(self, limit: int) -> list[Waiting]:
-        rows = await self.conn.execute(
-            select(
-                tickets.c.id,
-                tickets.c.clinic_id,
-                tickets.c.category,
-                tickets.c.status,
-                tickets.c.due_at,
-                tickets.c.staff_notice_at,
-                clinics.c.tz,
-            )
-            .outerjoin(clinics, clinics.c.id == tickets.c.clinic_id)
-            .where(tickets.c.staff_notice_at.is_not(None))
-            .order_by(tickets.c.staff_notice_at, tickets.c.id)
-            .limit(limit)
-        )
+        rows = await self.conn.execute(_WAITING_FOR_STAFF, {"limit": limit})
         return [
             Waiting(
                 subject=Subject.TICKET,
