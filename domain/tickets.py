@@ -98,6 +98,7 @@ class TicketRepo(Protocol):
         ask_staff: bool = False,
     ) -> None: ...
     async def for_user(self, user_id: int, limit: int, offset: int) -> tuple[list[Ticket], int]: ...
+    async def open_count(self, user_id: int) -> int: ...
     async def for_staff(
         self, clinic_ids: tuple[int, ...], include_unassigned: bool, limit: int, offset: int
     ) -> tuple[list[Ticket], int]: ...
@@ -172,7 +173,25 @@ def ticket_notice(ticket: Ticket, now: datetime) -> OutboxItem:
     )
 
 
+# An account's tickets not yet closed: past this a new one would only lengthen the
+# clinic's queue (one account opened 17 in a minute); the patient waits for an answer
+# or closes one first.
+MAX_OPEN_TICKETS = 5
+
+
+class TooManyOpenTickets(DomainError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} open tickets")
+        self.limit = limit
+
+
 # --- services ----------------------------------------------------------------------
+
+
+async def check_room(uow: TicketsUnitOfWork, user_id: int) -> None:
+    """TooManyOpenTickets when the account already has MAX_OPEN_TICKETS not closed."""
+    if await uow.tickets.open_count(user_id) >= MAX_OPEN_TICKETS:
+        raise TooManyOpenTickets(MAX_OPEN_TICKETS)
 
 
 async def open_ticket(
@@ -188,6 +207,7 @@ async def open_ticket(
 ) -> Ticket:
     if category not in CATEGORIES:
         raise Stale
+    await check_room(uow, user_id)
     body = clean_text(text)
     clinic_id = await uow.tickets.home_clinic(user_id)
     tz = await uow.tickets.clinic_tz(clinic_id) or home_tz

@@ -62,7 +62,10 @@ def ticket_markup(ticket: svc.Ticket) -> InlineKeyboardMarkup:
 
 
 @router.callback_query(TkNew.filter(F.category == ""), Registered())
-async def on_new(query: CallbackQuery, user: User, state: FSMContext) -> None:
+async def on_new(
+    query: CallbackQuery, user: User, state: FSMContext, uow: svc.TicketsUnitOfWork
+) -> None:
+    await svc.check_room(uow, user.id)  # said before anything is typed, not after
     await state.clear()
     rows = [[kb.button(label, TkNew(category=code))] for code, label in tt.categories()]
     await query.answer()

@@ -160,6 +160,14 @@ class TicketRepository(Repository):
     async def for_user(self, user_id: int, limit: int, offset: int) -> tuple[list[Ticket], int]:
         return await self._page(tickets.c.user_id == user_id, limit, offset)
 
+    async def open_count(self, user_id: int) -> int:
+        found = await self.conn.execute(
+            select(func.count())
+            .select_from(tickets)
+            .where(tickets.c.user_id == user_id, tickets.c.status != TicketStatus.CLOSED.value)
+        )
+        return int(found.scalar_one())
+
     async def for_staff(
         self, clinic_ids: tuple[int, ...], include_unassigned: bool, limit: int, offset: int
     ) -> tuple[list[Ticket], int]:

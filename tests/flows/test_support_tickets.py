@@ -88,3 +88,18 @@ async def test_a_promise_already_past_is_not_repeated_to_the_patient(world: Cons
     assert "Ответ нужно было дать до" in world.last_text(9001)  # the staff see it is late
     await world.run("@1001\n[Поддержка]\n[Мои обращения]\n[~№ 1]")
     assert TEXT in world.last_text(1001) and "Ответим до" not in world.last_text(1001)
+
+
+async def test_at_most_five_open_requests_and_the_sixth_is_refused_before_typing(
+    world: ConsoleWorld,
+) -> None:
+    """One account opened 17 requests in a minute, each in the clinic's queue."""
+    await world.run(REGISTER_1001 + NEW_TICKET * 5)
+    assert await rows(world, "SELECT count(*) FROM tickets") == [(5,)]
+    out = await world.run("[Поддержка]\n[Написать в поддержку]")
+    assert "У вас уже 5 открытых обращений" in out
+    assert "Выберите категорию" not in out  # nothing to type in vain
+    await world.run("[Мои обращения]\n[~№ 1]\n[Закрыть обращение]")
+    out = await world.run(NEW_TICKET)  # one closed: room for a new one
+    assert "Обращение зарегистрировано" in out
+    assert await rows(world, "SELECT count(*) FROM tickets") == [(6,)]
